@@ -1,0 +1,124 @@
+package connect
+
+import "context"
+
+// Connector is a factory for tasks: it validates a configuration and splits
+// the work into task configurations. The framework calls its methods from one
+// goroutine at a time, in the order Start, TaskConfigs (any number of times),
+// Stop. The ctx bounds each call, not the connector's life.
+type Connector interface {
+	// Config describes the configuration keys the connector accepts. It is
+	// called before Start and may be called on a connector never started;
+	// it must not block.
+	Config() *ConfigDef
+
+	// Start is called with the connector's full configuration (framework keys
+	// included), after it validated.
+	Start(ctx context.Context, config map[string]string) error
+
+	// TaskConfigs returns at most maxTasks task configurations. The framework
+	// starts one task per returned configuration.
+	TaskConfigs(ctx context.Context, maxTasks int) ([]map[string]string, error)
+
+	// Stop releases what Start acquired.
+	Stop(ctx context.Context) error
+}
+
+// Validator is implemented by connectors whose configuration needs checks
+// beyond single keys (connectivity, privileges, combinations of keys). It is
+// called after the ConfigDef's own checks, on a connector never started, and
+// returns one message list per key name (nil when all is well).
+type Validator interface {
+	Validate(ctx context.Context, config map[string]string) map[string][]string
+}
+
+// SourceConnector is a connector whose tasks read from an external system.
+type SourceConnector interface {
+	Connector
+	// NewTask returns a fresh, unstarted task.
+	NewTask() SourceTask
+}
+
+// SinkConnector is a connector whose tasks write to an external system.
+type SinkConnector interface {
+	Connector
+	// NewTask returns a fresh, unstarted task.
+	NewTask() SinkTask
+}
+
+// OffsetReader gives a source task the offsets the framework stored for it.
+type OffsetReader interface {
+	// Offset returns the stored offset of a source partition, or nil.
+	Offset(partition map[string]any) map[string]any
+}
+
+// SourceTask reads records from an external system.
+//
+// The framework calls Start once, then Poll repeatedly from one goroutine,
+// then Stop. Commit may be called from another goroutine concurrently with
+// Poll. Stop is called after Poll returned; the framework cancels Poll's ctx
+// first.
+type SourceTask interface {
+	// Start prepares the task; offsets holds what earlier runs committed.
+	// The ctx bounds the start only: connections opened here belong to the
+	// task and are closed in Stop.
+	Start(ctx context.Context, config map[string]string, offsets OffsetReader) error
+
+	// Poll returns the next batch of records. It may block until data is
+	// available or ctx is done; it should return (nil, nil) after a short
+	// while with no data (about a second) so the framework can flush offsets
+	// and react to pauses. A retriable error is retried; any other error
+	// fails the task.
+	Poll(ctx context.Context) ([]*Record, error)
+
+	// Stop releases the task's resources.
+	Stop(ctx context.Context) error
+}
+
+// SourceOffset is the committed offset of one source partition.
+type SourceOffset struct {
+	Partition map[string]any
+	Offset    map[string]any
+}
+
+// Committer is implemented by source tasks that must learn which offsets are
+// durable, e.g. to acknowledge a replication slot or delete processed files.
+// Commit is called after the framework stored offsets, with the newest
+// stored offset of each partition that changed. It runs concurrently with
+// Poll and must not block it for long.
+type Committer interface {
+	Commit(ctx context.Context, offsets []SourceOffset) error
+}
+
+// SinkTask writes records to an external system.
+//
+// The framework calls Start once, then Put and Flush from one goroutine
+// (never concurrently with each other), then Stop.
+type SinkTask interface {
+	// Start prepares the task. The ctx bounds the start only.
+	Start(ctx context.Context, config map[string]string) error
+
+	// Put hands the task a batch of records. It may buffer them; they need
+	// not be durable until Flush. Returning a *BatchError names records that
+	// failed while the rest were accepted; a retriable error makes the
+	// framework hand the same batch again; any other error fails the task.
+	Put(ctx context.Context, records []*Record) error
+
+	// Flush makes every record put so far durable. offsets holds, for each
+	// partition, the offset after the last record put; once Flush returns
+	// nil the framework commits them to Kafka.
+	Flush(ctx context.Context, offsets map[TopicPartition]int64) error
+
+	// Stop releases the task's resources. Records put but not flushed will
+	// be delivered again to a later task.
+	Stop(ctx context.Context) error
+}
+
+// PartitionAware is implemented by sink tasks that keep per-partition state
+// (writers, buffers). Open is called when partitions are assigned to the
+// task, Close before they are taken away (after a final Flush). Both run on
+// the goroutine that calls Put.
+type PartitionAware interface {
+	Open(ctx context.Context, partitions []TopicPartition) error
+	Close(ctx context.Context, partitions []TopicPartition) error
+}
