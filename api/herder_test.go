@@ -383,6 +383,9 @@ func (h *memHerder) Validate(ctx context.Context, plugin string, config map[stri
 	if !ok || p.def == nil {
 		return herder.ConfigInfos{}, herder.NotFound("Unknown plugin %s.", plugin)
 	}
+	if c := config["connector.class"]; c != plugin && c != p.info.Class {
+		return herder.ConfigInfos{}, herder.BadRequest("Included connector type %s does not match request type %s", c, plugin)
+	}
 	return herder.Validation(p.info.Class, p.def, config, nil), nil
 }
 

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/connectd/connectd/framework/herder"
 )
@@ -60,10 +59,7 @@ func (s *Server) validateConfig(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, "")
 		return
 	}
-	if err := checkPluginMatch(plugin, config); err != nil {
-		s.fail(w, r, err, "")
-		return
-	}
+	fillPluginClass(plugin, config)
 	ctx, cancel := s.herderCtx(r)
 	defer cancel()
 	infos, err := s.h.Validate(ctx, plugin, config)
@@ -80,31 +76,13 @@ func (s *Server) validateConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, infos)
 }
 
-// checkPluginMatch applies Kafka Connect's rule: a connector.class in the
-// config must end with the plugin named in the path, both taken without a
-// "Connector" suffix, so FileStreamSink and
-// org.apache.kafka.connect.file.FileStreamSinkConnector match. An absent
-// connector.class is filled in from the path; Kafka Connect would answer
-// 400 "contains no connector type", but the path already says which plugin.
-// The check is textual: a Java class name that is only an alias of the
-// connectd plugin in the path (io.debezium...PostgresConnector against
-// postgres-cdc) does not pass it.
-func checkPluginMatch(plugin string, config map[string]string) error {
-	included, ok := config[connectorClassConfig]
-	if !ok {
+// fillPluginClass fills in an absent connector.class from the path (Kafka
+// Connect would answer 400 "contains no connector type", but the path
+// already says which plugin). Whether a present connector.class names the
+// same plugin is the herder's to decide: only it knows the aliases (a
+// Debezium or Confluent class name standing for a connectd plugin).
+func fillPluginClass(plugin string, config map[string]string) {
+	if _, ok := config[connectorClassConfig]; !ok {
 		config[connectorClassConfig] = plugin
-		return nil
 	}
-	if !strings.HasSuffix(normalizedPluginName(included), normalizedPluginName(plugin)) {
-		return herder.BadRequest("Included connector type %s does not match request type %s", included, plugin)
-	}
-	return nil
-}
-
-func normalizedPluginName(name string) string {
-	const suffix = "Connector"
-	if len(name) > len(suffix) && strings.HasSuffix(name, suffix) {
-		return strings.TrimSuffix(name, suffix)
-	}
-	return name
 }

@@ -98,26 +98,23 @@ func TestPluginEndpoints(t *testing.T) {
 	})
 }
 
-func TestCheckPluginMatch(t *testing.T) {
+func TestFillPluginClass(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
-		plugin, class string
-		wantErr       bool
+		plugin string
+		config map[string]string
+		want   string
 	}{
-		"same":                        {plugin: "datagen", class: "datagen"},
-		"full class name, alias path": {plugin: "FileStreamSink", class: "org.apache.kafka.connect.file.FileStreamSinkConnector"},
-		"full class name both":        {plugin: "org.apache.kafka.connect.file.FileStreamSinkConnector", class: "org.apache.kafka.connect.file.FileStreamSinkConnector"},
-		"simple class name":           {plugin: "FileStreamSinkConnector", class: "org.apache.kafka.connect.file.FileStreamSinkConnector"},
-		"suffix alone is kept":        {plugin: "Connector", class: "Connector"},
-		"other plugin":                {plugin: "FileStreamSource", class: "org.apache.kafka.connect.file.FileStreamSinkConnector", wantErr: true},
-		"alias the check cannot see":  {plugin: "postgres-cdc", class: "io.debezium.connector.postgresql.PostgresConnector", wantErr: true},
+		"absent class comes from the path": {plugin: "datagen", config: map[string]string{}, want: "datagen"},
+		// An alias is resolved by the herder, so it is passed on as it is.
+		"present class is kept": {plugin: "postgres-cdc", config: map[string]string{connectorClassConfig: "io.debezium.connector.postgresql.PostgresConnector"}, want: "io.debezium.connector.postgresql.PostgresConnector"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			config := map[string]string{connectorClassConfig: tt.class}
-			if err := checkPluginMatch(tt.plugin, config); (err != nil) != tt.wantErr {
-				t.Errorf("checkPluginMatch(%q, %q) = %v, want error %t", tt.plugin, tt.class, err, tt.wantErr)
+			fillPluginClass(tt.plugin, tt.config)
+			if got := tt.config[connectorClassConfig]; got != tt.want {
+				t.Errorf("connector.class = %q, want %q", got, tt.want)
 			}
 		})
 	}
