@@ -1,0 +1,163 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/connectd/connectd/framework/connect"
+)
+
+// Kind says whether a plugin is a source or a sink connector.
+type Kind string
+
+const (
+	Source Kind = "source"
+	Sink   Kind = "sink"
+)
+
+// Plugin is what a connector binary offers: a name and a constructor. Set
+// exactly one of NewSource and NewSink.
+type Plugin struct {
+	Name    string
+	Version string
+	// Aliases are other names operators may use in connector.class, such as
+	// Kafka Connect's Java class names.
+	Aliases   []string
+	NewSource func() connect.SourceConnector
+	NewSink   func() connect.SinkConnector
+}
+
+// Kind returns the plugin's kind.
+func (p Plugin) Kind() Kind {
+	if p.NewSink != nil {
+		return Sink
+	}
+	return Source
+}
+
+func (p Plugin) connector() connect.Connector {
+	if p.NewSink != nil {
+		return p.NewSink()
+	}
+	return p.NewSource()
+}
+
+// Info describes a plugin to the worker.
+type Info struct {
+	Name    string
+	Kind    Kind
+	Version string
+	Aliases []string
+	Config  *connect.ConfigDef
+}
+
+// Header is a record header in converted form; a nil Value is a null header.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Record is a Kafka-shaped record in converted form: what crosses the
+// plugin boundary. A nil Key or Value is null.
+type Record struct {
+	Topic     string
+	Partition int32 // -1: the producer chooses
+	Key       []byte
+	Value     []byte
+	Headers   []Header
+	// TimestampMs is milliseconds since the epoch; 0 means none.
+	TimestampMs int64
+
+	// SourcePartition and SourceOffset are the source task's position, as
+	// canonical JSON objects (sources only; nil when the task set none).
+	SourcePartition []byte
+	SourceOffset    []byte
+
+	// Offset is the record's Kafka offset (sinks only).
+	Offset int64
+
+	// Err is set when the plugin could not transform or convert this
+	// record; the rest of the record is then as far as processing got.
+	Err *RecordError
+}
+
+// Stages of processing, as Kafka Connect names them in dead letter queue headers.
+const (
+	StagePoll           = "TASK_POLL"
+	StageTransformation = "TRANSFORMATION"
+	StageKeyConverter   = "KEY_CONVERTER"
+	StageValueConverter = "VALUE_CONVERTER"
+	StageHeaderConverter = "HEADER_CONVERTER"
+	StagePut            = "TASK_PUT"
+)
+
+// RecordError says why one record failed, with what the dead letter queue's
+// context headers need.
+type RecordError struct {
+	Stage          string
+	ClassName      string // the transform, converter or connector involved
+	ExceptionClass string // the Go type of the error
+	Message        string
+	Trace          string
+}
+
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("%s (%s): %s", e.Stage, e.ClassName, e.Message)
+}
+
+// NewRecordError describes err at stage, raised by class.
+func NewRecordError(stage, class string, err error) *RecordError {
+	return &RecordError{Stage: stage, ClassName: class, ExceptionClass: fmt.Sprintf("%T", errors.Unwrap(err)), Message: err.Error(), Trace: fmt.Sprintf("%+v", err)}
+}
+
+// FailedRecord names a record of a put batch that the task rejected.
+type FailedRecord struct {
+	Index int
+	Err   *RecordError
+}
+
+// Client is the worker's handle on one plugin instance: one connector or one
+// task. Methods follow the SDK's calling rules (see framework/connect): the
+// worker calls the connector methods, or the source methods, or the sink
+// methods, never a mix. SourceCommit may run concurrently with SourcePoll;
+// everything else is called from one goroutine at a time. Every ctx bounds
+// its call only, and crosses the process boundary.
+type Client interface {
+	Info(ctx context.Context) (Info, error)
+	Validate(ctx context.Context, config map[string]string) ([]connect.ConfigValue, map[string][]string, error)
+
+	ConnectorStart(ctx context.Context, config map[string]string) error
+	TaskConfigs(ctx context.Context, maxTasks int) ([]map[string]string, error)
+	ConnectorStop(ctx context.Context) error
+
+	// SourceStart starts the task with config and every offset stored for
+	// its connector.
+	SourceStart(ctx context.Context, config map[string]string, offsets []connect.SourceOffset) error
+	// SourcePoll returns the next batch, blocking until one is ready or ctx
+	// is done. An empty batch is allowed.
+	SourcePoll(ctx context.Context) ([]Record, error)
+	SourceCommit(ctx context.Context, offsets []connect.SourceOffset) error
+	SourceStop(ctx context.Context) error
+
+	SinkStart(ctx context.Context, config map[string]string) error
+	SinkOpen(ctx context.Context, partitions []connect.TopicPartition) error
+	SinkClose(ctx context.Context, partitions []connect.TopicPartition) error
+	// SinkPut hands a batch to the task; it returns the records that failed
+	// conversion, transformation or the task's Put while the rest were taken.
+	SinkPut(ctx context.Context, records []Record) ([]FailedRecord, error)
+	SinkFlush(ctx context.Context, offsets map[connect.TopicPartition]int64) error
+	SinkStop(ctx context.Context) error
+
+	// Close releases the instance: for a process, ends it.
+	Close() error
+	// Exited is closed when the plugin process ends on its own. For an
+	// in-process client it is never closed.
+	Exited() <-chan struct{}
+	// ExitErr says how the process ended, once Exited is closed.
+	ExitErr() error
+}
+
+// ErrPluginExited is wrapped by calls that failed because the plugin
+// process is gone.
+var ErrPluginExited = errors.New("plugin process exited")

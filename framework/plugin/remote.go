@@ -1,0 +1,281 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/connectd/connectd/framework/connect"
+	pb "github.com/connectd/connectd/framework/plugin/internal/pluginpb"
+)
+
+// remote is the worker's Client for a plugin process.
+type remote struct {
+	rpc pb.PluginClient
+	pc  *goplugin.Client
+
+	exited   chan struct{}
+	exitErr  error
+	stopOnce sync.Once
+	stop     chan struct{}
+	wg       sync.WaitGroup
+
+	pollMu     sync.Mutex
+	pollCancel context.CancelFunc
+	batches    chan []Record
+	pollErr    chan error
+}
+
+func newRemote(rpc pb.PluginClient, pc *goplugin.Client, exitErr func() error) *remote {
+	r := &remote{rpc: rpc, pc: pc, exited: make(chan struct{}), stop: make(chan struct{})}
+	if pc != nil {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			t := time.NewTicker(50 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-r.stop:
+					return
+				case <-t.C:
+					if pc.Exited() {
+						r.exitErr = exitErr()
+						close(r.exited)
+						return
+					}
+				}
+			}
+		}()
+	}
+	return r
+}
+
+// wrap decodes a call's error: the task's own (retriable or not), or the
+// process being gone.
+func (r *remote) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	select {
+	case <-r.exited:
+		return fmt.Errorf("%w: %v", ErrPluginExited, r.exitErr)
+	default:
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	switch st.Code() {
+	case codes.Aborted:
+		return connect.Retriable(errors.New(st.Message()))
+	case codes.Canceled:
+		return context.Canceled
+	case codes.DeadlineExceeded:
+		return context.DeadlineExceeded
+	case codes.Unavailable:
+		// The connection broke: most likely the process is dying. Give
+		// the exit watcher a moment to tell.
+		select {
+		case <-r.exited:
+			return fmt.Errorf("%w: %v", ErrPluginExited, r.exitErr)
+		case <-time.After(500 * time.Millisecond):
+			return fmt.Errorf("%w: %s", ErrPluginExited, st.Message())
+		}
+	}
+	return errors.New(st.Message())
+}
+
+func (r *remote) Info(ctx context.Context) (Info, error) {
+	resp, err := r.rpc.Info(ctx, &pb.Empty{})
+	if err != nil {
+		return Info{}, r.wrap(err)
+	}
+	return Info{Name: resp.Name, Kind: Kind(resp.Kind), Version: resp.Version, Aliases: resp.Aliases, Config: fromPBConfigDef(resp.Config)}, nil
+}
+
+func (r *remote) Validate(ctx context.Context, config map[string]string) ([]connect.ConfigValue, map[string][]string, error) {
+	resp, err := r.rpc.Validate(ctx, &pb.Config{Values: config})
+	if err != nil {
+		return nil, nil, r.wrap(err)
+	}
+	out := make([]connect.ConfigValue, 0, len(resp.Values))
+	for _, v := range resp.Values {
+		cv := connect.ConfigValue{Name: v.Name, Errors: v.Errors, RecommendedValues: v.Recommended, Visible: v.Visible}
+		if v.HasValue {
+			val := v.Value
+			cv.Value = &val
+		}
+		out = append(out, cv)
+	}
+	return out, nil, nil
+}
+
+func (r *remote) ConnectorStart(ctx context.Context, config map[string]string) error {
+	_, err := r.rpc.ConnectorStart(ctx, &pb.Config{Values: config})
+	return r.wrap(err)
+}
+
+func (r *remote) TaskConfigs(ctx context.Context, maxTasks int) ([]map[string]string, error) {
+	resp, err := r.rpc.ConnectorTaskConfigs(ctx, &pb.TaskConfigsRequest{MaxTasks: int32(maxTasks)})
+	if err != nil {
+		return nil, r.wrap(err)
+	}
+	out := make([]map[string]string, len(resp.Configs))
+	for i, c := range resp.Configs {
+		out[i] = c.Values
+		if out[i] == nil {
+			out[i] = map[string]string{}
+		}
+	}
+	return out, nil
+}
+
+func (r *remote) ConnectorStop(ctx context.Context) error {
+	_, err := r.rpc.ConnectorStop(ctx, &pb.Empty{})
+	return r.wrap(err)
+}
+
+func (r *remote) SourceStart(ctx context.Context, config map[string]string, offsets []connect.SourceOffset) error {
+	pbo, err := toPBOffsets(offsets)
+	if err != nil {
+		return err
+	}
+	if _, err := r.rpc.SourceStart(ctx, &pb.SourceStartRequest{Config: &pb.Config{Values: config}, Offsets: pbo}); err != nil {
+		return r.wrap(err)
+	}
+	// Open the stream now; it lives until SourceStop or Close.
+	sctx, cancel := context.WithCancel(context.Background())
+	stream, err := r.rpc.SourcePoll(sctx, &pb.Empty{})
+	if err != nil {
+		cancel()
+		return r.wrap(err)
+	}
+	r.pollMu.Lock()
+	r.pollCancel = cancel
+	r.batches = make(chan []Record, 2)
+	r.pollErr = make(chan error, 1)
+	batches, perr := r.batches, r.pollErr
+	r.pollMu.Unlock()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		for {
+			b, err := stream.Recv()
+			if err != nil {
+				perr <- r.wrap(err)
+				return
+			}
+			select {
+			case batches <- fromPBRecords(b.Records):
+			case <-sctx.Done():
+				perr <- context.Canceled
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+func (r *remote) SourcePoll(ctx context.Context) ([]Record, error) {
+	r.pollMu.Lock()
+	batches, perr := r.batches, r.pollErr
+	r.pollMu.Unlock()
+	if batches == nil {
+		return nil, errors.New("plugin: source task not started")
+	}
+	select {
+	case b := <-batches:
+		return b, nil
+	case err := <-perr:
+		perr <- err // keep answering with it
+		return nil, err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (r *remote) SourceCommit(ctx context.Context, offsets []connect.SourceOffset) error {
+	pbo, err := toPBOffsets(offsets)
+	if err != nil {
+		return err
+	}
+	_, err = r.rpc.SourceCommit(ctx, &pb.Offsets{Offsets: pbo})
+	return r.wrap(err)
+}
+
+func (r *remote) cancelPoll() {
+	r.pollMu.Lock()
+	if r.pollCancel != nil {
+		r.pollCancel()
+	}
+	r.pollMu.Unlock()
+}
+
+func (r *remote) SourceStop(ctx context.Context) error {
+	r.cancelPoll()
+	_, err := r.rpc.SourceStop(ctx, &pb.Empty{})
+	return r.wrap(err)
+}
+
+func (r *remote) SinkStart(ctx context.Context, config map[string]string) error {
+	_, err := r.rpc.SinkStart(ctx, &pb.Config{Values: config})
+	return r.wrap(err)
+}
+
+func (r *remote) SinkOpen(ctx context.Context, partitions []connect.TopicPartition) error {
+	_, err := r.rpc.SinkOpen(ctx, toPBPartitions(partitions))
+	return r.wrap(err)
+}
+
+func (r *remote) SinkClose(ctx context.Context, partitions []connect.TopicPartition) error {
+	_, err := r.rpc.SinkClose(ctx, toPBPartitions(partitions))
+	return r.wrap(err)
+}
+
+func (r *remote) SinkPut(ctx context.Context, records []Record) ([]FailedRecord, error) {
+	resp, err := r.rpc.SinkPut(ctx, &pb.RecordBatch{Records: toPBRecords(records)})
+	if err != nil {
+		return nil, r.wrap(err)
+	}
+	out := make([]FailedRecord, len(resp.Failed))
+	for i, f := range resp.Failed {
+		out[i] = FailedRecord{Index: int(f.Index), Err: fromPBError(f.Error)}
+	}
+	return out, nil
+}
+
+func (r *remote) SinkFlush(ctx context.Context, offsets map[connect.TopicPartition]int64) error {
+	req := &pb.FlushRequest{Offsets: make([]*pb.PartitionOffset, 0, len(offsets))}
+	for tp, o := range offsets {
+		req.Offsets = append(req.Offsets, &pb.PartitionOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: o})
+	}
+	_, err := r.rpc.SinkFlush(ctx, req)
+	return r.wrap(err)
+}
+
+func (r *remote) SinkStop(ctx context.Context) error {
+	_, err := r.rpc.SinkStop(ctx, &pb.Empty{})
+	return r.wrap(err)
+}
+
+// Close ends the plugin process (gracefully, then by force) and waits for
+// the client's goroutines.
+func (r *remote) Close() error {
+	r.cancelPoll()
+	r.stopOnce.Do(func() { close(r.stop) })
+	if r.pc != nil {
+		r.pc.Kill()
+	}
+	r.wg.Wait()
+	return nil
+}
+
+func (r *remote) Exited() <-chan struct{} { return r.exited }
+func (r *remote) ExitErr() error          { return r.exitErr }

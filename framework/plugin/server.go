@@ -1,0 +1,254 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/connectd/connectd/framework/connect"
+	pb "github.com/connectd/connectd/framework/plugin/internal/pluginpb"
+)
+
+// Limits of one streamed source message. A larger message amortises the
+// per-message cost; these bound the plugin's read-ahead memory.
+const (
+	maxStreamRecords = 4096
+	maxStreamBytes   = 4 << 20
+	maxMessageBytes  = 256 << 20
+)
+
+// server serves a local Client over gRPC, inside the plugin process.
+type server struct {
+	pb.UnimplementedPluginServer
+	impl Client
+}
+
+// errStatus turns a task's error into a status the worker decodes again:
+// Aborted marks a retriable error, Unknown any other.
+func errStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if connect.IsRetriable(err) {
+		return status.Error(codes.Aborted, err.Error())
+	}
+	if errors.Is(err, context.Canceled) {
+		return status.Error(codes.Canceled, err.Error())
+	}
+	return status.Error(codes.Unknown, err.Error())
+}
+
+func (s *server) Info(ctx context.Context, _ *pb.Empty) (*pb.InfoResponse, error) {
+	info, err := s.impl.Info(ctx)
+	if err != nil {
+		return nil, errStatus(err)
+	}
+	return &pb.InfoResponse{Name: info.Name, Kind: string(info.Kind), Version: info.Version, Aliases: info.Aliases, Config: toPBConfigDef(info.Config)}, nil
+}
+
+func (s *server) Validate(ctx context.Context, c *pb.Config) (*pb.ValidateResponse, error) {
+	values, extra, err := s.impl.Validate(ctx, c.Values)
+	if err != nil {
+		return nil, errStatus(err)
+	}
+	resp := &pb.ValidateResponse{}
+	seen := map[string]bool{}
+	for _, v := range values {
+		cv := &pb.ConfigValue{Name: v.Name, Errors: append(v.Errors, extra[v.Name]...), Recommended: v.RecommendedValues, Visible: v.Visible}
+		if v.Value != nil {
+			cv.HasValue, cv.Value = true, *v.Value
+		}
+		seen[v.Name] = true
+		resp.Values = append(resp.Values, cv)
+	}
+	for name, msgs := range extra {
+		if !seen[name] {
+			resp.Values = append(resp.Values, &pb.ConfigValue{Name: name, Errors: msgs, Visible: true})
+		}
+	}
+	return resp, nil
+}
+
+func (s *server) ConnectorStart(ctx context.Context, c *pb.Config) (*pb.Empty, error) {
+	return &pb.Empty{}, errStatus(s.impl.ConnectorStart(ctx, c.Values))
+}
+
+func (s *server) ConnectorTaskConfigs(ctx context.Context, r *pb.TaskConfigsRequest) (*pb.TaskConfigsResponse, error) {
+	cfgs, err := s.impl.TaskConfigs(ctx, int(r.MaxTasks))
+	if err != nil {
+		return nil, errStatus(err)
+	}
+	resp := &pb.TaskConfigsResponse{Configs: make([]*pb.Config, len(cfgs))}
+	for i, c := range cfgs {
+		resp.Configs[i] = &pb.Config{Values: c}
+	}
+	return resp, nil
+}
+
+func (s *server) ConnectorStop(ctx context.Context, _ *pb.Empty) (*pb.Empty, error) {
+	return &pb.Empty{}, errStatus(s.impl.ConnectorStop(ctx))
+}
+
+func (s *server) SourceStart(ctx context.Context, r *pb.SourceStartRequest) (*pb.Empty, error) {
+	offsets, err := fromPBOffsets(r.Offsets)
+	if err != nil {
+		return nil, errStatus(err)
+	}
+	return &pb.Empty{}, errStatus(s.impl.SourceStart(ctx, r.Config.GetValues(), offsets))
+}
+
+// SourcePoll polls the task ahead of the worker into a buffer, and sends
+// whatever has gathered as one message each time the stream can take one.
+// A slow worker makes batches larger rather than the task idle; a full
+// buffer makes the task wait.
+func (s *server) SourcePoll(_ *pb.Empty, stream pb.Plugin_SourcePollServer) error {
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	buf := newPollBuffer()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		buf.close(nil)
+	}()
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			recs, err := s.impl.SourcePoll(ctx)
+			if err != nil {
+				buf.close(err)
+				return
+			}
+			if !buf.add(recs) {
+				return
+			}
+		}
+	}()
+	defer wg.Wait()
+	for {
+		recs, err := buf.take()
+		if len(recs) > 0 {
+			if serr := stream.Send(&pb.RecordBatch{Records: toPBRecords(recs)}); serr != nil {
+				return serr
+			}
+			continue
+		}
+		if err != nil {
+			return errStatus(err)
+		}
+		return nil // closed by cancellation
+	}
+}
+
+// pollBuffer hands batches from the poller to the sender.
+type pollBuffer struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	recs   []Record
+	size   int
+	err    error
+	closed bool
+}
+
+func newPollBuffer() *pollBuffer {
+	b := &pollBuffer{}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+// add appends recs, waiting while the buffer is full. It reports false once
+// the buffer is closed.
+func (b *pollBuffer) add(recs []Record) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for !b.closed && (len(b.recs) >= maxStreamRecords || b.size >= maxStreamBytes) {
+		b.cond.Wait()
+	}
+	if b.closed {
+		return false
+	}
+	for i := range recs {
+		b.size += len(recs[i].Key) + len(recs[i].Value) + 64
+	}
+	b.recs = append(b.recs, recs...)
+	b.cond.Broadcast()
+	return true
+}
+
+// take waits for records and returns all gathered; after close it returns
+// what is left, then the close error.
+func (b *pollBuffer) take() ([]Record, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for len(b.recs) == 0 && !b.closed {
+		b.cond.Wait()
+	}
+	recs := b.recs
+	b.recs, b.size = nil, 0
+	b.cond.Broadcast()
+	if len(recs) > 0 {
+		return recs, nil
+	}
+	return nil, b.err
+}
+
+func (b *pollBuffer) close(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.closed {
+		b.closed, b.err = true, err
+	}
+	b.cond.Broadcast()
+}
+
+func (s *server) SourceCommit(ctx context.Context, r *pb.Offsets) (*pb.Empty, error) {
+	offsets, err := fromPBOffsets(r.Offsets)
+	if err != nil {
+		return nil, errStatus(err)
+	}
+	return &pb.Empty{}, errStatus(s.impl.SourceCommit(ctx, offsets))
+}
+
+func (s *server) SourceStop(ctx context.Context, _ *pb.Empty) (*pb.Empty, error) {
+	return &pb.Empty{}, errStatus(s.impl.SourceStop(ctx))
+}
+
+func (s *server) SinkStart(ctx context.Context, c *pb.Config) (*pb.Empty, error) {
+	return &pb.Empty{}, errStatus(s.impl.SinkStart(ctx, c.Values))
+}
+
+func (s *server) SinkOpen(ctx context.Context, p *pb.Partitions) (*pb.Empty, error) {
+	return &pb.Empty{}, errStatus(s.impl.SinkOpen(ctx, fromPBPartitions(p)))
+}
+
+func (s *server) SinkClose(ctx context.Context, p *pb.Partitions) (*pb.Empty, error) {
+	return &pb.Empty{}, errStatus(s.impl.SinkClose(ctx, fromPBPartitions(p)))
+}
+
+func (s *server) SinkPut(ctx context.Context, b *pb.RecordBatch) (*pb.PutResponse, error) {
+	failed, err := s.impl.SinkPut(ctx, fromPBRecords(b.Records))
+	if err != nil {
+		return nil, errStatus(err)
+	}
+	resp := &pb.PutResponse{Failed: make([]*pb.FailedRecord, len(failed))}
+	for i, f := range failed {
+		resp.Failed[i] = &pb.FailedRecord{Index: int32(f.Index), Error: toPBError(f.Err)}
+	}
+	return resp, nil
+}
+
+func (s *server) SinkFlush(ctx context.Context, r *pb.FlushRequest) (*pb.Empty, error) {
+	offsets := make(map[connect.TopicPartition]int64, len(r.Offsets))
+	for _, o := range r.Offsets {
+		offsets[connect.TopicPartition{Topic: o.Topic, Partition: o.Partition}] = o.Offset
+	}
+	return &pb.Empty{}, errStatus(s.impl.SinkFlush(ctx, offsets))
+}
+
+func (s *server) SinkStop(ctx context.Context, _ *pb.Empty) (*pb.Empty, error) {
+	return &pb.Empty{}, errStatus(s.impl.SinkStop(ctx))
+}
