@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
+
+	"github.com/connectd/connectd/internal/fsutil"
 )
 
 // File is a Store that keeps all offsets in one JSON file, rewritten
@@ -79,41 +80,10 @@ func (s *File) save() error {
 	if err != nil {
 		return fmt.Errorf("offsets: %w", err)
 	}
-	return writeAtomic(s.path, b)
+	if err := fsutil.WriteFileAtomic(s.path, b); err != nil {
+		return fmt.Errorf("offsets: %w", err)
+	}
+	return nil
 }
 
 func (s *File) Close() error { return nil }
-
-// writeAtomic replaces path with data so that a crash leaves either the old
-// or the new file, never a torn one.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("offsets: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("offsets: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("offsets: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("offsets: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("offsets: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("offsets: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("offsets: %w", err)
-	}
-	defer d.Close()
-	return d.Sync()
-}
