@@ -1,0 +1,139 @@
+package connecttest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/connectd/connectd/framework/connect"
+	"github.com/connectd/connectd/framework/plugin"
+)
+
+// SourceCase configures the source suite for one connector.
+type SourceCase struct {
+	// Config is a valid connector config.
+	Config map[string]string
+	// MaxTasks is passed to TaskConfigs (default 1).
+	MaxTasks int
+	// MinRecords is how many records the first task must produce within
+	// Timeout (default 10, and Timeout 30s).
+	MinRecords int
+	Timeout    time.Duration
+	// Prepare runs before each mode, e.g. to write input files; it returns
+	// the Config to use (nil: Config as is).
+	Prepare func(t *testing.T) map[string]string
+}
+
+// Source runs the source contract suite in-process and over a plugin process:
+//   - the plugin describes itself, documents every key, validates a good
+//     config clean and names every missing required key;
+//   - the connector splits work into at most tasks.max configs;
+//   - a task produces records with a topic, JSON-encodable source positions,
+//     and values the converter could write;
+//   - a task restarted from the offset of the last record it produced does
+//     not produce that record again;
+//   - Stop returns promptly, also while Poll waits.
+func Source(t *testing.T, p plugin.Plugin, sc SourceCase) {
+	if sc.MaxTasks == 0 {
+		sc.MaxTasks = 1
+	}
+	if sc.MinRecords == 0 {
+		sc.MinRecords = 10
+	}
+	if sc.Timeout == 0 {
+		sc.Timeout = 30 * time.Second
+	}
+	for _, mode := range Modes {
+		t.Run(string(mode), func(t *testing.T) {
+			cfg := sc.Config
+			if sc.Prepare != nil {
+				if c := sc.Prepare(t); c != nil {
+					cfg = c
+				}
+			}
+			cfg = withConverters(cfg)
+			checkInfo(t, Open(t, p, mode), p, plugin.Source, cfg)
+			tcs := taskConfigs(t, Open(t, p, mode), cfg, sc.MaxTasks)
+			taskCfg := merge(cfg, tcs[0])
+
+			first := pollN(t, Open(t, p, mode), taskCfg, nil, sc.MinRecords, sc.Timeout)
+			last := first[len(first)-1]
+			if last.SourcePartition == nil || last.SourceOffset == nil {
+				return // nothing to resume from: the connector keeps no offsets
+			}
+			part, err := plugin.DecodeMap(last.SourcePartition)
+			if err != nil {
+				t.Fatal(err)
+			}
+			off, err := plugin.DecodeMap(last.SourceOffset)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resumed := pollN(t, Open(t, p, mode), taskCfg, []connect.SourceOffset{{Partition: part, Offset: off}}, 1, sc.Timeout)
+			for _, r := range resumed {
+				if string(r.SourcePartition) == string(last.SourcePartition) && string(r.SourceOffset) == string(last.SourceOffset) {
+					t.Fatalf("task restarted from offset %s produced the record at that offset again", last.SourceOffset)
+				}
+			}
+		})
+	}
+}
+
+// pollN starts a task, polls until it has n records, then stops it.
+func pollN(t *testing.T, c plugin.Client, cfg map[string]string, offsets []connect.SourceOffset, n int, timeout time.Duration) []plugin.Record {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.SourceStart(ctx, cfg, offsets); err != nil {
+		t.Fatalf("SourceStart: %v", err)
+	}
+	var out []plugin.Record
+	deadline := time.Now().Add(timeout)
+	for len(out) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d records in %s, want at least %d", len(out), timeout, n)
+		}
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		batch, err := c.SourcePoll(pctx)
+		cancel()
+		if err != nil && pctx.Err() == nil {
+			t.Fatalf("SourcePoll: %v", err)
+		}
+		for _, r := range batch {
+			if err := checkSourceRecord(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out = append(out, batch...)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- c.SourceStop(ctx) }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatalf("SourceStop: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("SourceStop did not return within 10s")
+	}
+	return out
+}
+
+func checkSourceRecord(r plugin.Record) error {
+	if r.Err != nil {
+		return fmt.Errorf("record failed in the plugin: %v", r.Err)
+	}
+	if r.Topic == "" {
+		return fmt.Errorf("record has no topic")
+	}
+	if r.SourcePartition != nil && !isJSON(r.SourcePartition) {
+		return fmt.Errorf("source partition %q is not JSON", r.SourcePartition)
+	}
+	if r.SourceOffset != nil && !isJSON(r.SourceOffset) {
+		return fmt.Errorf("source offset %q is not JSON", r.SourceOffset)
+	}
+	if r.Value != nil && !isJSON(r.Value) {
+		return fmt.Errorf("value %q is not what the JSON converter writes", r.Value)
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+package runtime
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/connectd/connectd/framework/connect"
+)
+
+// Worker configuration keys, as Kafka Connect names them.
+const (
+	KeyBootstrapServers      = "bootstrap.servers"
+	KeyPluginPath            = "plugin.path"
+	KeyOffsetFile            = "offset.storage.file.filename"
+	KeyListeners             = "listeners"
+	KeyAdvertisedHost        = "rest.advertised.host.name"
+	KeyAdvertisedPort        = "rest.advertised.port"
+	KeyOffsetFlushInterval   = "offset.flush.interval.ms"
+	KeyOffsetFlushTimeout    = "offset.flush.timeout.ms"
+	KeyShutdownTimeout       = "task.shutdown.graceful.timeout.ms"
+	KeyPluginIsolation       = "plugin.isolation"
+	KeyKeyConverter          = "key.converter"
+	KeyValueConverter        = "value.converter"
+	KeyHeaderConverter       = "header.converter"
+	KeyClientID              = "client.id"
+	KeyRestartBackoffMax     = "task.restart.backoff.max.ms"
+	KeyRestartBackoffInitial = "task.restart.backoff.initial.ms"
+)
+
+// WorkerConfigDef defines the worker keys this worker understands. Unknown
+// keys are warned about, not refused, so Kafka Connect worker files load.
+func WorkerConfigDef() *connect.ConfigDef {
+	return connect.NewConfigDef(
+		connect.ConfigKey{Name: KeyBootstrapServers, Type: connect.TypeList, Default: "localhost:9092", Importance: connect.High, Doc: "Kafka brokers to connect to, host:port, comma-separated."},
+		connect.ConfigKey{Name: KeyPluginPath, Type: connect.TypeList, Default: "", Importance: connect.Low, Doc: "Folders searched for third-party plugin executables."},
+		connect.ConfigKey{Name: KeyOffsetFile, Type: connect.TypeString, Default: "", Importance: connect.High, Doc: "Standalone mode: the file source offsets are stored in."},
+		connect.ConfigKey{Name: KeyListeners, Type: connect.TypeList, Default: "http://:8083", Importance: connect.Low, Doc: "REST API listener URLs (the first is used)."},
+		connect.ConfigKey{Name: KeyAdvertisedHost, Type: connect.TypeString, Default: "", Importance: connect.Low, Doc: "Host name other workers and status reports use for this worker."},
+		connect.ConfigKey{Name: KeyAdvertisedPort, Type: connect.TypeInt, Default: "0", Importance: connect.Low, Doc: "Port other workers and status reports use for this worker."},
+		connect.ConfigKey{Name: KeyOffsetFlushInterval, Type: connect.TypeLong, Default: "60000", Importance: connect.Low, Doc: "How often source offsets are committed and sink tasks flushed, in ms.", Validator: connect.AtLeast(1)},
+		connect.ConfigKey{Name: KeyOffsetFlushTimeout, Type: connect.TypeLong, Default: "5000", Importance: connect.Low, Doc: "How long an offset commit may take, in ms.", Validator: connect.AtLeast(1)},
+		connect.ConfigKey{Name: KeyShutdownTimeout, Type: connect.TypeLong, Default: "5000", Importance: connect.Low, Doc: "How long a task may take to stop and drain, in ms.", Validator: connect.AtLeast(0)},
+		connect.ConfigKey{Name: KeyPluginIsolation, Type: connect.TypeString, Default: "process", Importance: connect.Low, Doc: "process: every connector and task runs in its own plugin process; none: built-in connectors run inside the worker (tests, benchmarks).", Validator: connect.OneOf("process", "none")},
+		connect.ConfigKey{Name: KeyKeyConverter, Type: connect.TypeClass, Default: "org.apache.kafka.connect.json.JsonConverter", Importance: connect.High, Doc: "Default converter for record keys."},
+		connect.ConfigKey{Name: KeyValueConverter, Type: connect.TypeClass, Default: "org.apache.kafka.connect.json.JsonConverter", Importance: connect.High, Doc: "Default converter for record values."},
+		connect.ConfigKey{Name: KeyHeaderConverter, Type: connect.TypeClass, Default: "org.apache.kafka.connect.storage.SimpleHeaderConverter", Importance: connect.Low, Doc: "Default converter for record headers."},
+		connect.ConfigKey{Name: KeyClientID, Type: connect.TypeString, Default: "connectd", Importance: connect.Low, Doc: "Prefix of the Kafka client ids."},
+		connect.ConfigKey{Name: KeyRestartBackoffInitial, Type: connect.TypeLong, Default: "500", Importance: connect.Low, Doc: "First delay before a task whose plugin process died is started again, in ms; it doubles per attempt.", Validator: connect.AtLeast(0)},
+		connect.ConfigKey{Name: KeyRestartBackoffMax, Type: connect.TypeLong, Default: "60000", Importance: connect.Low, Doc: "Longest delay between restarts of a task whose plugin process died, in ms.", Validator: connect.AtLeast(0)},
+	)
+}
+
+// knownForeignPrefixes are worker keys that belong to Kafka Connect features
+// configured elsewhere (distributed mode, security, client overrides); they
+// are passed on or ignored without a warning.
+var knownForeignPrefixes = []string{
+	"group.id", "config.storage.", "offset.storage.", "status.storage.", "producer.", "consumer.", "admin.",
+	"session.timeout.ms", "heartbeat.interval.ms", "rebalance.timeout.ms", "scheduled.rebalance.max.delay.ms",
+	"key.converter.", "value.converter.", "header.converter.", "rest.", "config.providers", "connector.client.config.override.policy",
+	"internal.", "exactly.once.source.support", "topic.creation.enable", "metrics.", "worker.sync.timeout.ms",
+}
+
+// WorkerConfig is a parsed worker configuration.
+type WorkerConfig struct {
+	Raw        map[string]string
+	Parsed     *connect.Config
+	Bootstrap  []string
+	PluginPath []string
+	// Isolated says whether built-in connectors run as plugin processes.
+	Isolated            bool
+	OffsetFlushInterval time.Duration
+	OffsetFlushTimeout  time.Duration
+	ShutdownTimeout     time.Duration
+	RestartBackoff      [2]time.Duration // initial, max
+	ClientID            string
+}
+
+// ParseWorkerConfig checks raw and warns (through logger) about keys it does not know.
+func ParseWorkerConfig(raw map[string]string, logger *slog.Logger) (*WorkerConfig, error) {
+	def := WorkerConfigDef()
+	parsed, err := def.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
+	var unknown []string
+	for k := range raw {
+		if _, ok := def.Key(k); ok || hasAnyPrefix(k, knownForeignPrefixes) {
+			continue
+		}
+		unknown = append(unknown, k)
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		logger.Warn("unknown worker config key ignored", "key", k)
+	}
+	ms := func(k string) time.Duration { return time.Duration(parsed.Long(k)) * time.Millisecond }
+	return &WorkerConfig{
+		Raw:                 raw,
+		Parsed:              parsed,
+		Bootstrap:           parsed.List(KeyBootstrapServers),
+		PluginPath:          parsed.List(KeyPluginPath),
+		Isolated:            parsed.String(KeyPluginIsolation) != "none",
+		OffsetFlushInterval: ms(KeyOffsetFlushInterval),
+		OffsetFlushTimeout:  ms(KeyOffsetFlushTimeout),
+		ShutdownTimeout:     ms(KeyShutdownTimeout),
+		RestartBackoff:      [2]time.Duration{ms(KeyRestartBackoffInitial), ms(KeyRestartBackoffMax)},
+		ClientID:            parsed.String(KeyClientID),
+	}, nil
+}
+
+// ConverterDefaults returns the worker's converter keys (and their
+// sub-keys), which connectors inherit unless they set their own.
+func (c *WorkerConfig) ConverterDefaults() map[string]string {
+	out := map[string]string{}
+	for _, p := range []string{KeyKeyConverter, KeyValueConverter, KeyHeaderConverter} {
+		out[p] = c.Parsed.String(p)
+		for k, v := range c.Raw {
+			if strings.HasPrefix(k, p+".") {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Connector configuration keys the framework itself reads.
+const (
+	KeyName           = "name"
+	KeyConnectorClass = "connector.class"
+	KeyTasksMax       = "tasks.max"
+	KeyTopics         = "topics"
+	KeyTopicsRegex    = "topics.regex"
+	KeyTaskClass      = "task.class"
+)
+
+// ConnectorConfigDef is the part of every connector's config that the
+// framework reads, Kafka Connect's ConnectorConfig and SinkConnectorConfig.
+func ConnectorConfigDef(sink bool) *connect.ConfigDef {
+	def := connect.NewConfigDef(
+		connect.ConfigKey{Name: KeyName, Type: connect.TypeString, Required: true, Importance: connect.High, Group: "Common", Width: connect.WidthMedium, DisplayName: "Connector name", Doc: "Globally unique name to use for this connector.", Validator: connect.NonEmpty},
+		connect.ConfigKey{Name: KeyConnectorClass, Type: connect.TypeString, Required: true, Importance: connect.High, Group: "Common", Width: connect.WidthLong, DisplayName: "Connector class", Doc: "Name or alias of the connector plugin, e.g. datagen or org.apache.kafka.connect.file.FileStreamSinkConnector."},
+		connect.ConfigKey{Name: KeyTasksMax, Type: connect.TypeInt, Default: "1", Importance: connect.High, Group: "Common", Width: connect.WidthShort, DisplayName: "Tasks max", Doc: "Maximum number of tasks to use for this connector.", Validator: connect.AtLeast(1)},
+		connect.ConfigKey{Name: KeyKeyConverter, Type: connect.TypeClass, Default: "", Importance: connect.Low, Group: "Common", Width: connect.WidthShort, DisplayName: "Key converter class", Doc: "Converter for record keys; the worker's when empty."},
+		connect.ConfigKey{Name: KeyValueConverter, Type: connect.TypeClass, Default: "", Importance: connect.Low, Group: "Common", Width: connect.WidthShort, DisplayName: "Value converter class", Doc: "Converter for record values; the worker's when empty."},
+		connect.ConfigKey{Name: KeyHeaderConverter, Type: connect.TypeClass, Default: "", Importance: connect.Low, Group: "Common", Width: connect.WidthShort, DisplayName: "Header converter class", Doc: "Converter for record headers; the worker's when empty."},
+	)
+	if sink {
+		def.Define(connect.ConfigKey{Name: KeyTopics, Type: connect.TypeList, Default: "", Importance: connect.High, Group: "Common", Width: connect.WidthLong, DisplayName: "Topics", Doc: "List of topics to consume, separated by commas."})
+		def.Define(connect.ConfigKey{Name: KeyTopicsRegex, Type: connect.TypeString, Default: "", Importance: connect.High, Group: "Common", Width: connect.WidthLong, DisplayName: "Topics regex", Doc: "Regular expression of the topics to consume; exclusive with topics."})
+	}
+	return def
+}

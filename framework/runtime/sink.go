@@ -1,0 +1,352 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/connectd/connectd/framework/connect"
+	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/framework/plugin"
+)
+
+// maxPollRecords is Kafka Connect's consumer default max.poll.records.
+const maxPollRecords = 500
+
+// sinkRun is one run of a sink task: one plugin process and one consumer in
+// the connector's group. The task's calls (Put, Flush, Open, Close) are
+// serialised by mu: the poll loop and the group's rebalance callbacks both
+// make them.
+type sinkRun struct {
+	t        *Task
+	client   plugin.Client
+	consumer *kgo.Client
+
+	mu        sync.Mutex
+	consumed  map[connect.TopicPartition]int64 // next offset after the last record put
+	committed map[connect.TopicPartition]int64
+	assigned  map[connect.TopicPartition]bool
+	fatal     error
+}
+
+// SinkGroup is the consumer group of a sink connector, as Kafka Connect names it.
+func SinkGroup(connector string) string { return "connect-" + connector }
+
+func (t *Task) runSink(stop context.Context) error {
+	w := t.w
+	sctx, cancel := startCtx(stop)
+	defer cancel()
+	client, err := t.spec.Entry.Launch(sctx, t.spec.ID.String(), t.logger)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	if err := client.SinkStart(sctx, t.spec.Config); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	r := &sinkRun{t: t, client: client, consumed: map[connect.TopicPartition]int64{}, committed: map[connect.TopicPartition]int64{}, assigned: map[connect.TopicPartition]bool{}}
+	opts := append(w.KafkaOpts,
+		kgo.ClientID(w.clientID("consumer", t.spec.ID)),
+		kgo.ConsumerGroup(SinkGroup(t.spec.ID.Connector)),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.OnPartitionsAssigned(r.onAssigned),
+		kgo.OnPartitionsRevoked(r.onRevoked),
+		kgo.OnPartitionsLost(r.onLost),
+	)
+	if re := t.spec.Config[KeyTopicsRegex]; re != "" {
+		if _, err := regexp.Compile(re); err != nil {
+			client.SinkStop(context.Background())
+			return fmt.Errorf("%s: %w", KeyTopicsRegex, err)
+		}
+		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(re))
+	} else {
+		opts = append(opts, kgo.ConsumeTopics(connect.SplitList(t.spec.Config[KeyTopics])...))
+	}
+	consumer, err := kgo.NewClient(opts...)
+	if err != nil {
+		client.SinkStop(context.Background())
+		return fmt.Errorf("consumer: %w", err)
+	}
+	r.consumer = consumer
+	t.spec.Report(herder.Running, "")
+	t.logger.Info("sink task started")
+	err = r.loop(stop)
+	return r.shutdown(err)
+}
+
+func (r *sinkRun) loop(stop context.Context) error {
+	t := r.t
+	lastFlush := time.Now()
+	paused := false
+	for stop.Err() == nil {
+		if p := t.paused.Load(); p != paused {
+			paused = p
+			r.setPaused(paused)
+		}
+		pctx, cancel := context.WithTimeout(stop, time.Second)
+		fetches := r.consumer.PollRecords(pctx, maxPollRecords)
+		cancel()
+		var fetchErr error
+		fetches.EachError(func(topic string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && fetchErr == nil {
+				fetchErr = fmt.Errorf("consume %s[%d]: %w", topic, p, err)
+			}
+		})
+		if errors.Is(fetchErr, kgo.ErrClientClosed) {
+			return fetchErr
+		}
+		if fetchErr != nil {
+			t.logger.Warn("fetch error; the client retries", "error", fetchErr)
+		}
+		if recs := fetches.Records(); len(recs) > 0 {
+			if err := r.put(stop, recs); err != nil {
+				r.consumer.AllowRebalance()
+				return err
+			}
+		}
+		if time.Since(lastFlush) >= t.w.Config.OffsetFlushInterval {
+			if err := r.flushAndCommit(nil); err != nil {
+				r.consumer.AllowRebalance()
+				return err
+			}
+			lastFlush = time.Now()
+		}
+		r.consumer.AllowRebalance()
+		r.mu.Lock()
+		err := r.fatal
+		r.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *sinkRun) setPaused(paused bool) {
+	r.mu.Lock()
+	parts := map[string][]int32{}
+	for tp := range r.assigned {
+		parts[tp.Topic] = append(parts[tp.Topic], tp.Partition)
+	}
+	r.mu.Unlock()
+	if paused {
+		r.consumer.PauseFetchPartitions(parts)
+		r.t.spec.Report(herder.Paused, "")
+	} else {
+		r.consumer.ResumeFetchPartitions(parts)
+		r.t.spec.Report(herder.Running, "")
+	}
+}
+
+// put hands records to the task, retrying a retriable error with backoff.
+func (r *sinkRun) put(stop context.Context, recs []*kgo.Record) error {
+	batch := make([]plugin.Record, len(recs))
+	for i, kr := range recs {
+		b := &batch[i]
+		b.Topic, b.Partition, b.Offset = kr.Topic, kr.Partition, kr.Offset
+		b.Key, b.Value = kr.Key, kr.Value
+		b.TimestampMs = kr.Timestamp.UnixMilli()
+		if len(kr.Headers) > 0 {
+			b.Headers = make([]plugin.Header, len(kr.Headers))
+			for j, h := range kr.Headers {
+				b.Headers[j] = plugin.Header{Key: h.Key, Value: h.Value}
+			}
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delay := 100 * time.Millisecond
+	for {
+		failed, err := r.client.SinkPut(context.Background(), batch)
+		if err == nil && len(failed) > 0 {
+			f := failed[0]
+			rec := recs[f.Index]
+			return fmt.Errorf("record %s[%d]@%d failed in stage %s: %w", rec.Topic, rec.Partition, rec.Offset, f.Err.Stage, f.Err)
+		}
+		if err == nil {
+			break
+		}
+		if !connect.IsRetriable(err) || stop.Err() != nil {
+			return fmt.Errorf("put: %w", err)
+		}
+		r.t.logger.Warn("put failed; retrying the batch", "error", err, "delay", delay)
+		time.Sleep(delay)
+		delay = min(2*delay, 10*time.Second)
+	}
+	for _, kr := range recs {
+		r.consumed[connect.TopicPartition{Topic: kr.Topic, Partition: kr.Partition}] = kr.Offset + 1
+	}
+	return nil
+}
+
+// flushAndCommit makes the task flush, then commits the flushed offsets of
+// the given partitions (all when nil). Callers hold no lock.
+func (r *sinkRun) flushAndCommit(only map[connect.TopicPartition]bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.flushAndCommitLocked(only)
+}
+
+func (r *sinkRun) flushAndCommitLocked(only map[connect.TopicPartition]bool) error {
+	offsets := map[connect.TopicPartition]int64{}
+	for tp, o := range r.consumed {
+		if only == nil || only[tp] {
+			offsets[tp] = o
+		}
+	}
+	if len(offsets) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.t.w.Config.OffsetFlushTimeout+r.t.w.Config.ShutdownTimeout)
+	defer cancel()
+	if err := r.client.SinkFlush(ctx, offsets); err != nil {
+		if connect.IsRetriable(err) {
+			r.t.logger.Warn("flush failed; offsets not committed, retried at the next interval", "error", err)
+			return nil
+		}
+		return fmt.Errorf("flush: %w", err)
+	}
+	toCommit := map[string]map[int32]kgo.EpochOffset{}
+	for tp, o := range offsets {
+		if r.committed[tp] == o {
+			continue
+		}
+		if toCommit[tp.Topic] == nil {
+			toCommit[tp.Topic] = map[int32]kgo.EpochOffset{}
+		}
+		toCommit[tp.Topic][tp.Partition] = kgo.EpochOffset{Epoch: -1, Offset: o}
+	}
+	if len(toCommit) == 0 {
+		return nil
+	}
+	var commitErr error
+	r.consumer.CommitOffsetsSync(ctx, toCommit, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			commitErr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if p.ErrorCode != 0 && commitErr == nil {
+					commitErr = fmt.Errorf("commit %s[%d]: error code %d", t.Topic, p.Partition, p.ErrorCode)
+				}
+			}
+		}
+	})
+	if commitErr != nil {
+		// The data is durable; a later commit covers it. Redelivery after
+		// a crash is the worst case.
+		r.t.logger.Warn("offset commit failed", "error", commitErr)
+		return nil
+	}
+	for tp, o := range offsets {
+		r.committed[tp] = o
+	}
+	return nil
+}
+
+func toTPs(m map[string][]int32) []connect.TopicPartition {
+	var out []connect.TopicPartition
+	for t, ps := range m {
+		for _, p := range ps {
+			out = append(out, connect.TopicPartition{Topic: t, Partition: p})
+		}
+	}
+	return out
+}
+
+func (r *sinkRun) onAssigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	tps := toTPs(m)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, tp := range tps {
+		r.assigned[tp] = true
+	}
+	if r.t.paused.Load() {
+		r.consumer.PauseFetchPartitions(m)
+	}
+	if err := r.client.SinkOpen(context.Background(), tps); err != nil && r.fatal == nil {
+		r.fatal = fmt.Errorf("open partitions: %w", err)
+	}
+}
+
+func (r *sinkRun) onRevoked(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	tps := toTPs(m)
+	only := map[connect.TopicPartition]bool{}
+	for _, tp := range tps {
+		only[tp] = true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fatal == nil {
+		if err := r.flushAndCommitLocked(only); err != nil {
+			r.fatal = err
+		}
+	}
+	r.release(tps)
+}
+
+func (r *sinkRun) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// Another member may own these already: their uncommitted data is
+	// delivered to it again, so nothing is committed here.
+	r.release(toTPs(m))
+}
+
+func (r *sinkRun) release(tps []connect.TopicPartition) {
+	for _, tp := range tps {
+		delete(r.assigned, tp)
+		delete(r.consumed, tp)
+		delete(r.committed, tp)
+	}
+	if len(tps) > 0 {
+		if err := r.client.SinkClose(context.Background(), tps); err != nil && r.fatal == nil {
+			r.fatal = fmt.Errorf("close partitions: %w", err)
+		}
+	}
+}
+
+// shutdown flushes and commits what was put (unless the run failed), leaves
+// the group and stops the task.
+func (r *sinkRun) shutdown(runErr error) error {
+	if runErr == nil {
+		if err := r.flushAndCommit(nil); err != nil {
+			runErr = err
+		}
+	}
+	r.mu.Lock()
+	var tps []connect.TopicPartition
+	for tp := range r.assigned {
+		tps = append(tps, tp)
+	}
+	r.assigned = map[connect.TopicPartition]bool{}
+	r.mu.Unlock()
+	if runErr == nil && len(tps) > 0 {
+		r.client.SinkClose(context.Background(), tps)
+	}
+	// Closing leaves the group; the revoke callback must not commit again
+	// for a failed run, so mark the run fatal first.
+	r.mu.Lock()
+	if r.fatal == nil && runErr != nil {
+		r.fatal = runErr
+	}
+	r.consumed = map[connect.TopicPartition]int64{}
+	r.mu.Unlock()
+	r.consumer.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), r.t.w.Config.ShutdownTimeout)
+	defer cancel()
+	if err := r.client.SinkStop(ctx); err != nil && runErr == nil && errors.Is(err, plugin.ErrPluginExited) {
+		runErr = err
+	}
+	return runErr
+}

@@ -1,0 +1,270 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/connectd/connectd/framework/connect"
+	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/framework/plugin"
+)
+
+// sourceRun is one run of a source task: one plugin process (or in-process
+// instance) and one producer.
+type sourceRun struct {
+	t        *Task
+	client   plugin.Client
+	producer *kgo.Client
+	tracker  *tracker
+
+	commitMu sync.Mutex
+
+	failOnce sync.Once
+	failErr  error
+	failed   chan struct{}
+}
+
+func (t *Task) runSource(stop context.Context) error {
+	w := t.w
+	sctx, cancel := startCtx(stop)
+	defer cancel()
+	client, err := t.spec.Entry.Launch(sctx, t.spec.ID.String(), t.logger)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+
+	stored, err := w.Offsets.Load(sctx, t.spec.ID.Connector)
+	if err != nil {
+		return fmt.Errorf("load offsets: %w", err)
+	}
+	offs := make([]connect.SourceOffset, 0, len(stored))
+	for _, e := range stored {
+		p, err := plugin.DecodeMap(e.Partition)
+		if err != nil {
+			return err
+		}
+		o, err := plugin.DecodeMap(e.Offset)
+		if err != nil {
+			return err
+		}
+		offs = append(offs, connect.SourceOffset{Partition: p, Offset: o})
+	}
+	if err := client.SourceStart(sctx, t.spec.Config, offs); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	producer, err := kgo.NewClient(append(w.KafkaOpts,
+		kgo.ClientID(w.clientID("producer", t.spec.ID)),
+		kgo.AllowAutoTopicCreation(),
+		kgo.RecordPartitioner(connectPartitioner{kgo.StickyKeyPartitioner(nil)}),
+		kgo.ProducerBatchMaxBytes(1<<20),
+	)...)
+	if err != nil {
+		client.SourceStop(context.Background())
+		return fmt.Errorf("producer: %w", err)
+	}
+	defer producer.Close()
+
+	r := &sourceRun{t: t, client: client, producer: producer, tracker: newTracker(), failed: make(chan struct{})}
+	t.spec.Report(herder.Running, "")
+	t.logger.Info("source task started", "offsets", len(offs))
+	return r.loop(stop)
+}
+
+func (r *sourceRun) fail(err error) {
+	r.failOnce.Do(func() {
+		r.failErr = err
+		close(r.failed)
+	})
+}
+
+func (r *sourceRun) loop(stop context.Context) error {
+	t := r.t
+	ctx, cancel := context.WithCancel(stop)
+	defer cancel()
+	go func() {
+		select {
+		case <-r.failed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	// Records handed to the producer outlive the poll loop: a graceful
+	// stop lets them finish (drain), and only a stop that overruns the
+	// shutdown timeout fails them, through produceCtx.
+	produceCtx, produceCancel := context.WithCancel(context.Background())
+	defer produceCancel()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-produceCtx.Done():
+			return
+		}
+		select {
+		case <-time.After(t.w.Config.ShutdownTimeout):
+			produceCancel()
+		case <-produceCtx.Done():
+		}
+	}()
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // periodic offset commits
+		defer wg.Done()
+		tick := time.NewTicker(t.w.Config.OffsetFlushInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if err := r.commit(); err != nil {
+					t.logger.Warn("offset commit failed; retrying at the next interval", "error", err)
+				}
+			}
+		}
+	}()
+
+	retry := time.Duration(0)
+	for ctx.Err() == nil {
+		if !t.waitResumed(ctx) {
+			break
+		}
+		batch, err := r.client.SourcePoll(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if connect.IsRetriable(err) {
+				retry = min(max(2*retry, 100*time.Millisecond), 10*time.Second)
+				t.logger.Warn("poll failed; retrying", "error", err, "delay", retry)
+				select {
+				case <-ctx.Done():
+				case <-time.After(retry):
+				}
+				continue
+			}
+			r.fail(fmt.Errorf("poll: %w", err))
+			break
+		}
+		retry = 0
+		for i := range batch {
+			rec := &batch[i]
+			if rec.Err != nil {
+				r.fail(fmt.Errorf("record failed in stage %s: %w", rec.Err.Stage, rec.Err))
+				break
+			}
+			p := r.tracker.submit(rec.SourcePartition, rec.SourceOffset)
+			kr := &kgo.Record{Topic: rec.Topic, Partition: rec.Partition, Key: rec.Key, Value: rec.Value}
+			if rec.TimestampMs != 0 {
+				kr.Timestamp = time.UnixMilli(rec.TimestampMs)
+			}
+			if len(rec.Headers) > 0 {
+				kr.Headers = make([]kgo.RecordHeader, len(rec.Headers))
+				for j, h := range rec.Headers {
+					kr.Headers[j] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+				}
+			}
+			r.producer.Produce(produceCtx, kr, func(_ *kgo.Record, err error) {
+				if err != nil {
+					if produceCtx.Err() == nil {
+						r.fail(fmt.Errorf("produce to %s: %w", kr.Topic, err))
+					}
+					return
+				}
+				p.ack()
+			})
+		}
+	}
+	cancel()
+	wg.Wait()
+	return r.drain()
+}
+
+// drain waits (bounded) for records in flight, commits what they cover and
+// stops the task.
+func (r *sourceRun) drain() error {
+	t := r.t
+	timeout := t.w.Config.ShutdownTimeout
+	fctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := r.producer.Flush(fctx); err != nil {
+		t.logger.Warn("records still in flight at shutdown; their offsets are not committed", "outstanding", r.tracker.outstanding(), "error", err)
+	}
+	commitErr := r.commit()
+	sctx, scancel := context.WithTimeout(context.Background(), timeout)
+	defer scancel()
+	stopErr := r.client.SourceStop(sctx)
+	select {
+	case <-r.failed:
+		return r.failErr
+	default:
+	}
+	if errors.Is(stopErr, plugin.ErrPluginExited) {
+		return stopErr
+	}
+	if commitErr != nil {
+		t.logger.Warn("final offset commit failed", "error", commitErr)
+	}
+	return nil
+}
+
+// commit stores the offsets of every acknowledged prefix and tells the task.
+func (r *sourceRun) commit() error {
+	r.commitMu.Lock()
+	defer r.commitMu.Unlock()
+	entries := r.tracker.committable()
+	if len(entries) == 0 {
+		return nil
+	}
+	t := r.t
+	ctx, cancel := context.WithTimeout(context.Background(), t.w.Config.OffsetFlushTimeout)
+	defer cancel()
+	if err := t.w.Offsets.Commit(ctx, t.spec.ID.Connector, entries); err != nil {
+		return fmt.Errorf("store offsets: %w", err)
+	}
+	r.tracker.stored(entries)
+	offs := make([]connect.SourceOffset, 0, len(entries))
+	for _, e := range entries {
+		p, _ := plugin.DecodeMap(e.Partition)
+		o, _ := plugin.DecodeMap(e.Offset)
+		offs = append(offs, connect.SourceOffset{Partition: p, Offset: o})
+	}
+	if err := r.client.SourceCommit(ctx, offs); err != nil {
+		t.logger.Warn("task commit callback failed", "error", err)
+	}
+	return nil
+}
+
+// connectPartitioner honours a record's explicit partition (as Kafka
+// Connect's SourceRecord does) and otherwise partitions like Kafka's
+// default: murmur2 of the key, sticky for null keys.
+type connectPartitioner struct{ base kgo.Partitioner }
+
+func (p connectPartitioner) ForTopic(topic string) kgo.TopicPartitioner {
+	return &connectTopicPartitioner{base: p.base.ForTopic(topic)}
+}
+
+type connectTopicPartitioner struct{ base kgo.TopicPartitioner }
+
+// OnNewBatch lets a sticky base partitioner pick a new partition for
+// null-keyed records when a batch fills.
+func (p *connectTopicPartitioner) OnNewBatch() {
+	if nb, ok := p.base.(kgo.TopicPartitionerOnNewBatch); ok {
+		nb.OnNewBatch()
+	}
+}
+func (p *connectTopicPartitioner) RequiresConsistency(r *kgo.Record) bool {
+	return r.Partition >= 0 || p.base.RequiresConsistency(r)
+}
+func (p *connectTopicPartitioner) Partition(r *kgo.Record, n int) int {
+	if r.Partition >= 0 && int(r.Partition) < n {
+		return int(r.Partition)
+	}
+	return p.base.Partition(r, n)
+}

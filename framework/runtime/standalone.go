@@ -1,0 +1,646 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/framework/plugin"
+)
+
+// Version is connectd's version, shown by GET /.
+var Version = "0.1.0-dev"
+
+// Commit is the source revision the binary was built from, when known.
+var Commit = ""
+
+// Standalone is the herder of a single worker. Lifecycle operations are
+// serialised by opMu; reads take mu briefly; statuses live in status, which
+// tasks update from their own goroutines, so stopping a task while holding
+// opMu never waits on a lock the task needs.
+type Standalone struct {
+	w     *Worker
+	store ConfigStore
+
+	opMu  sync.Mutex
+	mu    sync.RWMutex
+	conns map[string]*connState
+
+	status *statusBoard
+
+	clusterMu sync.Mutex
+	clusterID string
+
+	bg      sync.WaitGroup // connector restart watchers
+	closing chan struct{}
+}
+
+type connState struct {
+	name        string
+	config      map[string]string
+	target      herder.TargetState
+	entry       *PluginEntry
+	client      plugin.Client // the connector instance, nil when not running
+	taskConfigs []map[string]string
+	tasks       []*Task
+	stopWatch   chan struct{}
+}
+
+// NewStandalone returns a herder running connectors on w, and restores the
+// connectors store holds.
+func NewStandalone(ctx context.Context, w *Worker, store ConfigStore) (*Standalone, error) {
+	h := &Standalone{w: w, store: store, conns: map[string]*connState{}, status: newStatusBoard(w.ID), closing: make(chan struct{})}
+	saved, err := store.Load()
+	if err != nil {
+		return nil, fmt.Errorf("load connectors: %w", err)
+	}
+	for _, sc := range saved {
+		entry, err := w.Plugins.Lookup(sc.Config[KeyConnectorClass])
+		if err != nil {
+			w.Logger.Error("stored connector refers to an unknown plugin; skipped", "connector", sc.Name, "error", err)
+			continue
+		}
+		target := sc.Target
+		if target == "" {
+			target = herder.TargetStarted
+		}
+		cs := &connState{name: sc.Name, config: sc.Config, target: target, entry: entry}
+		h.conns[sc.Name] = cs
+		h.start(ctx, cs)
+	}
+	return h, nil
+}
+
+// Close stops every connector and task, draining them gracefully.
+func (h *Standalone) Close() {
+	h.opMu.Lock()
+	defer h.opMu.Unlock()
+	close(h.closing)
+	h.mu.RLock()
+	all := make([]*connState, 0, len(h.conns))
+	for _, cs := range h.conns {
+		all = append(all, cs)
+	}
+	h.mu.RUnlock()
+	var wg sync.WaitGroup
+	for _, cs := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.stopAll(cs)
+		}()
+	}
+	wg.Wait()
+	h.bg.Wait()
+}
+
+func (h *Standalone) persist() error {
+	h.mu.RLock()
+	out := make([]StoredConnector, 0, len(h.conns))
+	for _, cs := range h.conns {
+		out = append(out, StoredConnector{Name: cs.name, Config: cs.config, Target: cs.target})
+	}
+	h.mu.RUnlock()
+	return h.store.Save(out)
+}
+
+// start starts the connector instance and, unless stopped, its tasks.
+// Callers hold opMu.
+func (h *Standalone) start(ctx context.Context, cs *connState) {
+	if cs.target == herder.TargetStopped {
+		h.status.setConnector(cs.name, herder.Stopped, "")
+		h.status.setTasks(cs.name, 0)
+		return
+	}
+	if err := h.startConnector(ctx, cs); err != nil {
+		h.w.Logger.Error("connector failed to start", "connector", cs.name, "error", err)
+		h.status.setConnector(cs.name, herder.Failed, trace(err))
+		return
+	}
+	h.startTasks(cs)
+}
+
+func (h *Standalone) startConnector(ctx context.Context, cs *connState) error {
+	h.status.setConnector(cs.name, herder.Unassigned, "")
+	sctx, cancel := startCtx(ctx)
+	defer cancel()
+	logger := h.w.Logger.With("connector", cs.name, "worker", h.w.ID)
+	client, err := cs.entry.Launch(sctx, cs.name, logger)
+	if err != nil {
+		return err
+	}
+	if err := client.ConnectorStart(sctx, cs.config); err != nil {
+		client.Close()
+		return fmt.Errorf("start: %w", err)
+	}
+	maxTasks, _ := strconv.Atoi(cs.config[KeyTasksMax])
+	if maxTasks < 1 {
+		maxTasks = 1
+	}
+	cfgs, err := client.TaskConfigs(sctx, maxTasks)
+	if err != nil {
+		client.ConnectorStop(sctx)
+		client.Close()
+		return fmt.Errorf("task configs: %w", err)
+	}
+	if len(cfgs) > maxTasks {
+		cfgs = cfgs[:maxTasks]
+	}
+	h.mu.Lock()
+	cs.client = client
+	cs.taskConfigs = make([]map[string]string, len(cfgs))
+	for i, c := range cfgs {
+		cs.taskConfigs[i] = h.taskConfig(cs, c)
+	}
+	cs.stopWatch = make(chan struct{})
+	h.mu.Unlock()
+	state := herder.Running
+	if cs.target == herder.TargetPaused {
+		state = herder.Paused
+	}
+	h.status.setConnector(cs.name, state, "")
+	h.watchConnector(cs, client, cs.stopWatch)
+	logger.Info("connector started", "tasks", len(cfgs))
+	return nil
+}
+
+// watchConnector restarts the connector instance with backoff if its plugin
+// process dies, without touching the running tasks.
+func (h *Standalone) watchConnector(cs *connState, client plugin.Client, stop chan struct{}) {
+	h.bg.Add(1)
+	go func() {
+		defer h.bg.Done()
+		attempt := 0
+		for {
+			select {
+			case <-stop:
+				return
+			case <-h.closing:
+				return
+			case <-client.Exited():
+			}
+			attempt++
+			delay := backoff(attempt, h.w.Config.RestartBackoff)
+			err := fmt.Errorf("%w: %v", plugin.ErrPluginExited, client.ExitErr())
+			h.status.setConnector(cs.name, herder.Failed, fmt.Sprintf("%s\nThe worker restarts the connector in %s (attempt %d).", trace(err), delay, attempt))
+			select {
+			case <-stop:
+				return
+			case <-h.closing:
+				return
+			case <-time.After(delay):
+			}
+			ctx, cancel := startCtx(context.Background())
+			nc, err := cs.entry.Launch(ctx, cs.name, h.w.Logger)
+			if err == nil {
+				if err = nc.ConnectorStart(ctx, cs.config); err != nil {
+					nc.Close()
+				}
+			}
+			cancel()
+			if err != nil {
+				h.status.setConnector(cs.name, herder.Failed, trace(err))
+				continue
+			}
+			h.mu.Lock()
+			select {
+			case <-stop: // stopped meanwhile
+				h.mu.Unlock()
+				nc.Close()
+				return
+			default:
+			}
+			old := cs.client
+			cs.client = nc
+			h.mu.Unlock()
+			old.Close()
+			client = nc
+			state := herder.Running
+			if cs.target == herder.TargetPaused {
+				state = herder.Paused
+			}
+			h.status.setConnector(cs.name, state, "")
+		}
+	}()
+}
+
+// taskConfig is what a task is started with: the connector's config, the
+// worker's converter defaults where the connector sets none, and the task's
+// own keys on top.
+func (h *Standalone) taskConfig(cs *connState, own map[string]string) map[string]string {
+	out := maps.Clone(cs.config)
+	for k, v := range h.w.Config.ConverterDefaults() {
+		if out[k] == "" {
+			out[k] = v
+		}
+	}
+	maps.Copy(out, own)
+	return out
+}
+
+func (h *Standalone) startTasks(cs *connState) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	cs.tasks = make([]*Task, len(cs.taskConfigs))
+	h.status.setTasks(cs.name, len(cs.taskConfigs))
+	for i, cfg := range cs.taskConfigs {
+		cs.tasks[i] = h.startTask(cs, i, cfg)
+	}
+}
+
+func (h *Standalone) startTask(cs *connState, i int, cfg map[string]string) *Task {
+	id := herder.TaskID{Connector: cs.name, Task: i}
+	report := h.status.taskReporter(id)
+	report(herder.Unassigned, "")
+	return h.w.StartTask(TaskSpec{ID: id, Entry: cs.entry, Config: cfg, Report: report}, cs.target == herder.TargetPaused)
+}
+
+// stopTasks stops every task of cs in parallel. Callers hold opMu.
+func (h *Standalone) stopTasks(cs *connState) {
+	h.mu.Lock()
+	tasks := cs.tasks
+	cs.tasks = nil
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, t := range tasks {
+		if t == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Stop()
+		}()
+	}
+	wg.Wait()
+}
+
+func (h *Standalone) stopConnector(cs *connState) {
+	h.mu.Lock()
+	client := cs.client
+	cs.client = nil
+	if cs.stopWatch != nil {
+		close(cs.stopWatch)
+		cs.stopWatch = nil
+	}
+	h.mu.Unlock()
+	if client == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.w.Config.ShutdownTimeout)
+	defer cancel()
+	if err := client.ConnectorStop(ctx); err != nil {
+		h.w.Logger.Warn("connector stop failed", "connector", cs.name, "error", err)
+	}
+	client.Close()
+}
+
+func (h *Standalone) stopAll(cs *connState) {
+	h.stopTasks(cs)
+	h.stopConnector(cs)
+}
+
+func (h *Standalone) lookup(name string) (*connState, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	cs, ok := h.conns[name]
+	if !ok {
+		return nil, herder.NotFound("Connector %s not found", name)
+	}
+	return cs, nil
+}
+
+// ClusterInfo implements herder.Herder.
+func (h *Standalone) ClusterInfo(ctx context.Context) (herder.ServerInfo, error) {
+	h.clusterMu.Lock()
+	defer h.clusterMu.Unlock()
+	if h.clusterID == "" {
+		cl, err := kgo.NewClient(h.w.KafkaOpts...)
+		if err == nil {
+			mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			m, err := kadm.NewClient(cl).BrokerMetadata(mctx)
+			cancel()
+			cl.Close()
+			if err == nil {
+				h.clusterID = m.Cluster
+			}
+		}
+	}
+	return herder.ServerInfo{Version: Version, Commit: Commit, KafkaClusterID: h.clusterID}, nil
+}
+
+// Connectors implements herder.Herder.
+func (h *Standalone) Connectors(context.Context) ([]string, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]string, 0, len(h.conns))
+	for n := range h.conns {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// ConnectorInfo implements herder.Herder.
+func (h *Standalone) ConnectorInfo(_ context.Context, name string) (herder.ConnectorInfo, error) {
+	cs, err := h.lookup(name)
+	if err != nil {
+		return herder.ConnectorInfo{}, err
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.info(cs), nil
+}
+
+func (h *Standalone) info(cs *connState) herder.ConnectorInfo {
+	tasks := make([]herder.TaskID, len(cs.taskConfigs))
+	for i := range cs.taskConfigs {
+		tasks[i] = herder.TaskID{Connector: cs.name, Task: i}
+	}
+	return herder.ConnectorInfo{Name: cs.name, Config: maps.Clone(cs.config), Tasks: tasks, Type: connectorType(cs.entry)}
+}
+
+func connectorType(e *PluginEntry) herder.ConnectorType {
+	if e == nil {
+		return herder.Unknown
+	}
+	if e.Info.Kind == plugin.Sink {
+		return herder.Sink
+	}
+	return herder.Source
+}
+
+// ConnectorConfig implements herder.Herder.
+func (h *Standalone) ConnectorConfig(_ context.Context, name string) (map[string]string, error) {
+	cs, err := h.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return maps.Clone(cs.config), nil
+}
+
+// PutConnectorConfig implements herder.Herder.
+func (h *Standalone) PutConnectorConfig(ctx context.Context, name string, config map[string]string, allowReplace bool) (herder.ConnectorInfo, bool, error) {
+	config = maps.Clone(config)
+	config[KeyName] = name
+	infos, entry, err := h.validate(ctx, config[KeyConnectorClass], config)
+	if err != nil {
+		return herder.ConnectorInfo{}, false, err
+	}
+	if infos.ErrorCount > 0 {
+		return herder.ConnectorInfo{}, false, &herder.ValidationError{Infos: infos}
+	}
+	h.opMu.Lock()
+	defer h.opMu.Unlock()
+	h.mu.Lock()
+	cs, exists := h.conns[name]
+	if exists && !allowReplace {
+		h.mu.Unlock()
+		return herder.ConnectorInfo{}, false, &herder.RequestError{Status: 409, Message: fmt.Sprintf("Connector %s already exists", name), Err: herder.ErrAlreadyExists}
+	}
+	if !exists {
+		cs = &connState{name: name, target: herder.TargetStarted}
+		h.conns[name] = cs
+	}
+	h.mu.Unlock()
+	if exists {
+		h.stopAll(cs)
+	}
+	h.mu.Lock()
+	cs.config, cs.entry = config, entry
+	h.mu.Unlock()
+	if err := h.persist(); err != nil {
+		return herder.ConnectorInfo{}, false, fmt.Errorf("save connector config: %w", err)
+	}
+	h.start(ctx, cs)
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.info(cs), !exists, nil
+}
+
+// DeleteConnector implements herder.Herder.
+func (h *Standalone) DeleteConnector(_ context.Context, name string) error {
+	h.opMu.Lock()
+	defer h.opMu.Unlock()
+	cs, err := h.lookup(name)
+	if err != nil {
+		return err
+	}
+	h.stopAll(cs)
+	h.mu.Lock()
+	delete(h.conns, name)
+	h.mu.Unlock()
+	h.status.remove(name)
+	return h.persist()
+}
+
+// ConnectorStatus implements herder.Herder.
+func (h *Standalone) ConnectorStatus(_ context.Context, name string) (herder.ConnectorStatus, error) {
+	cs, err := h.lookup(name)
+	if err != nil {
+		return herder.ConnectorStatus{}, err
+	}
+	st := h.status.connectorStatus(name)
+	st.Type = connectorType(cs.entry)
+	return st, nil
+}
+
+// TaskStatus implements herder.Herder.
+func (h *Standalone) TaskStatus(_ context.Context, id herder.TaskID) (herder.TaskState, error) {
+	if _, err := h.lookup(id.Connector); err != nil {
+		return herder.TaskState{}, err
+	}
+	st, ok := h.status.task(id)
+	if !ok {
+		return herder.TaskState{}, herder.NotFound("Task %s not found", id)
+	}
+	return st, nil
+}
+
+// TaskConfigs implements herder.Herder.
+func (h *Standalone) TaskConfigs(_ context.Context, name string) ([]herder.TaskInfo, error) {
+	cs, err := h.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]herder.TaskInfo, len(cs.taskConfigs))
+	for i, c := range cs.taskConfigs {
+		out[i] = herder.TaskInfo{ID: herder.TaskID{Connector: name, Task: i}, Config: maps.Clone(c)}
+	}
+	return out, nil
+}
+
+// RestartConnector implements herder.Herder.
+func (h *Standalone) RestartConnector(ctx context.Context, name string, includeTasks, onlyFailed bool) (herder.ConnectorStatus, error) {
+	h.opMu.Lock()
+	defer h.opMu.Unlock()
+	cs, err := h.lookup(name)
+	if err != nil {
+		return herder.ConnectorStatus{}, err
+	}
+	before := h.status.connectorStatus(name)
+	restartConn := !onlyFailed || before.Connector.State == herder.Failed
+	var restartTasks []int
+	if includeTasks {
+		for _, ts := range before.Tasks {
+			if !onlyFailed || ts.State == herder.Failed {
+				restartTasks = append(restartTasks, ts.ID)
+			}
+		}
+	}
+	// The answer shows what is being restarted, as Kafka Connect's does.
+	plan := before
+	plan.Type = connectorType(cs.entry)
+	if restartConn {
+		plan.Connector.State = herder.Restarting
+	}
+	for i := range plan.Tasks {
+		for _, n := range restartTasks {
+			if plan.Tasks[i].ID == n {
+				plan.Tasks[i].State = herder.Restarting
+			}
+		}
+	}
+	if cs.target == herder.TargetStopped {
+		return plan, nil
+	}
+	if restartConn {
+		h.stopConnector(cs)
+		if err := h.startConnector(ctx, cs); err != nil {
+			h.status.setConnector(name, herder.Failed, trace(err))
+		}
+	}
+	for _, n := range restartTasks {
+		h.restartTaskLocked(cs, n)
+	}
+	return plan, nil
+}
+
+// RestartTask implements herder.Herder.
+func (h *Standalone) RestartTask(_ context.Context, id herder.TaskID) error {
+	h.opMu.Lock()
+	defer h.opMu.Unlock()
+	cs, err := h.lookup(id.Connector)
+	if err != nil {
+		return err
+	}
+	h.mu.RLock()
+	n := len(cs.taskConfigs)
+	h.mu.RUnlock()
+	if id.Task < 0 || id.Task >= n {
+		return herder.NotFound("Task %s not found", id)
+	}
+	h.restartTaskLocked(cs, id.Task)
+	return nil
+}
+
+func (h *Standalone) restartTaskLocked(cs *connState, n int) {
+	h.mu.Lock()
+	if n >= len(cs.tasks) || n >= len(cs.taskConfigs) {
+		h.mu.Unlock()
+		return
+	}
+	old := cs.tasks[n]
+	cfg := cs.taskConfigs[n]
+	h.mu.Unlock()
+	if old != nil {
+		old.Stop()
+	}
+	t := h.startTask(cs, n, cfg)
+	h.mu.Lock()
+	cs.tasks[n] = t
+	h.mu.Unlock()
+}
+
+// SetTargetState implements herder.Herder.
+func (h *Standalone) SetTargetState(ctx context.Context, name string, target herder.TargetState) error {
+	h.opMu.Lock()
+	defer h.opMu.Unlock()
+	cs, err := h.lookup(name)
+	if err != nil {
+		return err
+	}
+	prev := cs.target
+	if prev == target {
+		return nil
+	}
+	h.mu.Lock()
+	cs.target = target
+	h.mu.Unlock()
+	if err := h.persist(); err != nil {
+		return fmt.Errorf("save target state: %w", err)
+	}
+	switch {
+	case target == herder.TargetStopped:
+		h.stopAll(cs)
+		h.mu.Lock()
+		cs.taskConfigs = nil
+		h.mu.Unlock()
+		h.status.setConnector(name, herder.Stopped, "")
+		h.status.setTasks(name, 0)
+	case prev == herder.TargetStopped:
+		h.start(ctx, cs)
+	default:
+		paused := target == herder.TargetPaused
+		h.mu.RLock()
+		tasks := cs.tasks
+		h.mu.RUnlock()
+		for _, t := range tasks {
+			if t != nil {
+				t.SetPaused(paused)
+			}
+		}
+		state := herder.Running
+		if paused {
+			state = herder.Paused
+		}
+		if st := h.status.connectorStatus(name); st.Connector.State != herder.Failed {
+			h.status.setConnector(name, state, "")
+		}
+	}
+	return nil
+}
+
+// Plugins implements herder.Herder.
+func (h *Standalone) Plugins(context.Context) ([]herder.PluginInfo, error) {
+	var out []herder.PluginInfo
+	for _, e := range h.w.Plugins.Entries() {
+		class := e.Info.Name
+		if len(e.Info.Aliases) > 0 {
+			class = e.Info.Aliases[0]
+		}
+		out = append(out, herder.PluginInfo{Class: class, Type: string(e.Info.Kind), Version: e.Info.Version})
+	}
+	return out, nil
+}
+
+// PluginConfig implements herder.Herder.
+func (h *Standalone) PluginConfig(_ context.Context, class string) ([]herder.ConfigKeyInfo, error) {
+	e, err := h.w.Plugins.Lookup(class)
+	if err != nil {
+		return nil, herder.NotFound("%s", err.Error())
+	}
+	return herder.KeyInfos(e.Info.Config), nil
+}
+
+// Validate implements herder.Herder.
+func (h *Standalone) Validate(ctx context.Context, class string, config map[string]string) (herder.ConfigInfos, error) {
+	infos, _, err := h.validate(ctx, class, config)
+	return infos, err
+}
+
+func (h *Standalone) validate(ctx context.Context, class string, config map[string]string) (herder.ConfigInfos, *PluginEntry, error) {
+	return Validate(ctx, h.w, class, config)
+}

@@ -1,0 +1,135 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/framework/plugin"
+)
+
+// Task is one running task: a supervisor goroutine that starts the task's
+// executor, and starts it again with exponential backoff when its plugin
+// process dies. A task that fails on its own error stays FAILED until an
+// operator restarts it, as in Kafka Connect.
+type Task struct {
+	w      *Worker
+	spec   TaskSpec
+	logger *slog.Logger
+
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	paused   atomic.Bool
+	resumeMu sync.Mutex
+	resume   chan struct{} // closed and replaced on every target change
+}
+
+// ID returns the task's id.
+func (t *Task) ID() herder.TaskID { return t.spec.ID }
+
+// SetPaused pauses or resumes the task.
+func (t *Task) SetPaused(p bool) {
+	t.paused.Store(p)
+	t.resumeMu.Lock()
+	close(t.resume)
+	t.resume = make(chan struct{})
+	t.resumeMu.Unlock()
+}
+
+// targetChanged returns a channel closed at the next SetPaused.
+func (t *Task) targetChanged() <-chan struct{} {
+	t.resumeMu.Lock()
+	defer t.resumeMu.Unlock()
+	return t.resume
+}
+
+// Stop stops the task gracefully (the executor drains within the worker's
+// task.shutdown.graceful.timeout.ms) and waits for it.
+func (t *Task) Stop() {
+	t.cancel()
+	<-t.done
+}
+
+// Done is closed when the task's supervisor has ended.
+func (t *Task) Done() <-chan struct{} { return t.done }
+
+func (t *Task) supervise(ctx context.Context) {
+	defer close(t.done)
+	attempt := 0
+	for {
+		started := time.Now()
+		var err error
+		if t.spec.Entry.Info.Kind == plugin.Sink {
+			err = t.runSink(ctx)
+		} else {
+			err = t.runSource(ctx)
+		}
+		if ctx.Err() != nil {
+			// Stopped by the worker: the herder reports the new state.
+			return
+		}
+		if err == nil {
+			err = errors.New("task ended unexpectedly")
+		}
+		if !errors.Is(err, plugin.ErrPluginExited) {
+			t.logger.Error("task failed", "error", err)
+			t.spec.Report(herder.Failed, trace(err))
+			return
+		}
+		if time.Since(started) > t.w.Config.RestartBackoff[1] {
+			attempt = 0
+		}
+		attempt++
+		delay := backoff(attempt, t.w.Config.RestartBackoff)
+		t.logger.Error("plugin process died; restarting task", "error", err, "attempt", attempt, "delay", delay)
+		t.spec.Report(herder.Failed, fmt.Sprintf("%s\nThe worker restarts the task in %s (attempt %d).", trace(err), delay, attempt))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
+}
+
+// backoff returns initial·2^(attempt-1), capped.
+func backoff(attempt int, bounds [2]time.Duration) time.Duration {
+	d := bounds[0]
+	for i := 1; i < attempt && d < bounds[1]; i++ {
+		d *= 2
+	}
+	return min(d, bounds[1])
+}
+
+// trace renders an error for a status's trace field.
+func trace(err error) string {
+	return fmt.Sprintf("%s: %v", "connectd.TaskError", err)
+}
+
+// waitResumed blocks while the task is paused, reporting PAUSED then
+// RUNNING. It returns false when ctx ends first.
+func (t *Task) waitResumed(ctx context.Context) bool {
+	if !t.paused.Load() {
+		return true
+	}
+	t.spec.Report(herder.Paused, "")
+	for t.paused.Load() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.targetChanged():
+		}
+	}
+	t.spec.Report(herder.Running, "")
+	return true
+}
+
+// startCtx bounds a plugin's launch and start call.
+func startCtx(parent context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, 60*time.Second)
+}

@@ -1,0 +1,53 @@
+package runtime
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/connectd/connectd/offsets"
+)
+
+func TestTrackerCommitsOnlyContiguousAcks(t *testing.T) {
+	t.Parallel()
+	tr := newTracker()
+	a1 := tr.submit([]byte(`{"p":"a"}`), []byte(`{"o":1}`))
+	a2 := tr.submit([]byte(`{"p":"a"}`), []byte(`{"o":2}`))
+	a3 := tr.submit([]byte(`{"p":"a"}`), []byte(`{"o":3}`))
+	b1 := tr.submit([]byte(`{"p":"b"}`), []byte(`{"o":1}`))
+	if tr.submit(nil, []byte(`{}`)) != nil {
+		t.Fatal("a record without a source partition was tracked")
+	}
+
+	a2.ack()
+	a3.ack()
+	if got := tr.committable(); len(got) != 0 {
+		t.Fatalf("committable = %s before the first record was acked", got)
+	}
+	a1.ack()
+	b1.ack()
+	got := tr.committable()
+	want := map[string]string{`{"p":"a"}`: `{"o":3}`, `{"p":"b"}`: `{"o":1}`}
+	if d := cmp.Diff(want, asMap(got)); d != "" {
+		t.Fatalf("committable (-want +got):\n%s", d)
+	}
+	// Not stored yet: offered again.
+	if d := cmp.Diff(want, asMap(tr.committable())); d != "" {
+		t.Fatalf("committable after failed store (-want +got):\n%s", d)
+	}
+	tr.stored(got)
+	if got := tr.committable(); len(got) != 0 {
+		t.Fatalf("committable = %s after store", got)
+	}
+	if n := tr.outstanding(); n != 0 {
+		t.Fatalf("outstanding = %d, want 0", n)
+	}
+}
+
+func asMap(es []offsets.Entry) map[string]string {
+	m := map[string]string{}
+	for _, e := range es {
+		m[string(e.Partition)] = string(e.Offset)
+	}
+	return m
+}

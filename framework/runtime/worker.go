@@ -1,0 +1,64 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/offsets"
+)
+
+// Worker runs connectors and tasks assigned to it. It holds what they share:
+// the worker config, the plugin registry, the offset store and Kafka client
+// options. It keeps no record of which connectors exist: a herder does.
+type Worker struct {
+	ID      string
+	Config  *WorkerConfig
+	Plugins *Registry
+	Offsets offsets.Store
+	Logger  *slog.Logger
+	// KafkaOpts are the base options of every Kafka client the worker makes.
+	KafkaOpts []kgo.Opt
+}
+
+// NewWorker assembles a worker. id is how status reports name it
+// (host:port of its REST API, as Kafka Connect does).
+func NewWorker(id string, cfg *WorkerConfig, plugins *Registry, store offsets.Store, logger *slog.Logger) *Worker {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(cfg.Bootstrap...),
+		kgo.MetadataMinAge(500 * time.Millisecond),
+		kgo.MetadataMaxAge(30 * time.Second),
+	}
+	return &Worker{ID: id, Config: cfg, Plugins: plugins, Offsets: store, Logger: logger, KafkaOpts: opts}
+}
+
+// StateFunc receives a connector's or task's state changes.
+type StateFunc func(state herder.State, trace string)
+
+// TaskSpec is what the worker needs to run one task.
+type TaskSpec struct {
+	ID     herder.TaskID
+	Entry  *PluginEntry
+	Config map[string]string // the task's config, framework keys included
+	Report StateFunc
+}
+
+// StartTask starts a task's executor in the background, paused if asked.
+func (w *Worker) StartTask(spec TaskSpec, paused bool) *Task {
+	logger := w.Logger.With("connector", spec.ID.Connector, "task", spec.ID.Task, "worker", w.ID)
+	t := &Task{w: w, spec: spec, logger: logger, done: make(chan struct{}), resume: make(chan struct{})}
+	t.paused.Store(paused)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.cancel = cancel
+	go t.supervise(ctx)
+	return t
+}
+
+// clientID names a Kafka client of a task, as Kafka Connect does.
+func (w *Worker) clientID(kind string, id herder.TaskID) string {
+	return fmt.Sprintf("%s-%s-%s-%d", w.Config.ClientID, kind, id.Connector, id.Task)
+}
