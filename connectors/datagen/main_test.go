@@ -4,6 +4,14 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/connectd/connectd/framework/connecttest"
+	"github.com/connectd/connectd/framework/plugin"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+var testPlugin = plugin.Plugin{Name: Name, Version: Version, NewSource: NewSource}
+
+func TestMain(m *testing.M) {
+	connecttest.ServeIfPlugin(testPlugin) // the test binary doubles as the plugin process
+	goleak.VerifyTestMain(m)
+}

@@ -58,23 +58,41 @@ func Source(t *testing.T, p plugin.Plugin, sc SourceCase) {
 			taskCfg := merge(cfg, tcs[0])
 
 			first := pollN(t, Open(t, p, mode), taskCfg, nil, sc.MinRecords, sc.Timeout)
-			last := first[len(first)-1]
-			if last.SourcePartition == nil || last.SourceOffset == nil {
+			// Resume from the middle of what the first run produced: the
+			// next record of that source partition must be the one that
+			// followed it the first time, nothing skipped, nothing repeated.
+			k := len(first) / 2
+			mid := first[k]
+			if mid.SourcePartition == nil || mid.SourceOffset == nil {
 				return // nothing to resume from: the connector keeps no offsets
 			}
-			part, err := plugin.DecodeMap(last.SourcePartition)
+			var next *plugin.Record
+			for i := k + 1; i < len(first); i++ {
+				if string(first[i].SourcePartition) == string(mid.SourcePartition) {
+					next = &first[i]
+					break
+				}
+			}
+			if next == nil {
+				t.Fatalf("the first run produced nothing after record %d of partition %s; raise MinRecords", k, mid.SourcePartition)
+			}
+			part, err := plugin.DecodeMap(mid.SourcePartition)
 			if err != nil {
 				t.Fatal(err)
 			}
-			off, err := plugin.DecodeMap(last.SourceOffset)
+			off, err := plugin.DecodeMap(mid.SourceOffset)
 			if err != nil {
 				t.Fatal(err)
 			}
 			resumed := pollN(t, Open(t, p, mode), taskCfg, []connect.SourceOffset{{Partition: part, Offset: off}}, 1, sc.Timeout)
 			for _, r := range resumed {
-				if string(r.SourcePartition) == string(last.SourcePartition) && string(r.SourceOffset) == string(last.SourceOffset) {
-					t.Fatalf("task restarted from offset %s produced the record at that offset again", last.SourceOffset)
+				if string(r.SourcePartition) != string(mid.SourcePartition) {
+					continue
 				}
+				if string(r.SourceOffset) != string(next.SourceOffset) {
+					t.Fatalf("resumed from offset %s, the next record has offset %s, want %s", mid.SourceOffset, r.SourceOffset, next.SourceOffset)
+				}
+				break
 			}
 		})
 	}
