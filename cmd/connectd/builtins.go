@@ -1,0 +1,30 @@
+package main
+
+import (
+	"github.com/connectd/connectd/connectors/datagen"
+	"github.com/connectd/connectd/connectors/file"
+	"github.com/connectd/connectd/framework/plugin"
+)
+
+// builtins lists the connectors shipped inside the connectd binary, by the
+// name `connectd plugin serve NAME` takes. This map is the one place they
+// are registered.
+func builtins() map[string]plugin.Plugin {
+	return map[string]plugin.Plugin{
+		"datagen": {
+			Name: "datagen", Version: datagen.Version,
+			Aliases:   []string{"io.connectd.connectors.DatagenConnector"},
+			NewSource: datagen.NewSource,
+		},
+		"file-source": {
+			Name: "file-source", Version: file.Version,
+			Aliases:   []string{"org.apache.kafka.connect.file.FileStreamSourceConnector"},
+			NewSource: file.NewSource,
+		},
+		"file-sink": {
+			Name: "file-sink", Version: file.Version,
+			Aliases: []string{"org.apache.kafka.connect.file.FileStreamSinkConnector"},
+			NewSink: file.NewSink,
+		},
+	}
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/connectd/connectd/framework/runtime"
+)
+
+// defaultDataDir is where `connectd dev` keeps its state: under the user's
+// home when there is one, else in the current folder.
+func defaultDataDir() string {
+	if home, err := os.UserHomeDir(); err == nil && home != "" {
+		return filepath.Join(home, ".connectd", "dev")
+	}
+	return ".connectd-dev"
+}
+
+func runDev(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	restPort := fs.Int("rest-port", 8083, "REST API port (on 127.0.0.1)")
+	kafkaPort := fs.Int("kafka-port", 9092, "embedded Kafka broker port (on 127.0.0.1)")
+	dataDir := fs.String("data-dir", defaultDataDir(), "folder for the broker's data, offsets and connector configs")
+	isolation := fs.String("plugin-isolation", "process", "process: each task in its own plugin process; none: in the worker")
+	flushMs := fs.Int("offset-flush-interval-ms", 1000, "how often source offsets are committed and sinks flushed")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger := newLogger(*logLevel)
+	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
+		return err
+	}
+	broker, err := startBroker(*kafkaPort, filepath.Join(*dataDir, "kafka"))
+	if err != nil {
+		return err
+	}
+	defer broker.Close()
+	bootstrap := strings.Join(broker.ListenAddrs(), ",")
+
+	props := map[string]string{
+		runtime.KeyBootstrapServers:    bootstrap,
+		runtime.KeyOffsetFile:          filepath.Join(*dataDir, "offsets.json"),
+		runtime.KeyListeners:           "http://127.0.0.1:" + strconv.Itoa(*restPort),
+		runtime.KeyPluginIsolation:     *isolation,
+		runtime.KeyOffsetFlushInterval: strconv.Itoa(*flushMs),
+	}
+	sw, err := startStandalone(ctx, props, runtime.FileConfigStore{Path: filepath.Join(*dataDir, "connectors.json")}, logger)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("connectd %s (dev mode)\n", version())
+	fmt.Printf("Data dir: %s\n", *dataDir)
+	fmt.Printf("Kafka bootstrap: %s\n", bootstrap)
+	fmt.Printf("REST API: %s\n", sw.restURL)
+	fmt.Printf("Ready. Stop with Ctrl-C.\n")
+	return sw.wait(ctx)
+}
+
+// startBroker starts the embedded Kafka-protocol broker on 127.0.0.1:port,
+// persisting to dir. Its cluster id is kept in dir so it survives restarts.
+func startBroker(port int, dir string) (*kfake.Cluster, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	idPath := filepath.Join(dir, "cluster.id")
+	id, err := os.ReadFile(idPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		b := make([]byte, 8)
+		rand.Read(b)
+		id = []byte("connectd-" + hex.EncodeToString(b))
+		if err := os.WriteFile(idPath, id, 0o644); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	c, err := kfake.NewCluster(
+		kfake.NumBrokers(1),
+		kfake.Ports(port),
+		kfake.DataDir(dir),
+		kfake.ClusterID(strings.TrimSpace(string(id))),
+		kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(1),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("embedded broker on 127.0.0.1:%d: %w", port, err)
+	}
+	return c, nil
+}
+
+func runBroker(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("broker", flag.ContinueOnError)
+	port := fs.Int("port", 9092, "port (on 127.0.0.1)")
+	dataDir := fs.String("data-dir", filepath.Join(defaultDataDir(), "kafka"), "data folder")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c, err := startBroker(*port, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	fmt.Printf("Kafka bootstrap: %s\n", strings.Join(c.ListenAddrs(), ","))
+	<-ctx.Done()
+	return nil
+}
+
+// version is set at build time with -ldflags "-X main.buildVersion=...".
+var buildVersion = ""
+
+func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
+	return runtime.Version
+}

@@ -1,0 +1,86 @@
+// Command connectd is a Kafka Connect-compatible integration worker.
+//
+//	connectd dev                                   embedded broker + worker + REST API
+//	connectd standalone worker.properties [connector.properties|.json ...]
+//	connectd broker                                a Kafka-protocol broker for tests
+//	connectd plugin serve NAME                     serve a built-in connector (used by the worker)
+//	connectd version
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  connectd dev [flags]                      run an embedded Kafka broker, a worker and the REST API
+  connectd standalone worker.properties [connector.properties|connector.json ...]
+  connectd broker [flags]                   run a Kafka-protocol broker (kfake) with a data dir
+  connectd plugin serve NAME                serve a built-in connector as a plugin process
+  connectd consume [--max N] TOPIC          print records of a topic (default broker 127.0.0.1:9092)
+  connectd plugins                          list built-in connectors
+  connectd version
+Run 'connectd COMMAND -h' for a command's flags.
+`)
+}
+
+func run(args []string) int {
+	if len(args) == 0 {
+		usage()
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch args[0] {
+	case "dev":
+		err = runDev(ctx, args[1:])
+	case "standalone":
+		err = runStandalone(ctx, args[1:])
+	case "broker":
+		err = runBroker(ctx, args[1:])
+	case "plugin":
+		if len(args) < 3 || len(args) > 4 || args[1] != "serve" {
+			usage()
+			return 2
+		}
+		err = servePlugin(args[2])
+	case "consume":
+		err = runConsume(ctx, args[1:])
+	case "plugins":
+		for name, p := range builtins() {
+			fmt.Printf("%s\t%s\t%v\n", name, p.Kind(), p.Aliases)
+		}
+	case "version":
+		fmt.Println("connectd", version())
+	case "-h", "--help", "help":
+		usage()
+		return 0
+	default:
+		fmt.Fprintf(os.Stderr, "connectd: unknown command %q\n", args[0])
+		usage()
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "connectd: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
