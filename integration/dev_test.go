@@ -1,0 +1,176 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/connectd/connectd/framework/herder"
+)
+
+// datagenIDs reads topic and returns how often each datagen id occurs.
+// Datagen's string schema writes {"id":N,...}; the JSON converter wraps it
+// in an envelope whose payload is that string.
+func datagenIDs(t *testing.T, bootstrap, topic string, want int) (map[int64]int, int) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(bootstrap, ",")...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ids := map[int64]int{}
+	total := 0
+	quiet := 0
+	for quiet < 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		n := 0
+		fs.EachRecord(func(r *kgo.Record) {
+			n++
+			var env struct {
+				Payload string `json:"payload"`
+			}
+			if err := json.Unmarshal(r.Value, &env); err != nil {
+				t.Fatalf("record %s is not a JSON envelope: %v", r.Value, err)
+			}
+			ids[idOf(t, env.Payload)]++
+		})
+		total += n
+		if n == 0 && total >= want {
+			quiet++
+		}
+		if n == 0 && total < want {
+			quiet = 0
+		}
+	}
+	return ids, total
+}
+
+func idOf(t *testing.T, line string) int64 {
+	var v struct {
+		ID *int64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(line), &v); err != nil || v.ID == nil {
+		t.Fatalf("%q is not a datagen record: %v", line, err)
+	}
+	return *v.ID
+}
+
+// checkIDs asserts every id in [0,n) occurs, nothing else does, and at most
+// maxDup records are duplicates.
+func checkIDs(t *testing.T, what string, ids map[int64]int, total, n, maxDup int) {
+	t.Helper()
+	for i := int64(0); i < int64(n); i++ {
+		if ids[i] == 0 {
+			t.Fatalf("%s: id %d lost (%d distinct of %d)", what, i, len(ids), n)
+		}
+	}
+	if len(ids) != n {
+		t.Fatalf("%s: %d distinct ids, want %d", what, len(ids), n)
+	}
+	if dup := total - n; dup > maxDup {
+		t.Fatalf("%s: %d duplicates, want at most %d", what, dup, maxDup)
+	}
+	t.Logf("%s: %d records, %d distinct, %d duplicates", what, total, n, total-n)
+}
+
+func fileIDs(t *testing.T, path string) (map[int64]int, int) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0
+	}
+	ids := map[int64]int{}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for _, l := range lines {
+		if l != "" {
+			ids[idOf(t, l)]++
+		}
+	}
+	return ids, len(lines)
+}
+
+// TestDevEndToEnd runs connectd dev as a user would: datagen into Kafka and
+// a file sink out of it, a plugin process killed with SIGKILL in the
+// middle, then connectd itself restarted; records are counted at every step.
+func TestDevEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	opts := devOpts{dataDir: t.TempDir(), restPort: freePort(t), kafkaPort: freePort(t)}
+	p := startDev(t, opts)
+	out := filepath.Join(t.TempDir(), "out.txt")
+
+	const first = 3000
+	gen := map[string]string{"connector.class": "datagen", "topic": "demo", "schema": "string", "count": fmt.Sprint(first), "rate": "600", "batch.size": "20", "tasks.max": "1"}
+	if _, err := p.client.CreateConnector(ctx, "gen", gen); err != nil {
+		t.Fatal(err)
+	}
+	sink := map[string]string{"connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector", "topics": "demo", "file": out}
+	if _, err := p.client.CreateConnector(ctx, "sink", sink); err != nil {
+		t.Fatal(err)
+	}
+	p.waitTask("gen", 0, herder.Running, "")
+
+	// Kill the source task's plugin process once it is well under way.
+	waitFor(t, 30*time.Second, "some records in the sink", func() (bool, string) {
+		_, n := fileIDs(t, out)
+		return n >= first/3, fmt.Sprint(n)
+	})
+	pids := p.pluginPIDs("gen-0")
+	if len(pids) != 1 {
+		t.Fatalf("plugin processes of task gen-0: %v, want one", pids)
+	}
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.waitTask("gen", 0, herder.Failed, "plugin process exited")
+	p.waitTask("gen", 0, herder.Running, "")
+	if np := p.pluginPIDs("gen-0"); len(np) != 1 || np[0] == pids[0] {
+		t.Fatalf("task gen-0 runs in %v after the kill of %d, want one new process", np, pids[0])
+	}
+
+	// Every record arrives; a record may repeat only if it came after the
+	// last committed offset (offsets are committed every 200 ms, ~120
+	// records at this rate, plus what was in flight).
+	ids, total := datagenIDs(t, p.bootstrap, "demo", first)
+	checkIDs(t, "topic after plugin kill", ids, total, first, 400)
+	waitFor(t, 30*time.Second, "the sink to catch up", func() (bool, string) {
+		_, n := fileIDs(t, out)
+		return n >= total, fmt.Sprint(n, " of ", total)
+	})
+	fids, ftotal := fileIDs(t, out)
+	checkIDs(t, "file after plugin kill", fids, ftotal, first, 400)
+
+	// Restart connectd: connectors come back from the data dir; the source
+	// resumes from its stored offset, the sink from its committed offsets.
+	p.stop()
+	p = startDev(t, opts)
+	names, err := p.client.Connectors(ctx)
+	if err != nil || fmt.Sprint(names) != "[gen sink]" {
+		t.Fatalf("connectors after restart: %v %v", names, err)
+	}
+	p.waitTask("sink", 0, herder.Running, "")
+	const second = 4000
+	gen["count"] = fmt.Sprint(second)
+	if _, _, err := p.client.PutConnectorConfig(ctx, "gen", gen); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the second run in the sink", func() (bool, string) {
+		_, n := fileIDs(t, out)
+		return n >= ftotal+(second-first), fmt.Sprint(n)
+	})
+	ids2, total2 := datagenIDs(t, p.bootstrap, "demo", total+(second-first))
+	// The restart was graceful: not one record more than before it repeats.
+	checkIDs(t, "topic after restart", ids2, total2, second, total-first)
+	time.Sleep(time.Second) // anything extra the sink might write
+	fids2, ftotal2 := fileIDs(t, out)
+	checkIDs(t, "file after restart", fids2, ftotal2, second, ftotal-first)
+	p.stop()
+}
