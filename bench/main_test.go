@@ -1,0 +1,127 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/connectd/connectd/connectors/datagen"
+	"github.com/connectd/connectd/framework/connecttest"
+	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/framework/plugin"
+	"github.com/connectd/connectd/framework/runtime"
+	"github.com/connectd/connectd/offsets"
+)
+
+var datagenPlugin = plugin.Plugin{Name: "datagen", Version: datagen.Version, NewSource: datagen.NewSource}
+
+func TestMain(m *testing.M) {
+	connecttest.ServeIfPlugin(datagenPlugin)
+	os.Exit(m.Run())
+}
+
+// pipeline is a worker over a fresh in-process broker.
+type pipeline struct {
+	cluster *kfake.Cluster
+	h       *runtime.Standalone
+	adm     *kadm.Client
+	cl      *kgo.Client
+}
+
+func newPipeline(b *testing.B, isolated bool) *pipeline {
+	b.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	iso := "none"
+	if isolated {
+		iso = "process"
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg, err := runtime.ParseWorkerConfig(map[string]string{
+		runtime.KeyBootstrapServers:    strings.Join(c.ListenAddrs(), ","),
+		runtime.KeyPluginIsolation:     iso,
+		runtime.KeyOffsetFlushInterval: "1000",
+	}, quiet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg, err := runtime.NewRegistry(context.Background(), map[string]plugin.Plugin{"datagen": datagenPlugin}, isolated, nil, quiet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := runtime.NewWorker("bench:0", cfg, reg, offsets.NewMemory(), quiet)
+	h, err := runtime.NewStandalone(context.Background(), w, &runtime.MemoryConfigStore{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &pipeline{cluster: c, h: h, adm: kadm.NewClient(cl), cl: cl}
+}
+
+func (p *pipeline) close() {
+	p.h.Close()
+	p.cl.Close()
+	p.cluster.Close()
+}
+
+// topicCount returns how many records topic holds.
+func (p *pipeline) topicCount(topic string) int64 {
+	ends, err := p.adm.ListEndOffsets(context.Background(), topic)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil {
+			n += o.Offset
+		}
+	})
+	return n
+}
+
+// runDatagen runs a bounded datagen connector and returns records per
+// second from creation until the topic holds every record.
+func (p *pipeline) runDatagen(b *testing.B, name string, count, batch, size int) float64 {
+	b.Helper()
+	cfg := map[string]string{
+		"name": name, "connector.class": "datagen", "topic": name, "count": fmt.Sprint(count),
+		"batch.size": fmt.Sprint(batch), "record.size": fmt.Sprint(size), "schema": "bytes",
+		"value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
+		"key.converter":   "org.apache.kafka.connect.converters.ByteArrayConverter",
+	}
+	start := time.Now()
+	if _, _, err := p.h.PutConnectorConfig(context.Background(), name, cfg, false); err != nil {
+		b.Fatal(err)
+	}
+	deadline := start.Add(5 * time.Minute)
+	for p.topicCount(name) < int64(count) {
+		if time.Now().After(deadline) {
+			st, _ := p.h.ConnectorStatus(context.Background(), name)
+			b.Fatalf("%s: %d of %d records after 5 minutes; status %+v", name, p.topicCount(name), count, st)
+		}
+		st, _ := p.h.TaskStatus(context.Background(), herder.TaskID{Connector: name, Task: 0})
+		if st.State == herder.Failed {
+			b.Fatalf("%s failed: %s", name, st.Trace)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	if err := p.h.DeleteConnector(context.Background(), name); err != nil {
+		b.Fatal(err)
+	}
+	return float64(count) / elapsed.Seconds()
+}

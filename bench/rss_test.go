@@ -1,0 +1,162 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/connectd/connectd/api"
+	"github.com/connectd/connectd/framework/herder"
+)
+
+// BenchmarkRSS measures the resident memory of an idle standalone worker
+// and of one running datagen task's plugin process, as processes of the
+// real binary against a broker process. Goals: worker ≤ 50 MiB, task
+// process ≤ 30 MiB; the ratios printed are measured ÷ goal.
+func BenchmarkRSS(b *testing.B) {
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "connectd")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/connectd").CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	kport, rport := freePort(b), freePort(b)
+	broker := start(b, bin, "broker", "--port", strconv.Itoa(kport), "--data-dir", filepath.Join(dir, "kafka"))
+	waitLine(b, broker, "Kafka bootstrap:")
+	props := filepath.Join(dir, "worker.properties")
+	os.WriteFile(props, []byte(fmt.Sprintf("bootstrap.servers=127.0.0.1:%d\nlisteners=http://127.0.0.1:%d\noffset.storage.file.filename=%s\n", kport, rport, filepath.Join(dir, "offsets.json"))), 0o644)
+	worker := start(b, bin, "standalone", props)
+	waitLine(b, worker, "REST API:")
+	var idle, task float64
+	for i := 0; i < b.N; i++ {
+		time.Sleep(2 * time.Second)
+		idle = rssMiB(b, worker.Process.Pid)
+		c := &api.Client{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", rport)}
+		ctx := context.Background()
+		name := fmt.Sprintf("gen%d", i)
+		if _, err := c.CreateConnector(ctx, name, map[string]string{"connector.class": "datagen", "topic": name, "rate": "1000"}); err != nil {
+			b.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			st, err := c.TaskStatus(ctx, name, 0)
+			if err == nil && st.State == herder.Running {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("task not running: %+v %v", st, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(3 * time.Second)
+		pid := childWithArg(worker.Process.Pid, name+"-0")
+		if pid == 0 {
+			b.Fatal("no plugin process for the task")
+		}
+		task = rssMiB(b, pid)
+		c.DeleteConnector(ctx, name)
+	}
+	b.ReportMetric(idle, "worker-MiB")
+	b.ReportMetric(task, "task-MiB")
+	fmt.Printf("RSS: idle worker %.1f MiB / 50 MiB = %.2f; datagen task process %.1f MiB / 30 MiB = %.2f (goal <= 1)\n", idle, idle/50, task, task/30)
+}
+
+func freePort(b *testing.B) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+type proc struct {
+	*exec.Cmd
+	lines chan string
+}
+
+func start(b *testing.B, bin string, args ...string) *proc {
+	cmd := exec.Command(bin, args...)
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	p := &proc{Cmd: cmd, lines: make(chan string, 16)}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case p.lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	b.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
+	return p
+}
+
+func waitLine(b *testing.B, p *proc, prefix string) {
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case l := <-p.lines:
+			if strings.HasPrefix(l, prefix) {
+				return
+			}
+		case <-timeout:
+			b.Fatalf("no %q line", prefix)
+		}
+	}
+}
+
+func rssMiB(b *testing.B, pid int) float64 {
+	f, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range strings.Split(string(f), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.Fields(v)[0])
+			return float64(kb) / 1024
+		}
+	}
+	b.Fatal("no VmRSS")
+	return 0
+}
+
+func childWithArg(parent int, arg string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cl, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || !strings.Contains(string(cl), "\x00"+arg) {
+			continue
+		}
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		s := string(st)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		if pp, _ := strconv.Atoi(fields[1]); pp == parent {
+			return pid
+		}
+	}
+	return 0
+}
