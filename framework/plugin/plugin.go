@@ -84,12 +84,12 @@ type Record struct {
 
 // Stages of processing, as Kafka Connect names them in dead letter queue headers.
 const (
-	StagePoll           = "TASK_POLL"
-	StageTransformation = "TRANSFORMATION"
-	StageKeyConverter   = "KEY_CONVERTER"
-	StageValueConverter = "VALUE_CONVERTER"
+	StagePoll            = "TASK_POLL"
+	StageTransformation  = "TRANSFORMATION"
+	StageKeyConverter    = "KEY_CONVERTER"
+	StageValueConverter  = "VALUE_CONVERTER"
 	StageHeaderConverter = "HEADER_CONVERTER"
-	StagePut            = "TASK_PUT"
+	StagePut             = "TASK_PUT"
 )
 
 // RecordError says why one record failed, with what the dead letter queue's
