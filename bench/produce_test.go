@@ -14,7 +14,7 @@ import (
 // process, batch 1000) divided by a raw franz-go producer writing as many
 // records of the same size to the same broker. Goal ≥ 0.8.
 func BenchmarkProducePath(b *testing.B) {
-	const count, size = 300_000, 100
+	const count, size = 1_000_000, 100
 	var connectd, raw float64
 	for i := 0; i < b.N; i++ {
 		p := newPipeline(b, false)
@@ -34,6 +34,7 @@ func rawProduce(b *testing.B, p *pipeline, topic string, count, size int) float6
 		b.Fatal(err)
 	}
 	defer cl.Close()
+	p.createTopic(b, topic)
 	value := make([]byte, size)
 	for i := range value {
 		value[i] = 'x'

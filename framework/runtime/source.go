@@ -27,6 +27,7 @@ type sourceRun struct {
 	failOnce sync.Once
 	failErr  error
 	failed   chan struct{}
+	hardStop <-chan struct{} // closed when records in flight are abandoned
 }
 
 func (t *Task) runSource(stop context.Context) error {
@@ -99,6 +100,7 @@ func (r *sourceRun) loop(stop context.Context) error {
 	// shutdown timeout fails them, through produceCtx.
 	produceCtx, produceCancel := context.WithCancel(context.Background())
 	defer produceCancel()
+	r.hardStop = produceCtx.Done()
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -153,37 +155,91 @@ func (r *sourceRun) loop(stop context.Context) error {
 			break
 		}
 		retry = 0
-		for i := range batch {
-			rec := &batch[i]
-			if rec.Err != nil {
-				r.fail(fmt.Errorf("record failed in stage %s: %w", rec.Err.Stage, rec.Err))
-				break
-			}
-			p := r.tracker.submit(rec.SourcePartition, rec.SourceOffset)
-			kr := &kgo.Record{Topic: rec.Topic, Partition: rec.Partition, Key: rec.Key, Value: rec.Value}
-			if rec.TimestampMs != 0 {
-				kr.Timestamp = time.UnixMilli(rec.TimestampMs)
-			}
-			if len(rec.Headers) > 0 {
-				kr.Headers = make([]kgo.RecordHeader, len(rec.Headers))
-				for j, h := range rec.Headers {
-					kr.Headers[j] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
-				}
-			}
-			r.producer.Produce(produceCtx, kr, func(_ *kgo.Record, err error) {
-				if err != nil {
-					if produceCtx.Err() == nil {
-						r.fail(fmt.Errorf("produce to %s: %w", kr.Topic, err))
-					}
-					return
-				}
-				p.ack()
-			})
+		if err := r.produce(produceCtx, batch); err != nil {
+			r.fail(err)
+			break
 		}
 	}
 	cancel()
 	wg.Wait()
 	return r.drain()
+}
+
+// produce hands a polled batch to the producer. All records of one source
+// partition in the batch share one tracker entry, carrying the newest
+// offset among them: it becomes committable once every one of them is
+// acknowledged (and everything before it). The kgo records are allocated
+// as one slab per batch.
+func (r *sourceRun) produce(ctx context.Context, batch []plugin.Record) error {
+	for i := range batch {
+		if e := batch[i].Err; e != nil {
+			return fmt.Errorf("record failed in stage %s: %w", e.Stage, e)
+		}
+	}
+	// Group by source partition; a batch nearly always holds one or a few.
+	var groups []*pending
+	owner := make([]*pending, len(batch))
+	for i := range batch {
+		rec := &batch[i]
+		if rec.SourcePartition == nil {
+			continue
+		}
+		var g *pending
+		for _, c := range groups {
+			if string(c.partition) == string(rec.SourcePartition) {
+				g = c
+				break
+			}
+		}
+		if g == nil {
+			g = &pending{partition: rec.SourcePartition, run: r}
+			groups = append(groups, g)
+		}
+		g.remaining.Add(1)
+		if rec.SourceOffset != nil {
+			g.offset = rec.SourceOffset
+		}
+		owner[i] = g
+	}
+	for _, g := range groups {
+		r.tracker.add(g)
+	}
+	krs := make([]kgo.Record, len(batch))
+	for i := range batch {
+		rec, kr := &batch[i], &krs[i]
+		kr.Topic, kr.Partition, kr.Key, kr.Value = rec.Topic, rec.Partition, rec.Key, rec.Value
+		if rec.TimestampMs != 0 {
+			kr.Timestamp = time.UnixMilli(rec.TimestampMs)
+		}
+		if len(rec.Headers) > 0 {
+			kr.Headers = make([]kgo.RecordHeader, len(rec.Headers))
+			for j, h := range rec.Headers {
+				kr.Headers[j] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+			}
+		}
+		cb := r.onUntracked
+		if g := owner[i]; g != nil {
+			cb = g.onAck
+		}
+		r.producer.Produce(ctx, kr, cb)
+	}
+	return nil
+}
+
+// onUntracked is the produce callback of records without a source position.
+func (r *sourceRun) onUntracked(kr *kgo.Record, err error) {
+	if err != nil {
+		r.produceFailed(kr, err)
+	}
+}
+
+func (r *sourceRun) produceFailed(kr *kgo.Record, err error) {
+	select {
+	case <-r.hardStop:
+		// Failed by our own hard stop: not the record's fault.
+	default:
+		r.fail(fmt.Errorf("produce to %s: %w", kr.Topic, err))
+	}
 }
 
 // drain waits (bounded) for records in flight, commits what they cover and

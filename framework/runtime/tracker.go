@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/connectd/connectd/offsets"
 )
 
@@ -26,36 +28,58 @@ type partQueue struct {
 	head int
 }
 
+// pending is one or more records of one source partition submitted
+// together; offset is the newest offset among them (nil if none had one).
 type pending struct {
-	offset []byte
-	acked  atomic.Bool
+	partition []byte
+	offset    []byte
+	remaining atomic.Int32
+	acked     atomic.Bool
+	run       *sourceRun
+}
+
+// onAck is the produce callback of each record the entry covers.
+func (p *pending) onAck(kr *kgo.Record, err error) {
+	if err != nil {
+		p.run.produceFailed(kr, err)
+		return
+	}
+	if p.remaining.Add(-1) == 0 {
+		p.acked.Store(true)
+	}
 }
 
 func newTracker() *tracker {
 	return &tracker{parts: map[string]*partQueue{}, ready: map[string][]byte{}}
 }
 
-// submit records that a record with this source position was handed to the
-// producer. It returns nil when the record has no position to track.
-func (t *tracker) submit(partition, offset []byte) *pending {
-	if partition == nil || offset == nil {
-		return nil
-	}
-	p := &pending{offset: offset}
+// add queues p behind everything submitted before from its partition.
+func (t *tracker) add(p *pending) {
 	t.mu.Lock()
-	pq := t.parts[string(partition)]
+	pq := t.parts[string(p.partition)]
 	if pq == nil {
 		pq = &partQueue{}
-		t.parts[string(partition)] = pq
+		t.parts[string(p.partition)] = pq
 	}
 	pq.q = append(pq.q, p)
 	t.mu.Unlock()
+}
+
+// submit queues one record with this source position and returns its
+// entry, or nil when the record has no partition to track.
+func (t *tracker) submit(partition, offset []byte) *pending {
+	if partition == nil {
+		return nil
+	}
+	p := &pending{partition: partition, offset: offset}
+	p.remaining.Store(1)
+	t.add(p)
 	return p
 }
 
-// ack marks a record acknowledged; safe from any goroutine.
+// ack acknowledges one record of the entry; safe from any goroutine.
 func (p *pending) ack() {
-	if p != nil {
+	if p != nil && p.remaining.Add(-1) == 0 {
 		p.acked.Store(true)
 	}
 }
@@ -68,7 +92,9 @@ func (t *tracker) committable() []offsets.Entry {
 	for part, pq := range t.parts {
 		var last []byte
 		for pq.head < len(pq.q) && pq.q[pq.head].acked.Load() {
-			last = pq.q[pq.head].offset
+			if off := pq.q[pq.head].offset; off != nil {
+				last = off
+			}
 			pq.q[pq.head] = nil
 			pq.head++
 		}

@@ -15,6 +15,8 @@ func TestTrackerCommitsOnlyContiguousAcks(t *testing.T) {
 	a2 := tr.submit([]byte(`{"p":"a"}`), []byte(`{"o":2}`))
 	a3 := tr.submit([]byte(`{"p":"a"}`), []byte(`{"o":3}`))
 	b1 := tr.submit([]byte(`{"p":"b"}`), []byte(`{"o":1}`))
+	none := tr.submit([]byte(`{"p":"c"}`), nil) // tracked, but carries no offset
+	none.ack()
 	if tr.submit(nil, []byte(`{}`)) != nil {
 		t.Fatal("a record without a source partition was tracked")
 	}
