@@ -172,8 +172,13 @@ func (r *remote) SourceStart(ctx context.Context, config map[string]string, offs
 				perr <- r.wrap(err)
 				return
 			}
+			recs, err := unpackRecords(b.Packed)
+			if err != nil {
+				perr <- err
+				return
+			}
 			select {
-			case batches <- fromPBRecords(b.Records):
+			case batches <- recs:
 			case <-sctx.Done():
 				perr <- context.Canceled
 				return
@@ -240,7 +245,7 @@ func (r *remote) SinkClose(ctx context.Context, partitions []connect.TopicPartit
 }
 
 func (r *remote) SinkPut(ctx context.Context, records []Record) ([]FailedRecord, error) {
-	resp, err := r.rpc.SinkPut(ctx, &pb.RecordBatch{Records: toPBRecords(records)})
+	resp, err := r.rpc.SinkPut(ctx, &pb.RecordBatch{Packed: packRecords(records)})
 	if err != nil {
 		return nil, r.wrap(err)
 	}

@@ -132,7 +132,7 @@ func (s *server) SourcePoll(_ *pb.Empty, stream pb.Plugin_SourcePollServer) erro
 	for {
 		recs, err := buf.take()
 		if len(recs) > 0 {
-			if serr := stream.Send(&pb.RecordBatch{Records: toPBRecords(recs)}); serr != nil {
+			if serr := stream.Send(&pb.RecordBatch{Packed: packRecords(recs)}); serr != nil {
 				return serr
 			}
 			continue
@@ -230,7 +230,11 @@ func (s *server) SinkClose(ctx context.Context, p *pb.Partitions) (*pb.Empty, er
 }
 
 func (s *server) SinkPut(ctx context.Context, b *pb.RecordBatch) (*pb.PutResponse, error) {
-	failed, err := s.impl.SinkPut(ctx, fromPBRecords(b.Records))
+	recs, err := unpackRecords(b.Packed)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	failed, err := s.impl.SinkPut(ctx, recs)
 	if err != nil {
 		return nil, errStatus(err)
 	}

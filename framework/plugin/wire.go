@@ -8,57 +8,6 @@ import (
 // Converters between the SDK's types and the generated protobuf types. Only
 // this file and the gRPC glue see pb.
 
-func toPBRecords(rs []Record) []*pb.Record {
-	out := make([]*pb.Record, len(rs))
-	for i := range rs {
-		r := &rs[i]
-		p := &pb.Record{
-			Topic: r.Topic, Partition: r.Partition,
-			Key: r.Key, KeyNull: r.Key == nil, Value: r.Value, ValueNull: r.Value == nil,
-			TimestampMs: r.TimestampMs, SourcePartition: r.SourcePartition, SourceOffset: r.SourceOffset,
-			Offset: r.Offset, Error: toPBError(r.Err),
-		}
-		if len(r.Headers) > 0 {
-			p.Headers = make([]*pb.Header, len(r.Headers))
-			for j, h := range r.Headers {
-				p.Headers[j] = &pb.Header{Key: h.Key, Value: h.Value, Null: h.Value == nil}
-			}
-		}
-		out[i] = p
-	}
-	return out
-}
-
-func fromPBRecords(ps []*pb.Record) []Record {
-	out := make([]Record, len(ps))
-	for i, p := range ps {
-		r := &out[i]
-		r.Topic, r.Partition = p.Topic, p.Partition
-		r.Key, r.Value = nonNil(p.Key, p.KeyNull), nonNil(p.Value, p.ValueNull)
-		r.TimestampMs, r.Offset = p.TimestampMs, p.Offset
-		r.SourcePartition, r.SourceOffset = p.SourcePartition, p.SourceOffset
-		r.Err = fromPBError(p.Error)
-		if len(p.Headers) > 0 {
-			r.Headers = make([]Header, len(p.Headers))
-			for j, h := range p.Headers {
-				r.Headers[j] = Header{Key: h.Key, Value: nonNil(h.Value, h.Null)}
-			}
-		}
-	}
-	return out
-}
-
-// nonNil restores the null/empty distinction protobuf's bytes lose.
-func nonNil(b []byte, null bool) []byte {
-	if null {
-		return nil
-	}
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
 func toPBError(e *RecordError) *pb.RecordError {
 	if e == nil {
 		return nil

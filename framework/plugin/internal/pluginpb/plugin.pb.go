@@ -670,198 +670,6 @@ func (x *Offsets) GetOffsets() []*Offset {
 	return nil
 }
 
-type Header struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	Value         []byte                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
-	Null          bool                   `protobuf:"varint,3,opt,name=null,proto3" json:"null,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Header) Reset() {
-	*x = Header{}
-	mi := &file_plugin_proto_msgTypes[11]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Header) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Header) ProtoMessage() {}
-
-func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Header.ProtoReflect.Descriptor instead.
-func (*Header) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
-}
-
-func (x *Header) GetKey() string {
-	if x != nil {
-		return x.Key
-	}
-	return ""
-}
-
-func (x *Header) GetValue() []byte {
-	if x != nil {
-		return x.Value
-	}
-	return nil
-}
-
-func (x *Header) GetNull() bool {
-	if x != nil {
-		return x.Null
-	}
-	return false
-}
-
-type Record struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Topic           string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
-	Partition       int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"` // -1: producer chooses
-	Key             []byte                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
-	KeyNull         bool                   `protobuf:"varint,4,opt,name=key_null,json=keyNull,proto3" json:"key_null,omitempty"`
-	Value           []byte                 `protobuf:"bytes,5,opt,name=value,proto3" json:"value,omitempty"`
-	ValueNull       bool                   `protobuf:"varint,6,opt,name=value_null,json=valueNull,proto3" json:"value_null,omitempty"`
-	Headers         []*Header              `protobuf:"bytes,7,rep,name=headers,proto3" json:"headers,omitempty"`
-	TimestampMs     int64                  `protobuf:"varint,8,opt,name=timestamp_ms,json=timestampMs,proto3" json:"timestamp_ms,omitempty"`            // 0: none
-	SourcePartition []byte                 `protobuf:"bytes,9,opt,name=source_partition,json=sourcePartition,proto3" json:"source_partition,omitempty"` // JSON, sources only
-	SourceOffset    []byte                 `protobuf:"bytes,10,opt,name=source_offset,json=sourceOffset,proto3" json:"source_offset,omitempty"`         // JSON, sources only
-	Offset          int64                  `protobuf:"varint,11,opt,name=offset,proto3" json:"offset,omitempty"`                                        // Kafka offset, sinks only
-	Error           *RecordError           `protobuf:"bytes,12,opt,name=error,proto3" json:"error,omitempty"`                                           // set when the plugin could not process it
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
-}
-
-func (x *Record) Reset() {
-	*x = Record{}
-	mi := &file_plugin_proto_msgTypes[12]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Record) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Record) ProtoMessage() {}
-
-func (x *Record) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Record.ProtoReflect.Descriptor instead.
-func (*Record) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
-}
-
-func (x *Record) GetTopic() string {
-	if x != nil {
-		return x.Topic
-	}
-	return ""
-}
-
-func (x *Record) GetPartition() int32 {
-	if x != nil {
-		return x.Partition
-	}
-	return 0
-}
-
-func (x *Record) GetKey() []byte {
-	if x != nil {
-		return x.Key
-	}
-	return nil
-}
-
-func (x *Record) GetKeyNull() bool {
-	if x != nil {
-		return x.KeyNull
-	}
-	return false
-}
-
-func (x *Record) GetValue() []byte {
-	if x != nil {
-		return x.Value
-	}
-	return nil
-}
-
-func (x *Record) GetValueNull() bool {
-	if x != nil {
-		return x.ValueNull
-	}
-	return false
-}
-
-func (x *Record) GetHeaders() []*Header {
-	if x != nil {
-		return x.Headers
-	}
-	return nil
-}
-
-func (x *Record) GetTimestampMs() int64 {
-	if x != nil {
-		return x.TimestampMs
-	}
-	return 0
-}
-
-func (x *Record) GetSourcePartition() []byte {
-	if x != nil {
-		return x.SourcePartition
-	}
-	return nil
-}
-
-func (x *Record) GetSourceOffset() []byte {
-	if x != nil {
-		return x.SourceOffset
-	}
-	return nil
-}
-
-func (x *Record) GetOffset() int64 {
-	if x != nil {
-		return x.Offset
-	}
-	return 0
-}
-
-func (x *Record) GetError() *RecordError {
-	if x != nil {
-		return x.Error
-	}
-	return nil
-}
-
 // RecordError says why one record failed inside the plugin, with what the
 // dead letter queue's context headers need.
 type RecordError struct {
@@ -877,7 +685,7 @@ type RecordError struct {
 
 func (x *RecordError) Reset() {
 	*x = RecordError{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -889,7 +697,7 @@ func (x *RecordError) String() string {
 func (*RecordError) ProtoMessage() {}
 
 func (x *RecordError) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -902,7 +710,7 @@ func (x *RecordError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordError.ProtoReflect.Descriptor instead.
 func (*RecordError) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RecordError) GetStage() string {
@@ -940,16 +748,18 @@ func (x *RecordError) GetTrace() string {
 	return ""
 }
 
+// RecordBatch carries records packed by framework/plugin (pack.go): one
+// byte string per batch, so decoding does not allocate per record.
 type RecordBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Records       []*Record              `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	Packed        []byte                 `protobuf:"bytes,1,opt,name=packed,proto3" json:"packed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RecordBatch) Reset() {
 	*x = RecordBatch{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -961,7 +771,7 @@ func (x *RecordBatch) String() string {
 func (*RecordBatch) ProtoMessage() {}
 
 func (x *RecordBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -974,12 +784,12 @@ func (x *RecordBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordBatch.ProtoReflect.Descriptor instead.
 func (*RecordBatch) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
-func (x *RecordBatch) GetRecords() []*Record {
+func (x *RecordBatch) GetPacked() []byte {
 	if x != nil {
-		return x.Records
+		return x.Packed
 	}
 	return nil
 }
@@ -994,7 +804,7 @@ type PutResponse struct {
 
 func (x *PutResponse) Reset() {
 	*x = PutResponse{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +816,7 @@ func (x *PutResponse) String() string {
 func (*PutResponse) ProtoMessage() {}
 
 func (x *PutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1019,7 +829,7 @@ func (x *PutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutResponse.ProtoReflect.Descriptor instead.
 func (*PutResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PutResponse) GetFailed() []*FailedRecord {
@@ -1039,7 +849,7 @@ type FailedRecord struct {
 
 func (x *FailedRecord) Reset() {
 	*x = FailedRecord{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1051,7 +861,7 @@ func (x *FailedRecord) String() string {
 func (*FailedRecord) ProtoMessage() {}
 
 func (x *FailedRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1064,7 +874,7 @@ func (x *FailedRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailedRecord.ProtoReflect.Descriptor instead.
 func (*FailedRecord) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FailedRecord) GetIndex() int32 {
@@ -1091,7 +901,7 @@ type TopicPartition struct {
 
 func (x *TopicPartition) Reset() {
 	*x = TopicPartition{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1103,7 +913,7 @@ func (x *TopicPartition) String() string {
 func (*TopicPartition) ProtoMessage() {}
 
 func (x *TopicPartition) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1116,7 +926,7 @@ func (x *TopicPartition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopicPartition.ProtoReflect.Descriptor instead.
 func (*TopicPartition) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TopicPartition) GetTopic() string {
@@ -1142,7 +952,7 @@ type Partitions struct {
 
 func (x *Partitions) Reset() {
 	*x = Partitions{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1154,7 +964,7 @@ func (x *Partitions) String() string {
 func (*Partitions) ProtoMessage() {}
 
 func (x *Partitions) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1167,7 +977,7 @@ func (x *Partitions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Partitions.ProtoReflect.Descriptor instead.
 func (*Partitions) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Partitions) GetPartitions() []*TopicPartition {
@@ -1188,7 +998,7 @@ type PartitionOffset struct {
 
 func (x *PartitionOffset) Reset() {
 	*x = PartitionOffset{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1200,7 +1010,7 @@ func (x *PartitionOffset) String() string {
 func (*PartitionOffset) ProtoMessage() {}
 
 func (x *PartitionOffset) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1213,7 +1023,7 @@ func (x *PartitionOffset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionOffset.ProtoReflect.Descriptor instead.
 func (*PartitionOffset) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PartitionOffset) GetTopic() string {
@@ -1246,7 +1056,7 @@ type FlushRequest struct {
 
 func (x *FlushRequest) Reset() {
 	*x = FlushRequest{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1258,7 +1068,7 @@ func (x *FlushRequest) String() string {
 func (*FlushRequest) ProtoMessage() {}
 
 func (x *FlushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1271,7 +1081,7 @@ func (x *FlushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushRequest.ProtoReflect.Descriptor instead.
 func (*FlushRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *FlushRequest) GetOffsets() []*PartitionOffset {
@@ -1335,35 +1145,16 @@ const file_plugin_proto_rawDesc = "" +
 	"\tpartition\x18\x01 \x01(\fR\tpartition\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\fR\x06offset\"?\n" +
 	"\aOffsets\x124\n" +
-	"\aoffsets\x18\x01 \x03(\v2\x1a.connectd.plugin.v1.OffsetR\aoffsets\"D\n" +
-	"\x06Header\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value\x12\x12\n" +
-	"\x04null\x18\x03 \x01(\bR\x04null\"\x96\x03\n" +
-	"\x06Record\x12\x14\n" +
-	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
-	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x10\n" +
-	"\x03key\x18\x03 \x01(\fR\x03key\x12\x19\n" +
-	"\bkey_null\x18\x04 \x01(\bR\akeyNull\x12\x14\n" +
-	"\x05value\x18\x05 \x01(\fR\x05value\x12\x1d\n" +
-	"\n" +
-	"value_null\x18\x06 \x01(\bR\tvalueNull\x124\n" +
-	"\aheaders\x18\a \x03(\v2\x1a.connectd.plugin.v1.HeaderR\aheaders\x12!\n" +
-	"\ftimestamp_ms\x18\b \x01(\x03R\vtimestampMs\x12)\n" +
-	"\x10source_partition\x18\t \x01(\fR\x0fsourcePartition\x12#\n" +
-	"\rsource_offset\x18\n" +
-	" \x01(\fR\fsourceOffset\x12\x16\n" +
-	"\x06offset\x18\v \x01(\x03R\x06offset\x125\n" +
-	"\x05error\x18\f \x01(\v2\x1f.connectd.plugin.v1.RecordErrorR\x05error\"\x9b\x01\n" +
+	"\aoffsets\x18\x01 \x03(\v2\x1a.connectd.plugin.v1.OffsetR\aoffsets\"\x9b\x01\n" +
 	"\vRecordError\x12\x14\n" +
 	"\x05stage\x18\x01 \x01(\tR\x05stage\x12\x1d\n" +
 	"\n" +
 	"class_name\x18\x02 \x01(\tR\tclassName\x12'\n" +
 	"\x0fexception_class\x18\x03 \x01(\tR\x0eexceptionClass\x12\x18\n" +
 	"\amessage\x18\x04 \x01(\tR\amessage\x12\x14\n" +
-	"\x05trace\x18\x05 \x01(\tR\x05trace\"C\n" +
-	"\vRecordBatch\x124\n" +
-	"\arecords\x18\x01 \x03(\v2\x1a.connectd.plugin.v1.RecordR\arecords\"G\n" +
+	"\x05trace\x18\x05 \x01(\tR\x05trace\"%\n" +
+	"\vRecordBatch\x12\x16\n" +
+	"\x06packed\x18\x01 \x01(\fR\x06packed\"G\n" +
 	"\vPutResponse\x128\n" +
 	"\x06failed\x18\x01 \x03(\v2 .connectd.plugin.v1.FailedRecordR\x06failed\"[\n" +
 	"\fFailedRecord\x12\x14\n" +
@@ -1414,7 +1205,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: connectd.plugin.v1.Empty
 	(*Config)(nil),              // 1: connectd.plugin.v1.Config
@@ -1427,68 +1218,63 @@ var file_plugin_proto_goTypes = []any{
 	(*SourceStartRequest)(nil),  // 8: connectd.plugin.v1.SourceStartRequest
 	(*Offset)(nil),              // 9: connectd.plugin.v1.Offset
 	(*Offsets)(nil),             // 10: connectd.plugin.v1.Offsets
-	(*Header)(nil),              // 11: connectd.plugin.v1.Header
-	(*Record)(nil),              // 12: connectd.plugin.v1.Record
-	(*RecordError)(nil),         // 13: connectd.plugin.v1.RecordError
-	(*RecordBatch)(nil),         // 14: connectd.plugin.v1.RecordBatch
-	(*PutResponse)(nil),         // 15: connectd.plugin.v1.PutResponse
-	(*FailedRecord)(nil),        // 16: connectd.plugin.v1.FailedRecord
-	(*TopicPartition)(nil),      // 17: connectd.plugin.v1.TopicPartition
-	(*Partitions)(nil),          // 18: connectd.plugin.v1.Partitions
-	(*PartitionOffset)(nil),     // 19: connectd.plugin.v1.PartitionOffset
-	(*FlushRequest)(nil),        // 20: connectd.plugin.v1.FlushRequest
-	nil,                         // 21: connectd.plugin.v1.Config.ValuesEntry
+	(*RecordError)(nil),         // 11: connectd.plugin.v1.RecordError
+	(*RecordBatch)(nil),         // 12: connectd.plugin.v1.RecordBatch
+	(*PutResponse)(nil),         // 13: connectd.plugin.v1.PutResponse
+	(*FailedRecord)(nil),        // 14: connectd.plugin.v1.FailedRecord
+	(*TopicPartition)(nil),      // 15: connectd.plugin.v1.TopicPartition
+	(*Partitions)(nil),          // 16: connectd.plugin.v1.Partitions
+	(*PartitionOffset)(nil),     // 17: connectd.plugin.v1.PartitionOffset
+	(*FlushRequest)(nil),        // 18: connectd.plugin.v1.FlushRequest
+	nil,                         // 19: connectd.plugin.v1.Config.ValuesEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	21, // 0: connectd.plugin.v1.Config.values:type_name -> connectd.plugin.v1.Config.ValuesEntry
+	19, // 0: connectd.plugin.v1.Config.values:type_name -> connectd.plugin.v1.Config.ValuesEntry
 	3,  // 1: connectd.plugin.v1.InfoResponse.config:type_name -> connectd.plugin.v1.ConfigKey
 	5,  // 2: connectd.plugin.v1.ValidateResponse.values:type_name -> connectd.plugin.v1.ConfigValue
 	1,  // 3: connectd.plugin.v1.TaskConfigsResponse.configs:type_name -> connectd.plugin.v1.Config
 	1,  // 4: connectd.plugin.v1.SourceStartRequest.config:type_name -> connectd.plugin.v1.Config
 	9,  // 5: connectd.plugin.v1.SourceStartRequest.offsets:type_name -> connectd.plugin.v1.Offset
 	9,  // 6: connectd.plugin.v1.Offsets.offsets:type_name -> connectd.plugin.v1.Offset
-	11, // 7: connectd.plugin.v1.Record.headers:type_name -> connectd.plugin.v1.Header
-	13, // 8: connectd.plugin.v1.Record.error:type_name -> connectd.plugin.v1.RecordError
-	12, // 9: connectd.plugin.v1.RecordBatch.records:type_name -> connectd.plugin.v1.Record
-	16, // 10: connectd.plugin.v1.PutResponse.failed:type_name -> connectd.plugin.v1.FailedRecord
-	13, // 11: connectd.plugin.v1.FailedRecord.error:type_name -> connectd.plugin.v1.RecordError
-	17, // 12: connectd.plugin.v1.Partitions.partitions:type_name -> connectd.plugin.v1.TopicPartition
-	19, // 13: connectd.plugin.v1.FlushRequest.offsets:type_name -> connectd.plugin.v1.PartitionOffset
-	0,  // 14: connectd.plugin.v1.Plugin.Info:input_type -> connectd.plugin.v1.Empty
-	1,  // 15: connectd.plugin.v1.Plugin.Validate:input_type -> connectd.plugin.v1.Config
-	1,  // 16: connectd.plugin.v1.Plugin.ConnectorStart:input_type -> connectd.plugin.v1.Config
-	6,  // 17: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:input_type -> connectd.plugin.v1.TaskConfigsRequest
-	0,  // 18: connectd.plugin.v1.Plugin.ConnectorStop:input_type -> connectd.plugin.v1.Empty
-	8,  // 19: connectd.plugin.v1.Plugin.SourceStart:input_type -> connectd.plugin.v1.SourceStartRequest
-	0,  // 20: connectd.plugin.v1.Plugin.SourcePoll:input_type -> connectd.plugin.v1.Empty
-	10, // 21: connectd.plugin.v1.Plugin.SourceCommit:input_type -> connectd.plugin.v1.Offsets
-	0,  // 22: connectd.plugin.v1.Plugin.SourceStop:input_type -> connectd.plugin.v1.Empty
-	1,  // 23: connectd.plugin.v1.Plugin.SinkStart:input_type -> connectd.plugin.v1.Config
-	18, // 24: connectd.plugin.v1.Plugin.SinkOpen:input_type -> connectd.plugin.v1.Partitions
-	18, // 25: connectd.plugin.v1.Plugin.SinkClose:input_type -> connectd.plugin.v1.Partitions
-	14, // 26: connectd.plugin.v1.Plugin.SinkPut:input_type -> connectd.plugin.v1.RecordBatch
-	20, // 27: connectd.plugin.v1.Plugin.SinkFlush:input_type -> connectd.plugin.v1.FlushRequest
-	0,  // 28: connectd.plugin.v1.Plugin.SinkStop:input_type -> connectd.plugin.v1.Empty
-	2,  // 29: connectd.plugin.v1.Plugin.Info:output_type -> connectd.plugin.v1.InfoResponse
-	4,  // 30: connectd.plugin.v1.Plugin.Validate:output_type -> connectd.plugin.v1.ValidateResponse
-	0,  // 31: connectd.plugin.v1.Plugin.ConnectorStart:output_type -> connectd.plugin.v1.Empty
-	7,  // 32: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:output_type -> connectd.plugin.v1.TaskConfigsResponse
-	0,  // 33: connectd.plugin.v1.Plugin.ConnectorStop:output_type -> connectd.plugin.v1.Empty
-	0,  // 34: connectd.plugin.v1.Plugin.SourceStart:output_type -> connectd.plugin.v1.Empty
-	14, // 35: connectd.plugin.v1.Plugin.SourcePoll:output_type -> connectd.plugin.v1.RecordBatch
-	0,  // 36: connectd.plugin.v1.Plugin.SourceCommit:output_type -> connectd.plugin.v1.Empty
-	0,  // 37: connectd.plugin.v1.Plugin.SourceStop:output_type -> connectd.plugin.v1.Empty
-	0,  // 38: connectd.plugin.v1.Plugin.SinkStart:output_type -> connectd.plugin.v1.Empty
-	0,  // 39: connectd.plugin.v1.Plugin.SinkOpen:output_type -> connectd.plugin.v1.Empty
-	0,  // 40: connectd.plugin.v1.Plugin.SinkClose:output_type -> connectd.plugin.v1.Empty
-	15, // 41: connectd.plugin.v1.Plugin.SinkPut:output_type -> connectd.plugin.v1.PutResponse
-	0,  // 42: connectd.plugin.v1.Plugin.SinkFlush:output_type -> connectd.plugin.v1.Empty
-	0,  // 43: connectd.plugin.v1.Plugin.SinkStop:output_type -> connectd.plugin.v1.Empty
-	29, // [29:44] is the sub-list for method output_type
-	14, // [14:29] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	14, // 7: connectd.plugin.v1.PutResponse.failed:type_name -> connectd.plugin.v1.FailedRecord
+	11, // 8: connectd.plugin.v1.FailedRecord.error:type_name -> connectd.plugin.v1.RecordError
+	15, // 9: connectd.plugin.v1.Partitions.partitions:type_name -> connectd.plugin.v1.TopicPartition
+	17, // 10: connectd.plugin.v1.FlushRequest.offsets:type_name -> connectd.plugin.v1.PartitionOffset
+	0,  // 11: connectd.plugin.v1.Plugin.Info:input_type -> connectd.plugin.v1.Empty
+	1,  // 12: connectd.plugin.v1.Plugin.Validate:input_type -> connectd.plugin.v1.Config
+	1,  // 13: connectd.plugin.v1.Plugin.ConnectorStart:input_type -> connectd.plugin.v1.Config
+	6,  // 14: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:input_type -> connectd.plugin.v1.TaskConfigsRequest
+	0,  // 15: connectd.plugin.v1.Plugin.ConnectorStop:input_type -> connectd.plugin.v1.Empty
+	8,  // 16: connectd.plugin.v1.Plugin.SourceStart:input_type -> connectd.plugin.v1.SourceStartRequest
+	0,  // 17: connectd.plugin.v1.Plugin.SourcePoll:input_type -> connectd.plugin.v1.Empty
+	10, // 18: connectd.plugin.v1.Plugin.SourceCommit:input_type -> connectd.plugin.v1.Offsets
+	0,  // 19: connectd.plugin.v1.Plugin.SourceStop:input_type -> connectd.plugin.v1.Empty
+	1,  // 20: connectd.plugin.v1.Plugin.SinkStart:input_type -> connectd.plugin.v1.Config
+	16, // 21: connectd.plugin.v1.Plugin.SinkOpen:input_type -> connectd.plugin.v1.Partitions
+	16, // 22: connectd.plugin.v1.Plugin.SinkClose:input_type -> connectd.plugin.v1.Partitions
+	12, // 23: connectd.plugin.v1.Plugin.SinkPut:input_type -> connectd.plugin.v1.RecordBatch
+	18, // 24: connectd.plugin.v1.Plugin.SinkFlush:input_type -> connectd.plugin.v1.FlushRequest
+	0,  // 25: connectd.plugin.v1.Plugin.SinkStop:input_type -> connectd.plugin.v1.Empty
+	2,  // 26: connectd.plugin.v1.Plugin.Info:output_type -> connectd.plugin.v1.InfoResponse
+	4,  // 27: connectd.plugin.v1.Plugin.Validate:output_type -> connectd.plugin.v1.ValidateResponse
+	0,  // 28: connectd.plugin.v1.Plugin.ConnectorStart:output_type -> connectd.plugin.v1.Empty
+	7,  // 29: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:output_type -> connectd.plugin.v1.TaskConfigsResponse
+	0,  // 30: connectd.plugin.v1.Plugin.ConnectorStop:output_type -> connectd.plugin.v1.Empty
+	0,  // 31: connectd.plugin.v1.Plugin.SourceStart:output_type -> connectd.plugin.v1.Empty
+	12, // 32: connectd.plugin.v1.Plugin.SourcePoll:output_type -> connectd.plugin.v1.RecordBatch
+	0,  // 33: connectd.plugin.v1.Plugin.SourceCommit:output_type -> connectd.plugin.v1.Empty
+	0,  // 34: connectd.plugin.v1.Plugin.SourceStop:output_type -> connectd.plugin.v1.Empty
+	0,  // 35: connectd.plugin.v1.Plugin.SinkStart:output_type -> connectd.plugin.v1.Empty
+	0,  // 36: connectd.plugin.v1.Plugin.SinkOpen:output_type -> connectd.plugin.v1.Empty
+	0,  // 37: connectd.plugin.v1.Plugin.SinkClose:output_type -> connectd.plugin.v1.Empty
+	13, // 38: connectd.plugin.v1.Plugin.SinkPut:output_type -> connectd.plugin.v1.PutResponse
+	0,  // 39: connectd.plugin.v1.Plugin.SinkFlush:output_type -> connectd.plugin.v1.Empty
+	0,  // 40: connectd.plugin.v1.Plugin.SinkStop:output_type -> connectd.plugin.v1.Empty
+	26, // [26:41] is the sub-list for method output_type
+	11, // [11:26] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1502,7 +1288,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,219 @@
+package plugin
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// A batch of records crosses the boundary as one byte string rather than a
+// protobuf message per record: encoding is appends, and decoding slices
+// keys, values and headers out of the buffer without copying, so a batch
+// costs a few allocations instead of several per record.
+//
+// Layout, per record, after a uvarint record count:
+//
+//	flags        byte: 1 key null, 2 value null, 4 has error
+//	topic        uvarint length + bytes
+//	partition    varint
+//	key, value   uvarint length + bytes (absent when null)
+//	timestamp    varint (ms)
+//	offset       varint
+//	src part.    uvarint length + bytes (0: none)
+//	src offset   uvarint length + bytes (0: none)
+//	headers      uvarint count, each: key (uvarint length + bytes), null byte, value (length + bytes unless null)
+//	error        five length-prefixed strings when flag 4: stage, class, exception class, message, trace
+
+const (
+	flagKeyNull   = 1
+	flagValueNull = 2
+	flagErr       = 4
+)
+
+func appendBytes(b, v []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// packRecords encodes rs.
+func packRecords(rs []Record) []byte {
+	size := 8
+	for i := range rs {
+		size += 48 + len(rs[i].Topic) + len(rs[i].Key) + len(rs[i].Value) + len(rs[i].SourcePartition) + len(rs[i].SourceOffset)
+		for _, h := range rs[i].Headers {
+			size += 16 + len(h.Key) + len(h.Value)
+		}
+	}
+	b := make([]byte, 0, size)
+	b = binary.AppendUvarint(b, uint64(len(rs)))
+	for i := range rs {
+		r := &rs[i]
+		var flags byte
+		if r.Key == nil {
+			flags |= flagKeyNull
+		}
+		if r.Value == nil {
+			flags |= flagValueNull
+		}
+		if r.Err != nil {
+			flags |= flagErr
+		}
+		b = append(b, flags)
+		b = appendString(b, r.Topic)
+		b = binary.AppendVarint(b, int64(r.Partition))
+		if r.Key != nil {
+			b = appendBytes(b, r.Key)
+		}
+		if r.Value != nil {
+			b = appendBytes(b, r.Value)
+		}
+		b = binary.AppendVarint(b, r.TimestampMs)
+		b = binary.AppendVarint(b, r.Offset)
+		b = appendBytes(b, r.SourcePartition)
+		b = appendBytes(b, r.SourceOffset)
+		b = binary.AppendUvarint(b, uint64(len(r.Headers)))
+		for _, h := range r.Headers {
+			b = appendString(b, h.Key)
+			if h.Value == nil {
+				b = append(b, 1)
+			} else {
+				b = append(b, 0)
+				b = appendBytes(b, h.Value)
+			}
+		}
+		if r.Err != nil {
+			for _, s := range []string{r.Err.Stage, r.Err.ClassName, r.Err.ExceptionClass, r.Err.Message, r.Err.Trace} {
+				b = appendString(b, s)
+			}
+		}
+	}
+	return b
+}
+
+var errShort = errors.New("plugin: truncated record batch")
+
+type unpacker struct {
+	b   []byte
+	err error
+}
+
+func (u *unpacker) uvarint() uint64 {
+	if u.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(u.b)
+	if n <= 0 {
+		u.err = errShort
+		return 0
+	}
+	u.b = u.b[n:]
+	return v
+}
+
+func (u *unpacker) varint() int64 {
+	if u.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(u.b)
+	if n <= 0 {
+		u.err = errShort
+		return 0
+	}
+	u.b = u.b[n:]
+	return v
+}
+
+func (u *unpacker) byte() byte {
+	if u.err != nil || len(u.b) == 0 {
+		u.err = errShort
+		return 0
+	}
+	c := u.b[0]
+	u.b = u.b[1:]
+	return c
+}
+
+// bytes returns the next length-prefixed slice, sharing the buffer; a
+// zero length gives an empty, non-nil slice when keepEmpty.
+func (u *unpacker) bytes(keepEmpty bool) []byte {
+	n := u.uvarint()
+	if u.err != nil {
+		return nil
+	}
+	if n > uint64(len(u.b)) {
+		u.err = errShort
+		return nil
+	}
+	if n == 0 && !keepEmpty {
+		return nil
+	}
+	v := u.b[:n:n]
+	u.b = u.b[n:]
+	return v
+}
+
+// unpackRecords decodes what packRecords wrote. Keys, values and headers
+// alias b. Topic strings repeat, so equal consecutive topics share one
+// string.
+func unpackRecords(b []byte) ([]Record, error) {
+	u := &unpacker{b: b}
+	n := u.uvarint()
+	if u.err != nil {
+		return nil, u.err
+	}
+	if n > uint64(len(b)) { // every record takes at least one byte
+		return nil, fmt.Errorf("plugin: record batch claims %d records in %d bytes", n, len(b))
+	}
+	out := make([]Record, n)
+	lastTopic := ""
+	for i := range out {
+		r := &out[i]
+		flags := u.byte()
+		if t := u.bytes(true); string(t) != lastTopic {
+			lastTopic = string(t)
+		}
+		r.Topic = lastTopic
+		r.Partition = int32(u.varint())
+		if flags&flagKeyNull == 0 {
+			r.Key = u.bytes(true)
+		}
+		if flags&flagValueNull == 0 {
+			r.Value = u.bytes(true)
+		}
+		r.TimestampMs = u.varint()
+		r.Offset = u.varint()
+		r.SourcePartition = u.bytes(false)
+		r.SourceOffset = u.bytes(false)
+		nh := u.uvarint()
+		if nh > uint64(len(u.b)) {
+			return nil, errShort
+		}
+		if nh > 0 {
+			r.Headers = make([]Header, nh)
+			for j := range r.Headers {
+				r.Headers[j].Key = string(u.bytes(true))
+				if u.byte() == 0 {
+					r.Headers[j].Value = u.bytes(true)
+				}
+			}
+		}
+		if flags&flagErr != 0 {
+			r.Err = &RecordError{
+				Stage: string(u.bytes(true)), ClassName: string(u.bytes(true)), ExceptionClass: string(u.bytes(true)),
+				Message: string(u.bytes(true)), Trace: string(u.bytes(true)),
+			}
+		}
+		if u.err != nil {
+			return nil, u.err
+		}
+	}
+	if len(u.b) != 0 {
+		return nil, fmt.Errorf("plugin: %d bytes after the last record of a batch", len(u.b))
+	}
+	return out, nil
+}

@@ -1,0 +1,77 @@
+package plugin
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func sampleRecords() []Record {
+	return []Record{
+		{Topic: "t", Partition: -1, Key: []byte("k"), Value: []byte(`{"a":1}`), TimestampMs: 1700000000000, SourcePartition: []byte(`{"p":1}`), SourceOffset: []byte(`{"o":2}`)},
+		{Topic: "t", Partition: 3, Key: nil, Value: nil, Offset: 42},
+		{Topic: "other", Partition: 0, Key: []byte{}, Value: []byte{}, Headers: []Header{{Key: "h1", Value: []byte("v")}, {Key: "null", Value: nil}, {Key: "empty", Value: []byte{}}}},
+		{Topic: "t", Err: &RecordError{Stage: StageValueConverter, ClassName: "json", ExceptionClass: "*errors.errorString", Message: "bad", Trace: "bad\n  at x"}},
+	}
+}
+
+func TestPackRoundTrip(t *testing.T) {
+	t.Parallel()
+	for name, rs := range map[string][]Record{"sample": sampleRecords(), "empty": {}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got, err := unpackRecords(packRecords(rs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(rs, got); d != "" {
+				t.Fatalf("round trip (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestUnpackRejectsTruncated(t *testing.T) {
+	t.Parallel()
+	b := packRecords(sampleRecords())
+	for i := 0; i < len(b); i++ {
+		if _, err := unpackRecords(b[:i]); err == nil {
+			t.Fatalf("a batch cut to %d of %d bytes decoded without error", i, len(b))
+		}
+	}
+}
+
+// FuzzUnpackRecords feeds arbitrary bytes to the decoder the worker runs on
+// what a plugin process sends: it must return an error, never panic, and
+// what it accepts must encode back to the same bytes.
+func FuzzUnpackRecords(f *testing.F) {
+	f.Add(packRecords(sampleRecords()))
+	f.Add(packRecords(nil))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rs, err := unpackRecords(b)
+		if err != nil {
+			return
+		}
+		again, err := unpackRecords(packRecords(rs))
+		if err != nil {
+			t.Fatalf("re-encoded batch does not decode: %v", err)
+		}
+		if d := cmp.Diff(rs, again); d != "" {
+			t.Fatalf("re-encode changed the batch:\n%s", d)
+		}
+	})
+}
+
+func BenchmarkPackUnpack(b *testing.B) {
+	rs := make([]Record, 1000)
+	for i := range rs {
+		rs[i] = Record{Topic: "bench", Partition: -1, Value: make([]byte, 100), SourcePartition: []byte(`{"task":"0"}`), SourceOffset: []byte(`{"seq":123456}`)}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := unpackRecords(packRecords(rs)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
