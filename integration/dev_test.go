@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/herder"
@@ -29,7 +30,8 @@ func datagenIDs(t *testing.T, bootstrap, topic string, want int) (map[int64]int,
 	ids := map[int64]int{}
 	total := 0
 	quiet := 0
-	for quiet < 3 {
+	deadline := time.Now().Add(60 * time.Second)
+	for quiet < 3 && time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		fs := cl.PollFetches(ctx)
 		cancel()
@@ -173,4 +175,83 @@ func TestDevEndToEnd(t *testing.T) {
 	fids2, ftotal2 := fileIDs(t, out)
 	checkIDs(t, "file after restart", fids2, ftotal2, second, ftotal-first)
 	p.stop()
+	if left := append(p.pluginPIDs("gen-0"), p.pluginPIDs("sink-0")...); len(left) != 0 {
+		t.Fatalf("plugin processes %v outlived a graceful stop", left)
+	}
+}
+
+// TestDevWorkerKilled kills connectd itself with SIGKILL while a source
+// streams: its plugin processes must die with it, and after a restart every
+// record is in Kafka; only records after the last committed offset repeat.
+func TestDevWorkerKilled(t *testing.T) {
+	ctx := context.Background()
+	opts := devOpts{dataDir: t.TempDir(), restPort: freePort(t), kafkaPort: freePort(t)}
+	p := startDev(t, opts)
+	const n = 4000
+	gen := map[string]string{"connector.class": "datagen", "topic": "crash", "schema": "string", "count": fmt.Sprint(n), "rate": "800", "batch.size": "20"}
+	if _, err := p.client.CreateConnector(ctx, "gen", gen); err != nil {
+		t.Fatal(err)
+	}
+	p.waitTask("gen", 0, herder.Running, "")
+	waitFor(t, 30*time.Second, "a third of the records in Kafka", func() (bool, string) {
+		total := topicCount(t, p.bootstrap, "crash")
+		return total >= n/3, fmt.Sprint(total)
+	})
+	plugins := append(p.pluginPIDs("gen-0"), p.pluginPIDs("gen")...)
+	if len(plugins) != 2 {
+		t.Fatalf("plugin processes of gen: %v, want the connector's and the task's", plugins)
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+	waitFor(t, 10*time.Second, "the plugin processes to die with their worker", func() (bool, string) {
+		var alive []int
+		for _, pid := range plugins {
+			if processExists(pid) {
+				alive = append(alive, pid)
+			}
+		}
+		return len(alive) == 0, fmt.Sprint(alive)
+	})
+
+	p = startDev(t, opts)
+	p.waitTask("gen", 0, herder.Running, "")
+	ids, total := datagenIDs(t, p.bootstrap, "crash", n)
+	// Offsets are committed every 200 ms (~160 records at this rate); what
+	// was produced after the last commit is produced again.
+	checkIDs(t, "topic after the worker was killed", ids, total, n, 800)
+	p.stop()
+	if left := append(p.pluginPIDs("gen-0"), p.pluginPIDs("gen")...); len(left) != 0 {
+		t.Fatalf("plugin processes %v outlived a graceful stop", left)
+	}
+}
+
+// processExists reports whether pid is a live (not zombie) process.
+func processExists(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	state := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])[0]
+	return state != "Z"
+}
+
+// topicCount returns how many records topic holds now, from its end offsets.
+func topicCount(t *testing.T, bootstrap, topic string) int64 {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(bootstrap, ",")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(context.Background(), topic)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil {
+			n += o.Offset
+		}
+	})
+	return n
 }

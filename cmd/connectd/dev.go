@@ -90,6 +90,10 @@ func startBroker(port int, dir string) (*kfake.Cluster, error) {
 		kfake.NumBrokers(1),
 		kfake.Ports(port),
 		kfake.DataDir(dir),
+		// Acknowledge a produce only once it is on disk: without this a kill -9
+		// of the process loses acknowledged records, and offsets already
+		// committed for them would skip them for good.
+		kfake.SyncWrites(),
 		kfake.ClusterID(strings.TrimSpace(string(id))),
 		kfake.AllowAutoTopicCreation(),
 		kfake.DefaultNumPartitions(1),

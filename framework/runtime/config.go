@@ -28,6 +28,7 @@ const (
 	KeyClientID              = "client.id"
 	KeyRestartBackoffMax     = "task.restart.backoff.max.ms"
 	KeyRestartBackoffInitial = "task.restart.backoff.initial.ms"
+	KeyTopicCreation         = "topic.creation.enable"
 )
 
 // WorkerConfigDef defines the worker keys this worker understands. Unknown
@@ -49,6 +50,7 @@ func WorkerConfigDef() *connect.ConfigDef {
 		connect.ConfigKey{Name: KeyHeaderConverter, Type: connect.TypeClass, Default: "org.apache.kafka.connect.storage.SimpleHeaderConverter", Importance: connect.Low, Doc: "Default converter for record headers."},
 		connect.ConfigKey{Name: KeyClientID, Type: connect.TypeString, Default: "connectd", Importance: connect.Low, Doc: "Prefix of the Kafka client ids."},
 		connect.ConfigKey{Name: KeyRestartBackoffInitial, Type: connect.TypeLong, Default: "500", Importance: connect.Low, Doc: "First delay before a task whose plugin process died is started again, in ms; it doubles per attempt.", Validator: connect.AtLeast(0)},
+		connect.ConfigKey{Name: KeyTopicCreation, Type: connect.TypeBoolean, Default: "true", Importance: connect.Low, Doc: "Whether source tasks create the topics they write to when missing, with the broker's default partitions and replication factor."},
 		connect.ConfigKey{Name: KeyRestartBackoffMax, Type: connect.TypeLong, Default: "60000", Importance: connect.Low, Doc: "Longest delay between restarts of a task whose plugin process died, in ms.", Validator: connect.AtLeast(0)},
 	)
 }
@@ -60,7 +62,7 @@ var knownForeignPrefixes = []string{
 	"group.id", "config.storage.", "offset.storage.", "status.storage.", "producer.", "consumer.", "admin.",
 	"session.timeout.ms", "heartbeat.interval.ms", "rebalance.timeout.ms", "scheduled.rebalance.max.delay.ms",
 	"key.converter.", "value.converter.", "header.converter.", "rest.", "config.providers", "connector.client.config.override.policy",
-	"internal.", "exactly.once.source.support", "topic.creation.enable", "metrics.", "worker.sync.timeout.ms",
+	"internal.", "exactly.once.source.support", "metrics.", "worker.sync.timeout.ms",
 }
 
 // WorkerConfig is a parsed worker configuration.
@@ -76,6 +78,7 @@ type WorkerConfig struct {
 	ShutdownTimeout     time.Duration
 	RestartBackoff      [2]time.Duration // initial, max
 	ClientID            string
+	TopicCreation       bool
 }
 
 // ParseWorkerConfig checks raw and warns (through logger) about keys it does not know.
@@ -108,6 +111,7 @@ func ParseWorkerConfig(raw map[string]string, logger *slog.Logger) (*WorkerConfi
 		ShutdownTimeout:     ms(KeyShutdownTimeout),
 		RestartBackoff:      [2]time.Duration{ms(KeyRestartBackoffInitial), ms(KeyRestartBackoffMax)},
 		ClientID:            parsed.String(KeyClientID),
+		TopicCreation:       parsed.Bool(KeyTopicCreation),
 	}, nil
 }
 

@@ -51,7 +51,7 @@ func (t *Task) runSink(stop context.Context) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	r := &sinkRun{t: t, client: client, consumed: map[connect.TopicPartition]int64{}, committed: map[connect.TopicPartition]int64{}, assigned: map[connect.TopicPartition]bool{}}
-	opts := append(w.KafkaOpts,
+	opts := w.kafkaOpts(
 		kgo.ClientID(w.clientID("consumer", t.spec.ID)),
 		kgo.ConsumerGroup(SinkGroup(t.spec.ID.Connector)),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),

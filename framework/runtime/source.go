@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/connect"
@@ -28,6 +30,54 @@ type sourceRun struct {
 	failErr  error
 	failed   chan struct{}
 	hardStop <-chan struct{} // closed when records in flight are abandoned
+
+	topics map[string]bool // topics known to exist; poll goroutine only
+}
+
+// ensureTopics creates the batch's topics that do not exist yet, with the
+// broker's default partitions and replication, before anything is produced
+// to them (Kafka Connect's topic.creation.enable). Relying on the broker's
+// auto-creation instead leaves the topic's existence to a side effect of a
+// metadata request, which some brokers do not persist at once.
+func (r *sourceRun) ensureTopics(ctx context.Context, batch []plugin.Record) error {
+	if !r.t.w.Config.TopicCreation {
+		return nil
+	}
+	var missing []string
+	last := ""
+	for i := range batch {
+		t := batch[i].Topic
+		if t == last || r.topics[t] {
+			last = t
+			continue
+		}
+		last = t
+		missing = append(missing, t)
+		r.topics[t] = true // asked once per batch; reset below on failure
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	// CreateTopics, not a metadata lookup first: with auto-creation allowed
+	// the lookup itself would create the topic the unpersisted way.
+	adm := kadm.NewClient(r.producer)
+	cctx, cancel := context.WithTimeout(ctx, r.t.w.Config.OffsetFlushTimeout)
+	defer cancel()
+	for _, t := range missing {
+		resp, err := adm.CreateTopic(cctx, -1, -1, nil, t)
+		if err == nil {
+			err = resp.Err
+		}
+		switch {
+		case err == nil:
+			r.t.logger.Info("created topic", "topic", t)
+		case errors.Is(err, kerr.TopicAlreadyExists):
+		default:
+			delete(r.topics, t)
+			return connect.Retriable(fmt.Errorf("create topic %s: %w", t, err))
+		}
+	}
+	return nil
 }
 
 func (t *Task) runSource(stop context.Context) error {
@@ -59,9 +109,11 @@ func (t *Task) runSource(stop context.Context) error {
 	if err := client.SourceStart(sctx, t.spec.Config, offs); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	producer, err := kgo.NewClient(append(w.KafkaOpts,
-		kgo.ClientID(w.clientID("producer", t.spec.ID)),
-		kgo.AllowAutoTopicCreation(),
+	popts := w.kafkaOpts(kgo.ClientID(w.clientID("producer", t.spec.ID)))
+	if !w.Config.TopicCreation {
+		popts = append(popts, kgo.AllowAutoTopicCreation())
+	}
+	producer, err := kgo.NewClient(append(popts,
 		kgo.RecordPartitioner(connectPartitioner{kgo.StickyKeyPartitioner(nil)}),
 		kgo.ProducerBatchMaxBytes(1<<20),
 	)...)
@@ -71,7 +123,7 @@ func (t *Task) runSource(stop context.Context) error {
 	}
 	defer producer.Close()
 
-	r := &sourceRun{t: t, client: client, producer: producer, tracker: newTracker(), failed: make(chan struct{})}
+	r := &sourceRun{t: t, client: client, producer: producer, tracker: newTracker(), failed: make(chan struct{}), topics: map[string]bool{}}
 	t.spec.Report(herder.Running, "")
 	t.logger.Info("source task started", "offsets", len(offs))
 	return r.loop(stop)
@@ -155,6 +207,21 @@ func (r *sourceRun) loop(stop context.Context) error {
 			break
 		}
 		retry = 0
+		for {
+			err := r.ensureTopics(ctx, batch)
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			retry = min(max(2*retry, 100*time.Millisecond), 10*time.Second)
+			t.logger.Warn("topic creation failed; retrying", "error", err, "delay", retry)
+			select {
+			case <-ctx.Done():
+			case <-time.After(retry):
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
 		if err := r.produce(produceCtx, batch); err != nil {
 			r.fail(err)
 			break

@@ -323,7 +323,7 @@ func (h *Standalone) ClusterInfo(ctx context.Context) (herder.ServerInfo, error)
 	h.clusterMu.Lock()
 	defer h.clusterMu.Unlock()
 	if h.clusterID == "" {
-		cl, err := kgo.NewClient(h.w.KafkaOpts...)
+		cl, err := kgo.NewClient(h.w.kafkaOpts()...)
 		if err == nil {
 			mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			m, err := kadm.NewClient(cl).BrokerMetadata(mctx)

@@ -36,6 +36,13 @@ func NewWorker(id string, cfg *WorkerConfig, plugins *Registry, store offsets.St
 	return &Worker{ID: id, Config: cfg, Plugins: plugins, Offsets: store, Logger: logger, KafkaOpts: opts}
 }
 
+// kafkaOpts returns the base client options plus extra, in a fresh slice
+// (tasks build their clients concurrently).
+func (w *Worker) kafkaOpts(extra ...kgo.Opt) []kgo.Opt {
+	out := make([]kgo.Opt, 0, len(w.KafkaOpts)+len(extra))
+	return append(append(out, w.KafkaOpts...), extra...)
+}
+
 // StateFunc receives a connector's or task's state changes.
 type StateFunc func(state herder.State, trace string)
 
