@@ -28,7 +28,7 @@ func BenchmarkPluginTax(b *testing.B) {
 			b.ReportMetric(inproc, "inproc-rec/s")
 			b.ReportMetric(proc, "plugin-rec/s")
 			b.ReportMetric(proc/inproc, "ratio")
-			fmt.Printf("plugin tax batch=%d: plugin %.0f rec/s / in-process %.0f rec/s = %.3f (goal >= %s)\n",
+			b.Logf("plugin tax batch=%d: plugin %.0f rec/s / in-process %.0f rec/s = %.3f (goal >= %s)",
 				batch, proc, inproc, proc/inproc, map[int]string{1: "0.5", 100: "-", 1000: "0.9"}[batch])
 		})
 	}

@@ -25,7 +25,7 @@ func BenchmarkProducePath(b *testing.B) {
 	b.ReportMetric(connectd, "connectd-rec/s")
 	b.ReportMetric(raw, "franz-go-rec/s")
 	b.ReportMetric(connectd/raw, "ratio")
-	fmt.Printf("produce path: connectd %.0f rec/s / raw franz-go %.0f rec/s = %.3f (goal >= 0.8)\n", connectd, raw, connectd/raw)
+	b.Logf("produce path: connectd %.0f rec/s / raw franz-go %.0f rec/s = %.3f (goal >= 0.8)", connectd, raw, connectd/raw)
 }
 
 func rawProduce(b *testing.B, p *pipeline, topic string, count, size int) float64 {

@@ -65,7 +65,7 @@ func BenchmarkRSS(b *testing.B) {
 	}
 	b.ReportMetric(idle, "worker-MiB")
 	b.ReportMetric(task, "task-MiB")
-	fmt.Printf("RSS: idle worker %.1f MiB / 50 MiB = %.2f; datagen task process %.1f MiB / 30 MiB = %.2f (goal <= 1)\n", idle, idle/50, task, task/30)
+	b.Logf("RSS: idle worker %.1f MiB / 50 MiB = %.2f; datagen task process %.1f MiB / 30 MiB = %.2f (goal <= 1)", idle, idle/50, task, task/30)
 }
 
 func freePort(b *testing.B) int {

@@ -25,6 +25,9 @@ type Record struct {
 	// this record is durable. Both must be maps of JSON-compatible values
 	// (string, bool, float64/int64, nested maps and slices). The framework
 	// stores the offset of the newest durable record of each partition.
+	// Neither map may be changed once the record is returned from Poll;
+	// returning the same SourcePartition map with every record of a
+	// partition is encouraged (its encoding is then reused).
 	SourcePartition map[string]any
 	SourceOffset    map[string]any
 

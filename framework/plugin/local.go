@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
@@ -23,6 +24,12 @@ type local struct {
 	conv      *converters.Set
 	className string
 	never     chan struct{}
+
+	// The encoding of the source partition map seen last: tasks nearly
+	// always hand the same map with every record of a partition, and the
+	// SDK asks them not to change a map once handed over.
+	lastPart    map[string]any
+	lastPartEnc []byte
 }
 
 // NewLocal returns a Client that runs p in this process.
@@ -123,7 +130,7 @@ func (l *local) fromConnect(r *connect.Record, w *Record) {
 		w.TimestampMs = r.Timestamp.UnixMilli()
 	}
 	var err error
-	if w.SourcePartition, err = EncodeMap(r.SourcePartition); err != nil {
+	if w.SourcePartition, err = l.encodePartition(r.SourcePartition); err != nil {
 		w.Err = NewRecordError(StagePoll, l.className, err)
 		return
 	}
@@ -154,6 +161,23 @@ func (l *local) fromConnect(r *connect.Record, w *Record) {
 			w.Headers[i] = Header{Key: h.Key, Value: b}
 		}
 	}
+}
+
+// encodePartition encodes m, reusing the last encoding when m is the very
+// map encoded last time.
+func (l *local) encodePartition(m map[string]any) ([]byte, error) {
+	if m == nil {
+		return nil, nil
+	}
+	if l.lastPart != nil && reflect.ValueOf(m).UnsafePointer() == reflect.ValueOf(l.lastPart).UnsafePointer() && len(m) == len(l.lastPart) {
+		return l.lastPartEnc, nil
+	}
+	b, err := EncodeMap(m)
+	if err != nil {
+		return nil, err
+	}
+	l.lastPart, l.lastPartEnc = m, b
+	return b, nil
 }
 
 func (l *local) SourceCommit(ctx context.Context, offsets []connect.SourceOffset) error {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // A batch of records crosses the boundary as one byte string rather than a
@@ -40,8 +41,11 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// packRecords encodes rs.
-func packRecords(rs []Record) []byte {
+// packRecords encodes rs into a new buffer.
+func packRecords(rs []Record) []byte { return appendPacked(nil, rs) }
+
+// appendPacked encodes rs after b.
+func appendPacked(b []byte, rs []Record) []byte {
 	size := 8
 	for i := range rs {
 		size += 48 + len(rs[i].Topic) + len(rs[i].Key) + len(rs[i].Value) + len(rs[i].SourcePartition) + len(rs[i].SourceOffset)
@@ -49,7 +53,7 @@ func packRecords(rs []Record) []byte {
 			size += 16 + len(h.Key) + len(h.Value)
 		}
 	}
-	b := make([]byte, 0, size)
+	b = slices.Grow(b, size)
 	b = binary.AppendUvarint(b, uint64(len(rs)))
 	for i := range rs {
 		r := &rs[i]

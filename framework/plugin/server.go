@@ -129,10 +129,13 @@ func (s *server) SourcePoll(_ *pb.Empty, stream pb.Plugin_SourcePollServer) erro
 		}
 	}()
 	defer wg.Wait()
+	var packed []byte // reused: Send has serialised the message when it returns
 	for {
 		recs, err := buf.take()
 		if len(recs) > 0 {
-			if serr := stream.Send(&pb.RecordBatch{Packed: packRecords(recs)}); serr != nil {
+			packed = appendPacked(packed[:0], recs)
+			buf.recycle(recs)
+			if serr := stream.Send(&pb.RecordBatch{Packed: packed}); serr != nil {
 				return serr
 			}
 			continue
@@ -149,6 +152,7 @@ type pollBuffer struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
 	recs   []Record
+	spare  []Record // a taken slice handed back, reused for the next batch
 	size   int
 	err    error
 	closed bool
@@ -188,12 +192,25 @@ func (b *pollBuffer) take() ([]Record, error) {
 		b.cond.Wait()
 	}
 	recs := b.recs
-	b.recs, b.size = nil, 0
+	b.recs, b.size = b.spare, 0
+	b.spare = nil
 	b.cond.Broadcast()
 	if len(recs) > 0 {
 		return recs, nil
 	}
 	return nil, b.err
+}
+
+// recycle hands back a slice take returned, once its records are sent.
+func (b *pollBuffer) recycle(recs []Record) {
+	clear(recs) // drop references to keys and values
+	b.mu.Lock()
+	if b.spare == nil && b.recs == nil {
+		b.recs = recs[:0]
+	} else if b.spare == nil {
+		b.spare = recs[:0]
+	}
+	b.mu.Unlock()
 }
 
 func (b *pollBuffer) close(err error) {
