@@ -133,10 +133,12 @@ func twosComplement(n *big.Int) []byte {
 		}
 		return b
 	}
-	// Negative: 2^(8k) + n for the smallest k that keeps the sign bit set.
-	k := (n.BitLen() + 8) / 8
-	m := new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), uint(k)*8), n)
-	b := m.Bytes()
+	// Negative: 2^(8k) + n for the smallest k with -2^(8k-1) <= n, that is
+	// k bytes hold the bits of |n|-1 plus a sign bit (-128 is one byte).
+	mag := new(big.Int).Neg(n)
+	mag.Sub(mag, big.NewInt(1))
+	k := (mag.BitLen() + 8) / 8
+	b := new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), uint(k)*8), n).Bytes()
 	for len(b) < k {
 		b = append([]byte{0xff}, b...)
 	}

@@ -1,0 +1,179 @@
+package connect
+
+import (
+	"errors"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDecimal(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		in        string
+		unscaled  int64
+		scale     int32
+		roundTrip string
+	}{
+		"integer":       {"42", 42, 0, "42"},
+		"scale kept":    {"-12.340", -12340, 3, "-12.340"},
+		"leading zero":  {"0.05", 5, 2, "0.05"},
+		"negative tiny": {"-0.001", -1, 3, "-0.001"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			d, err := ParseDecimal(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Unscaled.Int64() != tc.unscaled || d.Scale != tc.scale {
+				t.Fatalf("ParseDecimal(%s) = %s×10^-%d, want %d×10^-%d", tc.in, d.Unscaled, d.Scale, tc.unscaled, tc.scale)
+			}
+			if s := d.String(); s != tc.roundTrip {
+				t.Fatalf("String() = %s, want %s", s, tc.roundTrip)
+			}
+			back := DecimalFromBytes(d.Bytes(), d.Scale)
+			if back.Unscaled.Cmp(d.Unscaled) != 0 {
+				t.Fatalf("bytes round trip: %s, want %s", back.Unscaled, d.Unscaled)
+			}
+		})
+	}
+	if _, err := ParseDecimal("1.2.3"); err == nil {
+		t.Fatal("ParseDecimal accepted 1.2.3")
+	}
+}
+
+// TestDecimalBytes checks the two's-complement encoding Kafka Connect's
+// Decimal.fromLogical writes (BigInteger.toByteArray).
+func TestDecimalBytes(t *testing.T) {
+	t.Parallel()
+	tests := map[int64][]byte{0: {0}, 1: {1}, 127: {0x7f}, 128: {0, 0x80}, -1: {0xff}, -128: {0x80}, -129: {0xff, 0x7f}, 256: {1, 0}}
+	for n, want := range tests {
+		got := Decimal{Unscaled: big.NewInt(n)}.Bytes()
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("Bytes(%d) (-want +got):\n%s", n, d)
+		}
+		if back := DecimalFromBytes(got, 0).Unscaled.Int64(); back != n {
+			t.Errorf("DecimalFromBytes(Bytes(%d)) = %d", n, back)
+		}
+	}
+}
+
+func TestDateAndTime(t *testing.T) {
+	t.Parallel()
+	d := time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC)
+	if got := DateToDays(d); got != -1 {
+		t.Fatalf("DateToDays(1969-12-31) = %d, want -1", got)
+	}
+	if got := DaysToDate(19000); !got.Equal(time.Date(2022, 1, 8, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("DaysToDate(19000) = %s", got)
+	}
+	tm := time.Date(2020, 5, 6, 13, 14, 15, 16_000_000, time.UTC)
+	if got := TimeToMillis(tm); got != 47655016 {
+		t.Fatalf("TimeToMillis = %d, want 47655016", got)
+	}
+	if got := MillisToTime(47655016); got.Hour() != 13 || got.Year() != 1970 {
+		t.Fatalf("MillisToTime = %s", got)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	point := StructSchema().Name("Point").
+		Field("x", Int32Schema).
+		Field("label", OptionalString).
+		Field("tags", ArraySchema(StringSchema).Optional().Build()).
+		Field("attrs", MapSchema(StringSchema, Int64Schema).Optional().Build()).
+		Field("price", DecimalSchema(2).Optional().Build()).
+		Build()
+	tests := map[string]struct {
+		schema  *Schema
+		value   any
+		wantErr string
+	}{
+		"struct ok": {point, NewStruct(point).Put("x", int32(1)).Put("tags", []any{"a"}).Put("attrs", map[string]any{"k": int64(2)}).Put("price", Decimal{Unscaled: big.NewInt(199), Scale: 2}), ""},
+		"missing required field": {point, NewStruct(point), `field "x"`},
+		"wrong field type":       {point, NewStruct(point).Put("x", int64(1)), "int64"},
+		"bad array element":      {point, NewStruct(point).Put("x", int32(1)).Put("tags", []any{1}), "array element 0"},
+		"bad map value":          {point, NewStruct(point).Put("x", int32(1)).Put("attrs", map[string]any{"k": "v"}), `map value "k"`},
+		"null optional":          {OptionalInt8, nil, ""},
+		"null required":          {Int8Schema, nil, "null value"},
+		"schemaless anything":    {nil, map[string]any{"a": 1}, ""},
+		"timestamp":              {TimestampSchema().Build(), time.Now(), ""},
+		"timestamp wrong type":   {TimestampSchema().Build(), int64(1), "does not match"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			err := Validate(tc.schema, tc.value)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Validate = %v, want an error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestConfigDef(t *testing.T) {
+	t.Parallel()
+	def := NewConfigDef(
+		ConfigKey{Name: "host", Type: TypeString, Required: true, Doc: "Host."},
+		ConfigKey{Name: "port", Type: TypeInt, Default: "5432", Validator: Between(1, 65535), Doc: "Port."},
+		ConfigKey{Name: "tables", Type: TypeList, Default: "", Doc: "Tables."},
+		ConfigKey{Name: "ssl", Type: TypeBoolean, Default: "false", Doc: "TLS."},
+		ConfigKey{Name: "password", Type: TypePassword, Default: "", Doc: "Secret."},
+		ConfigKey{Name: "mode", Type: TypeString, Default: "initial", Validator: OneOf("initial", "never"), Doc: "Mode."},
+	)
+	c, err := def.Parse(map[string]string{"host": "db", "tables": " a , b,,c ", "ssl": "TRUE", "password": "s3cret", "mode": "NEVER"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.String("host") != "db" || c.Int("port") != 5432 || !c.Bool("ssl") || c.Password("password") != "s3cret" {
+		t.Fatalf("parsed %v", c.values)
+	}
+	if d := cmp.Diff([]string{"a", "b", "c"}, c.List("tables")); d != "" {
+		t.Fatalf("tables (-want +got):\n%s", d)
+	}
+	_, err = def.Parse(map[string]string{"port": "70000", "ssl": "maybe", "password": "s3cret", "mode": "sometimes"})
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Parse of a bad config: %v", err)
+	}
+	for _, key := range []string{"host", "port", "ssl", "mode"} {
+		if len(ce.Errs[key]) == 0 {
+			t.Errorf("no error for %s in %v", key, ce.Errs)
+		}
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("an error shows the password: %v", err)
+	}
+	values := def.Validate(map[string]string{"port": "x"})
+	got := map[string]int{}
+	for _, v := range values {
+		got[v.Name] = len(v.Errors)
+	}
+	if d := cmp.Diff(map[string]int{"host": 1, "port": 1, "tables": 0, "ssl": 0, "password": 0, "mode": 0}, got); d != "" {
+		t.Fatalf("Validate error counts (-want +got):\n%s", d)
+	}
+}
+
+func TestRetriable(t *testing.T) {
+	t.Parallel()
+	base := errors.New("connection reset")
+	err := Retriable(base)
+	if !IsRetriable(err) || !errors.Is(err, base) {
+		t.Fatalf("Retriable(%v) lost its nature: %v", base, err)
+	}
+	if IsRetriable(base) || Retriable(nil) != nil {
+		t.Fatal("IsRetriable of a plain error, or Retriable(nil)")
+	}
+}
