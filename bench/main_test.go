@@ -19,6 +19,7 @@ import (
 	"github.com/connectd/connectd/framework/herder"
 	"github.com/connectd/connectd/framework/plugin"
 	"github.com/connectd/connectd/framework/runtime"
+	"github.com/connectd/connectd/internal/kafkatest"
 	"github.com/connectd/connectd/offsets"
 )
 
@@ -89,19 +90,7 @@ func (p *pipeline) createTopic(b *testing.B, topic string) {
 }
 
 // topicCount returns how many records topic holds.
-func (p *pipeline) topicCount(topic string) int64 {
-	ends, err := p.adm.ListEndOffsets(context.Background(), topic)
-	if err != nil {
-		return 0
-	}
-	var n int64
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil {
-			n += o.Offset
-		}
-	})
-	return n
-}
+func (p *pipeline) topicCount(topic string) int64 { return kafkatest.EndOffsets(p.adm, topic) }
 
 // runDatagen runs a bounded datagen connector and returns records per
 // second from creation until the topic holds every record.

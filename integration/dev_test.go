@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/internal/kafkatest"
 )
 
 // datagenIDs reads topic and returns how often each datagen id occurs.
@@ -236,22 +237,12 @@ func processExists(pid int) bool {
 	return state != "Z"
 }
 
-// topicCount returns how many records topic holds now, from its end offsets.
+// topicCount returns how many records topic holds now.
 func topicCount(t *testing.T, bootstrap, topic string) int64 {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(bootstrap, ",")...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(context.Background(), topic)
-	if err != nil {
-		return 0
-	}
-	var n int64
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil {
-			n += o.Offset
-		}
-	})
-	return n
+	return kafkatest.EndOffsets(kadm.NewClient(cl), topic)
 }

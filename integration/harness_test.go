@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/framework/herder"
 )
@@ -214,32 +212,4 @@ func (p *devProcess) waitTask(name string, task int, state herder.State, traceHa
 		}
 		return st.State == state && strings.Contains(st.Trace, traceHas), fmt.Sprintf("%+v", st)
 	})
-}
-
-// readValues reads topic until it has at least want records and then
-// nothing new for a second.
-func readValues(t *testing.T, bootstrap, topic string, want int) []string {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(bootstrap, ",")...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	var out []string
-	deadline := time.Now().Add(60 * time.Second)
-	quiet := time.Now()
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		n := len(out)
-		fs.EachRecord(func(r *kgo.Record) { out = append(out, string(r.Value)) })
-		if len(out) > n {
-			quiet = time.Now()
-		}
-		if len(out) >= want && time.Since(quiet) > time.Second {
-			break
-		}
-	}
-	return out
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/internal/kafkatest"
 )
 
 // TestRESTAgainstARealWorker drives every endpoint against connectd dev,
@@ -200,7 +201,7 @@ func TestThirdPartyPluginFromPluginPath(t *testing.T) {
 		return st.State == herder.Running, st.Trace
 	})
 	counts := map[string]int{}
-	for _, v := range readValues(t, "127.0.0.1:"+strconv.Itoa(kport), "greetings", 250) {
+	for _, v := range kafkatest.ReadValues(t, []string{"127.0.0.1:" + strconv.Itoa(kport)}, "greetings", 250) {
 		counts[v]++
 	}
 	for i := 0; i < 250; i++ {

@@ -2,7 +2,6 @@ package datagen
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -102,7 +101,7 @@ func (t *SourceTask) Start(_ context.Context, raw map[string]string, offsets con
 	t.next = 0
 	if offsets != nil {
 		if off := offsets.Offset(t.partition); off != nil {
-			seq, err := offsetInt64(off[OffsetSeq])
+			seq, err := connect.OffsetInt64(off[OffsetSeq])
 			if err == nil && seq < 0 {
 				err = fmt.Errorf("%d is negative", seq)
 			}
@@ -299,33 +298,6 @@ func mix(x uint64) uint64 {
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
 	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
 	return x ^ (x >> 31)
-}
-
-// offsetInt64 reads a number from a stored offset. Offsets round-trip
-// through JSON, so the value may come back as float64 or json.Number rather
-// than the int64 the task wrote.
-func offsetInt64(v any) (int64, error) {
-	switch x := v.(type) {
-	case int64:
-		return x, nil
-	case int:
-		return int64(x), nil
-	case int32:
-		return int64(x), nil
-	case uint64:
-		if x > math.MaxInt64 {
-			return 0, fmt.Errorf("%d overflows int64", x)
-		}
-		return int64(x), nil
-	case float64:
-		if x != math.Trunc(x) || math.Abs(x) >= 1<<63 {
-			return 0, fmt.Errorf("%v is not an integer", x)
-		}
-		return int64(x), nil
-	case json.Number:
-		return x.Int64()
-	}
-	return 0, fmt.Errorf("unexpected type %T", v)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

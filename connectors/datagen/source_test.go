@@ -106,7 +106,7 @@ func summarize(recs []*connect.Record) []summary {
 // seqOf returns a record's (task, seq) from its partition and offset.
 func seqOf(t *testing.T, r *connect.Record) (string, int64) {
 	t.Helper()
-	seq, err := offsetInt64(r.SourceOffset[OffsetSeq])
+	seq, err := connect.OffsetInt64(r.SourceOffset[OffsetSeq])
 	if err != nil {
 		t.Fatal(err)
 	}

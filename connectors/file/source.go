@@ -3,12 +3,10 @@ package file
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"time"
 	"unicode/utf8"
@@ -68,7 +66,7 @@ func (t *sourceTask) Start(_ context.Context, raw map[string]string, offsets con
 	t.pos, t.start, t.end, t.stopped = 0, 0, 0, false
 	if offsets != nil {
 		if off := offsets.Offset(t.partition); off != nil {
-			p, err := offsetInt64(off[OffsetPosition])
+			p, err := connect.OffsetInt64(off[OffsetPosition])
 			if err == nil && p < 0 {
 				err = fmt.Errorf("%d is negative", p)
 			}
@@ -267,33 +265,6 @@ func lineString(b []byte) string {
 		return string(b)
 	}
 	return string(bytes.ToValidUTF8(b, []byte("\uFFFD")))
-}
-
-// offsetInt64 reads a number from a stored offset. Offsets round-trip
-// through JSON, so the value may come back as float64 or json.Number rather
-// than the int64 the task wrote.
-func offsetInt64(v any) (int64, error) {
-	switch x := v.(type) {
-	case int64:
-		return x, nil
-	case int:
-		return int64(x), nil
-	case int32:
-		return int64(x), nil
-	case uint64:
-		if x > math.MaxInt64 {
-			return 0, fmt.Errorf("%d overflows int64", x)
-		}
-		return int64(x), nil
-	case float64:
-		if x != math.Trunc(x) || math.Abs(x) >= 1<<63 {
-			return 0, fmt.Errorf("%v is not an integer", x)
-		}
-		return int64(x), nil
-	case json.Number:
-		return x.Int64()
-	}
-	return 0, fmt.Errorf("unexpected type %T", v)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

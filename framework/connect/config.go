@@ -415,3 +415,27 @@ func toFloat(v any) float64 {
 	}
 	return 0
 }
+
+// MarkdownTable renders the definition as the config table of a
+// connector's README: key, type, default, importance, description.
+func (d *ConfigDef) MarkdownTable() string {
+	var b strings.Builder
+	b.WriteString("| Key | Type | Default | Importance | Description |\n")
+	b.WriteString("|---|---|---|---|---|\n")
+	for _, k := range d.Keys() {
+		dflt := "`" + k.Default + "`"
+		switch {
+		case k.Required:
+			dflt = "required"
+		case k.Default == "":
+			dflt = `""`
+		}
+		doc := k.Doc
+		if len(k.Recommended) > 0 {
+			doc += " One of: `" + strings.Join(k.Recommended, "`, `") + "`."
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", k.Name, k.Type, dflt, k.Importance,
+			strings.ReplaceAll(doc, "|", `\|`))
+	}
+	return b.String()
+}

@@ -95,7 +95,7 @@ func TestValidate(t *testing.T) {
 		value   any
 		wantErr string
 	}{
-		"struct ok": {point, NewStruct(point).Put("x", int32(1)).Put("tags", []any{"a"}).Put("attrs", map[string]any{"k": int64(2)}).Put("price", Decimal{Unscaled: big.NewInt(199), Scale: 2}), ""},
+		"struct ok":              {point, NewStruct(point).Put("x", int32(1)).Put("tags", []any{"a"}).Put("attrs", map[string]any{"k": int64(2)}).Put("price", Decimal{Unscaled: big.NewInt(199), Scale: 2}), ""},
 		"missing required field": {point, NewStruct(point), `field "x"`},
 		"wrong field type":       {point, NewStruct(point).Put("x", int64(1)), "int64"},
 		"bad array element":      {point, NewStruct(point).Put("x", int32(1)).Put("tags", []any{1}), "array element 0"},

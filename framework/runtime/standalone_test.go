@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/internal/kafkatest"
 	"github.com/connectd/connectd/offsets"
 )
 
@@ -120,33 +121,10 @@ func (e *env) waitTaskState(name string, task int, want herder.State, traceHas s
 	return got
 }
 
-// readTopic returns every value in topic: it reads until it has seen at
-// least want records and then nothing new for a second, so duplicates
-// beyond want are seen too.
+// readTopic returns every value in topic, duplicates included.
 func (e *env) readTopic(topic string, want int) []string {
 	e.t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.cluster.ListenAddrs()...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer cl.Close()
-	var out []string
-	deadline := time.Now().Add(30 * time.Second)
-	quietSince := time.Now()
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		n := len(out)
-		fs.EachRecord(func(r *kgo.Record) { out = append(out, string(r.Value)) })
-		if len(out) > n {
-			quietSince = time.Now()
-		}
-		if len(out) >= want && time.Since(quietSince) > time.Second {
-			break
-		}
-	}
-	return out
+	return kafkatest.ReadValues(e.t, e.cluster.ListenAddrs(), topic, want)
 }
 
 // counts returns how often each value occurs.
