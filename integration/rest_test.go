@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/connectd/connectd/api"
@@ -191,7 +192,12 @@ func TestThirdPartyPluginFromPluginPath(t *testing.T) {
 	if err := worker.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { worker.Process.Kill(); worker.Wait() })
+	t.Cleanup(func() {
+		if worker.ProcessState == nil {
+			worker.Process.Kill()
+			worker.Wait()
+		}
+	})
 	c := &api.Client{BaseURL: "http://127.0.0.1:" + strconv.Itoa(rport)}
 	waitFor(t, 60*1e9, "the hello connector's task running", func() (bool, string) {
 		st, err := c.TaskStatus(context.Background(), "hello", 0)
@@ -211,6 +217,11 @@ func TestThirdPartyPluginFromPluginPath(t *testing.T) {
 	}
 	if len(counts) != 250 {
 		t.Fatalf("%d distinct greetings, want 250", len(counts))
+	}
+	// Stop the worker before reading its log: exec writes it until then.
+	worker.Process.Signal(syscall.SIGTERM)
+	if err := worker.Wait(); err != nil {
+		t.Fatalf("standalone worker exited with %v after SIGTERM", err)
 	}
 	if !strings.Contains(logs.String(), "some.unknown.key") {
 		t.Fatalf("the unknown worker key was not warned about; log:\n%s", logs.String())

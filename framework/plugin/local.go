@@ -120,7 +120,38 @@ func (l *local) SourcePoll(ctx context.Context) ([]Record, error) {
 	for i, r := range recs {
 		l.fromConnect(r, &out[i])
 	}
+	l.encodeOffsets(recs, out)
 	return out, nil
+}
+
+// encodeOffsets sets the source offset of the newest record of each source
+// partition in the batch. The worker commits a batch's records of one
+// partition together, once all are acknowledged, at the newest offset
+// among them: encoding the older offsets would be wasted work.
+func (l *local) encodeOffsets(recs []*connect.Record, out []Record) {
+	var seen [][]byte
+	for i := len(out) - 1; i >= 0; i-- {
+		part := out[i].SourcePartition
+		if part == nil {
+			continue
+		}
+		done := false
+		for _, p := range seen {
+			if string(p) == string(part) {
+				done = true
+				break
+			}
+		}
+		if done {
+			continue
+		}
+		seen = append(seen, part)
+		off, err := EncodeMap(recs[i].SourceOffset)
+		if err != nil && out[i].Err == nil {
+			out[i].Err = NewRecordError(StagePoll, l.className, err)
+		}
+		out[i].SourceOffset = off
+	}
 }
 
 // fromConnect converts one source record; a failure is recorded in w.Err.
@@ -131,10 +162,6 @@ func (l *local) fromConnect(r *connect.Record, w *Record) {
 	}
 	var err error
 	if w.SourcePartition, err = l.encodePartition(r.SourcePartition); err != nil {
-		w.Err = NewRecordError(StagePoll, l.className, err)
-		return
-	}
-	if w.SourceOffset, err = EncodeMap(r.SourceOffset); err != nil {
 		w.Err = NewRecordError(StagePoll, l.className, err)
 		return
 	}

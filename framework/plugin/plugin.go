@@ -71,6 +71,9 @@ type Record struct {
 
 	// SourcePartition and SourceOffset are the source task's position, as
 	// canonical JSON objects (sources only; nil when the task set none).
+	// Within a polled batch only the newest record of each source
+	// partition carries its offset: the worker commits a batch's records
+	// of one partition together, at the newest offset among them.
 	SourcePartition []byte
 	SourceOffset    []byte
 
