@@ -12,9 +12,9 @@ import (
 func BenchmarkPluginTax(b *testing.B) {
 	for _, batch := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			count := 1_000_000
+			count := 3_000_000
 			if batch == 1 {
-				count = 500_000
+				count = 1_000_000
 			}
 			var inproc, proc float64
 			for i := 0; i < b.N; i++ {

@@ -29,6 +29,15 @@ var Handshake = goplugin.HandshakeConfig{
 
 const pluginKey = "connector"
 
+// Transport sizes for the plugin connection. A streamed source message is
+// a few hundred KiB; HTTP/2's default 64 KiB flow-control window and 32 KiB
+// buffers would make the sender wait for window updates several times per
+// message.
+const (
+	streamWindow = 2 << 20
+	ioBuffer     = 1 << 20
+)
+
 type grpcPlugin struct {
 	goplugin.NetRPCUnsupportedPlugin
 	impl Client
@@ -51,7 +60,9 @@ func Serve(p Plugin) {
 		HandshakeConfig: Handshake,
 		Plugins:         goplugin.PluginSet{pluginKey: &grpcPlugin{impl: NewLocal(p)}},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes))...)
+			return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes),
+				grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(streamWindow),
+				grpc.WriteBufferSize(ioBuffer), grpc.ReadBufferSize(ioBuffer))...)
 		},
 		Logger: hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Warn}),
 	})
@@ -83,8 +94,11 @@ func Launch(ctx context.Context, cmd *exec.Cmd, logger *slog.Logger) (Client, er
 		Logger:           hclogTo(logger),
 		StartTimeout:     30 * time.Second,
 		SyncStderr:       &slogWriter{logger: logger},
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes))},
+		GRPCDialOptions: []grpc.DialOption{
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)),
+			grpc.WithInitialWindowSize(streamWindow), grpc.WithInitialConnWindowSize(streamWindow),
+			grpc.WithWriteBufferSize(ioBuffer), grpc.WithReadBufferSize(ioBuffer),
+		},
 	})
 	type result struct {
 		rpc pb.PluginClient
