@@ -20,7 +20,7 @@ import (
 // For context it also reports a producer writing one constant value, which
 // leaves out the cost of generating records at all.
 func BenchmarkProducePath(b *testing.B) {
-	const count, size = 1_000_000, 100
+	const count, size = 3_000_000, 100
 	var connectd, raw, constant float64
 	for i := 0; i < b.N; i++ {
 		p := newPipeline(b, false)
