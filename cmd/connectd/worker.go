@@ -68,7 +68,7 @@ func startStandalone(ctx context.Context, props map[string]string, cs runtime.Co
 		return nil, err
 	}
 	srv := &http.Server{
-		Handler:           api.New(h, api.Options{Logger: logger, Metrics: promhttp.Handler()}).Handler(),
+		Handler:           api.New(h, api.Options{Logger: logger, Metrics: promhttp.HandlerFor(w.Metrics.Registry, promhttp.HandlerOpts{})}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	sw := &standaloneWorker{herder: h, server: srv, restURL: "http://" + ln.Addr().String(), serveCh: make(chan error, 1), store: store}

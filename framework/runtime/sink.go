@@ -33,6 +33,7 @@ type sinkRun struct {
 	committed map[connect.TopicPartition]int64
 	assigned  map[connect.TopicPartition]bool
 	fatal     error
+	m         taskMetrics
 }
 
 // SinkGroup is the consumer group of a sink connector, as Kafka Connect names it.
@@ -50,7 +51,7 @@ func (t *Task) runSink(stop context.Context) error {
 	if err := client.SinkStart(sctx, t.spec.Config); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	r := &sinkRun{t: t, client: client, consumed: map[connect.TopicPartition]int64{}, committed: map[connect.TopicPartition]int64{}, assigned: map[connect.TopicPartition]bool{}}
+	r := &sinkRun{t: t, client: client, m: w.Metrics.task(t.spec.ID.Connector, t.spec.ID.Task), consumed: map[connect.TopicPartition]int64{}, committed: map[connect.TopicPartition]int64{}, assigned: map[connect.TopicPartition]bool{}}
 	opts := w.kafkaOpts(
 		kgo.ClientID(w.clientID("consumer", t.spec.ID)),
 		kgo.ConsumerGroup(SinkGroup(t.spec.ID.Connector)),
@@ -108,6 +109,7 @@ func (r *sinkRun) loop(stop context.Context) error {
 			t.logger.Warn("fetch error; the client retries", "error", fetchErr)
 		}
 		if recs := fetches.Records(); len(recs) > 0 {
+			r.m.read.Add(float64(len(recs)))
 			if err := r.put(stop, recs); err != nil {
 				r.consumer.AllowRebalance()
 				return err
@@ -185,6 +187,7 @@ func (r *sinkRun) put(stop context.Context, recs []*kgo.Record) error {
 	for _, kr := range recs {
 		r.consumed[connect.TopicPartition{Topic: kr.Topic, Partition: kr.Partition}] = kr.Offset + 1
 	}
+	r.m.send.Add(float64(len(recs)))
 	return nil
 }
 
@@ -243,6 +246,7 @@ func (r *sinkRun) flushAndCommitLocked(only map[connect.TopicPartition]bool) err
 		}
 	})
 	if commitErr != nil {
+		r.m.commitFailed.Inc()
 		// The data is durable; a later commit covers it. Redelivery after
 		// a crash is the worst case.
 		r.t.logger.Warn("offset commit failed", "error", commitErr)
@@ -251,6 +255,7 @@ func (r *sinkRun) flushAndCommitLocked(only map[connect.TopicPartition]bool) err
 	for tp, o := range offsets {
 		r.committed[tp] = o
 	}
+	r.m.commitOK.Inc()
 	return nil
 }
 

@@ -32,6 +32,7 @@ type sourceRun struct {
 	hardStop <-chan struct{} // closed when records in flight are abandoned
 
 	topics map[string]bool // topics known to exist; poll goroutine only
+	m      taskMetrics
 }
 
 // ensureTopics creates the batch's topics that do not exist yet, with the
@@ -123,7 +124,7 @@ func (t *Task) runSource(stop context.Context) error {
 	}
 	defer producer.Close()
 
-	r := &sourceRun{t: t, client: client, producer: producer, tracker: newTracker(), failed: make(chan struct{}), topics: map[string]bool{}}
+	r := &sourceRun{t: t, client: client, producer: producer, tracker: newTracker(), failed: make(chan struct{}), topics: map[string]bool{}, m: w.Metrics.task(t.spec.ID.Connector, t.spec.ID.Task)}
 	t.spec.Report(herder.Running, "")
 	t.logger.Info("source task started", "offsets", len(offs))
 	return r.loop(stop)
@@ -263,6 +264,7 @@ func (r *sourceRun) produce(ctx context.Context, batch []plugin.Record) error {
 			groups = append(groups, g)
 		}
 		g.remaining.Add(1)
+		g.size++
 		if rec.SourceOffset != nil {
 			g.offset = rec.SourceOffset
 		}
@@ -271,6 +273,7 @@ func (r *sourceRun) produce(ctx context.Context, batch []plugin.Record) error {
 	for _, g := range groups {
 		r.tracker.add(g)
 	}
+	r.m.poll.Add(float64(len(batch)))
 	krs := make([]kgo.Record, len(batch))
 	for i := range batch {
 		rec, kr := &batch[i], &krs[i]
@@ -297,7 +300,9 @@ func (r *sourceRun) produce(ctx context.Context, batch []plugin.Record) error {
 func (r *sourceRun) onUntracked(kr *kgo.Record, err error) {
 	if err != nil {
 		r.produceFailed(kr, err)
+		return
 	}
+	r.m.write.Inc()
 }
 
 func (r *sourceRun) produceFailed(kr *kgo.Record, err error) {
@@ -349,8 +354,10 @@ func (r *sourceRun) commit() error {
 	ctx, cancel := context.WithTimeout(context.Background(), t.w.Config.OffsetFlushTimeout)
 	defer cancel()
 	if err := t.w.Offsets.Commit(ctx, t.spec.ID.Connector, entries); err != nil {
+		r.m.commitFailed.Inc()
 		return fmt.Errorf("store offsets: %w", err)
 	}
+	r.m.commitOK.Inc()
 	r.tracker.stored(entries)
 	offs := make([]connect.SourceOffset, 0, len(entries))
 	for _, e := range entries {

@@ -102,6 +102,25 @@ func (h *Standalone) Close() {
 	h.bg.Wait()
 }
 
+// countWork updates the worker's connector and task gauges.
+func (h *Standalone) countWork() {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	conns, tasks := 0, 0
+	for _, cs := range h.conns {
+		if cs.client != nil {
+			conns++
+		}
+		for _, t := range cs.tasks {
+			if t != nil {
+				tasks++
+			}
+		}
+	}
+	h.w.Metrics.connectors.Set(float64(conns))
+	h.w.Metrics.tasks.Set(float64(tasks))
+}
+
 func (h *Standalone) persist() error {
 	h.mu.RLock()
 	out := make([]StoredConnector, 0, len(h.conns))
@@ -126,6 +145,7 @@ func (h *Standalone) start(ctx context.Context, cs *connState) {
 		return
 	}
 	h.startTasks(cs)
+	h.countWork()
 }
 
 func (h *Standalone) startConnector(ctx context.Context, cs *connState) error {
@@ -306,6 +326,7 @@ func (h *Standalone) stopConnector(cs *connState) {
 func (h *Standalone) stopAll(cs *connState) {
 	h.stopTasks(cs)
 	h.stopConnector(cs)
+	h.countWork()
 }
 
 func (h *Standalone) lookup(name string) (*connState, error) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -174,6 +175,22 @@ func TestSourceDeliversEveryRecordOnce(t *testing.T) {
 				c := e.committedN("c1")
 				return c[`{"task":"0"}`] == 499 && c[`{"task":"1"}`] == 499, fmt.Sprint(c)
 			})
+			m := e.h.w.Metrics
+			for task := range 2 {
+				l := []string{"c1", fmt.Sprint(task)}
+				if got := testutil.ToFloat64(m.sourcePoll.WithLabelValues(l...)); got != 500 {
+					t.Errorf("task %d: source_record_poll_total = %v, want 500", task, got)
+				}
+				if got := testutil.ToFloat64(m.sourceWrite.WithLabelValues(l...)); got != 500 {
+					t.Errorf("task %d: source_record_write_total = %v, want 500", task, got)
+				}
+				if got := testutil.ToFloat64(m.commitOK.WithLabelValues(l...)); got < 1 {
+					t.Errorf("task %d: offset_commit_success_total = %v, want at least 1", task, got)
+				}
+			}
+			if got := testutil.ToFloat64(m.tasks); got != 2 {
+				t.Errorf("task_count = %v, want 2", got)
+			}
 		})
 	}
 }
@@ -248,6 +265,13 @@ func TestSinkCommitsOnlyFlushedOffsets(t *testing.T) {
 	got := counts(strings.Fields(string(b)))
 	if d := diffCounts(wantValues(3, 400), got); d != "" {
 		t.Fatal(d)
+	}
+	var sent float64
+	for task := range 2 {
+		sent += testutil.ToFloat64(e.h.w.Metrics.sinkSend.WithLabelValues("snk", fmt.Sprint(task)))
+	}
+	if sent != 1200 {
+		t.Errorf("sink_record_send_total over both tasks = %v, want 1200", sent)
 	}
 	// The group's committed offsets reach the end of every partition.
 	adm := kadm.NewClient(kgoClient(t, e))

@@ -86,6 +86,7 @@ func (t *Task) supervise(ctx context.Context) {
 			attempt = 0
 		}
 		attempt++
+		t.w.Metrics.restarts.WithLabelValues(t.spec.ID.Connector, itoa(t.spec.ID.Task)).Inc()
 		delay := backoff(attempt, t.w.Config.RestartBackoff)
 		t.logger.Error("plugin process died; restarting task", "error", err, "attempt", attempt, "delay", delay)
 		t.spec.Report(herder.Failed, fmt.Sprintf("%s\nThe worker restarts the task in %s (attempt %d).", trace(err), delay, attempt))

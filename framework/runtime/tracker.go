@@ -34,6 +34,7 @@ type pending struct {
 	partition []byte
 	offset    []byte
 	remaining atomic.Int32
+	size      int32 // records covered, for the write metric
 	acked     atomic.Bool
 	run       *sourceRun
 }
@@ -46,6 +47,7 @@ func (p *pending) onAck(kr *kgo.Record, err error) {
 	}
 	if p.remaining.Add(-1) == 0 {
 		p.acked.Store(true)
+		p.run.m.write.Add(float64(p.size))
 	}
 }
 

@@ -23,6 +23,7 @@ type Worker struct {
 	Logger  *slog.Logger
 	// KafkaOpts are the base options of every Kafka client the worker makes.
 	KafkaOpts []kgo.Opt
+	Metrics   *Metrics
 }
 
 // NewWorker assembles a worker. id is how status reports name it
@@ -33,7 +34,7 @@ func NewWorker(id string, cfg *WorkerConfig, plugins *Registry, store offsets.St
 		kgo.MetadataMinAge(500 * time.Millisecond),
 		kgo.MetadataMaxAge(30 * time.Second),
 	}
-	return &Worker{ID: id, Config: cfg, Plugins: plugins, Offsets: store, Logger: logger, KafkaOpts: opts}
+	return &Worker{ID: id, Config: cfg, Plugins: plugins, Offsets: store, Logger: logger, KafkaOpts: opts, Metrics: NewMetrics()}
 }
 
 // kafkaOpts returns the base client options plus extra, in a fresh slice

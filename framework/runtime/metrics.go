@@ -1,0 +1,65 @@
+package runtime
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the worker's Prometheus metrics. Names follow what the
+// Prometheus JMX exporter makes of Kafka Connect's metric groups
+// (kafka_connect_<group>_<metric>), so dashboards built for Kafka Connect
+// find them.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	sourcePoll   *prometheus.CounterVec
+	sourceWrite  *prometheus.CounterVec
+	sinkRead     *prometheus.CounterVec
+	sinkSend     *prometheus.CounterVec
+	commitOK     *prometheus.CounterVec
+	commitFailed *prometheus.CounterVec
+	restarts     *prometheus.CounterVec
+	tasks        prometheus.Gauge
+	connectors   prometheus.Gauge
+}
+
+// NewMetrics registers the worker's metrics, and Go's own, on a new registry.
+func NewMetrics() *Metrics {
+	labels := []string{"connector", "task"}
+	counter := func(name, help string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	}
+	m := &Metrics{
+		Registry:     prometheus.NewRegistry(),
+		sourcePoll:   counter("kafka_connect_source_task_metrics_source_record_poll_total", "Records polled from the source task, before transformation."),
+		sourceWrite:  counter("kafka_connect_source_task_metrics_source_record_write_total", "Records the source task wrote to Kafka (acknowledged)."),
+		sinkRead:     counter("kafka_connect_sink_task_metrics_sink_record_read_total", "Records read from Kafka by the sink task."),
+		sinkSend:     counter("kafka_connect_sink_task_metrics_sink_record_send_total", "Records handed to the sink task's put."),
+		commitOK:     counter("kafka_connect_connector_task_metrics_offset_commit_success_total", "Offset commits that succeeded."),
+		commitFailed: counter("kafka_connect_connector_task_metrics_offset_commit_failure_total", "Offset commits that failed."),
+		restarts:     counter("connectd_task_restarts_total", "Times the worker started a task again after its plugin process died."),
+		tasks:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_connect_connect_worker_metrics_task_count", Help: "Tasks run by this worker."}),
+		connectors:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_connect_connect_worker_metrics_connector_count", Help: "Connectors run by this worker."}),
+	}
+	m.Registry.MustRegister(m.sourcePoll, m.sourceWrite, m.sinkRead, m.sinkSend, m.commitOK, m.commitFailed, m.restarts, m.tasks, m.connectors,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// taskMetrics are one task's counters, looked up once per run.
+type taskMetrics struct {
+	poll, write, read, send, commitOK, commitFailed prometheus.Counter
+}
+
+func (m *Metrics) task(connector string, task int) taskMetrics {
+	l := prometheus.Labels{"connector": connector, "task": itoa(task)}
+	return taskMetrics{
+		poll: m.sourcePoll.With(l), write: m.sourceWrite.With(l),
+		read: m.sinkRead.With(l), send: m.sinkSend.With(l),
+		commitOK: m.commitOK.With(l), commitFailed: m.commitFailed.With(l),
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
