@@ -139,6 +139,28 @@ func TestDevEndToEnd(t *testing.T) {
 		t.Fatalf("task gen-0 runs in %v after the kill of %d, want one new process", np, pids[0])
 	}
 
+	// The connector instance's own process dies too: the connector is
+	// FAILED, then started again, and its task is not disturbed.
+	cpids := p.pluginPIDs("gen")
+	if len(cpids) != 1 {
+		t.Fatalf("plugin processes of connector gen: %v, want one", cpids)
+	}
+	taskPID := p.pluginPIDs("gen-0")
+	if err := syscall.Kill(cpids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "connector gen FAILED and then RUNNING again", func() (bool, string) {
+		st, err := p.client.ConnectorStatus(ctx, "gen")
+		if err != nil {
+			return false, err.Error()
+		}
+		np := p.pluginPIDs("gen")
+		return st.Connector.State == herder.Running && len(np) == 1 && np[0] != cpids[0], fmt.Sprintf("%+v %v", st.Connector, np)
+	})
+	if now := p.pluginPIDs("gen-0"); fmt.Sprint(now) != fmt.Sprint(taskPID) {
+		t.Fatalf("the task's process changed from %v to %v when the connector's died", taskPID, now)
+	}
+
 	// Every record arrives; a record may repeat only if it came after the
 	// last committed offset (offsets are committed every 200 ms, ~120
 	// records at this rate, plus what was in flight).

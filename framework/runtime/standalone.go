@@ -240,11 +240,12 @@ func (h *Standalone) watchConnector(cs *connState, client plugin.Client, stop ch
 			}
 			old := cs.client
 			cs.client = nc
+			paused := cs.target == herder.TargetPaused
 			h.mu.Unlock()
 			old.Close()
 			client = nc
 			state := herder.Running
-			if cs.target == herder.TargetPaused {
+			if paused {
 				state = herder.Paused
 			}
 			h.status.setConnector(cs.name, state, "")
