@@ -356,9 +356,17 @@ func TestPauseStopsProductionUntilResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitTaskState("c1", 0, herder.Paused, "")
-	time.Sleep(300 * time.Millisecond) // let in-flight records land
-	before := e.committedN("c1")[`{"task":"0"}`]
-	time.Sleep(500 * time.Millisecond)
+	// Records handed to the producer before the pause still land and are
+	// committed; wait until the offset stops moving, then it must stay.
+	var before int64 = -1
+	waitFor(t, "the offset to settle after the pause", func() (bool, string) {
+		n := e.committedN("c1")[`{"task":"0"}`]
+		settled := n == before
+		before = n
+		time.Sleep(300 * time.Millisecond)
+		return settled, fmt.Sprint(n)
+	})
+	time.Sleep(time.Second)
 	if after := e.committedN("c1")[`{"task":"0"}`]; after != before {
 		t.Fatalf("offsets moved from %d to %d while paused", before, after)
 	}
