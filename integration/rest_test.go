@@ -133,6 +133,20 @@ func TestRESTAgainstARealWorker(t *testing.T) {
 	if err := c.DeleteConnector(ctx, "gen"); err != nil {
 		t.Fatal(err)
 	}
+	// Created paused (Kafka Connect 3.5's initial_state): it never runs
+	// until resumed.
+	status, body := do(t, p.rest, "POST", "/connectors", `{"name":"later","config":{"connector.class":"datagen","topic":"later"},"initial_state":"PAUSED"}`)
+	if status != 201 {
+		t.Fatalf("create paused: %d %s", status, body)
+	}
+	p.waitTask("later", 0, herder.Paused, "")
+	if err := c.ResumeConnector(ctx, "later"); err != nil {
+		t.Fatal(err)
+	}
+	p.waitTask("later", 0, herder.Running, "")
+	if err := c.DeleteConnector(ctx, "later"); err != nil {
+		t.Fatal(err)
+	}
 	if n, _ := c.Connectors(ctx); len(n) != 0 {
 		t.Fatalf("connectors after delete: %v", n)
 	}

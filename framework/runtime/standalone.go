@@ -413,6 +413,17 @@ func (h *Standalone) ConnectorConfig(_ context.Context, name string) (map[string
 
 // PutConnectorConfig implements herder.Herder.
 func (h *Standalone) PutConnectorConfig(ctx context.Context, name string, config map[string]string, allowReplace bool) (herder.ConnectorInfo, bool, error) {
+	return h.putConnector(ctx, name, config, allowReplace, herder.TargetStarted)
+}
+
+// CreateConnectorInState creates a connector that starts out paused or
+// stopped (POST /connectors with initial_state): it never runs before.
+func (h *Standalone) CreateConnectorInState(ctx context.Context, name string, config map[string]string, state herder.TargetState) (herder.ConnectorInfo, error) {
+	info, _, err := h.putConnector(ctx, name, config, false, state)
+	return info, err
+}
+
+func (h *Standalone) putConnector(ctx context.Context, name string, config map[string]string, allowReplace bool, initial herder.TargetState) (herder.ConnectorInfo, bool, error) {
 	config = maps.Clone(config)
 	config[KeyName] = name
 	infos, entry, err := h.validate(ctx, config[KeyConnectorClass], config)
@@ -431,7 +442,7 @@ func (h *Standalone) PutConnectorConfig(ctx context.Context, name string, config
 		return herder.ConnectorInfo{}, false, &herder.RequestError{Status: 409, Message: fmt.Sprintf("Connector %s already exists", name), Err: herder.ErrAlreadyExists}
 	}
 	if !exists {
-		cs = &connState{name: name, target: herder.TargetStarted}
+		cs = &connState{name: name, target: initial}
 		h.conns[name] = cs
 	}
 	h.mu.Unlock()
