@@ -8,5 +8,6 @@
 // offset object. A nil offset deletes the entry (a tombstone).
 //
 // Backends: File (standalone mode, offset.storage.file.filename), Memory
-// (tests), and the Kafka compacted topic used in distributed mode.
+// (tests), and Kafka, Kafka Connect's compacted offsets topic
+// (offset.storage.topic), which distributed mode is built on.
 package offsets
