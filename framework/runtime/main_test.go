@@ -103,6 +103,7 @@ func (t *counterTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 			Topic: t.topic, Partition: -1,
 			KeySchema: connect.Int64Schema, Key: t.next,
 			ValueSchema: connect.StringSchema, Value: fmt.Sprintf("%s-%d", t.id, t.next),
+			Headers:         []connect.Header{{Key: "n", Schema: connect.Int64Schema, Value: t.next}},
 			SourcePartition: t.part, SourceOffset: map[string]any{"n": t.next},
 		})
 	}

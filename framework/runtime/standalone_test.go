@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -439,5 +441,37 @@ func TestDeleteAndDuplicate(t *testing.T) {
 	}
 	if _, err := e.h.ConnectorStatus(ctx, "c1"); !errorsIs(err, herder.ErrNotFound) {
 		t.Fatalf("status after delete: %v", err)
+	}
+}
+
+// TestConverterOverrides: the worker's default value converter is the
+// String converter; a connector overrides it (JSON without schemas) and the
+// key converter, and headers go through the header converter.
+func TestConverterOverrides(t *testing.T) {
+	e := newEnv(t, true) // converters run in the plugin process
+	e.put("c1", map[string]string{
+		"connector.class": "counter", "topic": "t1", "count": "3",
+		"key.converter": "org.apache.kafka.connect.storage.StringConverter",
+		"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
+	})
+	cl := kgoClient(t, e)
+	cl.AddConsumeTopics("t1")
+	var got []string
+	deadline := time.Now().Add(30 * time.Second)
+	for len(got) < 3 && time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			h := ""
+			for _, rh := range r.Headers {
+				h += rh.Key + "=" + string(rh.Value)
+			}
+			got = append(got, string(r.Key)+" "+string(r.Value)+" "+h)
+		})
+		cancel()
+	}
+	sort.Strings(got)
+	want := []string{`0 "0-0" n=0`, `1 "0-1" n=1`, `2 "0-2" n=2`}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("records (-want +got):\n%s", d)
 	}
 }
