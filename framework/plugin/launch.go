@@ -41,10 +41,15 @@ const (
 type grpcPlugin struct {
 	goplugin.NetRPCUnsupportedPlugin
 	impl Client
+	data *os.File // plugin side: the data channel, if the worker passed one
 }
 
 func (p *grpcPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
-	pb.RegisterPluginServer(s, &server{impl: p.impl})
+	srv := &server{impl: p.impl}
+	if p.data != nil {
+		srv.data = p.data
+	}
+	pb.RegisterPluginServer(s, srv)
 	return nil
 }
 
@@ -58,7 +63,7 @@ func Serve(p Plugin) {
 	go exitWithParent()
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
-		Plugins:         goplugin.PluginSet{pluginKey: &grpcPlugin{impl: NewLocal(p)}},
+		Plugins:         goplugin.PluginSet{pluginKey: &grpcPlugin{impl: NewLocal(p), data: pluginDataChannel()}},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes),
 				grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(streamWindow),
@@ -86,6 +91,13 @@ func Launch(ctx context.Context, cmd *exec.Cmd, logger *slog.Logger) (Client, er
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	workerEnd, pluginEnd, err := newDataChannel()
+	if err != nil {
+		return nil, err
+	}
+	defer pluginEnd.Close() // the child has its own copy once started
+	cmd.ExtraFiles = append(cmd.ExtraFiles, pluginEnd)
+	cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", dataFDEnv, 2+len(cmd.ExtraFiles)))
 	pc := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		Plugins:          goplugin.PluginSet{pluginKey: &grpcPlugin{}},
@@ -122,6 +134,7 @@ func Launch(ctx context.Context, cmd *exec.Cmd, logger *slog.Logger) (Client, er
 	case res := <-done:
 		if res.err != nil {
 			pc.Kill()
+			workerEnd.Close()
 			return nil, fmt.Errorf("plugin: start %s: %w", cmd.Path, res.err)
 		}
 		exitErr := func() error {
@@ -130,9 +143,10 @@ func Launch(ctx context.Context, cmd *exec.Cmd, logger *slog.Logger) (Client, er
 			}
 			return fmt.Errorf("plugin process ended: %s", cmd.ProcessState)
 		}
-		return newRemote(res.rpc, pc, exitErr), nil
+		return newRemote(res.rpc, pc, workerEnd, exitErr), nil
 	case <-ctx.Done():
 		pc.Kill()
+		workerEnd.Close()
 		<-done
 		return nil, fmt.Errorf("plugin: start %s: %w", cmd.Path, ctx.Err())
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -17,8 +18,9 @@ import (
 
 // remote is the worker's Client for a plugin process.
 type remote struct {
-	rpc pb.PluginClient
-	pc  *goplugin.Client
+	rpc  pb.PluginClient
+	pc   *goplugin.Client
+	data *os.File // the worker's end of the data channel, or nil
 
 	exited   chan struct{}
 	exitErr  error
@@ -32,8 +34,8 @@ type remote struct {
 	pollErr    chan error
 }
 
-func newRemote(rpc pb.PluginClient, pc *goplugin.Client, exitErr func() error) *remote {
-	r := &remote{rpc: rpc, pc: pc, exited: make(chan struct{}), stop: make(chan struct{})}
+func newRemote(rpc pb.PluginClient, pc *goplugin.Client, data *os.File, exitErr func() error) *remote {
+	r := &remote{rpc: rpc, pc: pc, data: data, exited: make(chan struct{}), stop: make(chan struct{})}
 	if pc != nil {
 		r.wg.Add(1)
 		go func() {
@@ -152,7 +154,7 @@ func (r *remote) SourceStart(ctx context.Context, config map[string]string, offs
 	}
 	// Open the stream now; it lives until SourceStop or Close.
 	sctx, cancel := context.WithCancel(context.Background())
-	stream, err := r.rpc.SourcePoll(sctx, &pb.Empty{})
+	stream, err := r.rpc.SourcePoll(sctx, &pb.SourcePollRequest{UseDataChannel: r.data != nil})
 	if err != nil {
 		cancel()
 		return r.wrap(err)
@@ -164,6 +166,10 @@ func (r *remote) SourceStart(ctx context.Context, config map[string]string, offs
 	batches, perr := r.batches, r.pollErr
 	r.pollMu.Unlock()
 	r.wg.Add(1)
+	if r.data != nil {
+		go r.readData(sctx, batches, perr)
+		return nil
+	}
 	go func() {
 		defer r.wg.Done()
 		for {
@@ -186,6 +192,41 @@ func (r *remote) SourceStart(ctx context.Context, config map[string]string, offs
 		}
 	}()
 	return nil
+}
+
+// readData reads the data channel until the task's error, the channel's
+// end, or cancellation.
+func (r *remote) readData(ctx context.Context, batches chan []Record, perr chan error) {
+	defer r.wg.Done()
+	fr := newFrameReader(r.data)
+	for {
+		recs, err := fr.next()
+		if err != nil {
+			var te *taskError
+			switch {
+			case errors.As(err, &te):
+				err = te.err
+			case ctx.Err() != nil:
+				err = context.Canceled
+			default:
+				// The channel broke: the process is most likely gone.
+				select {
+				case <-r.exited:
+					err = fmt.Errorf("%w: %v", ErrPluginExited, r.exitErr)
+				case <-time.After(time.Second):
+					err = fmt.Errorf("%w: data channel: %v", ErrPluginExited, err)
+				}
+			}
+			perr <- err
+			return
+		}
+		select {
+		case batches <- recs:
+		case <-ctx.Done():
+			perr <- context.Canceled
+			return
+		}
+	}
 }
 
 func (r *remote) SourcePoll(ctx context.Context) ([]Record, error) {
@@ -221,6 +262,11 @@ func (r *remote) cancelPoll() {
 		r.pollCancel()
 	}
 	r.pollMu.Unlock()
+	if r.data != nil {
+		// Unblocks the reader; the plugin's next write fails and its
+		// stream ends.
+		r.data.Close()
+	}
 }
 
 func (r *remote) SourceStop(ctx context.Context) error {
@@ -274,6 +320,9 @@ func (r *remote) SinkStop(ctx context.Context) error {
 // the client's goroutines.
 func (r *remote) Close() error {
 	r.cancelPoll()
+	if r.data != nil {
+		r.data.Close()
+	}
 	r.stopOnce.Do(func() { close(r.stop) })
 	if r.pc != nil {
 		r.pc.Kill()

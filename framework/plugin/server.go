@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
 
 	"google.golang.org/grpc/codes"
@@ -24,6 +25,7 @@ const (
 type server struct {
 	pb.UnimplementedPluginServer
 	impl Client
+	data io.Writer // the data channel, or nil
 }
 
 // errStatus turns a task's error into a status the worker decodes again:
@@ -104,7 +106,8 @@ func (s *server) SourceStart(ctx context.Context, r *pb.SourceStartRequest) (*pb
 // whatever has gathered as one message each time the stream can take one.
 // A slow worker makes batches larger rather than the task idle; a full
 // buffer makes the task wait.
-func (s *server) SourcePoll(_ *pb.Empty, stream pb.Plugin_SourcePollServer) error {
+func (s *server) SourcePoll(req *pb.SourcePollRequest, stream pb.Plugin_SourcePollServer) error {
+	useData := req.UseDataChannel && s.data != nil
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
 	buf := newPollBuffer()
@@ -129,18 +132,29 @@ func (s *server) SourcePoll(_ *pb.Empty, stream pb.Plugin_SourcePollServer) erro
 		}
 	}()
 	defer wg.Wait()
-	var packed []byte // reused: Send has serialised the message when it returns
+	var packed []byte // reused: Send and Write are done with it when they return
 	for {
 		recs, err := buf.take()
 		if len(recs) > 0 {
-			packed = appendPacked(packed[:0], recs)
+			var serr error
+			if useData {
+				packed = appendPacked(appendFrameHeader(packed), recs)
+				_, serr = s.data.Write(finishFrame(packed, frameBatch, 0))
+			} else {
+				packed = appendPacked(packed[:0], recs)
+				serr = stream.Send(&pb.RecordBatch{Packed: packed})
+			}
 			buf.recycle(recs)
-			if serr := stream.Send(&pb.RecordBatch{Packed: packed}); serr != nil {
+			if serr != nil {
+				cancel()
 				return serr
 			}
 			continue
 		}
 		if err != nil {
+			if useData {
+				s.data.Write(errorFrame(err))
+			}
 			return errStatus(err)
 		}
 		return nil // closed by cancellation

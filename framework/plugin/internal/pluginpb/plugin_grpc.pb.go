@@ -53,8 +53,11 @@ type PluginClient interface {
 	ConnectorStop(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
 	SourceStart(ctx context.Context, in *SourceStartRequest, opts ...grpc.CallOption) (*Empty, error)
 	// SourcePoll streams converted batches until the call is cancelled or the
-	// task fails (the stream then ends with the task's error).
-	SourcePoll(ctx context.Context, in *Empty, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RecordBatch], error)
+	// task fails (the stream then ends with the task's error). With
+	// use_data_channel the batches go over the data channel the worker passed
+	// to the process instead (see framework/plugin/datachan.go), and the
+	// stream carries nothing.
+	SourcePoll(ctx context.Context, in *SourcePollRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RecordBatch], error)
 	SourceCommit(ctx context.Context, in *Offsets, opts ...grpc.CallOption) (*Empty, error)
 	SourceStop(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
 	SinkStart(ctx context.Context, in *Config, opts ...grpc.CallOption) (*Empty, error)
@@ -133,13 +136,13 @@ func (c *pluginClient) SourceStart(ctx context.Context, in *SourceStartRequest, 
 	return out, nil
 }
 
-func (c *pluginClient) SourcePoll(ctx context.Context, in *Empty, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RecordBatch], error) {
+func (c *pluginClient) SourcePoll(ctx context.Context, in *SourcePollRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RecordBatch], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Plugin_ServiceDesc.Streams[0], Plugin_SourcePoll_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[Empty, RecordBatch]{ClientStream: stream}
+	x := &grpc.GenericClientStream[SourcePollRequest, RecordBatch]{ClientStream: stream}
 	if err := x.ClientStream.SendMsg(in); err != nil {
 		return nil, err
 	}
@@ -245,8 +248,11 @@ type PluginServer interface {
 	ConnectorStop(context.Context, *Empty) (*Empty, error)
 	SourceStart(context.Context, *SourceStartRequest) (*Empty, error)
 	// SourcePoll streams converted batches until the call is cancelled or the
-	// task fails (the stream then ends with the task's error).
-	SourcePoll(*Empty, grpc.ServerStreamingServer[RecordBatch]) error
+	// task fails (the stream then ends with the task's error). With
+	// use_data_channel the batches go over the data channel the worker passed
+	// to the process instead (see framework/plugin/datachan.go), and the
+	// stream carries nothing.
+	SourcePoll(*SourcePollRequest, grpc.ServerStreamingServer[RecordBatch]) error
 	SourceCommit(context.Context, *Offsets) (*Empty, error)
 	SourceStop(context.Context, *Empty) (*Empty, error)
 	SinkStart(context.Context, *Config) (*Empty, error)
@@ -283,7 +289,7 @@ func (UnimplementedPluginServer) ConnectorStop(context.Context, *Empty) (*Empty,
 func (UnimplementedPluginServer) SourceStart(context.Context, *SourceStartRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method SourceStart not implemented")
 }
-func (UnimplementedPluginServer) SourcePoll(*Empty, grpc.ServerStreamingServer[RecordBatch]) error {
+func (UnimplementedPluginServer) SourcePoll(*SourcePollRequest, grpc.ServerStreamingServer[RecordBatch]) error {
 	return status.Error(codes.Unimplemented, "method SourcePoll not implemented")
 }
 func (UnimplementedPluginServer) SourceCommit(context.Context, *Offsets) (*Empty, error) {
@@ -440,11 +446,11 @@ func _Plugin_SourceStart_Handler(srv interface{}, ctx context.Context, dec func(
 }
 
 func _Plugin_SourcePoll_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(Empty)
+	m := new(SourcePollRequest)
 	if err := stream.RecvMsg(m); err != nil {
 		return err
 	}
-	return srv.(PluginServer).SourcePoll(m, &grpc.GenericServerStream[Empty, RecordBatch]{ServerStream: stream})
+	return srv.(PluginServer).SourcePoll(m, &grpc.GenericServerStream[SourcePollRequest, RecordBatch]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
