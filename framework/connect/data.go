@@ -172,7 +172,9 @@ func TimeToMillis(t time.Time) int32 {
 	return int32(ms - floorDiv(ms, msPerDay)*msPerDay)
 }
 
-// MillisToTime converts milliseconds since midnight to a Time value on 1970-01-01.
+// MillisToTime converts milliseconds since midnight to a Time value on
+// 1970-01-01. Values of the Time logical type must fall on that day, as in
+// Kafka Connect; the converters refuse other dates.
 func MillisToTime(ms int32) time.Time { return time.UnixMilli(int64(ms)).UTC() }
 
 func floorDiv(a, b int64) int64 {

@@ -14,7 +14,11 @@ type Record struct {
 	KeySchema   *Schema // nil: schemaless key
 	Key         any
 	ValueSchema *Schema // nil: schemaless value
-	Value       any     // nil with a nil/optional schema is a tombstone
+	// Value nil with a nil ValueSchema is a tombstone (a record with a null
+	// value in Kafka). A nil Value with a non-nil schema is a null of that
+	// schema: the JSON converter writes {"schema":…,"payload":null}, not a
+	// tombstone, as Kafka Connect's does.
+	Value any
 	Headers     []Header
 	// Timestamp is the record's time; zero means none (the broker's or
 	// producer's time is used).

@@ -42,7 +42,8 @@ const (
 // float32, float64, bool, string, []byte; []any for arrays; map[string]any
 // for maps with string keys and map[any]any for others; *StructValue for
 // structs. The logical types use Decimal (bytes), time.Time (Date, Time,
-// Timestamp). A nil value is allowed only for optional schemas.
+// Timestamp). A nil value is allowed only for optional schemas. Decimal
+// holds a *big.Int, so two equal decimals are different map keys.
 //
 // Schemas are immutable once built: share them freely between goroutines.
 type Schema struct {
