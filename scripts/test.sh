@@ -17,6 +17,11 @@ mkdir -p bin
 go build -o bin/connectd ./cmd/connectd
 go build -o bin/examples/ ./examples/...
 
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "scripts/test.sh: not gofmt'd:" $unformatted >&2
+	exit 1
+fi
 go vet ./...
 
 # -race for everything: the framework must be clean under it, and the

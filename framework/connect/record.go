@@ -18,8 +18,8 @@ type Record struct {
 	// value in Kafka). A nil Value with a non-nil schema is a null of that
 	// schema: the JSON converter writes {"schema":…,"payload":null}, not a
 	// tombstone, as Kafka Connect's does.
-	Value any
-	Headers     []Header
+	Value   any
+	Headers []Header
 	// Timestamp is the record's time; zero means none (the broker's or
 	// producer's time is used).
 	Timestamp time.Time

@@ -451,7 +451,7 @@ func TestConverterOverrides(t *testing.T) {
 	e := newEnv(t, true) // converters run in the plugin process
 	e.put("c1", map[string]string{
 		"connector.class": "counter", "topic": "t1", "count": "3",
-		"key.converter": "org.apache.kafka.connect.storage.StringConverter",
+		"key.converter":   "org.apache.kafka.connect.storage.StringConverter",
 		"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
 	})
 	cl := kgoClient(t, e)
