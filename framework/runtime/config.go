@@ -146,7 +146,6 @@ const (
 	KeyTasksMax       = "tasks.max"
 	KeyTopics         = "topics"
 	KeyTopicsRegex    = "topics.regex"
-	KeyTaskClass      = "task.class"
 )
 
 // ConnectorConfigDef is the part of every connector's config that the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -111,13 +110,6 @@ func (t *counterTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 }
 
 func (t *counterTask) Stop(context.Context) error { return nil }
-
-// collected is where in-process collect sinks put flushed values, by file
-// name config; process-mode sinks append to that file instead.
-var collected = struct {
-	sync.Mutex
-	m map[string][]string
-}{m: map[string][]string{}}
 
 var collectDef = connect.NewConfigDef(
 	connect.ConfigKey{Name: "file", Type: connect.TypeString, Required: true, Doc: "File the flushed values are appended to."},

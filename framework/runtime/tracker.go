@@ -67,25 +67,6 @@ func (t *tracker) add(p *pending) {
 	t.mu.Unlock()
 }
 
-// submit queues one record with this source position and returns its
-// entry, or nil when the record has no partition to track.
-func (t *tracker) submit(partition, offset []byte) *pending {
-	if partition == nil {
-		return nil
-	}
-	p := &pending{partition: partition, offset: offset}
-	p.remaining.Store(1)
-	t.add(p)
-	return p
-}
-
-// ack acknowledges one record of the entry; safe from any goroutine.
-func (p *pending) ack() {
-	if p != nil && p.remaining.Add(-1) == 0 {
-		p.acked.Store(true)
-	}
-}
-
 // committable moves the acknowledged prefix of every partition into the
 // ready set and returns the whole ready set as store entries.
 func (t *tracker) committable() []offsets.Entry {

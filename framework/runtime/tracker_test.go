@@ -46,6 +46,25 @@ func TestTrackerCommitsOnlyContiguousAcks(t *testing.T) {
 	}
 }
 
+// submit queues one record with this source position, as produce does for
+// a batch of one, and returns its entry (nil without a partition).
+func (t *tracker) submit(partition, offset []byte) *pending {
+	if partition == nil {
+		return nil
+	}
+	p := &pending{partition: partition, offset: offset, size: 1}
+	p.remaining.Store(1)
+	t.add(p)
+	return p
+}
+
+// ack acknowledges the entry's one record, as onAck does without error.
+func (p *pending) ack() {
+	if p.remaining.Add(-1) == 0 {
+		p.acked.Store(true)
+	}
+}
+
 func asMap(es []offsets.Entry) map[string]string {
 	m := map[string]string{}
 	for _, e := range es {
