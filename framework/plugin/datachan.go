@@ -25,7 +25,8 @@ import (
 //	type 2: the task failed; payload is the message, flags bit 0 retriable
 //
 // The stream ends when the worker cancels the SourcePoll call or closes
-// its end, or after a type 2 frame.
+// its end, or after a type 2 frame. Every plugin process Launch starts has
+// a data channel; SourcePoll refuses to run without one.
 const (
 	dataFDEnv     = "CONNECTD_DATA_FD"
 	frameBatch    = 1
@@ -57,7 +58,7 @@ func newDataChannel() (worker, plugin *os.File, err error) {
 }
 
 // pluginDataChannel returns the data channel the worker passed to this
-// plugin process, or nil when it passed none (an older worker).
+// plugin process, or nil when it passed none.
 func pluginDataChannel() *os.File {
 	v := os.Getenv(dataFDEnv)
 	if v == "" {

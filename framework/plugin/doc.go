@@ -13,7 +13,8 @@
 // one task, so a crash takes down only that task, whose Client then reports
 // the exit.
 //
-// Source batches stream from the plugin to the worker: the plugin polls its
-// task ahead of the worker and merges small batches into larger messages, so
-// a task that returns one record per Poll still crosses the boundary in bulk.
+// Source batches stream from the plugin to the worker on a data channel
+// beside gRPC (datachan.go): the plugin polls its task ahead of the worker
+// and merges small batches into larger frames, so a task that returns one
+// record per Poll still crosses the boundary in bulk.
 package plugin

@@ -46,7 +46,7 @@ type grpcPlugin struct {
 
 func (p *grpcPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
 	srv := &server{impl: p.impl}
-	if p.data != nil {
+	if p.data != nil { // a nil *os.File must not become a non-nil io.Writer
 		srv.data = p.data
 	}
 	pb.RegisterPluginServer(s, srv)

@@ -20,7 +20,7 @@ import (
 type remote struct {
 	rpc  pb.PluginClient
 	pc   *goplugin.Client
-	data *os.File // the worker's end of the data channel, or nil
+	data *os.File // the worker's end of the data channel
 
 	exited   chan struct{}
 	exitErr  error
@@ -152,46 +152,45 @@ func (r *remote) SourceStart(ctx context.Context, config map[string]string, offs
 	if _, err := r.rpc.SourceStart(ctx, &pb.SourceStartRequest{Config: &pb.Config{Values: config}, Offsets: pbo}); err != nil {
 		return r.wrap(err)
 	}
-	// Open the stream now; it lives until SourceStop or Close.
+	// Run the plugin's poll loop until SourceStop or Close: batches arrive
+	// on the data channel, the call itself only ends.
 	sctx, cancel := context.WithCancel(context.Background())
-	stream, err := r.rpc.SourcePoll(sctx, &pb.SourcePollRequest{UseDataChannel: r.data != nil})
-	if err != nil {
-		cancel()
-		return r.wrap(err)
-	}
 	r.pollMu.Lock()
 	r.pollCancel = cancel
 	r.batches = make(chan []Record, 2)
 	r.pollErr = make(chan error, 1)
 	batches, perr := r.batches, r.pollErr
 	r.pollMu.Unlock()
-	r.wg.Add(1)
-	if r.data != nil {
-		go r.readData(sctx, batches, perr)
-		return nil
-	}
+	readDone := make(chan struct{})
+	r.wg.Add(2)
 	go func() {
 		defer r.wg.Done()
-		for {
-			b, err := stream.Recv()
-			if err != nil {
-				perr <- r.wrap(err)
-				return
-			}
-			recs, err := unpackRecords(b.Packed)
-			if err != nil {
-				perr <- err
-				return
-			}
-			select {
-			case batches <- recs:
-			case <-sctx.Done():
-				perr <- context.Canceled
-				return
-			}
+		_, err := r.rpc.SourcePoll(sctx, &pb.Empty{})
+		if err == nil || sctx.Err() != nil {
+			return
+		}
+		// A failed task's error arrives on the data channel after its last
+		// batch; the reader reports it in order. Only if the channel says
+		// nothing (the loop never ran) does the call's error stand.
+		select {
+		case <-readDone:
+		case <-time.After(time.Second):
+			setErr(perr, r.wrap(err))
 		}
 	}()
+	go func() {
+		defer close(readDone)
+		r.readData(sctx, batches, perr)
+	}()
 	return nil
+}
+
+// setErr records the first error of a poll stream; later ones are dropped.
+func setErr(perr chan error, err error) {
+	select {
+	case perr <- err:
+	default:
+	}
 }
 
 // readData reads the data channel until the task's error, the channel's
@@ -217,13 +216,13 @@ func (r *remote) readData(ctx context.Context, batches chan []Record, perr chan 
 					err = fmt.Errorf("%w: data channel: %v", ErrPluginExited, err)
 				}
 			}
-			perr <- err
+			setErr(perr, err)
 			return
 		}
 		select {
 		case batches <- recs:
 		case <-ctx.Done():
-			perr <- context.Canceled
+			setErr(perr, context.Canceled)
 			return
 		}
 	}
@@ -240,7 +239,15 @@ func (r *remote) SourcePoll(ctx context.Context) ([]Record, error) {
 	case b := <-batches:
 		return b, nil
 	case err := <-perr:
-		perr <- err // keep answering with it
+		// The reader queues a batch before it reports the error that
+		// followed it: hand out what is queued first.
+		select {
+		case b := <-batches:
+			setErr(perr, err)
+			return b, nil
+		default:
+		}
+		setErr(perr, err) // keep answering with it
 		return nil, err
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -262,11 +269,8 @@ func (r *remote) cancelPoll() {
 		r.pollCancel()
 	}
 	r.pollMu.Unlock()
-	if r.data != nil {
-		// Unblocks the reader; the plugin's next write fails and its
-		// stream ends.
-		r.data.Close()
-	}
+	// Unblocks the reader; the plugin's next write fails and its loop ends.
+	r.data.Close()
 }
 
 func (r *remote) SourceStop(ctx context.Context) error {
@@ -320,9 +324,6 @@ func (r *remote) SinkStop(ctx context.Context) error {
 // the client's goroutines.
 func (r *remote) Close() error {
 	r.cancelPoll()
-	if r.data != nil {
-		r.data.Close()
-	}
 	r.stopOnce.Do(func() { close(r.stop) })
 	if r.pc != nil {
 		r.pc.Kill()

@@ -102,13 +102,16 @@ func (s *server) SourceStart(ctx context.Context, r *pb.SourceStartRequest) (*pb
 	return &pb.Empty{}, errStatus(s.impl.SourceStart(ctx, r.Config.GetValues(), offsets))
 }
 
-// SourcePoll polls the task ahead of the worker into a buffer, and sends
-// whatever has gathered as one message each time the stream can take one.
-// A slow worker makes batches larger rather than the task idle; a full
-// buffer makes the task wait.
-func (s *server) SourcePoll(req *pb.SourcePollRequest, stream pb.Plugin_SourcePollServer) error {
-	useData := req.UseDataChannel && s.data != nil
-	ctx, cancel := context.WithCancel(stream.Context())
+// SourcePoll polls the task ahead of the worker into a buffer, and writes
+// whatever has gathered as one frame on the data channel each time the
+// channel takes one. A slow worker makes frames larger rather than the task
+// idle; a full buffer makes the task wait. It returns when the worker
+// cancels the call, or after writing the task's error as the last frame.
+func (s *server) SourcePoll(ctx context.Context, _ *pb.Empty) (*pb.Empty, error) {
+	if s.data == nil {
+		return nil, status.Error(codes.FailedPrecondition, "plugin: the worker passed no data channel")
+	}
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	buf := newPollBuffer()
 	var wg sync.WaitGroup
@@ -132,32 +135,24 @@ func (s *server) SourcePoll(req *pb.SourcePollRequest, stream pb.Plugin_SourcePo
 		}
 	}()
 	defer wg.Wait()
-	var packed []byte // reused: Send and Write are done with it when they return
+	var frame []byte // reused: Write is done with it when it returns
 	for {
 		recs, err := buf.take()
 		if len(recs) > 0 {
-			var serr error
-			if useData {
-				packed = appendPacked(appendFrameHeader(packed), recs)
-				_, serr = s.data.Write(finishFrame(packed, frameBatch, 0))
-			} else {
-				packed = appendPacked(packed[:0], recs)
-				serr = stream.Send(&pb.RecordBatch{Packed: packed})
-			}
+			frame = finishFrame(appendPacked(appendFrameHeader(frame), recs), frameBatch, 0)
+			_, werr := s.data.Write(frame)
 			buf.recycle(recs)
-			if serr != nil {
+			if werr != nil { // the worker closed its end
 				cancel()
-				return serr
+				return nil, status.Error(codes.Canceled, werr.Error())
 			}
 			continue
 		}
 		if err != nil {
-			if useData {
-				s.data.Write(errorFrame(err))
-			}
-			return errStatus(err)
+			s.data.Write(errorFrame(err))
+			return nil, errStatus(err)
 		}
-		return nil // closed by cancellation
+		return &pb.Empty{}, nil // cancelled
 	}
 }
 

@@ -306,22 +306,32 @@ func kgoClient(t *testing.T, e *env) *kgo.Client {
 	return cl
 }
 
+// TestTaskErrorFailsTaskWithTrace: a task's own error fails it with a
+// readable trace, in-process and across the plugin boundary (where it
+// arrives as the data channel's last frame), and nothing after the bad
+// record is committed.
 func TestTaskErrorFailsTaskWithTrace(t *testing.T) {
-	e := newEnv(t, false)
-	e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": "100", "fail.at": "25", "batch": "5"})
-	st := e.waitTaskState("c1", 0, herder.Failed, "injected failure at 25")
-	if st.WorkerID != "test-worker:8083" {
-		t.Fatalf("worker_id = %q", st.WorkerID)
+	for _, isolated := range []bool{false, true} {
+		t.Run(fmt.Sprintf("isolated=%v", isolated), func(t *testing.T) {
+			e := newEnv(t, isolated)
+			e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": "100", "fail.at": "25", "batch": "5"})
+			st := e.waitTaskState("c1", 0, herder.Failed, "injected failure at 25")
+			if st.WorkerID != "test-worker:8083" {
+				t.Fatalf("worker_id = %q", st.WorkerID)
+			}
+			if strings.Contains(st.Trace, "plugin process exited") {
+				t.Fatalf("a task error was reported as a crash: %s", st.Trace)
+			}
+			cs, _ := e.h.ConnectorStatus(context.Background(), "c1")
+			if cs.Connector.State != herder.Running {
+				t.Fatalf("connector state = %s, want RUNNING while its task failed", cs.Connector.State)
+			}
+			waitFor(t, "offset commit", func() (bool, string) {
+				c := e.committedN("c1")
+				return c[`{"task":"0"}`] == 24, fmt.Sprint(c)
+			})
+		})
 	}
-	cs, _ := e.h.ConnectorStatus(context.Background(), "c1")
-	if cs.Connector.State != herder.Running {
-		t.Fatalf("connector state = %s, want RUNNING while its task failed", cs.Connector.State)
-	}
-	// Nothing after the failing record was committed.
-	waitFor(t, "offset commit", func() (bool, string) {
-		c := e.committedN("c1")
-		return c[`{"task":"0"}`] == 24, fmt.Sprint(c)
-	})
 }
 
 func TestPluginCrashRestartsTaskWithBackoff(t *testing.T) {

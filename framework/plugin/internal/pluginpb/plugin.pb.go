@@ -61,50 +61,6 @@ func (*Empty) Descriptor() ([]byte, []int) {
 	return file_plugin_proto_rawDescGZIP(), []int{0}
 }
 
-type SourcePollRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	UseDataChannel bool                   `protobuf:"varint,1,opt,name=use_data_channel,json=useDataChannel,proto3" json:"use_data_channel,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
-}
-
-func (x *SourcePollRequest) Reset() {
-	*x = SourcePollRequest{}
-	mi := &file_plugin_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SourcePollRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SourcePollRequest) ProtoMessage() {}
-
-func (x *SourcePollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SourcePollRequest.ProtoReflect.Descriptor instead.
-func (*SourcePollRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *SourcePollRequest) GetUseDataChannel() bool {
-	if x != nil {
-		return x.UseDataChannel
-	}
-	return false
-}
-
 type Config struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Values        map[string]string      `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -114,7 +70,7 @@ type Config struct {
 
 func (x *Config) Reset() {
 	*x = Config{}
-	mi := &file_plugin_proto_msgTypes[2]
+	mi := &file_plugin_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -126,7 +82,7 @@ func (x *Config) String() string {
 func (*Config) ProtoMessage() {}
 
 func (x *Config) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[2]
+	mi := &file_plugin_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -139,7 +95,7 @@ func (x *Config) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Config.ProtoReflect.Descriptor instead.
 func (*Config) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{2}
+	return file_plugin_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Config) GetValues() map[string]string {
@@ -162,7 +118,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -174,7 +130,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -187,7 +143,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{3}
+	return file_plugin_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *InfoResponse) GetName() string {
@@ -244,7 +200,7 @@ type ConfigKey struct {
 
 func (x *ConfigKey) Reset() {
 	*x = ConfigKey{}
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -256,7 +212,7 @@ func (x *ConfigKey) String() string {
 func (*ConfigKey) ProtoMessage() {}
 
 func (x *ConfigKey) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -269,7 +225,7 @@ func (x *ConfigKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigKey.ProtoReflect.Descriptor instead.
 func (*ConfigKey) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{4}
+	return file_plugin_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ConfigKey) GetName() string {
@@ -358,7 +314,7 @@ type ValidateResponse struct {
 
 func (x *ValidateResponse) Reset() {
 	*x = ValidateResponse{}
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -370,7 +326,7 @@ func (x *ValidateResponse) String() string {
 func (*ValidateResponse) ProtoMessage() {}
 
 func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -383,7 +339,7 @@ func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateResponse.ProtoReflect.Descriptor instead.
 func (*ValidateResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{5}
+	return file_plugin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ValidateResponse) GetValues() []*ConfigValue {
@@ -407,7 +363,7 @@ type ConfigValue struct {
 
 func (x *ConfigValue) Reset() {
 	*x = ConfigValue{}
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -419,7 +375,7 @@ func (x *ConfigValue) String() string {
 func (*ConfigValue) ProtoMessage() {}
 
 func (x *ConfigValue) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -432,7 +388,7 @@ func (x *ConfigValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigValue.ProtoReflect.Descriptor instead.
 func (*ConfigValue) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6}
+	return file_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ConfigValue) GetName() string {
@@ -486,7 +442,7 @@ type TaskConfigsRequest struct {
 
 func (x *TaskConfigsRequest) Reset() {
 	*x = TaskConfigsRequest{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -498,7 +454,7 @@ func (x *TaskConfigsRequest) String() string {
 func (*TaskConfigsRequest) ProtoMessage() {}
 
 func (x *TaskConfigsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -511,7 +467,7 @@ func (x *TaskConfigsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskConfigsRequest.ProtoReflect.Descriptor instead.
 func (*TaskConfigsRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TaskConfigsRequest) GetMaxTasks() int32 {
@@ -530,7 +486,7 @@ type TaskConfigsResponse struct {
 
 func (x *TaskConfigsResponse) Reset() {
 	*x = TaskConfigsResponse{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -542,7 +498,7 @@ func (x *TaskConfigsResponse) String() string {
 func (*TaskConfigsResponse) ProtoMessage() {}
 
 func (x *TaskConfigsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -555,7 +511,7 @@ func (x *TaskConfigsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskConfigsResponse.ProtoReflect.Descriptor instead.
 func (*TaskConfigsResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TaskConfigsResponse) GetConfigs() []*Config {
@@ -576,7 +532,7 @@ type SourceStartRequest struct {
 
 func (x *SourceStartRequest) Reset() {
 	*x = SourceStartRequest{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +544,7 @@ func (x *SourceStartRequest) String() string {
 func (*SourceStartRequest) ProtoMessage() {}
 
 func (x *SourceStartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,7 +557,7 @@ func (x *SourceStartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceStartRequest.ProtoReflect.Descriptor instead.
 func (*SourceStartRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SourceStartRequest) GetConfig() *Config {
@@ -628,7 +584,7 @@ type Offset struct {
 
 func (x *Offset) Reset() {
 	*x = Offset{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -640,7 +596,7 @@ func (x *Offset) String() string {
 func (*Offset) ProtoMessage() {}
 
 func (x *Offset) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -653,7 +609,7 @@ func (x *Offset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offset.ProtoReflect.Descriptor instead.
 func (*Offset) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Offset) GetPartition() []byte {
@@ -679,7 +635,7 @@ type Offsets struct {
 
 func (x *Offsets) Reset() {
 	*x = Offsets{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -691,7 +647,7 @@ func (x *Offsets) String() string {
 func (*Offsets) ProtoMessage() {}
 
 func (x *Offsets) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -704,7 +660,7 @@ func (x *Offsets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offsets.ProtoReflect.Descriptor instead.
 func (*Offsets) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Offsets) GetOffsets() []*Offset {
@@ -729,7 +685,7 @@ type RecordError struct {
 
 func (x *RecordError) Reset() {
 	*x = RecordError{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +697,7 @@ func (x *RecordError) String() string {
 func (*RecordError) ProtoMessage() {}
 
 func (x *RecordError) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +710,7 @@ func (x *RecordError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordError.ProtoReflect.Descriptor instead.
 func (*RecordError) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RecordError) GetStage() string {
@@ -792,8 +748,8 @@ func (x *RecordError) GetTrace() string {
 	return ""
 }
 
-// RecordBatch carries records packed by framework/plugin (pack.go): one
-// byte string per batch, so decoding does not allocate per record.
+// RecordBatch carries a sink batch packed by framework/plugin (pack.go):
+// one byte string per batch, so decoding does not allocate per record.
 type RecordBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Packed        []byte                 `protobuf:"bytes,1,opt,name=packed,proto3" json:"packed,omitempty"`
@@ -803,7 +759,7 @@ type RecordBatch struct {
 
 func (x *RecordBatch) Reset() {
 	*x = RecordBatch{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +771,7 @@ func (x *RecordBatch) String() string {
 func (*RecordBatch) ProtoMessage() {}
 
 func (x *RecordBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +784,7 @@ func (x *RecordBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordBatch.ProtoReflect.Descriptor instead.
 func (*RecordBatch) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecordBatch) GetPacked() []byte {
@@ -848,7 +804,7 @@ type PutResponse struct {
 
 func (x *PutResponse) Reset() {
 	*x = PutResponse{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -860,7 +816,7 @@ func (x *PutResponse) String() string {
 func (*PutResponse) ProtoMessage() {}
 
 func (x *PutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -873,7 +829,7 @@ func (x *PutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutResponse.ProtoReflect.Descriptor instead.
 func (*PutResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PutResponse) GetFailed() []*FailedRecord {
@@ -893,7 +849,7 @@ type FailedRecord struct {
 
 func (x *FailedRecord) Reset() {
 	*x = FailedRecord{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -905,7 +861,7 @@ func (x *FailedRecord) String() string {
 func (*FailedRecord) ProtoMessage() {}
 
 func (x *FailedRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -918,7 +874,7 @@ func (x *FailedRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailedRecord.ProtoReflect.Descriptor instead.
 func (*FailedRecord) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FailedRecord) GetIndex() int32 {
@@ -945,7 +901,7 @@ type TopicPartition struct {
 
 func (x *TopicPartition) Reset() {
 	*x = TopicPartition{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -957,7 +913,7 @@ func (x *TopicPartition) String() string {
 func (*TopicPartition) ProtoMessage() {}
 
 func (x *TopicPartition) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -970,7 +926,7 @@ func (x *TopicPartition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopicPartition.ProtoReflect.Descriptor instead.
 func (*TopicPartition) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TopicPartition) GetTopic() string {
@@ -996,7 +952,7 @@ type Partitions struct {
 
 func (x *Partitions) Reset() {
 	*x = Partitions{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1008,7 +964,7 @@ func (x *Partitions) String() string {
 func (*Partitions) ProtoMessage() {}
 
 func (x *Partitions) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1021,7 +977,7 @@ func (x *Partitions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Partitions.ProtoReflect.Descriptor instead.
 func (*Partitions) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Partitions) GetPartitions() []*TopicPartition {
@@ -1042,7 +998,7 @@ type PartitionOffset struct {
 
 func (x *PartitionOffset) Reset() {
 	*x = PartitionOffset{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1010,7 @@ func (x *PartitionOffset) String() string {
 func (*PartitionOffset) ProtoMessage() {}
 
 func (x *PartitionOffset) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1023,7 @@ func (x *PartitionOffset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionOffset.ProtoReflect.Descriptor instead.
 func (*PartitionOffset) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PartitionOffset) GetTopic() string {
@@ -1100,7 +1056,7 @@ type FlushRequest struct {
 
 func (x *FlushRequest) Reset() {
 	*x = FlushRequest{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1068,7 @@ func (x *FlushRequest) String() string {
 func (*FlushRequest) ProtoMessage() {}
 
 func (x *FlushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1081,7 @@ func (x *FlushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushRequest.ProtoReflect.Descriptor instead.
 func (*FlushRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *FlushRequest) GetOffsets() []*PartitionOffset {
@@ -1140,9 +1096,7 @@ var File_plugin_proto protoreflect.FileDescriptor
 const file_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\fplugin.proto\x12\x12connectd.plugin.v1\"\a\n" +
-	"\x05Empty\"=\n" +
-	"\x11SourcePollRequest\x12(\n" +
-	"\x10use_data_channel\x18\x01 \x01(\bR\x0euseDataChannel\"\x83\x01\n" +
+	"\x05Empty\"\x83\x01\n" +
 	"\x06Config\x12>\n" +
 	"\x06values\x18\x01 \x03(\v2&.connectd.plugin.v1.Config.ValuesEntryR\x06values\x1a9\n" +
 	"\vValuesEntry\x12\x10\n" +
@@ -1219,16 +1173,16 @@ const file_plugin_proto_rawDesc = "" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
 	"\x06offset\x18\x03 \x01(\x03R\x06offset\"M\n" +
 	"\fFlushRequest\x12=\n" +
-	"\aoffsets\x18\x01 \x03(\v2#.connectd.plugin.v1.PartitionOffsetR\aoffsets2\xf6\b\n" +
+	"\aoffsets\x18\x01 \x03(\v2#.connectd.plugin.v1.PartitionOffsetR\aoffsets2\xe2\b\n" +
 	"\x06Plugin\x12C\n" +
 	"\x04Info\x12\x19.connectd.plugin.v1.Empty\x1a .connectd.plugin.v1.InfoResponse\x12L\n" +
 	"\bValidate\x12\x1a.connectd.plugin.v1.Config\x1a$.connectd.plugin.v1.ValidateResponse\x12G\n" +
 	"\x0eConnectorStart\x12\x1a.connectd.plugin.v1.Config\x1a\x19.connectd.plugin.v1.Empty\x12g\n" +
 	"\x14ConnectorTaskConfigs\x12&.connectd.plugin.v1.TaskConfigsRequest\x1a'.connectd.plugin.v1.TaskConfigsResponse\x12E\n" +
 	"\rConnectorStop\x12\x19.connectd.plugin.v1.Empty\x1a\x19.connectd.plugin.v1.Empty\x12P\n" +
-	"\vSourceStart\x12&.connectd.plugin.v1.SourceStartRequest\x1a\x19.connectd.plugin.v1.Empty\x12V\n" +
+	"\vSourceStart\x12&.connectd.plugin.v1.SourceStartRequest\x1a\x19.connectd.plugin.v1.Empty\x12B\n" +
 	"\n" +
-	"SourcePoll\x12%.connectd.plugin.v1.SourcePollRequest\x1a\x1f.connectd.plugin.v1.RecordBatch0\x01\x12F\n" +
+	"SourcePoll\x12\x19.connectd.plugin.v1.Empty\x1a\x19.connectd.plugin.v1.Empty\x12F\n" +
 	"\fSourceCommit\x12\x1b.connectd.plugin.v1.Offsets\x1a\x19.connectd.plugin.v1.Empty\x12B\n" +
 	"\n" +
 	"SourceStop\x12\x19.connectd.plugin.v1.Empty\x1a\x19.connectd.plugin.v1.Empty\x12B\n" +
@@ -1251,70 +1205,69 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: connectd.plugin.v1.Empty
-	(*SourcePollRequest)(nil),   // 1: connectd.plugin.v1.SourcePollRequest
-	(*Config)(nil),              // 2: connectd.plugin.v1.Config
-	(*InfoResponse)(nil),        // 3: connectd.plugin.v1.InfoResponse
-	(*ConfigKey)(nil),           // 4: connectd.plugin.v1.ConfigKey
-	(*ValidateResponse)(nil),    // 5: connectd.plugin.v1.ValidateResponse
-	(*ConfigValue)(nil),         // 6: connectd.plugin.v1.ConfigValue
-	(*TaskConfigsRequest)(nil),  // 7: connectd.plugin.v1.TaskConfigsRequest
-	(*TaskConfigsResponse)(nil), // 8: connectd.plugin.v1.TaskConfigsResponse
-	(*SourceStartRequest)(nil),  // 9: connectd.plugin.v1.SourceStartRequest
-	(*Offset)(nil),              // 10: connectd.plugin.v1.Offset
-	(*Offsets)(nil),             // 11: connectd.plugin.v1.Offsets
-	(*RecordError)(nil),         // 12: connectd.plugin.v1.RecordError
-	(*RecordBatch)(nil),         // 13: connectd.plugin.v1.RecordBatch
-	(*PutResponse)(nil),         // 14: connectd.plugin.v1.PutResponse
-	(*FailedRecord)(nil),        // 15: connectd.plugin.v1.FailedRecord
-	(*TopicPartition)(nil),      // 16: connectd.plugin.v1.TopicPartition
-	(*Partitions)(nil),          // 17: connectd.plugin.v1.Partitions
-	(*PartitionOffset)(nil),     // 18: connectd.plugin.v1.PartitionOffset
-	(*FlushRequest)(nil),        // 19: connectd.plugin.v1.FlushRequest
-	nil,                         // 20: connectd.plugin.v1.Config.ValuesEntry
+	(*Config)(nil),              // 1: connectd.plugin.v1.Config
+	(*InfoResponse)(nil),        // 2: connectd.plugin.v1.InfoResponse
+	(*ConfigKey)(nil),           // 3: connectd.plugin.v1.ConfigKey
+	(*ValidateResponse)(nil),    // 4: connectd.plugin.v1.ValidateResponse
+	(*ConfigValue)(nil),         // 5: connectd.plugin.v1.ConfigValue
+	(*TaskConfigsRequest)(nil),  // 6: connectd.plugin.v1.TaskConfigsRequest
+	(*TaskConfigsResponse)(nil), // 7: connectd.plugin.v1.TaskConfigsResponse
+	(*SourceStartRequest)(nil),  // 8: connectd.plugin.v1.SourceStartRequest
+	(*Offset)(nil),              // 9: connectd.plugin.v1.Offset
+	(*Offsets)(nil),             // 10: connectd.plugin.v1.Offsets
+	(*RecordError)(nil),         // 11: connectd.plugin.v1.RecordError
+	(*RecordBatch)(nil),         // 12: connectd.plugin.v1.RecordBatch
+	(*PutResponse)(nil),         // 13: connectd.plugin.v1.PutResponse
+	(*FailedRecord)(nil),        // 14: connectd.plugin.v1.FailedRecord
+	(*TopicPartition)(nil),      // 15: connectd.plugin.v1.TopicPartition
+	(*Partitions)(nil),          // 16: connectd.plugin.v1.Partitions
+	(*PartitionOffset)(nil),     // 17: connectd.plugin.v1.PartitionOffset
+	(*FlushRequest)(nil),        // 18: connectd.plugin.v1.FlushRequest
+	nil,                         // 19: connectd.plugin.v1.Config.ValuesEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	20, // 0: connectd.plugin.v1.Config.values:type_name -> connectd.plugin.v1.Config.ValuesEntry
-	4,  // 1: connectd.plugin.v1.InfoResponse.config:type_name -> connectd.plugin.v1.ConfigKey
-	6,  // 2: connectd.plugin.v1.ValidateResponse.values:type_name -> connectd.plugin.v1.ConfigValue
-	2,  // 3: connectd.plugin.v1.TaskConfigsResponse.configs:type_name -> connectd.plugin.v1.Config
-	2,  // 4: connectd.plugin.v1.SourceStartRequest.config:type_name -> connectd.plugin.v1.Config
-	10, // 5: connectd.plugin.v1.SourceStartRequest.offsets:type_name -> connectd.plugin.v1.Offset
-	10, // 6: connectd.plugin.v1.Offsets.offsets:type_name -> connectd.plugin.v1.Offset
-	15, // 7: connectd.plugin.v1.PutResponse.failed:type_name -> connectd.plugin.v1.FailedRecord
-	12, // 8: connectd.plugin.v1.FailedRecord.error:type_name -> connectd.plugin.v1.RecordError
-	16, // 9: connectd.plugin.v1.Partitions.partitions:type_name -> connectd.plugin.v1.TopicPartition
-	18, // 10: connectd.plugin.v1.FlushRequest.offsets:type_name -> connectd.plugin.v1.PartitionOffset
+	19, // 0: connectd.plugin.v1.Config.values:type_name -> connectd.plugin.v1.Config.ValuesEntry
+	3,  // 1: connectd.plugin.v1.InfoResponse.config:type_name -> connectd.plugin.v1.ConfigKey
+	5,  // 2: connectd.plugin.v1.ValidateResponse.values:type_name -> connectd.plugin.v1.ConfigValue
+	1,  // 3: connectd.plugin.v1.TaskConfigsResponse.configs:type_name -> connectd.plugin.v1.Config
+	1,  // 4: connectd.plugin.v1.SourceStartRequest.config:type_name -> connectd.plugin.v1.Config
+	9,  // 5: connectd.plugin.v1.SourceStartRequest.offsets:type_name -> connectd.plugin.v1.Offset
+	9,  // 6: connectd.plugin.v1.Offsets.offsets:type_name -> connectd.plugin.v1.Offset
+	14, // 7: connectd.plugin.v1.PutResponse.failed:type_name -> connectd.plugin.v1.FailedRecord
+	11, // 8: connectd.plugin.v1.FailedRecord.error:type_name -> connectd.plugin.v1.RecordError
+	15, // 9: connectd.plugin.v1.Partitions.partitions:type_name -> connectd.plugin.v1.TopicPartition
+	17, // 10: connectd.plugin.v1.FlushRequest.offsets:type_name -> connectd.plugin.v1.PartitionOffset
 	0,  // 11: connectd.plugin.v1.Plugin.Info:input_type -> connectd.plugin.v1.Empty
-	2,  // 12: connectd.plugin.v1.Plugin.Validate:input_type -> connectd.plugin.v1.Config
-	2,  // 13: connectd.plugin.v1.Plugin.ConnectorStart:input_type -> connectd.plugin.v1.Config
-	7,  // 14: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:input_type -> connectd.plugin.v1.TaskConfigsRequest
+	1,  // 12: connectd.plugin.v1.Plugin.Validate:input_type -> connectd.plugin.v1.Config
+	1,  // 13: connectd.plugin.v1.Plugin.ConnectorStart:input_type -> connectd.plugin.v1.Config
+	6,  // 14: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:input_type -> connectd.plugin.v1.TaskConfigsRequest
 	0,  // 15: connectd.plugin.v1.Plugin.ConnectorStop:input_type -> connectd.plugin.v1.Empty
-	9,  // 16: connectd.plugin.v1.Plugin.SourceStart:input_type -> connectd.plugin.v1.SourceStartRequest
-	1,  // 17: connectd.plugin.v1.Plugin.SourcePoll:input_type -> connectd.plugin.v1.SourcePollRequest
-	11, // 18: connectd.plugin.v1.Plugin.SourceCommit:input_type -> connectd.plugin.v1.Offsets
+	8,  // 16: connectd.plugin.v1.Plugin.SourceStart:input_type -> connectd.plugin.v1.SourceStartRequest
+	0,  // 17: connectd.plugin.v1.Plugin.SourcePoll:input_type -> connectd.plugin.v1.Empty
+	10, // 18: connectd.plugin.v1.Plugin.SourceCommit:input_type -> connectd.plugin.v1.Offsets
 	0,  // 19: connectd.plugin.v1.Plugin.SourceStop:input_type -> connectd.plugin.v1.Empty
-	2,  // 20: connectd.plugin.v1.Plugin.SinkStart:input_type -> connectd.plugin.v1.Config
-	17, // 21: connectd.plugin.v1.Plugin.SinkOpen:input_type -> connectd.plugin.v1.Partitions
-	17, // 22: connectd.plugin.v1.Plugin.SinkClose:input_type -> connectd.plugin.v1.Partitions
-	13, // 23: connectd.plugin.v1.Plugin.SinkPut:input_type -> connectd.plugin.v1.RecordBatch
-	19, // 24: connectd.plugin.v1.Plugin.SinkFlush:input_type -> connectd.plugin.v1.FlushRequest
+	1,  // 20: connectd.plugin.v1.Plugin.SinkStart:input_type -> connectd.plugin.v1.Config
+	16, // 21: connectd.plugin.v1.Plugin.SinkOpen:input_type -> connectd.plugin.v1.Partitions
+	16, // 22: connectd.plugin.v1.Plugin.SinkClose:input_type -> connectd.plugin.v1.Partitions
+	12, // 23: connectd.plugin.v1.Plugin.SinkPut:input_type -> connectd.plugin.v1.RecordBatch
+	18, // 24: connectd.plugin.v1.Plugin.SinkFlush:input_type -> connectd.plugin.v1.FlushRequest
 	0,  // 25: connectd.plugin.v1.Plugin.SinkStop:input_type -> connectd.plugin.v1.Empty
-	3,  // 26: connectd.plugin.v1.Plugin.Info:output_type -> connectd.plugin.v1.InfoResponse
-	5,  // 27: connectd.plugin.v1.Plugin.Validate:output_type -> connectd.plugin.v1.ValidateResponse
+	2,  // 26: connectd.plugin.v1.Plugin.Info:output_type -> connectd.plugin.v1.InfoResponse
+	4,  // 27: connectd.plugin.v1.Plugin.Validate:output_type -> connectd.plugin.v1.ValidateResponse
 	0,  // 28: connectd.plugin.v1.Plugin.ConnectorStart:output_type -> connectd.plugin.v1.Empty
-	8,  // 29: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:output_type -> connectd.plugin.v1.TaskConfigsResponse
+	7,  // 29: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:output_type -> connectd.plugin.v1.TaskConfigsResponse
 	0,  // 30: connectd.plugin.v1.Plugin.ConnectorStop:output_type -> connectd.plugin.v1.Empty
 	0,  // 31: connectd.plugin.v1.Plugin.SourceStart:output_type -> connectd.plugin.v1.Empty
-	13, // 32: connectd.plugin.v1.Plugin.SourcePoll:output_type -> connectd.plugin.v1.RecordBatch
+	0,  // 32: connectd.plugin.v1.Plugin.SourcePoll:output_type -> connectd.plugin.v1.Empty
 	0,  // 33: connectd.plugin.v1.Plugin.SourceCommit:output_type -> connectd.plugin.v1.Empty
 	0,  // 34: connectd.plugin.v1.Plugin.SourceStop:output_type -> connectd.plugin.v1.Empty
 	0,  // 35: connectd.plugin.v1.Plugin.SinkStart:output_type -> connectd.plugin.v1.Empty
 	0,  // 36: connectd.plugin.v1.Plugin.SinkOpen:output_type -> connectd.plugin.v1.Empty
 	0,  // 37: connectd.plugin.v1.Plugin.SinkClose:output_type -> connectd.plugin.v1.Empty
-	14, // 38: connectd.plugin.v1.Plugin.SinkPut:output_type -> connectd.plugin.v1.PutResponse
+	13, // 38: connectd.plugin.v1.Plugin.SinkPut:output_type -> connectd.plugin.v1.PutResponse
 	0,  // 39: connectd.plugin.v1.Plugin.SinkFlush:output_type -> connectd.plugin.v1.Empty
 	0,  // 40: connectd.plugin.v1.Plugin.SinkStop:output_type -> connectd.plugin.v1.Empty
 	26, // [26:41] is the sub-list for method output_type
@@ -1335,7 +1288,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

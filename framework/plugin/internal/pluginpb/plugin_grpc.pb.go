@@ -52,12 +52,10 @@ type PluginClient interface {
 	ConnectorTaskConfigs(ctx context.Context, in *TaskConfigsRequest, opts ...grpc.CallOption) (*TaskConfigsResponse, error)
 	ConnectorStop(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
 	SourceStart(ctx context.Context, in *SourceStartRequest, opts ...grpc.CallOption) (*Empty, error)
-	// SourcePoll streams converted batches until the call is cancelled or the
-	// task fails (the stream then ends with the task's error). With
-	// use_data_channel the batches go over the data channel the worker passed
-	// to the process instead (see framework/plugin/datachan.go), and the
-	// stream carries nothing.
-	SourcePoll(ctx context.Context, in *SourcePollRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RecordBatch], error)
+	// SourcePoll runs the task's poll loop until the call is cancelled or the
+	// task fails. Batches, and the task's final error, go over the data
+	// channel the worker passed to the process (framework/plugin/datachan.go).
+	SourcePoll(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
 	SourceCommit(ctx context.Context, in *Offsets, opts ...grpc.CallOption) (*Empty, error)
 	SourceStop(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
 	SinkStart(ctx context.Context, in *Config, opts ...grpc.CallOption) (*Empty, error)
@@ -136,24 +134,15 @@ func (c *pluginClient) SourceStart(ctx context.Context, in *SourceStartRequest, 
 	return out, nil
 }
 
-func (c *pluginClient) SourcePoll(ctx context.Context, in *SourcePollRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RecordBatch], error) {
+func (c *pluginClient) SourcePoll(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Plugin_ServiceDesc.Streams[0], Plugin_SourcePoll_FullMethodName, cOpts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Plugin_SourcePoll_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[SourcePollRequest, RecordBatch]{ClientStream: stream}
-	if err := x.ClientStream.SendMsg(in); err != nil {
-		return nil, err
-	}
-	if err := x.ClientStream.CloseSend(); err != nil {
-		return nil, err
-	}
-	return x, nil
+	return out, nil
 }
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Plugin_SourcePollClient = grpc.ServerStreamingClient[RecordBatch]
 
 func (c *pluginClient) SourceCommit(ctx context.Context, in *Offsets, opts ...grpc.CallOption) (*Empty, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -247,12 +236,10 @@ type PluginServer interface {
 	ConnectorTaskConfigs(context.Context, *TaskConfigsRequest) (*TaskConfigsResponse, error)
 	ConnectorStop(context.Context, *Empty) (*Empty, error)
 	SourceStart(context.Context, *SourceStartRequest) (*Empty, error)
-	// SourcePoll streams converted batches until the call is cancelled or the
-	// task fails (the stream then ends with the task's error). With
-	// use_data_channel the batches go over the data channel the worker passed
-	// to the process instead (see framework/plugin/datachan.go), and the
-	// stream carries nothing.
-	SourcePoll(*SourcePollRequest, grpc.ServerStreamingServer[RecordBatch]) error
+	// SourcePoll runs the task's poll loop until the call is cancelled or the
+	// task fails. Batches, and the task's final error, go over the data
+	// channel the worker passed to the process (framework/plugin/datachan.go).
+	SourcePoll(context.Context, *Empty) (*Empty, error)
 	SourceCommit(context.Context, *Offsets) (*Empty, error)
 	SourceStop(context.Context, *Empty) (*Empty, error)
 	SinkStart(context.Context, *Config) (*Empty, error)
@@ -289,8 +276,8 @@ func (UnimplementedPluginServer) ConnectorStop(context.Context, *Empty) (*Empty,
 func (UnimplementedPluginServer) SourceStart(context.Context, *SourceStartRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method SourceStart not implemented")
 }
-func (UnimplementedPluginServer) SourcePoll(*SourcePollRequest, grpc.ServerStreamingServer[RecordBatch]) error {
-	return status.Error(codes.Unimplemented, "method SourcePoll not implemented")
+func (UnimplementedPluginServer) SourcePoll(context.Context, *Empty) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method SourcePoll not implemented")
 }
 func (UnimplementedPluginServer) SourceCommit(context.Context, *Offsets) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method SourceCommit not implemented")
@@ -445,16 +432,23 @@ func _Plugin_SourceStart_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Plugin_SourcePoll_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(SourcePollRequest)
-	if err := stream.RecvMsg(m); err != nil {
-		return err
+func _Plugin_SourcePoll_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
 	}
-	return srv.(PluginServer).SourcePoll(m, &grpc.GenericServerStream[SourcePollRequest, RecordBatch]{ServerStream: stream})
+	if interceptor == nil {
+		return srv.(PluginServer).SourcePoll(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Plugin_SourcePoll_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServer).SourcePoll(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
 }
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Plugin_SourcePollServer = grpc.ServerStreamingServer[RecordBatch]
 
 func _Plugin_SourceCommit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(Offsets)
@@ -632,6 +626,10 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Plugin_SourceStart_Handler,
 		},
 		{
+			MethodName: "SourcePoll",
+			Handler:    _Plugin_SourcePoll_Handler,
+		},
+		{
 			MethodName: "SourceCommit",
 			Handler:    _Plugin_SourceCommit_Handler,
 		},
@@ -664,12 +662,6 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Plugin_SinkStop_Handler,
 		},
 	},
-	Streams: []grpc.StreamDesc{
-		{
-			StreamName:    "SourcePoll",
-			Handler:       _Plugin_SourcePoll_Handler,
-			ServerStreams: true,
-		},
-	},
+	Streams:  []grpc.StreamDesc{},
 	Metadata: "plugin.proto",
 }
