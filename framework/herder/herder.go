@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/connectd/connectd/framework/connect"
 )
@@ -258,30 +259,33 @@ func KeyInfos(def *connect.ConfigDef) []ConfigKeyInfo {
 func Validation(plugin string, def *connect.ConfigDef, config map[string]string, extra map[string][]string) ConfigInfos {
 	infos := ConfigInfos{Name: plugin, Groups: []string{}, Configs: []ConfigInfo{}}
 	keys := KeyInfos(def)
-	values := def.Validate(config)
-	seenGroup := map[string]bool{}
-	for i, v := range values {
-		k := keys[i]
-		if k.Group != nil && !seenGroup[*k.Group] {
-			seenGroup[*k.Group] = true
-			infos.Groups = append(infos.Groups, *k.Group)
-		}
-		errs := append([]string{}, v.Errors...)
-		errs = append(errs, extra[v.Name]...)
-		val := v.Value
-		if k.Type == string(connect.TypePassword) && val != nil && *val != "" {
-			h := "[hidden]"
-			val = &h
-		}
-		rec := v.RecommendedValues
-		if rec == nil {
-			rec = []string{}
-		}
-		infos.ErrorCount += len(errs)
-		infos.Configs = append(infos.Configs, ConfigInfo{
-			Definition: k,
-			Value:      ConfigValueInfo{Name: v.Name, Value: val, RecommendedValues: rec, Errors: errs, Visible: v.Visible},
-		})
+	for i, v := range def.Validate(config) {
+		infos.Add(keys[i], v, extra[v.Name])
 	}
 	return infos
+}
+
+// Add appends the result of one key: its definition k, its validation v
+// and further messages. It numbers the key after those before it, lists
+// its group, hides a password's value and counts the errors.
+func (infos *ConfigInfos) Add(k ConfigKeyInfo, v connect.ConfigValue, extra []string) {
+	k.Order = len(infos.Configs) + 1
+	if k.Group != nil && !slices.Contains(infos.Groups, *k.Group) {
+		infos.Groups = append(infos.Groups, *k.Group)
+	}
+	errs := append(append([]string{}, v.Errors...), extra...)
+	val := v.Value
+	if k.Type == string(connect.TypePassword) && val != nil && *val != "" {
+		hidden := "[hidden]"
+		val = &hidden
+	}
+	rec := v.RecommendedValues
+	if rec == nil {
+		rec = []string{}
+	}
+	infos.ErrorCount += len(errs)
+	infos.Configs = append(infos.Configs, ConfigInfo{
+		Definition: k,
+		Value:      ConfigValueInfo{Name: v.Name, Value: val, RecommendedValues: rec, Errors: errs, Visible: v.Visible},
+	})
 }

@@ -89,37 +89,15 @@ func Validate(ctx context.Context, w *Worker, class string, config map[string]st
 	for _, ki := range herder.KeyInfos(entry.Info.Config) {
 		keyInfos[ki.Name] = ki
 	}
-	order := len(infos.Configs)
-	seenGroup := map[string]bool{}
-	for _, g := range infos.Groups {
-		seenGroup[g] = true
-	}
 	for _, v := range values {
 		if _, dup := fwDef.Key(v.Name); dup {
 			continue
 		}
 		ki, ok := keyInfos[v.Name]
-		if !ok {
+		if !ok { // a key the plugin's Validator named but did not define
 			ki = herder.ConfigKeyInfo{Name: v.Name, Type: string(connect.TypeString), Importance: string(connect.Low), Width: string(connect.WidthNone), DisplayName: v.Name, Dependents: []string{}}
 		}
-		order++
-		ki.Order = order
-		if ki.Group != nil && !seenGroup[*ki.Group] {
-			seenGroup[*ki.Group] = true
-			infos.Groups = append(infos.Groups, *ki.Group)
-		}
-		errs := append(append([]string{}, v.Errors...), pextra[v.Name]...)
-		val := v.Value
-		if ki.Type == string(connect.TypePassword) && val != nil && *val != "" {
-			hidden := "[hidden]"
-			val = &hidden
-		}
-		rec := v.RecommendedValues
-		if rec == nil {
-			rec = []string{}
-		}
-		infos.ErrorCount += len(errs)
-		infos.Configs = append(infos.Configs, herder.ConfigInfo{Definition: ki, Value: herder.ConfigValueInfo{Name: v.Name, Value: val, RecommendedValues: rec, Errors: errs, Visible: v.Visible}})
+		infos.Add(ki, v, pextra[v.Name])
 	}
 	return infos, entry, nil
 }
