@@ -166,7 +166,7 @@ func (r *sinkRun) put(stop context.Context, recs []*kgo.Record) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delay := 100 * time.Millisecond
+	var delay time.Duration
 	for {
 		failed, err := r.client.SinkPut(context.Background(), batch)
 		if err == nil && len(failed) > 0 {
@@ -180,9 +180,10 @@ func (r *sinkRun) put(stop context.Context, recs []*kgo.Record) error {
 		if !connect.IsRetriable(err) || stop.Err() != nil {
 			return fmt.Errorf("put: %w", err)
 		}
-		r.t.logger.Warn("put failed; retrying the batch", "error", err, "delay", delay)
-		time.Sleep(delay)
-		delay = min(2*delay, 10*time.Second)
+		r.t.logger.Warn("put failed; retrying the batch", "error", err)
+		if !pause(stop, &delay) {
+			return fmt.Errorf("put: %w", err)
+		}
 	}
 	for _, kr := range recs {
 		r.consumed[connect.TopicPartition{Topic: kr.Topic, Partition: kr.Partition}] = kr.Offset + 1

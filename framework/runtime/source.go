@@ -196,12 +196,8 @@ func (r *sourceRun) loop(stop context.Context) error {
 				break
 			}
 			if connect.IsRetriable(err) {
-				retry = min(max(2*retry, 100*time.Millisecond), 10*time.Second)
-				t.logger.Warn("poll failed; retrying", "error", err, "delay", retry)
-				select {
-				case <-ctx.Done():
-				case <-time.After(retry):
-				}
+				t.logger.Warn("poll failed; retrying", "error", err)
+				pause(ctx, &retry)
 				continue
 			}
 			r.fail(fmt.Errorf("poll: %w", err))
@@ -213,12 +209,8 @@ func (r *sourceRun) loop(stop context.Context) error {
 			if err == nil || ctx.Err() != nil {
 				break
 			}
-			retry = min(max(2*retry, 100*time.Millisecond), 10*time.Second)
-			t.logger.Warn("topic creation failed; retrying", "error", err, "delay", retry)
-			select {
-			case <-ctx.Done():
-			case <-time.After(retry):
-			}
+			t.logger.Warn("topic creation failed; retrying", "error", err)
+			pause(ctx, &retry)
 		}
 		if ctx.Err() != nil {
 			break

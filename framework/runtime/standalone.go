@@ -153,13 +153,9 @@ func (h *Standalone) startConnector(ctx context.Context, cs *connState) error {
 	sctx, cancel := startCtx(ctx)
 	defer cancel()
 	logger := h.w.Logger.With("connector", cs.name, "worker", h.w.ID)
-	client, err := cs.entry.Launch(sctx, cs.name, logger)
+	client, err := h.launchConnector(sctx, cs)
 	if err != nil {
 		return err
-	}
-	if err := client.ConnectorStart(sctx, cs.config); err != nil {
-		client.Close()
-		return fmt.Errorf("start: %w", err)
 	}
 	maxTasks, _ := strconv.Atoi(cs.config[KeyTasksMax])
 	if maxTasks < 1 {
@@ -192,6 +188,21 @@ func (h *Standalone) startConnector(ctx context.Context, cs *connState) error {
 	return nil
 }
 
+// launchConnector starts a plugin instance of cs and starts the connector
+// in it.
+func (h *Standalone) launchConnector(ctx context.Context, cs *connState) (plugin.Client, error) {
+	logger := h.w.Logger.With("connector", cs.name, "worker", h.w.ID)
+	client, err := cs.entry.Launch(ctx, cs.name, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := client.ConnectorStart(ctx, cs.config); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("start: %w", err)
+	}
+	return client, nil
+}
+
 // watchConnector restarts the connector instance with backoff if its plugin
 // process dies, without touching the running tasks.
 func (h *Standalone) watchConnector(cs *connState, client plugin.Client, stop chan struct{}) {
@@ -219,12 +230,7 @@ func (h *Standalone) watchConnector(cs *connState, client plugin.Client, stop ch
 			case <-time.After(delay):
 			}
 			ctx, cancel := startCtx(context.Background())
-			nc, err := cs.entry.Launch(ctx, cs.name, h.w.Logger)
-			if err == nil {
-				if err = nc.ConnectorStart(ctx, cs.config); err != nil {
-					nc.Close()
-				}
-			}
+			nc, err := h.launchConnector(ctx, cs)
 			cancel()
 			if err != nil {
 				h.status.setConnector(cs.name, herder.Failed, trace(err))

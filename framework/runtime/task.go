@@ -107,6 +107,18 @@ func backoff(attempt int, bounds [2]time.Duration) time.Duration {
 	return min(d, bounds[1])
 }
 
+// pause waits before the next try of a retriable call: 100 ms first,
+// doubling to at most 10 s. It returns false if ctx ends first.
+func pause(ctx context.Context, delay *time.Duration) bool {
+	*delay = min(max(2**delay, 100*time.Millisecond), 10*time.Second)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(*delay):
+		return true
+	}
+}
+
 // trace renders an error for a status's trace field.
 func trace(err error) string {
 	return fmt.Sprintf("%s: %v", "connectd.TaskError", err)
