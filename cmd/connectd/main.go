@@ -11,8 +11,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -57,8 +60,9 @@ func run(args []string) int {
 	case "consume":
 		err = runConsume(ctx, args[1:])
 	case "plugins":
-		for name, p := range builtins() {
-			fmt.Printf("%s\t%s\t%v\n", name, p.Kind(), p.Aliases)
+		b := builtins()
+		for _, name := range slices.Sorted(maps.Keys(b)) {
+			fmt.Printf("%s\t%s\t%s\n", name, b[name].Kind(), strings.Join(b[name].Aliases, ", "))
 		}
 	case "version":
 		fmt.Println("connectd", version())
