@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -39,8 +38,6 @@ type Standalone struct {
 	clusterMu sync.Mutex
 	clusterID string
 
-	bg      sync.WaitGroup // connector restart watchers
-	closing chan struct{}
 }
 
 type connState struct {
@@ -48,16 +45,15 @@ type connState struct {
 	config      map[string]string
 	target      herder.TargetState
 	entry       *PluginEntry
-	client      plugin.Client // the connector instance, nil when not running
+	conn        *Connector // the connector instance, nil when not running
 	taskConfigs []map[string]string
 	tasks       []*Task
-	stopWatch   chan struct{}
 }
 
 // NewStandalone returns a herder running connectors on w, and restores the
 // connectors store holds.
 func NewStandalone(ctx context.Context, w *Worker, store ConfigStore) (*Standalone, error) {
-	h := &Standalone{w: w, store: store, conns: map[string]*connState{}, status: newStatusBoard(w.ID), closing: make(chan struct{})}
+	h := &Standalone{w: w, store: store, conns: map[string]*connState{}, status: newStatusBoard(w.ID)}
 	saved, err := store.Load()
 	if err != nil {
 		return nil, fmt.Errorf("load connectors: %w", err)
@@ -83,7 +79,6 @@ func NewStandalone(ctx context.Context, w *Worker, store ConfigStore) (*Standalo
 func (h *Standalone) Close() {
 	h.opMu.Lock()
 	defer h.opMu.Unlock()
-	close(h.closing)
 	h.mu.RLock()
 	all := make([]*connState, 0, len(h.conns))
 	for _, cs := range h.conns {
@@ -99,7 +94,6 @@ func (h *Standalone) Close() {
 		}()
 	}
 	wg.Wait()
-	h.bg.Wait()
 }
 
 // countWork updates the worker's connector and task gauges.
@@ -108,7 +102,7 @@ func (h *Standalone) countWork() {
 	defer h.mu.RUnlock()
 	conns, tasks := 0, 0
 	for _, cs := range h.conns {
-		if cs.client != nil {
+		if cs.conn != nil {
 			conns++
 		}
 		for _, t := range cs.tasks {
@@ -149,128 +143,22 @@ func (h *Standalone) start(ctx context.Context, cs *connState) {
 }
 
 func (h *Standalone) startConnector(ctx context.Context, cs *connState) error {
-	h.status.setConnector(cs.name, herder.Unassigned, "")
-	sctx, cancel := startCtx(ctx)
-	defer cancel()
-	logger := h.w.Logger.With("connector", cs.name, "worker", h.w.ID)
-	client, err := h.launchConnector(sctx, cs)
+	conn, err := h.w.StartConnector(ctx, ConnectorSpec{
+		Name: cs.name, Entry: cs.entry, Config: cs.config,
+		Report: func(s herder.State, trace string) { h.status.setConnector(cs.name, s, trace) },
+	}, cs.target == herder.TargetPaused)
 	if err != nil {
 		return err
 	}
-	maxTasks, _ := strconv.Atoi(cs.config[KeyTasksMax])
-	if maxTasks < 1 {
-		maxTasks = 1
-	}
-	cfgs, err := client.TaskConfigs(sctx, maxTasks)
+	cfgs, err := conn.TaskConfigs(ctx)
 	if err != nil {
-		client.ConnectorStop(sctx)
-		client.Close()
-		return fmt.Errorf("task configs: %w", err)
-	}
-	if len(cfgs) > maxTasks {
-		cfgs = cfgs[:maxTasks]
+		conn.Stop()
+		return err
 	}
 	h.mu.Lock()
-	cs.client = client
-	cs.taskConfigs = make([]map[string]string, len(cfgs))
-	for i, c := range cfgs {
-		cs.taskConfigs[i] = h.taskConfig(cs, c)
-	}
-	cs.stopWatch = make(chan struct{})
+	cs.conn, cs.taskConfigs = conn, cfgs
 	h.mu.Unlock()
-	state := herder.Running
-	if cs.target == herder.TargetPaused {
-		state = herder.Paused
-	}
-	h.status.setConnector(cs.name, state, "")
-	h.watchConnector(cs, client, cs.stopWatch)
-	logger.Info("connector started", "tasks", len(cfgs))
 	return nil
-}
-
-// launchConnector starts a plugin instance of cs and starts the connector
-// in it.
-func (h *Standalone) launchConnector(ctx context.Context, cs *connState) (plugin.Client, error) {
-	logger := h.w.Logger.With("connector", cs.name, "worker", h.w.ID)
-	client, err := cs.entry.Launch(ctx, cs.name, logger)
-	if err != nil {
-		return nil, err
-	}
-	if err := client.ConnectorStart(ctx, cs.config); err != nil {
-		client.Close()
-		return nil, fmt.Errorf("start: %w", err)
-	}
-	return client, nil
-}
-
-// watchConnector restarts the connector instance with backoff if its plugin
-// process dies, without touching the running tasks.
-func (h *Standalone) watchConnector(cs *connState, client plugin.Client, stop chan struct{}) {
-	h.bg.Add(1)
-	go func() {
-		defer h.bg.Done()
-		attempt := 0
-		for {
-			select {
-			case <-stop:
-				return
-			case <-h.closing:
-				return
-			case <-client.Exited():
-			}
-			attempt++
-			delay := backoff(attempt, h.w.Config.RestartBackoff)
-			err := fmt.Errorf("%w: %v", plugin.ErrPluginExited, client.ExitErr())
-			h.status.setConnector(cs.name, herder.Failed, fmt.Sprintf("%s\nThe worker restarts the connector in %s (attempt %d).", trace(err), delay, attempt))
-			select {
-			case <-stop:
-				return
-			case <-h.closing:
-				return
-			case <-time.After(delay):
-			}
-			ctx, cancel := startCtx(context.Background())
-			nc, err := h.launchConnector(ctx, cs)
-			cancel()
-			if err != nil {
-				h.status.setConnector(cs.name, herder.Failed, trace(err))
-				continue
-			}
-			h.mu.Lock()
-			select {
-			case <-stop: // stopped meanwhile
-				h.mu.Unlock()
-				nc.Close()
-				return
-			default:
-			}
-			old := cs.client
-			cs.client = nc
-			paused := cs.target == herder.TargetPaused
-			h.mu.Unlock()
-			old.Close()
-			client = nc
-			state := herder.Running
-			if paused {
-				state = herder.Paused
-			}
-			h.status.setConnector(cs.name, state, "")
-		}
-	}()
-}
-
-// taskConfig is what a task is started with: the connector's config, the
-// worker's converter defaults where the connector sets none, and the task's
-// own keys on top.
-func (h *Standalone) taskConfig(cs *connState, own map[string]string) map[string]string {
-	out := maps.Clone(cs.config)
-	for k, v := range h.w.Config.ConverterDefaults() {
-		if out[k] == "" {
-			out[k] = v
-		}
-	}
-	maps.Copy(out, own)
-	return out
 }
 
 func (h *Standalone) startTasks(cs *connState) {
@@ -312,22 +200,12 @@ func (h *Standalone) stopTasks(cs *connState) {
 
 func (h *Standalone) stopConnector(cs *connState) {
 	h.mu.Lock()
-	client := cs.client
-	cs.client = nil
-	if cs.stopWatch != nil {
-		close(cs.stopWatch)
-		cs.stopWatch = nil
-	}
+	conn := cs.conn
+	cs.conn = nil
 	h.mu.Unlock()
-	if client == nil {
-		return
+	if conn != nil {
+		conn.Stop()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), h.w.Config.ShutdownTimeout)
-	defer cancel()
-	if err := client.ConnectorStop(ctx); err != nil {
-		h.w.Logger.Warn("connector stop failed", "connector", cs.name, "error", err)
-	}
-	client.Close()
 }
 
 func (h *Standalone) stopAll(cs *connState) {
@@ -634,19 +512,15 @@ func (h *Standalone) SetTargetState(ctx context.Context, name string, target her
 	default:
 		paused := target == herder.TargetPaused
 		h.mu.RLock()
-		tasks := cs.tasks
+		tasks, conn := cs.tasks, cs.conn
 		h.mu.RUnlock()
 		for _, t := range tasks {
 			if t != nil {
 				t.SetPaused(paused)
 			}
 		}
-		state := herder.Running
-		if paused {
-			state = herder.Paused
-		}
-		if st := h.status.connectorStatus(name); st.Connector.State != herder.Failed {
-			h.status.setConnector(name, state, "")
+		if conn != nil {
+			conn.SetPaused(paused)
 		}
 	}
 	return nil
