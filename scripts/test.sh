@@ -12,6 +12,34 @@ if ! command -v go >/dev/null; then
 fi
 go mod download
 
+# PostgreSQL 15 server binaries for the postgres-cdc tests (internal/pgtest
+# starts the servers; it installs nothing itself). Debian's package.
+pg15_bindir() {
+	local d
+	d=$(pg_config --bindir 2>/dev/null || true)
+	for d in "$d" /usr/lib/postgresql/15/bin; do
+		if [ -n "$d" ] && [ -x "$d/initdb" ] && "$d/postgres" --version 2>/dev/null | grep -q ' 15\.'; then
+			echo "$d"
+			return 0
+		fi
+	done
+	return 1
+}
+if ! pg15_bindir >/dev/null; then
+	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+		echo "scripts/test.sh: PostgreSQL 15 (initdb) is missing; install Debian's postgresql-15 package" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq postgresql-15 >/dev/null
+	pg15_bindir >/dev/null || { echo "scripts/test.sh: postgresql-15 installed but initdb for 15 still not found" >&2; exit 1; }
+fi
+# The servers run as the postgres user when the tests run as root.
+if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+	useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+fi
+
 # Built binaries the integration tests and benchmarks run.
 mkdir -p bin
 go build -o bin/connectd ./cmd/connectd
