@@ -27,6 +27,10 @@ type Client struct {
 	HTTP *http.Client
 }
 
+// ForwardedHeader marks a request one worker forwards to another (see
+// herder.WithForwarded).
+const ForwardedHeader = "X-Connectd-Forwarded"
+
 // ServerInfo calls GET /.
 func (c *Client) ServerInfo(ctx context.Context) (herder.ServerInfo, error) {
 	var out herder.ServerInfo
@@ -71,6 +75,22 @@ func (c *Client) CreateConnector(ctx context.Context, name string, config map[st
 	var out herder.ConnectorInfo
 	_, err := c.do(ctx, http.MethodPost, "/connectors", nil, req, &out)
 	return out, err
+}
+
+// CreateConnectorInState calls POST /connectors with an initial_state
+// (RUNNING, PAUSED or STOPPED, as Kafka Connect names them).
+func (c *Client) CreateConnectorInState(ctx context.Context, name string, config map[string]string, state herder.TargetState) (herder.ConnectorInfo, error) {
+	in := map[string]any{"name": name, "config": config, "initial_state": initialStateName(state)}
+	var out herder.ConnectorInfo
+	_, err := c.do(ctx, http.MethodPost, "/connectors", nil, in, &out)
+	return out, err
+}
+
+// PutTaskConfigs calls POST /connectors/{c}/tasks, the endpoint through
+// which workers of a cluster hand generated task configs to the leader.
+func (c *Client) PutTaskConfigs(ctx context.Context, name string, configs []map[string]string) error {
+	_, err := c.do(ctx, http.MethodPost, connectorPath(name, "/tasks"), nil, configs, nil)
+	return err
 }
 
 // Connector calls GET /connectors/{name}.
@@ -218,6 +238,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return 0, fmt.Errorf("rest client: %s %s: %w", method, path, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if herder.Forwarded(ctx) {
+		req.Header.Set(ForwardedHeader, "true")
+	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -332,6 +333,36 @@ func (s *Server) getTaskConfigs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, tasks)
+}
+
+// putTaskConfigs serves Kafka Connect's internal POST /connectors/{c}/tasks:
+// a worker of a cluster hands the leader the task configs its connector
+// generated. Herders without a cluster answer 404, as the path names
+// nothing there.
+func (s *Server) putTaskConfigs(w http.ResponseWriter, r *http.Request) {
+	name := pathParam(r, "connector")
+	tw, ok := s.h.(herder.TaskConfigWriter)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err, "")
+		return
+	}
+	var configs []map[string]string
+	if err := json.Unmarshal(body, &configs); err != nil {
+		s.fail(w, r, herder.BadRequest("Request body is not a JSON list of task configs: %v", err), "")
+		return
+	}
+	ctx, cancel := s.herderCtx(r)
+	defer cancel()
+	if err := tw.PutTaskConfigs(ctx, name, configs); err != nil {
+		s.fail(w, r, err, connectorSubject(name))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // taskID reads {connector} and {task}. Kafka Connect's task parameter is a

@@ -40,6 +40,11 @@ const (
 // for itself. The sentinels carry no message meant for a client, so subject
 // ("Connector foo", "Task foo-0") makes one the way Kafka Connect words it.
 func errorFor(err error, subject string) *APIError {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		// Another worker's answer to a forwarded request, passed on as is.
+		return ae
+	}
 	var re *herder.RequestError
 	if errors.As(err, &re) {
 		code := re.Status

@@ -90,6 +90,7 @@ func (s *Server) routes(metrics http.Handler) *chi.Mux {
 			r.Put("/resume", s.resumeConnector)
 			r.Put("/stop", s.stopConnector)
 			r.Get("/tasks", s.getTaskConfigs)
+			r.Post("/tasks", s.putTaskConfigs)
 			r.Get("/tasks/{task}/status", s.getTaskStatus)
 			r.Post("/tasks/{task}/restart", s.restartTask)
 		})
@@ -103,9 +104,14 @@ func (s *Server) routes(metrics http.Handler) *chi.Mux {
 	return r
 }
 
-// herderCtx bounds one herder call by the request timeout.
+// herderCtx bounds one herder call by the request timeout, and marks a
+// request another worker forwarded.
 func (s *Server) herderCtx(r *http.Request) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), s.timeout)
+	ctx := r.Context()
+	if r.Header.Get(ForwardedHeader) != "" {
+		ctx = herder.WithForwarded(ctx)
+	}
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // notFound answers as Jersey does behind Kafka Connect's exception mapper:

@@ -289,3 +289,25 @@ func (infos *ConfigInfos) Add(k ConfigKeyInfo, v connect.ConfigValue, extra []st
 		Value:      ConfigValueInfo{Name: v.Name, Value: val, RecommendedValues: rec, Errors: errs, Visible: v.Visible},
 	})
 }
+
+// TaskConfigWriter is implemented by herders of a cluster, where the worker
+// running a connector hands the task configs it generated to the leader
+// (Kafka Connect's internal POST /connectors/{c}/tasks).
+type TaskConfigWriter interface {
+	PutTaskConfigs(ctx context.Context, name string, configs []map[string]string) error
+}
+
+type forwardedKey struct{}
+
+// WithForwarded marks ctx as carrying a request another worker forwarded:
+// the REST client says so in a header, and a herder that is not the
+// leader then answers 409 instead of forwarding again.
+func WithForwarded(ctx context.Context) context.Context {
+	return context.WithValue(ctx, forwardedKey{}, true)
+}
+
+// Forwarded reports whether ctx carries a forwarded request.
+func Forwarded(ctx context.Context) bool {
+	v, _ := ctx.Value(forwardedKey{}).(bool)
+	return v
+}
