@@ -6,10 +6,6 @@ import (
 	"maps"
 	"sort"
 	"sync"
-	"time"
-
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/herder"
 	"github.com/connectd/connectd/framework/plugin"
@@ -34,10 +30,6 @@ type Standalone struct {
 	conns map[string]*connState
 
 	status *statusBoard
-
-	clusterMu sync.Mutex
-	clusterID string
-
 }
 
 type connState struct {
@@ -226,21 +218,7 @@ func (h *Standalone) lookup(name string) (*connState, error) {
 
 // ClusterInfo implements herder.Herder.
 func (h *Standalone) ClusterInfo(ctx context.Context) (herder.ServerInfo, error) {
-	h.clusterMu.Lock()
-	defer h.clusterMu.Unlock()
-	if h.clusterID == "" {
-		cl, err := kgo.NewClient(h.w.kafkaOpts()...)
-		if err == nil {
-			mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			m, err := kadm.NewClient(cl).BrokerMetadata(mctx)
-			cancel()
-			cl.Close()
-			if err == nil {
-				h.clusterID = m.Cluster
-			}
-		}
-	}
-	return herder.ServerInfo{Version: Version, Commit: Commit, KafkaClusterID: h.clusterID}, nil
+	return h.w.ServerInfo(ctx), nil
 }
 
 // Connectors implements herder.Herder.
@@ -528,24 +506,12 @@ func (h *Standalone) SetTargetState(ctx context.Context, name string, target her
 
 // Plugins implements herder.Herder.
 func (h *Standalone) Plugins(context.Context) ([]herder.PluginInfo, error) {
-	var out []herder.PluginInfo
-	for _, e := range h.w.Plugins.Entries() {
-		class := e.Info.Name
-		if len(e.Info.Aliases) > 0 {
-			class = e.Info.Aliases[0]
-		}
-		out = append(out, herder.PluginInfo{Class: class, Type: string(e.Info.Kind), Version: e.Info.Version})
-	}
-	return out, nil
+	return h.w.PluginInfos(), nil
 }
 
 // PluginConfig implements herder.Herder.
 func (h *Standalone) PluginConfig(_ context.Context, class string) ([]herder.ConfigKeyInfo, error) {
-	e, err := h.w.Plugins.Lookup(class)
-	if err != nil {
-		return nil, herder.NotFound("%s", err.Error())
-	}
-	return herder.KeyInfos(e.Info.Config), nil
+	return h.w.PluginConfig(class)
 }
 
 // Validate implements herder.Herder.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/herder"
@@ -24,6 +26,9 @@ type Worker struct {
 	// KafkaOpts are the base options of every Kafka client the worker makes.
 	KafkaOpts []kgo.Opt
 	Metrics   *Metrics
+
+	clusterMu sync.Mutex
+	clusterID string
 }
 
 // NewWorker assembles a worker. id is how status reports name it
@@ -69,4 +74,48 @@ func (w *Worker) StartTask(spec TaskSpec, paused bool) *Task {
 // clientID names a Kafka client of a task, as Kafka Connect does.
 func (w *Worker) clientID(kind string, id herder.TaskID) string {
 	return fmt.Sprintf("%s-%s-%s-%d", w.Config.ClientID, kind, id.Connector, id.Task)
+}
+
+// ServerInfo answers GET /: the version and the Kafka cluster's id, asked
+// of the brokers once and then remembered (empty while they cannot be
+// reached).
+func (w *Worker) ServerInfo(ctx context.Context) herder.ServerInfo {
+	w.clusterMu.Lock()
+	defer w.clusterMu.Unlock()
+	if w.clusterID == "" {
+		cl, err := kgo.NewClient(w.kafkaOpts()...)
+		if err == nil {
+			mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			m, err := kadm.NewClient(cl).BrokerMetadata(mctx)
+			cancel()
+			cl.Close()
+			if err == nil {
+				w.clusterID = m.Cluster
+			}
+		}
+	}
+	return herder.ServerInfo{Version: Version, Commit: Commit, KafkaClusterID: w.clusterID}
+}
+
+// PluginInfos lists the connector plugins this worker can run, each under
+// its first alias (Kafka Connect's class name) when it has one.
+func (w *Worker) PluginInfos() []herder.PluginInfo {
+	var out []herder.PluginInfo
+	for _, e := range w.Plugins.Entries() {
+		class := e.Info.Name
+		if len(e.Info.Aliases) > 0 {
+			class = e.Info.Aliases[0]
+		}
+		out = append(out, herder.PluginInfo{Class: class, Type: string(e.Info.Kind), Version: e.Info.Version})
+	}
+	return out
+}
+
+// PluginConfig describes the config keys of the plugin class names.
+func (w *Worker) PluginConfig(class string) ([]herder.ConfigKeyInfo, error) {
+	e, err := w.Plugins.Lookup(class)
+	if err != nil {
+		return nil, herder.NotFound("%s", err.Error())
+	}
+	return herder.KeyInfos(e.Info.Config), nil
 }
