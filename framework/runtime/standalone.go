@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/connectd/connectd/framework/herder"
-	"github.com/connectd/connectd/framework/plugin"
 )
 
 // Version is connectd's version, shown by GET /.
@@ -103,8 +102,7 @@ func (h *Standalone) countWork() {
 			}
 		}
 	}
-	h.w.Metrics.connectors.Set(float64(conns))
-	h.w.Metrics.tasks.Set(float64(tasks))
+	h.w.Metrics.SetWork(conns, tasks)
 }
 
 func (h *Standalone) persist() error {
@@ -249,17 +247,7 @@ func (h *Standalone) info(cs *connState) herder.ConnectorInfo {
 	for i := range cs.taskConfigs {
 		tasks[i] = herder.TaskID{Connector: cs.name, Task: i}
 	}
-	return herder.ConnectorInfo{Name: cs.name, Config: maps.Clone(cs.config), Tasks: tasks, Type: connectorType(cs.entry)}
-}
-
-func connectorType(e *PluginEntry) herder.ConnectorType {
-	if e == nil {
-		return herder.Unknown
-	}
-	if e.Info.Kind == plugin.Sink {
-		return herder.Sink
-	}
-	return herder.Source
+	return herder.ConnectorInfo{Name: cs.name, Config: maps.Clone(cs.config), Tasks: tasks, Type: ConnectorType(cs.entry)}
 }
 
 // ConnectorConfig implements herder.Herder.
@@ -346,7 +334,7 @@ func (h *Standalone) ConnectorStatus(_ context.Context, name string) (herder.Con
 		return herder.ConnectorStatus{}, err
 	}
 	st := h.status.connectorStatus(name)
-	st.Type = connectorType(cs.entry)
+	st.Type = ConnectorType(cs.entry)
 	return st, nil
 }
 
@@ -397,7 +385,7 @@ func (h *Standalone) RestartConnector(ctx context.Context, name string, includeT
 	}
 	// The answer shows what is being restarted, as Kafka Connect's does.
 	plan := before
-	plan.Type = connectorType(cs.entry)
+	plan.Type = ConnectorType(cs.entry)
 	if restartConn {
 		plan.Connector.State = herder.Restarting
 	}
