@@ -14,7 +14,8 @@ import (
 //
 // Layout, per record, after a uvarint record count:
 //
-//	flags        byte: 1 key null, 2 value null, 4 has error
+//	flags        byte: 1 key null, 2 value null, 4 has error, 8 dropped,
+//	             16 the error has details
 //	topic        uvarint length + bytes
 //	partition    varint
 //	key, value   uvarint length + bytes (absent when null)
@@ -24,11 +25,14 @@ import (
 //	src offset   uvarint length + bytes (0: none)
 //	headers      uvarint count, each: key (uvarint length + bytes), null byte, value (length + bytes unless null)
 //	error        five length-prefixed strings when flag 4: stage, class, exception class, message, trace
+//	details      when flag 16: retriable byte, record description (length + bytes)
 
 const (
 	flagKeyNull   = 1
 	flagValueNull = 2
 	flagErr       = 4
+	flagDropped   = 8
+	flagErrDetail = 16
 )
 
 func appendBytes(b, v []byte) []byte {
@@ -66,6 +70,12 @@ func appendPacked(b []byte, rs []Record) []byte {
 		}
 		if r.Err != nil {
 			flags |= flagErr
+			if r.Err.Retriable || r.Err.Record != "" {
+				flags |= flagErrDetail
+			}
+		}
+		if r.Dropped {
+			flags |= flagDropped
 		}
 		b = append(b, flags)
 		b = appendString(b, r.Topic)
@@ -93,6 +103,14 @@ func appendPacked(b []byte, rs []Record) []byte {
 		if r.Err != nil {
 			for _, s := range []string{r.Err.Stage, r.Err.ClassName, r.Err.ExceptionClass, r.Err.Message, r.Err.Trace} {
 				b = appendString(b, s)
+			}
+			if flags&flagErrDetail != 0 {
+				var retriable byte
+				if r.Err.Retriable {
+					retriable = 1
+				}
+				b = append(b, retriable)
+				b = appendString(b, r.Err.Record)
 			}
 		}
 	}
@@ -178,6 +196,7 @@ func unpackRecords(b []byte) ([]Record, error) {
 	for i := range out {
 		r := &out[i]
 		flags := u.byte()
+		r.Dropped = flags&flagDropped != 0
 		if t := u.bytes(true); string(t) != lastTopic {
 			lastTopic = string(t)
 		}
@@ -210,6 +229,10 @@ func unpackRecords(b []byte) ([]Record, error) {
 			r.Err = &RecordError{
 				Stage: string(u.bytes(true)), ClassName: string(u.bytes(true)), ExceptionClass: string(u.bytes(true)),
 				Message: string(u.bytes(true)), Trace: string(u.bytes(true)),
+			}
+			if flags&flagErrDetail != 0 {
+				r.Err.Retriable = u.byte() == 1
+				r.Err.Record = string(u.bytes(true))
 			}
 		}
 		if u.err != nil {

@@ -12,6 +12,8 @@ func sampleRecords() []Record {
 		{Topic: "t", Partition: 3, Key: nil, Value: nil, Offset: 42},
 		{Topic: "other", Partition: 0, Key: []byte{}, Value: []byte{}, Headers: []Header{{Key: "h1", Value: []byte("v")}, {Key: "null", Value: nil}, {Key: "empty", Value: []byte{}}}},
 		{Topic: "t", Err: &RecordError{Stage: StageValueConverter, ClassName: "json", ExceptionClass: "*errors.errorString", Message: "bad", Trace: "bad\n  at x"}},
+		{Partition: -1, SourcePartition: []byte(`{"p":1}`), SourceOffset: []byte(`{"o":3}`), Dropped: true},
+		{Topic: "t", Partition: -1, Value: []byte("v"), SourceOffset: []byte(`{"o":4}`), Err: &RecordError{Stage: StageTransformation, ClassName: "Cast$Value", Message: "no", Retriable: true, Record: "SourceRecord{...}"}},
 	}
 }
 

@@ -72,16 +72,25 @@ type Record struct {
 	// SourcePartition and SourceOffset are the source task's position, as
 	// canonical JSON objects (sources only; nil when the task set none).
 	// Within a polled batch only the newest record of each source
-	// partition carries its offset: the worker commits a batch's records
-	// of one partition together, at the newest offset among them.
+	// partition carries its offset, and failed records their own: the
+	// worker commits a batch's records of one partition together, at the
+	// newest offset among them.
 	SourcePartition []byte
 	SourceOffset    []byte
 
 	// Offset is the record's Kafka offset (sinks only).
 	Offset int64
 
+	// Dropped is set on a source record that a transform dropped: it is
+	// not produced, only its source position counts (a dropped record's
+	// offset is committed, as in Kafka Connect). Nothing else is set.
+	Dropped bool
+
 	// Err is set when the plugin could not transform or convert this
-	// record; the rest of the record is then as far as processing got.
+	// source record. The record then holds what the dead letter queue
+	// receives when the connector has one: the record as the task
+	// returned it, before any transform (see docs/errors.md); without a
+	// dead letter queue only its topic and source position are set.
 	Err *RecordError
 }
 
@@ -96,13 +105,26 @@ const (
 )
 
 // RecordError says why one record failed, with what the dead letter queue's
-// context headers need.
+// context headers and the error log need.
 type RecordError struct {
-	Stage          string
-	ClassName      string // the transform, converter or connector involved
-	ExceptionClass string // the Go type of the error
+	Stage     string
+	ClassName string // the transform, converter or connector involved
+	// ExceptionClass names the error's kind: the Java exception Kafka
+	// Connect raises for the same failure where one is known (a built-in
+	// transform's DataException), else the Go type of the innermost error.
+	ExceptionClass string
 	Message        string
-	Trace          string
+	// Trace is the Go equivalent of a Java stack trace: the chain of
+	// wrapped errors, then the stack of the goroutine that caught it.
+	Trace string
+	// Retriable says the failure may pass when tried again: the worker
+	// then hands the record again, within errors.retry.timeout (sink
+	// records; a source record's retries happen in the plugin).
+	Retriable bool
+	// Record describes the failed source record for
+	// errors.log.include.messages; empty unless that key is set (the worker
+	// describes a sink record itself).
+	Record string
 }
 
 func (e *RecordError) Error() string {
@@ -111,7 +133,10 @@ func (e *RecordError) Error() string {
 
 // NewRecordError describes err at stage, raised by class.
 func NewRecordError(stage, class string, err error) *RecordError {
-	return &RecordError{Stage: stage, ClassName: class, ExceptionClass: fmt.Sprintf("%T", errors.Unwrap(err)), Message: err.Error(), Trace: fmt.Sprintf("%+v", err)}
+	return &RecordError{
+		Stage: stage, ClassName: class, ExceptionClass: exceptionClass(err),
+		Message: exceptionMessage(err), Trace: goTrace(err, 3), Retriable: connect.IsRetriable(err),
+	}
 }
 
 // FailedRecord names a record of a put batch that the task rejected.

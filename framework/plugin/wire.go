@@ -12,14 +12,14 @@ func toPBError(e *RecordError) *pb.RecordError {
 	if e == nil {
 		return nil
 	}
-	return &pb.RecordError{Stage: e.Stage, ClassName: e.ClassName, ExceptionClass: e.ExceptionClass, Message: e.Message, Trace: e.Trace}
+	return &pb.RecordError{Stage: e.Stage, ClassName: e.ClassName, ExceptionClass: e.ExceptionClass, Message: e.Message, Trace: e.Trace, Retriable: e.Retriable}
 }
 
 func fromPBError(p *pb.RecordError) *RecordError {
 	if p == nil {
 		return nil
 	}
-	return &RecordError{Stage: p.Stage, ClassName: p.ClassName, ExceptionClass: p.ExceptionClass, Message: p.Message, Trace: p.Trace}
+	return &RecordError{Stage: p.Stage, ClassName: p.ClassName, ExceptionClass: p.ExceptionClass, Message: p.Message, Trace: p.Trace, Retriable: p.Retriable}
 }
 
 func toPBOffsets(os []connect.SourceOffset) ([]*pb.Offset, error) {

@@ -679,8 +679,10 @@ type RecordError struct {
 	ExceptionClass string                 `protobuf:"bytes,3,opt,name=exception_class,json=exceptionClass,proto3" json:"exception_class,omitempty"`
 	Message        string                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
 	Trace          string                 `protobuf:"bytes,5,opt,name=trace,proto3" json:"trace,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The failure may pass when the record is handed again.
+	Retriable     bool `protobuf:"varint,6,opt,name=retriable,proto3" json:"retriable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RecordError) Reset() {
@@ -746,6 +748,13 @@ func (x *RecordError) GetTrace() string {
 		return x.Trace
 	}
 	return ""
+}
+
+func (x *RecordError) GetRetriable() bool {
+	if x != nil {
+		return x.Retriable
+	}
+	return false
 }
 
 // RecordBatch carries a sink batch packed by framework/plugin (pack.go):
@@ -1145,14 +1154,15 @@ const file_plugin_proto_rawDesc = "" +
 	"\tpartition\x18\x01 \x01(\fR\tpartition\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\fR\x06offset\"?\n" +
 	"\aOffsets\x124\n" +
-	"\aoffsets\x18\x01 \x03(\v2\x1a.connectd.plugin.v1.OffsetR\aoffsets\"\x9b\x01\n" +
+	"\aoffsets\x18\x01 \x03(\v2\x1a.connectd.plugin.v1.OffsetR\aoffsets\"\xb9\x01\n" +
 	"\vRecordError\x12\x14\n" +
 	"\x05stage\x18\x01 \x01(\tR\x05stage\x12\x1d\n" +
 	"\n" +
 	"class_name\x18\x02 \x01(\tR\tclassName\x12'\n" +
 	"\x0fexception_class\x18\x03 \x01(\tR\x0eexceptionClass\x12\x18\n" +
 	"\amessage\x18\x04 \x01(\tR\amessage\x12\x14\n" +
-	"\x05trace\x18\x05 \x01(\tR\x05trace\"%\n" +
+	"\x05trace\x18\x05 \x01(\tR\x05trace\x12\x1c\n" +
+	"\tretriable\x18\x06 \x01(\bR\tretriable\"%\n" +
 	"\vRecordBatch\x12\x16\n" +
 	"\x06packed\x18\x01 \x01(\fR\x06packed\"G\n" +
 	"\vPutResponse\x128\n" +
