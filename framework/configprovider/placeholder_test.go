@@ -31,7 +31,7 @@ func TestFindPlaceholders(t *testing.T) {
 				{Provider: "env", Key: "PORT", Start: 30, End: 41},
 				{Provider: "file", Path: "/s", Key: "db", Start: 42, End: 55},
 			}},
-		"adjacent": {in: "${a:b}${c:d}", want: []ph{{Provider: "a", Key: "b", Start: 0, End: 6}, {Provider: "c", Key: "d", Start: 6, End: 12}}},
+		"adjacent":                      {in: "${a:b}${c:d}", want: []ph{{Provider: "a", Key: "b", Start: 0, End: 6}, {Provider: "c", Key: "d", Start: 6, End: 12}}},
 		"no colon is not a placeholder": {in: "${HOME} and ${x}"},
 		"unclosed":                      {in: "${env:HOME"},
 		"unclosed after one":            {in: "${a:b} ${env:HOME", want: []ph{{Provider: "a", Key: "b", Start: 0, End: 6}}},
