@@ -1,0 +1,187 @@
+package transforms
+
+import (
+	"maps"
+	"math/big"
+	"time"
+
+	"github.com/connectd/connectd/framework/connect"
+)
+
+// MaskField: Kafka Connect's org.apache.kafka.connect.transforms.MaskField$Key and $Value.
+
+var maskFieldDef = connect.NewConfigDef(
+	connect.ConfigKey{Name: "fields", Type: connect.TypeList, Required: true, Importance: connect.High,
+		Validator: nonEmptyList, Doc: "The fields to mask."},
+	connect.ConfigKey{Name: "replacement", Type: connect.TypeString, Importance: connect.Low,
+		Validator: func(v any) error {
+			if v.(string) == "" {
+				return errf("String must be non-empty")
+			}
+			return nil
+		},
+		Doc: "A value to put in every masked field instead of the type's empty value; numeric and string fields only."},
+	replaceNullKey,
+)
+
+type maskField struct {
+	part        part
+	fields      map[string]bool
+	names       []string
+	replace     *maskReplacement
+	withDefault bool
+}
+
+// maskReplacement is the replacement converted once for each type it can
+// replace, as Kafka Connect converts it per value (Values.convertToX,
+// new BigDecimal): a value, or the error converting gave.
+type maskReplacement struct {
+	raw            string
+	i8             int8
+	i16            int16
+	i32            int32
+	i64            int64
+	f32            float32
+	f64            float64
+	dec            connect.Decimal
+	numErr, decErr error
+}
+
+func newMaskReplacement(s string) *maskReplacement {
+	m := &maskReplacement{raw: s}
+	d, ok := parseBigDecimal(s)
+	if !ok {
+		// Values.asLong / asDouble, on a string that is not a number.
+		m.numErr = dataErr("Unable to convert %s (class java.lang.String) to a number", s)
+		m.decErr = dataErr("Unable to convert %s (class java.lang.String) to number", s)
+		return m
+	}
+	l := decimalLong(d)
+	m.i8, m.i16, m.i32, m.i64 = int8(l), int16(l), int32(l), l
+	m.f64 = decimalDouble(d)
+	m.f32 = float32(m.f64)
+	m.dec = d
+	return m
+}
+
+func newMaskField(p part) func(*connect.Config, Env) (Transform, error) {
+	return func(cfg *connect.Config, _ Env) (Transform, error) {
+		t := &maskField{part: p, fields: map[string]bool{}, withDefault: cfg.Bool("replace.null.with.default")}
+		for _, f := range cfg.List("fields") {
+			if !t.fields[f] {
+				t.fields[f] = true
+				t.names = append(t.names, f)
+			}
+		}
+		if r := optString(cfg, "replacement"); r != nil {
+			t.replace = newMaskReplacement(*r)
+		}
+		return t, nil
+	}
+}
+
+const maskPurpose = "mask fields"
+
+func (t *maskField) Apply(r *connect.Record) (*connect.Record, error) {
+	v := t.part.value(r)
+	s := t.part.schema(r)
+	if s == nil {
+		m, err := requireMap(v, maskPurpose)
+		if err != nil {
+			return nil, err
+		}
+		out := maps.Clone(m)
+		if out == nil {
+			out = map[string]any{}
+		}
+		for _, f := range t.names {
+			mv, err := t.masked(m[f])
+			if err != nil {
+				return nil, err
+			}
+			out[f] = mv
+		}
+		return t.part.with(r, nil, out), nil
+	}
+	sv, err := requireStruct(v, maskPurpose)
+	if err != nil {
+		return nil, err
+	}
+	in := sv.Schema()
+	out := connect.NewStruct(in)
+	for _, f := range in.Fields {
+		fv := field(sv, f, t.withDefault)
+		if t.fields[f.Name] {
+			if fv, err = t.masked(fv); err != nil {
+				return nil, err
+			}
+		}
+		out.SetIndex(f.Index, fv)
+	}
+	return t.part.with(r, s, out), nil
+}
+
+var epoch = time.UnixMilli(0).UTC()
+
+func (t *maskField) masked(v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if t.replace != nil {
+		return t.replace.forValue(v)
+	}
+	switch x := v.(type) {
+	case bool:
+		return false, nil
+	case int8:
+		return int8(0), nil
+	case int16:
+		return int16(0), nil
+	case int32:
+		return int32(0), nil
+	case int64:
+		return int64(0), nil
+	case float32:
+		return float32(0), nil
+	case float64:
+		return float64(0), nil
+	case string:
+		return "", nil
+	case connect.Decimal:
+		// Kafka Connect writes BigDecimal.ZERO (scale 0), which its
+		// converters then refuse for a Decimal schema of another scale;
+		// zero at the value's own scale keeps the record writable.
+		return connect.Decimal{Unscaled: new(big.Int), Scale: x.Scale}, nil
+	case time.Time:
+		return epoch, nil
+	case []any:
+		return []any{}, nil
+	case map[string]any:
+		return map[string]any{}, nil
+	case map[any]any:
+		return map[any]any{}, nil
+	}
+	return nil, dataErr("Cannot mask value of type: %s", javaClass(v))
+}
+
+func (m *maskReplacement) forValue(v any) (any, error) {
+	switch v.(type) {
+	case string:
+		return m.raw, nil
+	case int8:
+		return m.i8, m.numErr
+	case int16:
+		return m.i16, m.numErr
+	case int32:
+		return m.i32, m.numErr
+	case int64:
+		return m.i64, m.numErr
+	case float32:
+		return m.f32, m.numErr
+	case float64:
+		return m.f64, m.numErr
+	case connect.Decimal:
+		return m.dec, m.decErr
+	}
+	return nil, dataErr("Cannot mask value of type %s with custom replacement.", javaClass(v))
+}

@@ -1,0 +1,176 @@
+package transforms
+
+import (
+	"strings"
+
+	"github.com/connectd/connectd/framework/connect"
+)
+
+// ReplaceField: Kafka Connect's org.apache.kafka.connect.transforms.ReplaceField$Key and $Value.
+
+var replaceFieldDef = connect.NewConfigDef(
+	connect.ConfigKey{Name: "exclude", Type: connect.TypeList, Importance: connect.Medium,
+		Doc: "Fields to drop. Exclusion wins over include."},
+	connect.ConfigKey{Name: "blacklist", Type: connect.TypeList, Importance: connect.Low,
+		Doc: "Deprecated alias of exclude, used when exclude is not set."},
+	connect.ConfigKey{Name: "include", Type: connect.TypeList, Importance: connect.Medium,
+		Doc: "Fields to keep; when set, every other field is dropped."},
+	connect.ConfigKey{Name: "whitelist", Type: connect.TypeList, Importance: connect.Low,
+		Doc: "Deprecated alias of include, used when include is not set."},
+	connect.ConfigKey{Name: "renames", Type: connect.TypeList, Importance: connect.Medium,
+		Validator: func(v any) error {
+			_, err := parseRenames(v.([]string))
+			return err
+		},
+		Doc: "Fields to rename, as old:new pairs, e.g. foo:bar,abc:xyz."},
+	replaceNullKey,
+)
+
+// javaSplit splits s at sep as Java's String.split does: trailing empty
+// strings are dropped (so "a:" is ["a"], and ":" is []).
+func javaSplit(s string, sep string) []string {
+	parts := strings.Split(s, sep)
+	for len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return parts
+}
+
+// javaList renders a list as Java's List.toString does.
+func javaList(l []string) string { return "[" + strings.Join(l, ", ") + "]" }
+
+func parseRenames(mappings []string) (map[string]string, error) {
+	m := make(map[string]string, len(mappings))
+	for _, mapping := range mappings {
+		parts := javaSplit(mapping, ":")
+		if len(parts) != 2 {
+			return nil, errf("Invalid rename mapping: %s", mapping)
+		}
+		m[parts[0]] = parts[1]
+	}
+	return m, nil
+}
+
+type replaceField struct {
+	part             part
+	exclude, include map[string]bool
+	renames          map[string]string
+	reverse          map[string]string
+	withDefault      bool
+	cache            schemaCache[*replacePlan]
+}
+
+// replacePlan is the schema ReplaceField builds for one input schema and,
+// for each of its fields, the input field it copies.
+type replacePlan struct {
+	schema *connect.Schema
+	from   []connect.Field
+}
+
+// deprecatedList returns key's list, or the deprecated alias's when key
+// is unset and the alias is set, as Kafka Connect's
+// ConfigUtils.translateDeprecatedConfigs did.
+func deprecatedList(cfg *connect.Config, key, alias string) []string {
+	raw := cfg.Raw()
+	if _, ok := raw[key]; !ok {
+		if _, ok := raw[alias]; ok {
+			return cfg.List(alias)
+		}
+	}
+	return cfg.List(key)
+}
+
+func newReplaceField(p part) func(*connect.Config, Env) (Transform, error) {
+	return func(cfg *connect.Config, _ Env) (Transform, error) {
+		renames, err := parseRenames(cfg.List("renames"))
+		if err != nil {
+			v := javaList(cfg.List("renames"))
+			return nil, keyError("renames", &v, "%v", err)
+		}
+		t := &replaceField{part: p, exclude: map[string]bool{}, include: map[string]bool{},
+			renames: renames, reverse: make(map[string]string, len(renames)),
+			withDefault: cfg.Bool("replace.null.with.default")}
+		for _, f := range deprecatedList(cfg, "exclude", "blacklist") {
+			t.exclude[f] = true
+		}
+		for _, f := range deprecatedList(cfg, "include", "whitelist") {
+			t.include[f] = true
+		}
+		for k, v := range renames {
+			t.reverse[v] = k
+		}
+		return t, nil
+	}
+}
+
+func (t *replaceField) keep(name string) bool {
+	return !t.exclude[name] && (len(t.include) == 0 || t.include[name])
+}
+
+func (t *replaceField) renamed(name string) string {
+	if n, ok := t.renames[name]; ok {
+		return n
+	}
+	return name
+}
+
+const replacePurpose = "field replacement"
+
+func (t *replaceField) Apply(r *connect.Record) (*connect.Record, error) {
+	v := t.part.value(r)
+	if v == nil {
+		return r, nil
+	}
+	if t.part.schema(r) == nil {
+		m, err := requireMap(v, replacePurpose)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]any, len(m))
+		for k, fv := range m {
+			if t.keep(k) {
+				out[t.renamed(k)] = fv
+			}
+		}
+		return t.part.with(r, nil, out), nil
+	}
+	sv, err := requireStruct(v, replacePurpose)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := t.cache.get(sv.Schema(), t.buildPlan)
+	if err != nil {
+		return nil, err
+	}
+	out := connect.NewStruct(plan.schema)
+	for i, f := range plan.from {
+		out.SetIndex(i, field(sv, f, t.withDefault))
+	}
+	return t.part.with(r, plan.schema, out), nil
+}
+
+func (t *replaceField) buildPlan(in *connect.Schema) (*replacePlan, error) {
+	var fields []connect.Field
+	for _, f := range in.Fields {
+		if t.keep(f.Name) {
+			fields = append(fields, connect.Field{Name: t.renamed(f.Name), Schema: f.Schema})
+		}
+	}
+	s, err := newStructSchema(in, fields)
+	if err != nil {
+		return nil, err
+	}
+	plan := &replacePlan{schema: s, from: make([]connect.Field, len(s.Fields))}
+	for i, f := range s.Fields {
+		src := f.Name
+		if o, ok := t.reverse[src]; ok {
+			src = o
+		}
+		of, ok := in.Field(src)
+		if !ok {
+			return nil, dataErr("%s is not a valid field name", src)
+		}
+		plan.from[i] = of
+	}
+	return plan, nil
+}
