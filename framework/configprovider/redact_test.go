@@ -73,13 +73,13 @@ func TestRedactorConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 200 {
-				r.Add(fmt.Sprintf("secret-%d-%d", w, i))
+				r.Add(fmt.Sprintf("<secret-%d-%d>", w, i))
 			}
 		}()
 		go func() {
 			defer wg.Done()
 			for i := range 200 {
-				s := fmt.Sprintf("x secret-%d-%d y", w, i)
+				s := fmt.Sprintf("x <secret-%d-%d> y", w, i)
 				if got := r.Redact(s); got != s && got != "x "+Hidden+" y" {
 					t.Errorf("Redact(%q) = %q", s, got)
 					return
@@ -91,7 +91,7 @@ func TestRedactorConcurrent(t *testing.T) {
 	if r.Len() != 800 {
 		t.Errorf("Len = %d, want 800", r.Len())
 	}
-	if got := r.Redact("secret-3-199"); got != Hidden {
+	if got := r.Redact("<secret-3-199>"); got != Hidden {
 		t.Errorf("Redact after all Adds = %q, want %q", got, Hidden)
 	}
 }

@@ -7,28 +7,39 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 )
 
 // RedactingHandler is a slog.Handler that hides a Redactor's secrets in what
 // it passes on to another handler: the message, string attributes, errors,
 // and any other attribute value whose text shows a secret, inside groups at
-// any depth.
+// any depth. Numbers, booleans, times and durations are passed on as they
+// are.
 //
-// Attributes bound with Logger.With and groups opened with Logger.WithGroup
-// are kept here and redacted at every record, not handed to the next
-// handler when bound: a logger built before a connector's secrets were known
-// must still hide them. Numbers, booleans, times and durations are passed
-// on as they are.
+// Attributes bound with Logger.With are redacted with the secrets known when
+// a record is logged, not only those known when they were bound: a logger
+// built before a connector's secrets were added must still hide them. The
+// next handler derived from the bound attributes is therefore rebuilt after
+// every Redactor.Add that adds a secret, on the next record.
 type RedactingHandler struct {
 	next     slog.Handler
 	redactor *Redactor
 	ops      []handlerOp // WithAttrs and WithGroup calls, in order
+
+	// derived is next with ops applied, bound attributes redacted with the
+	// secrets in derived.secrets.
+	derived atomic.Pointer[derivedHandler]
 }
 
 // handlerOp is one WithGroup (group set) or WithAttrs (attrs set) call.
 type handlerOp struct {
 	group string
 	attrs []slog.Attr
+}
+
+type derivedHandler struct {
+	secrets *[]string // the Redactor's secrets it was built with
+	h       slog.Handler
 }
 
 // NewRedactingHandler returns a handler that redacts with r and passes
@@ -67,32 +78,44 @@ func (h *RedactingHandler) with(op handlerOp) *RedactingHandler {
 	return &RedactingHandler{next: h.next, redactor: h.redactor, ops: append(slices.Clip(h.ops), op)}
 }
 
-// Handle redacts the record and the bound attributes and passes them on.
+// Handle redacts the record and passes it on.
 func (h *RedactingHandler) Handle(ctx context.Context, rec slog.Record) error {
-	attrs := make([]slog.Attr, 0, rec.NumAttrs())
+	next := h.nextHandler()
+	out := slog.NewRecord(rec.Time, rec.Level, h.redactor.Redact(rec.Message), rec.PC)
 	rec.Attrs(func(a slog.Attr) bool {
-		attrs = append(attrs, h.redactAttr(a))
+		out.AddAttrs(h.redactAttr(a))
 		return true
 	})
-	// Rebuild, innermost first, the nesting that the bound groups and
-	// attributes would have given the record in the next handler.
-	for i := len(h.ops) - 1; i >= 0; i-- {
-		op := h.ops[i]
+	return next.Handle(ctx, out)
+}
+
+// nextHandler returns the next handler with the bound groups and redacted
+// attributes applied, built anew when secrets were added since.
+func (h *RedactingHandler) nextHandler() slog.Handler {
+	if len(h.ops) == 0 {
+		return h.next
+	}
+	// Load the secrets before redacting with them: if an Add comes in
+	// between, the result is keyed older than it is and merely rebuilt once
+	// more, never kept when stale.
+	secrets := h.redactor.secrets.Load()
+	if d := h.derived.Load(); d != nil && d.secrets == secrets {
+		return d.h
+	}
+	n := h.next
+	for _, op := range h.ops {
 		if op.group != "" {
-			if len(attrs) > 0 { // slog drops empty groups
-				attrs = []slog.Attr{{Key: op.group, Value: slog.GroupValue(attrs...)}}
-			}
+			n = n.WithGroup(op.group)
 			continue
 		}
-		bound := make([]slog.Attr, 0, len(op.attrs)+len(attrs))
-		for _, a := range op.attrs {
-			bound = append(bound, h.redactAttr(a))
+		attrs := make([]slog.Attr, len(op.attrs))
+		for i, a := range op.attrs {
+			attrs[i] = h.redactAttr(a)
 		}
-		attrs = append(bound, attrs...)
+		n = n.WithAttrs(attrs)
 	}
-	out := slog.NewRecord(rec.Time, rec.Level, h.redactor.Redact(rec.Message), rec.PC)
-	out.AddAttrs(attrs...)
-	return h.next.Handle(ctx, out)
+	h.derived.Store(&derivedHandler{secrets: secrets, h: n})
+	return n
 }
 
 func (h *RedactingHandler) redactAttr(a slog.Attr) slog.Attr {

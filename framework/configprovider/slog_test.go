@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -117,4 +119,77 @@ func TestRedactingHandlerEnabled(t *testing.T) {
 	if h.Enabled(context.Background(), slog.LevelInfo) || !h.Enabled(context.Background(), slog.LevelError) {
 		t.Error("Enabled does not follow the next handler's level")
 	}
+}
+
+// A logger that already logged (and so built its next handler) with bound
+// attributes must hide a secret added afterwards.
+func TestRedactingHandlerSecretAddedLater(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	red := &Redactor{}
+	logger := slog.New(NewRedactingHandler(slog.NewJSONHandler(&buf, nil), red)).
+		With("dsn", "postgres://alice:later-s3cret@db").WithGroup("g").With("pw", "later-s3cret")
+	logger.Info("before")
+	if !strings.Contains(buf.String(), "later-s3cret") {
+		t.Fatalf("before Add, the value was hidden: %s", buf.String())
+	}
+	buf.Reset()
+	red.Add("later-s3cret")
+	logger.Info("after", "k", "v")
+	if strings.Contains(buf.String(), "later-s3cret") {
+		t.Fatalf("after Add, the line shows the secret: %s", buf.String())
+	}
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["dsn"] != "postgres://alice:"+Hidden+"@db" || !cmp.Equal(got["g"], map[string]any{"pw": Hidden, "k": "v"}) {
+		t.Errorf("line after Add = %v", got)
+	}
+}
+
+// For the race detector: log from several goroutines while secrets are added.
+func TestRedactingHandlerConcurrent(t *testing.T) {
+	t.Parallel()
+	red := &Redactor{}
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	logger := slog.New(NewRedactingHandler(slog.NewJSONHandler(&lockedWriter{mu: &mu, w: &buf}, nil), red)).With("bound", "<s-0-9>")
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				red.Add(fmt.Sprintf("<s-%d-%d>", w, i))
+				logger.Info("line", "v", fmt.Sprintf("<s-%d-%d>", w, i))
+			}
+		})
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	// Each line's v was added as a secret before the line was logged.
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 200 {
+		t.Fatalf("%d lines, want 200", len(lines))
+	}
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["v"] != Hidden {
+			t.Errorf("line shows a secret added before it was logged: %s", l)
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
