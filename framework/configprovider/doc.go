@@ -83,6 +83,11 @@
 //	red.Add(secrets...)
 //	// hand resolved, and only resolved, to the plugin
 //
+// Every value a placeholder resolves to counts as a secret, so a host name
+// or port read through a provider is hidden in logs as well, wherever it
+// appears; values as short as "1" or "true" make logs hard to read, so keep
+// providers for secrets.
+//
 // The worker config itself may hold placeholders too (KIP-421): resolve it
 // with the same Resolver, res.Resolve(ctx, workerProps), and add those
 // secrets to the Redactor as well.

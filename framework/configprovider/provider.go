@@ -9,20 +9,20 @@ import (
 )
 
 // Provider looks up the values that placeholders refer to, as a Kafka
-// ConfigProvider does.
-//
-// The Resolver calls Get once per path per Resolve with every key that the
-// config asks of that path, sorted and without duplicates. Get returns the
-// keys it found; a key it does not return is one the path does not hold,
-// which the Resolver reports as ErrKeyNotFound. An error means the path
-// could not be read at all (unreadable file, path outside allowed.paths).
-// Errors must never contain the values looked up: they reach logs and the
-// REST API.
-//
-// Get may be called from several goroutines at once, for different
-// connectors. A Provider that holds resources may also implement io.Closer;
-// Resolver.Close calls it.
+// ConfigProvider does. A Provider that holds resources may also implement
+// io.Closer; Resolver.Close calls it.
 type Provider interface {
+	// Get returns the values of keys at path. Resolve calls it once per
+	// path it needs, with every key the config asks of that path, sorted and
+	// without duplicates; path is "" for placeholders written without one.
+	// Get may be called from several goroutines at once, for different
+	// connectors, and should return early when ctx is done.
+	//
+	// A key left out of the result is one the path does not hold, which
+	// Resolve reports as ErrKeyNotFound. An error means the path could not
+	// be read at all (unreadable file, path outside allowed.paths). Errors
+	// must never contain the values looked up: they reach logs and the REST
+	// API.
 	Get(ctx context.Context, path string, keys []string) (map[string]string, error)
 }
 
