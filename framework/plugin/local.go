@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/connectd/connectd/framework/connect"
 	"github.com/connectd/connectd/framework/converters"
+	"github.com/connectd/connectd/transforms"
 )
 
 // local runs a plugin in this process. It is both the in-process Client and
@@ -22,6 +25,9 @@ type local struct {
 	source    connect.SourceTask
 	sink      connect.SinkTask
 	conv      *converters.Set
+	chain     *transforms.Chain // nil: the task has no transforms
+	policy    ErrorPolicy
+	convNames [3]string // key, value, header converter, as configured
 	className string
 	never     chan struct{}
 
@@ -86,12 +92,32 @@ func (l *local) ConnectorStop(ctx context.Context) error {
 	return c.Stop(ctx)
 }
 
+// startTask builds what every record of a task passes through: the
+// converters, the transform chain and the error policy.
+func (l *local) startTask(config map[string]string, sink bool) error {
+	conv, err := converters.FromConfig(config, nil)
+	if err != nil {
+		return err
+	}
+	chain, err := transforms.NewChain(config, transforms.Env{Sink: sink})
+	if err != nil {
+		return fmt.Errorf("plugin: %s: %w", transforms.KeyTransforms, err)
+	}
+	policy, err := ParseErrorPolicy(config)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.conv, l.chain, l.policy, l.convNames = conv, chain, policy, converterNames(config)
+	l.mu.Unlock()
+	return nil
+}
+
 func (l *local) SourceStart(ctx context.Context, config map[string]string, offsets []connect.SourceOffset) error {
 	if l.p.NewSource == nil {
 		return fmt.Errorf("plugin: %s is not a source connector", l.p.Name)
 	}
-	conv, err := converters.FromConfig(config, nil)
-	if err != nil {
+	if err := l.startTask(config, false); err != nil {
 		return err
 	}
 	om, err := newOffsetMap(offsets)
@@ -103,11 +129,15 @@ func (l *local) SourceStart(ctx context.Context, config map[string]string, offse
 		return err
 	}
 	l.mu.Lock()
-	l.source, l.conv = task, conv
+	l.source = task
 	l.mu.Unlock()
 	return nil
 }
 
+// SourcePoll polls the task, then transforms and converts each record. A
+// record that fails comes back with its Err set, one that a transform
+// dropped with Dropped set: either way its source position crosses the
+// boundary, so the worker commits past it.
 func (l *local) SourcePoll(ctx context.Context) ([]Record, error) {
 	recs, err := l.source.Poll(ctx)
 	if err != nil {
@@ -118,7 +148,7 @@ func (l *local) SourcePoll(ctx context.Context) ([]Record, error) {
 	}
 	out := make([]Record, len(recs))
 	for i, r := range recs {
-		l.fromConnect(r, &out[i])
+		l.processSource(ctx, r, &out[i])
 	}
 	l.encodeOffsets(recs, out)
 	return out, nil
@@ -154,40 +184,122 @@ func (l *local) encodeOffsets(recs []*connect.Record, out []Record) {
 	}
 }
 
-// fromConnect converts one source record; a failure is recorded in w.Err.
-func (l *local) fromConnect(r *connect.Record, w *Record) {
+// processSource transforms and converts one polled record into w.
+func (l *local) processSource(ctx context.Context, r *connect.Record, w *Record) {
+	var err error
+	if w.SourcePartition, err = l.encodePartition(r.SourcePartition); err != nil {
+		l.sourceFailed(r, w, NewRecordError(StagePoll, l.className, err))
+		return
+	}
+	t := r
+	if l.chain != nil {
+		t, err = l.chain.Apply(r)
+		if err != nil && connect.IsRetriable(err) {
+			err = l.policy.retry(ctx, err, func() (e error) {
+				t, e = l.chain.Apply(r)
+				return e
+			})
+		}
+		if err != nil {
+			l.sourceFailed(r, w, transformError(err))
+			return
+		}
+		if t == nil {
+			w.Dropped = true
+			return
+		}
+	}
+	if rerr := l.fromConnect(ctx, t, w); rerr != nil {
+		l.sourceFailed(r, w, rerr)
+	}
+}
+
+// sourceFailed turns w into the failed record r: its position, its error,
+// and, when the connector has a dead letter queue, r as the task returned
+// it, converted (see dlqPayload).
+func (l *local) sourceFailed(r *connect.Record, w *Record, rerr *RecordError) {
+	part := w.SourcePartition
+	*w = Record{Topic: r.Topic, Partition: -1, SourcePartition: part, Err: rerr}
+	if part != nil && r.SourceOffset != nil {
+		// The dead letter queue's headers name the failed record's own
+		// offset; a newer record of the batch still carries the newest.
+		w.SourceOffset, _ = EncodeMap(r.SourceOffset)
+	}
+	if l.policy.LogIncludeMessages {
+		rerr.Record = describeSource(r)
+	}
+	if l.policy.DLQTopic != "" {
+		l.dlqPayload(r, w)
+	}
+}
+
+// fromConnect converts one transformed source record into w.
+func (l *local) fromConnect(ctx context.Context, r *connect.Record, w *Record) *RecordError {
 	w.Topic, w.Partition = r.Topic, r.Partition
 	if !r.Timestamp.IsZero() {
 		w.TimestampMs = r.Timestamp.UnixMilli()
 	}
-	var err error
-	if w.SourcePartition, err = l.encodePartition(r.SourcePartition); err != nil {
-		w.Err = NewRecordError(StagePoll, l.className, err)
-		return
-	}
 	if r.Topic == "" {
-		w.Err = NewRecordError(StagePoll, l.className, errors.New("record has no topic"))
-		return
+		return NewRecordError(StagePoll, l.className, errors.New("record has no topic"))
 	}
+	var err error
 	if w.Key, err = l.conv.Key.FromConnect(r.Topic, r.KeySchema, r.Key); err != nil {
-		w.Err = NewRecordError(StageKeyConverter, fmt.Sprintf("%T", l.conv.Key), err)
-		return
+		if w.Key, err = retried(ctx, l.policy, err, func() ([]byte, error) { return l.conv.Key.FromConnect(r.Topic, r.KeySchema, r.Key) }); err != nil {
+			return NewRecordError(StageKeyConverter, l.convNames[0], err)
+		}
 	}
 	if w.Value, err = l.conv.Value.FromConnect(r.Topic, r.ValueSchema, r.Value); err != nil {
-		w.Err = NewRecordError(StageValueConverter, fmt.Sprintf("%T", l.conv.Value), err)
-		return
+		if w.Value, err = retried(ctx, l.policy, err, func() ([]byte, error) { return l.conv.Value.FromConnect(r.Topic, r.ValueSchema, r.Value) }); err != nil {
+			return NewRecordError(StageValueConverter, l.convNames[1], err)
+		}
 	}
 	if len(r.Headers) > 0 {
 		w.Headers = make([]Header, len(r.Headers))
 		for i, h := range r.Headers {
 			b, err := l.conv.Header.FromConnectHeader(r.Topic, h.Key, h.Schema, h.Value)
 			if err != nil {
-				w.Err = NewRecordError(StageHeaderConverter, fmt.Sprintf("%T", l.conv.Header), err)
-				return
+				if b, err = retried(ctx, l.policy, err, func() ([]byte, error) { return l.conv.Header.FromConnectHeader(r.Topic, h.Key, h.Schema, h.Value) }); err != nil {
+					return NewRecordError(StageHeaderConverter, l.convNames[2], err)
+				}
 			}
 			w.Headers[i] = Header{Key: h.Key, Value: b}
 		}
 	}
+	return nil
+}
+
+// retried tries op again per the policy after it failed with err; a
+// failure that is not retriable stands at once.
+func retried[T any](ctx context.Context, p ErrorPolicy, err error, op func() (T, error)) (T, error) {
+	var v T
+	err = p.retry(ctx, err, func() (e error) {
+		v, e = op()
+		return e
+	})
+	return v, err
+}
+
+// transformError describes a failure of the transform chain, naming the
+// transform's class (its alias is in the message and the trace).
+func transformError(err error) *RecordError {
+	var te *transforms.TransformError
+	if errors.As(err, &te) {
+		return NewRecordError(StageTransformation, te.Class, err)
+	}
+	return NewRecordError(StageTransformation, "transforms", err)
+}
+
+// converterNames returns how the task's config names its key, value and
+// header converters, for __connect.errors.class.name; Kafka Connect's
+// defaults when it names none.
+func converterNames(config map[string]string) [3]string {
+	out := [3]string{"org.apache.kafka.connect.json.JsonConverter", "org.apache.kafka.connect.json.JsonConverter", "org.apache.kafka.connect.storage.SimpleHeaderConverter"}
+	for i, k := range []string{"key.converter", "value.converter", "header.converter"} {
+		if v := strings.TrimSpace(config[k]); v != "" {
+			out[i] = v
+		}
+	}
+	return out
 }
 
 // encodePartition encodes m, reusing the last encoding when m is the very
@@ -232,8 +344,7 @@ func (l *local) SinkStart(ctx context.Context, config map[string]string) error {
 	if l.p.NewSink == nil {
 		return fmt.Errorf("plugin: %s is not a sink connector", l.p.Name)
 	}
-	conv, err := converters.FromConfig(config, nil)
-	if err != nil {
+	if err := l.startTask(config, true); err != nil {
 		return err
 	}
 	task := l.p.NewSink().NewTask()
@@ -241,7 +352,7 @@ func (l *local) SinkStart(ctx context.Context, config map[string]string) error {
 		return err
 	}
 	l.mu.Lock()
-	l.sink, l.conv = task, conv
+	l.sink = task
 	l.mu.Unlock()
 	return nil
 }
@@ -260,14 +371,36 @@ func (l *local) SinkClose(ctx context.Context, partitions []connect.TopicPartiti
 	return nil
 }
 
+// SinkPut converts and transforms the batch and puts what is left to the
+// task. With errors.tolerance=none it stops at the first record that fails
+// conversion or a transform and puts nothing: the worker fails the task at
+// that record (or, for a retriable failure, hands the batch again). With
+// all, failed records are left out and the rest is put.
 func (l *local) SinkPut(ctx context.Context, records []Record) ([]FailedRecord, error) {
 	var failed []FailedRecord
 	recs := make([]*connect.Record, 0, len(records))
 	index := make([]int, 0, len(records)) // recs[i] came from records[index[i]]
 	for i := range records {
-		r, rerr := l.toConnect(&records[i])
+		r, rerr := l.toConnect(ctx, &records[i])
+		if rerr == nil && l.chain != nil {
+			t, err := l.chain.Apply(r)
+			if err != nil && connect.IsRetriable(err) {
+				t, err = retried(ctx, l.policy, err, func() (*connect.Record, error) { return l.chain.Apply(r) })
+			}
+			switch {
+			case err != nil:
+				rerr = transformError(err)
+			case t == nil:
+				continue // dropped by a transform
+			default:
+				r = t
+			}
+		}
 		if rerr != nil {
 			failed = append(failed, FailedRecord{Index: i, Err: rerr})
+			if !l.policy.TolerateAll {
+				return failed, nil
+			}
 			continue
 		}
 		recs = append(recs, r)
@@ -283,8 +416,12 @@ func (l *local) SinkPut(ctx context.Context, records []Record) ([]FailedRecord, 
 			if j < 0 || j >= len(index) {
 				return nil, fmt.Errorf("plugin: %s: batch error names record %d of %d", l.className, j, len(index))
 			}
+			if e == nil {
+				e = errors.New("put rejected the record without saying why")
+			}
 			failed = append(failed, FailedRecord{Index: index[j], Err: NewRecordError(StagePut, l.className, e)})
 		}
+		slices.SortFunc(failed, func(a, b FailedRecord) int { return a.Index - b.Index })
 		return failed, nil
 	}
 	if err != nil {
@@ -293,29 +430,46 @@ func (l *local) SinkPut(ctx context.Context, records []Record) ([]FailedRecord, 
 	return failed, nil
 }
 
-func (l *local) toConnect(w *Record) (*connect.Record, *RecordError) {
+func (l *local) toConnect(ctx context.Context, w *Record) (*connect.Record, *RecordError) {
 	r := &connect.Record{Topic: w.Topic, Partition: w.Partition, Offset: w.Offset}
 	if w.TimestampMs != 0 {
 		r.Timestamp = time.UnixMilli(w.TimestampMs)
 	}
 	var err error
 	if r.KeySchema, r.Key, err = l.conv.Key.ToConnect(w.Topic, w.Key); err != nil {
-		return nil, NewRecordError(StageKeyConverter, fmt.Sprintf("%T", l.conv.Key), err)
+		if r.KeySchema, r.Key, err = retried2(ctx, l.policy, err, func() (*connect.Schema, any, error) { return l.conv.Key.ToConnect(w.Topic, w.Key) }); err != nil {
+			return nil, NewRecordError(StageKeyConverter, l.convNames[0], err)
+		}
 	}
 	if r.ValueSchema, r.Value, err = l.conv.Value.ToConnect(w.Topic, w.Value); err != nil {
-		return nil, NewRecordError(StageValueConverter, fmt.Sprintf("%T", l.conv.Value), err)
+		if r.ValueSchema, r.Value, err = retried2(ctx, l.policy, err, func() (*connect.Schema, any, error) { return l.conv.Value.ToConnect(w.Topic, w.Value) }); err != nil {
+			return nil, NewRecordError(StageValueConverter, l.convNames[1], err)
+		}
 	}
 	if len(w.Headers) > 0 {
 		r.Headers = make([]connect.Header, len(w.Headers))
 		for i, h := range w.Headers {
 			s, v, err := l.conv.Header.ToConnectHeader(w.Topic, h.Key, h.Value)
 			if err != nil {
-				return nil, NewRecordError(StageHeaderConverter, fmt.Sprintf("%T", l.conv.Header), err)
+				if s, v, err = retried2(ctx, l.policy, err, func() (*connect.Schema, any, error) { return l.conv.Header.ToConnectHeader(w.Topic, h.Key, h.Value) }); err != nil {
+					return nil, NewRecordError(StageHeaderConverter, l.convNames[2], err)
+				}
 			}
 			r.Headers[i] = connect.Header{Key: h.Key, Schema: s, Value: v}
 		}
 	}
 	return r, nil
+}
+
+// retried2 is retried for an operation with two results.
+func retried2(ctx context.Context, p ErrorPolicy, err error, op func() (*connect.Schema, any, error)) (*connect.Schema, any, error) {
+	var s *connect.Schema
+	var v any
+	err = p.retry(ctx, err, func() (e error) {
+		s, v, e = op()
+		return e
+	})
+	return s, v, err
 }
 
 func (l *local) SinkFlush(ctx context.Context, offsets map[connect.TopicPartition]int64) error {

@@ -1,13 +1,18 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/connectd/connectd/framework/configprovider"
 	"github.com/connectd/connectd/framework/connect"
+	"github.com/connectd/connectd/framework/plugin"
+	"github.com/connectd/connectd/transforms"
 )
 
 // Worker configuration keys, as Kafka Connect names them.
@@ -79,6 +84,12 @@ type WorkerConfig struct {
 	RestartBackoff      [2]time.Duration // initial, max
 	ClientID            string
 	TopicCreation       bool
+	// ConfigProviders resolves ${provider:path:key} placeholders in
+	// connector configs, from the config.providers keys.
+	ConfigProviders *configprovider.Resolver
+	// Secrets knows every value a config provider resolved, so that logs,
+	// status traces and REST responses hide it. It only grows.
+	Secrets *configprovider.Redactor
 }
 
 // ParseWorkerConfig checks raw and warns (through logger) about keys it does not know.
@@ -100,6 +111,10 @@ func ParseWorkerConfig(raw map[string]string, logger *slog.Logger) (*WorkerConfi
 		logger.Warn("unknown worker config key ignored", "key", k)
 	}
 	ms := func(k string) time.Duration { return time.Duration(parsed.Long(k)) * time.Millisecond }
+	providers, err := configprovider.FromWorkerConfig(raw)
+	if err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
 	return &WorkerConfig{
 		Raw:                 raw,
 		Parsed:              parsed,
@@ -112,6 +127,8 @@ func ParseWorkerConfig(raw map[string]string, logger *slog.Logger) (*WorkerConfi
 		RestartBackoff:      [2]time.Duration{ms(KeyRestartBackoffInitial), ms(KeyRestartBackoffMax)},
 		ClientID:            parsed.String(KeyClientID),
 		TopicCreation:       parsed.Bool(KeyTopicCreation),
+		ConfigProviders:     providers,
+		Secrets:             &configprovider.Redactor{},
 	}, nil
 }
 
@@ -146,22 +163,122 @@ const (
 	KeyTasksMax       = "tasks.max"
 	KeyTopics         = "topics"
 	KeyTopicsRegex    = "topics.regex"
+	KeyTransforms     = transforms.KeyTransforms
+	KeyPredicates     = transforms.KeyPredicates
+)
+
+// Config groups of the framework's connector keys, as Kafka Connect names them.
+const (
+	GroupCommon     = "Common"
+	GroupTransforms = "Transforms"
+	GroupPredicates = "Predicates"
 )
 
 // ConnectorConfigDef is the part of every connector's config that the
-// framework reads, Kafka Connect's ConnectorConfig and SinkConnectorConfig.
+// framework reads, Kafka Connect's ConnectorConfig and SinkConnectorConfig:
+// the common keys, the transform and predicate aliases, and the error
+// handling keys (the dead letter queue ones for sources too, which Kafka
+// Connect does not have). Each transform's and predicate's own keys are
+// added per config by TransformConfigDef.
 func ConnectorConfigDef(sink bool) *connect.ConfigDef {
 	def := connect.NewConfigDef(
-		connect.ConfigKey{Name: KeyName, Type: connect.TypeString, Required: true, Importance: connect.High, Group: "Common", Width: connect.WidthMedium, DisplayName: "Connector name", Doc: "Globally unique name to use for this connector.", Validator: connect.NonEmpty},
-		connect.ConfigKey{Name: KeyConnectorClass, Type: connect.TypeString, Required: true, Importance: connect.High, Group: "Common", Width: connect.WidthLong, DisplayName: "Connector class", Doc: "Name or alias of the connector plugin, e.g. datagen or org.apache.kafka.connect.file.FileStreamSinkConnector."},
-		connect.ConfigKey{Name: KeyTasksMax, Type: connect.TypeInt, Default: "1", Importance: connect.High, Group: "Common", Width: connect.WidthShort, DisplayName: "Tasks max", Doc: "Maximum number of tasks to use for this connector.", Validator: connect.AtLeast(1)},
-		connect.ConfigKey{Name: KeyKeyConverter, Type: connect.TypeClass, Default: "", Importance: connect.Low, Group: "Common", Width: connect.WidthShort, DisplayName: "Key converter class", Doc: "Converter for record keys; the worker's when empty."},
-		connect.ConfigKey{Name: KeyValueConverter, Type: connect.TypeClass, Default: "", Importance: connect.Low, Group: "Common", Width: connect.WidthShort, DisplayName: "Value converter class", Doc: "Converter for record values; the worker's when empty."},
-		connect.ConfigKey{Name: KeyHeaderConverter, Type: connect.TypeClass, Default: "", Importance: connect.Low, Group: "Common", Width: connect.WidthShort, DisplayName: "Header converter class", Doc: "Converter for record headers; the worker's when empty."},
+		connect.ConfigKey{Name: KeyName, Type: connect.TypeString, Required: true, Importance: connect.High, Group: GroupCommon, Width: connect.WidthMedium, DisplayName: "Connector name", Doc: "Globally unique name to use for this connector.", Validator: connect.NonEmpty},
+		connect.ConfigKey{Name: KeyConnectorClass, Type: connect.TypeString, Required: true, Importance: connect.High, Group: GroupCommon, Width: connect.WidthLong, DisplayName: "Connector class", Doc: "Name or alias of the connector plugin, e.g. datagen or org.apache.kafka.connect.file.FileStreamSinkConnector."},
+		connect.ConfigKey{Name: KeyTasksMax, Type: connect.TypeInt, Default: "1", Importance: connect.High, Group: GroupCommon, Width: connect.WidthShort, DisplayName: "Tasks max", Doc: "Maximum number of tasks to use for this connector.", Validator: connect.AtLeast(1)},
+		connect.ConfigKey{Name: KeyKeyConverter, Type: connect.TypeClass, Default: "", Importance: connect.Low, Group: GroupCommon, Width: connect.WidthShort, DisplayName: "Key converter class", Doc: "Converter for record keys; the worker's when empty."},
+		connect.ConfigKey{Name: KeyValueConverter, Type: connect.TypeClass, Default: "", Importance: connect.Low, Group: GroupCommon, Width: connect.WidthShort, DisplayName: "Value converter class", Doc: "Converter for record values; the worker's when empty."},
+		connect.ConfigKey{Name: KeyHeaderConverter, Type: connect.TypeClass, Default: "", Importance: connect.Low, Group: GroupCommon, Width: connect.WidthShort, DisplayName: "Header converter class", Doc: "Converter for record headers; the worker's when empty."},
+		connect.ConfigKey{Name: KeyTransforms, Type: connect.TypeList, Default: "", Importance: connect.Low, Group: GroupTransforms, Width: connect.WidthLong, DisplayName: "Transforms", Doc: "Aliases for the transformations to be applied to records.", Validator: uniqueAliases},
+		connect.ConfigKey{Name: KeyPredicates, Type: connect.TypeList, Default: "", Importance: connect.Low, Group: GroupPredicates, Width: connect.WidthLong, DisplayName: "Predicates", Doc: "Aliases for the predicates used by transformations.", Validator: uniqueAliases},
 	)
+	errs := plugin.ErrorConfigDef()
+	for _, k := range errs.Keys() {
+		if !strings.HasPrefix(k.Name, "errors.deadletterqueue.") {
+			def.Define(k)
+		}
+	}
 	if sink {
-		def.Define(connect.ConfigKey{Name: KeyTopics, Type: connect.TypeList, Default: "", Importance: connect.High, Group: "Common", Width: connect.WidthLong, DisplayName: "Topics", Doc: "List of topics to consume, separated by commas."})
-		def.Define(connect.ConfigKey{Name: KeyTopicsRegex, Type: connect.TypeString, Default: "", Importance: connect.High, Group: "Common", Width: connect.WidthLong, DisplayName: "Topics regex", Doc: "Regular expression of the topics to consume; exclusive with topics."})
+		def.Define(connect.ConfigKey{Name: KeyTopics, Type: connect.TypeList, Default: "", Importance: connect.High, Group: GroupCommon, Width: connect.WidthLong, DisplayName: "Topics", Doc: "List of topics to consume, separated by commas."})
+		def.Define(connect.ConfigKey{Name: KeyTopicsRegex, Type: connect.TypeString, Default: "", Importance: connect.High, Group: GroupCommon, Width: connect.WidthLong, DisplayName: "Topics regex", Doc: "Regular expression of the topics to consume; exclusive with topics."})
+	}
+	for _, k := range errs.Keys() {
+		if strings.HasPrefix(k.Name, "errors.deadletterqueue.") {
+			def.Define(k)
+		}
 	}
 	return def
+}
+
+// uniqueAliases rejects a list that names an alias twice, as Kafka
+// Connect's alias validator does.
+func uniqueAliases(v any) error {
+	list, _ := v.([]string)
+	seen := map[string]bool{}
+	for _, a := range list {
+		if seen[a] {
+			return errors.New("Duplicate alias provided.")
+		}
+		seen[a] = true
+	}
+	return nil
+}
+
+// TransformConfigDef defines the keys of the transforms and predicates a
+// connector config names, as Kafka Connect's ConnectorConfig.enrich adds
+// them to the validate response: for each transform alias a,
+// transforms.a.type, transforms.a.predicate, transforms.a.negate and the
+// transform's own keys as transforms.a.<key>, in the group "Transforms: a";
+// for each predicate alias p, predicates.p.type and the predicate's keys,
+// in "Predicates: p". A type that is not known adds only its type key (its
+// error comes from transforms.Validate).
+func TransformConfigDef(config map[string]string) *connect.ConfigDef {
+	def := connect.NewConfigDef()
+	reg := transforms.NewRegistry()
+	seen := map[string]bool{}
+	for _, alias := range connect.SplitList(config[KeyTransforms]) {
+		if seen[alias] {
+			continue
+		}
+		seen[alias] = true
+		prefix := KeyTransforms + "." + alias + "."
+		group := GroupTransforms + ": " + alias
+		def.Define(connect.ConfigKey{Name: prefix + transforms.KeyType, Type: connect.TypeClass, Required: true, Importance: connect.High, Group: group, Width: connect.WidthLong,
+			DisplayName: "Transformation type for " + alias, Doc: "Class for the '" + alias + "' transformation."})
+		def.Define(connect.ConfigKey{Name: prefix + transforms.KeyPredicate, Type: connect.TypeString, Default: "", Importance: connect.Medium, Group: group,
+			Doc: "The alias of a predicate used to determine whether to apply this transformation."})
+		def.Define(connect.ConfigKey{Name: prefix + transforms.KeyNegate, Type: connect.TypeBoolean, Default: "false", Importance: connect.Medium, Group: group,
+			Doc: "Whether the configured predicate should be negated."})
+		if t, ok := reg.Transform(strings.TrimSpace(config[prefix+transforms.KeyType])); ok {
+			embed(def, prefix, group, t.Config, transforms.KeyPredicate, transforms.KeyNegate)
+		}
+	}
+	clear(seen)
+	for _, alias := range connect.SplitList(config[KeyPredicates]) {
+		if seen[alias] {
+			continue
+		}
+		seen[alias] = true
+		prefix := KeyPredicates + "." + alias + "."
+		group := GroupPredicates + ": " + alias
+		def.Define(connect.ConfigKey{Name: prefix + transforms.KeyType, Type: connect.TypeClass, Required: true, Importance: connect.High, Group: group, Width: connect.WidthLong,
+			DisplayName: "Predicate type for " + alias, Doc: "Class for the '" + alias + "' predicate."})
+		if p, ok := reg.Predicate(strings.TrimSpace(config[prefix+transforms.KeyType])); ok {
+			embed(def, prefix, group, p.Config)
+		}
+	}
+	return def
+}
+
+// embed adds sub's keys to def under prefix and in group, as Kafka's
+// ConfigDef.embed does; keys named in masked stay out (the chain's own
+// predicate and negate mask a transform's keys of those names).
+func embed(def *connect.ConfigDef, prefix, group string, sub *connect.ConfigDef, masked ...string) {
+	for _, k := range sub.Keys() {
+		if slices.Contains(masked, k.Name) {
+			continue
+		}
+		k.Name = prefix + k.Name
+		k.Group = group
+		def.Define(k)
+	}
 }

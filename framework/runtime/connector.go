@@ -61,7 +61,7 @@ func (w *Worker) StartConnector(ctx context.Context, spec ConnectorSpec, paused 
 }
 
 func (c *Connector) launch(ctx context.Context) (plugin.Client, error) {
-	client, err := c.spec.Entry.Launch(ctx, c.spec.Name, c.logger)
+	client, err := c.w.LaunchConnector(ctx, c.spec.Entry, c.spec.Name, c.logger)
 	if err != nil {
 		return nil, err
 	}

@@ -21,8 +21,18 @@ type Metrics struct {
 	commitOK     *prometheus.CounterVec
 	commitFailed *prometheus.CounterVec
 	restarts     *prometheus.CounterVec
-	tasks        prometheus.Gauge
-	connectors   prometheus.Gauge
+
+	// Kafka Connect's task-error-metrics group.
+	errFailures *prometheus.CounterVec
+	errErrors   *prometheus.CounterVec
+	errSkipped  *prometheus.CounterVec
+	errRetries  *prometheus.CounterVec
+	errLogged   *prometheus.CounterVec
+	dlqRequests *prometheus.CounterVec
+	dlqFailures *prometheus.CounterVec
+	errLastTime *prometheus.GaugeVec
+	tasks       prometheus.Gauge
+	connectors  prometheus.Gauge
 }
 
 // NewMetrics registers the worker's metrics, and Go's own, on a new registry.
@@ -40,10 +50,20 @@ func NewMetrics() *Metrics {
 		commitOK:     counter("kafka_connect_connector_task_metrics_offset_commit_success_total", "Offset commits that succeeded."),
 		commitFailed: counter("kafka_connect_connector_task_metrics_offset_commit_failure_total", "Offset commits that failed."),
 		restarts:     counter("connectd_task_restarts_total", "Times the worker started a task again after its plugin process died."),
-		tasks:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_connect_connect_worker_metrics_task_count", Help: "Tasks run by this worker."}),
-		connectors:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_connect_connect_worker_metrics_connector_count", Help: "Connectors run by this worker."}),
+		errFailures:  counter("kafka_connect_task_error_metrics_total_record_failures", "The number of record processing failures in this task."),
+		errErrors:    counter("kafka_connect_task_error_metrics_total_record_errors", "The number of record processing errors in this task."),
+		errSkipped:   counter("kafka_connect_task_error_metrics_total_records_skipped", "The number of records skipped due to errors."),
+		errRetries:   counter("kafka_connect_task_error_metrics_total_retries", "The number of operations retried."),
+		errLogged:    counter("kafka_connect_task_error_metrics_total_errors_logged", "The number of errors that were logged."),
+		dlqRequests:  counter("kafka_connect_task_error_metrics_deadletterqueue_produce_requests", "The number of attempted writes to the dead letter queue."),
+		dlqFailures:  counter("kafka_connect_task_error_metrics_deadletterqueue_produce_failures", "The number of failed writes to the dead letter queue."),
+		errLastTime: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kafka_connect_task_error_metrics_last_error_timestamp",
+			Help: "The epoch timestamp when this task last encountered an error."}, labels),
+		tasks:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_connect_connect_worker_metrics_task_count", Help: "Tasks run by this worker."}),
+		connectors: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_connect_connect_worker_metrics_connector_count", Help: "Connectors run by this worker."}),
 	}
 	m.Registry.MustRegister(m.sourcePoll, m.sourceWrite, m.sinkRead, m.sinkSend, m.commitOK, m.commitFailed, m.restarts, m.tasks, m.connectors,
+		m.errFailures, m.errErrors, m.errSkipped, m.errRetries, m.errLogged, m.dlqRequests, m.dlqFailures, m.errLastTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -51,6 +71,13 @@ func NewMetrics() *Metrics {
 // taskMetrics are one task's counters, looked up once per run.
 type taskMetrics struct {
 	poll, write, read, send, commitOK, commitFailed prometheus.Counter
+	errs                                            errorMetrics
+}
+
+// errorMetrics are one task's task-error-metrics.
+type errorMetrics struct {
+	failures, errors, skipped, retries, logged, dlqRequests, dlqFailures prometheus.Counter
+	lastError                                                            prometheus.Gauge
 }
 
 func (m *Metrics) task(connector string, task int) taskMetrics {
@@ -59,6 +86,11 @@ func (m *Metrics) task(connector string, task int) taskMetrics {
 		poll: m.sourcePoll.With(l), write: m.sourceWrite.With(l),
 		read: m.sinkRead.With(l), send: m.sinkSend.With(l),
 		commitOK: m.commitOK.With(l), commitFailed: m.commitFailed.With(l),
+		errs: errorMetrics{
+			failures: m.errFailures.With(l), errors: m.errErrors.With(l), skipped: m.errSkipped.With(l),
+			retries: m.errRetries.With(l), logged: m.errLogged.With(l),
+			dlqRequests: m.dlqRequests.With(l), dlqFailures: m.dlqFailures.With(l), lastError: m.errLastTime.With(l),
+		},
 	}
 }
 

@@ -34,6 +34,12 @@ type sinkRun struct {
 	assigned  map[connect.TopicPartition]bool
 	fatal     error
 	m         taskMetrics
+	errs      *errorHandler
+	dlq       *kgo.Client // the dead letter queue's producer, or nil
+	// putCtx bounds the calls that hand records to the task: it ends the
+	// shutdown timeout after the task is told to stop, so a put that
+	// retries without end cannot hold a stop forever.
+	putCtx context.Context
 }
 
 // SinkGroup is the consumer group of a sink connector, as Kafka Connect names it.
@@ -48,10 +54,37 @@ func (t *Task) runSink(stop context.Context) error {
 		return err
 	}
 	defer client.Close()
-	if err := client.SinkStart(sctx, t.spec.Config); err != nil {
-		return fmt.Errorf("start: %w", err)
+	config, err := w.ResolveConfig(sctx, t.spec.Config)
+	if err != nil {
+		return err
+	}
+	policy, err := plugin.ParseErrorPolicy(config)
+	if err != nil {
+		return err
+	}
+	if err := client.SinkStart(sctx, config); err != nil {
+		return fmt.Errorf("start: %w", w.redactErr(err))
 	}
 	r := &sinkRun{t: t, client: client, m: w.Metrics.task(t.spec.ID.Connector, t.spec.ID.Task), consumed: map[connect.TopicPartition]int64{}, committed: map[connect.TopicPartition]int64{}, assigned: map[connect.TopicPartition]bool{}}
+	r.errs = newErrorHandler(policy, t.spec.ID, t.logger, r.m.errs)
+	putCtx, putCancel := context.WithCancel(context.Background())
+	defer putCancel()
+	stopPuts := context.AfterFunc(stop, func() { time.AfterFunc(w.Config.ShutdownTimeout, putCancel) })
+	defer stopPuts()
+	r.putCtx = putCtx
+	if policy.DLQTopic != "" {
+		dlq, err := kgo.NewClient(w.kafkaOpts(kgo.ClientID(w.clientID("dlq-producer", t.spec.ID)))...)
+		if err != nil {
+			client.SinkStop(context.Background())
+			return fmt.Errorf("dead letter queue producer: %w", err)
+		}
+		defer dlq.Close()
+		if r.errs.dlq, err = newDLQWriter(sctx, w, t.spec.ID, policy, dlq, r.m.errs); err != nil {
+			client.SinkStop(context.Background())
+			return err
+		}
+		r.dlq = dlq
+	}
 	opts := w.kafkaOpts(
 		kgo.ClientID(w.clientID("consumer", t.spec.ID)),
 		kgo.ConsumerGroup(SinkGroup(t.spec.ID.Connector)),
@@ -63,14 +96,14 @@ func (t *Task) runSink(stop context.Context) error {
 		kgo.OnPartitionsRevoked(r.onRevoked),
 		kgo.OnPartitionsLost(r.onLost),
 	)
-	if re := t.spec.Config[KeyTopicsRegex]; re != "" {
+	if re := config[KeyTopicsRegex]; re != "" {
 		if _, err := regexp.Compile(re); err != nil {
 			client.SinkStop(context.Background())
 			return fmt.Errorf("%s: %w", KeyTopicsRegex, err)
 		}
 		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(re))
 	} else {
-		opts = append(opts, kgo.ConsumeTopics(connect.SplitList(t.spec.Config[KeyTopics])...))
+		opts = append(opts, kgo.ConsumeTopics(connect.SplitList(config[KeyTopics])...))
 	}
 	consumer, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -149,7 +182,12 @@ func (r *sinkRun) setPaused(paused bool) {
 	}
 }
 
-// put hands records to the task, retrying a retriable error with backoff.
+// put hands records to the task. A retriable error of the whole call is
+// retried with backoff until it passes (as Kafka Connect redelivers a batch
+// after a RetriableException). Records that fail one by one (conversion,
+// a transform, or rejected by the task's put) are retried, when their
+// failure is retriable, within errors.retry.timeout; then each is reported
+// and skipped, or fails the task, per errors.tolerance.
 func (r *sinkRun) put(stop context.Context, recs []*kgo.Record) error {
 	batch := make([]plugin.Record, len(recs))
 	for i, kr := range recs {
@@ -167,22 +205,56 @@ func (r *sinkRun) put(stop context.Context, recs []*kgo.Record) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var delay time.Duration
+	var retrier *plugin.Retrier
+	sub, index := batch, []int(nil) // index[i]: sub[i]'s place in batch; nil while sub is batch
 	for {
-		failed, err := r.client.SinkPut(context.Background(), batch)
-		if err == nil && len(failed) > 0 {
-			f := failed[0]
-			rec := recs[f.Index]
-			return fmt.Errorf("record %s[%d]@%d failed in stage %s: %w", rec.Topic, rec.Partition, rec.Offset, f.Err.Stage, f.Err)
+		failed, err := r.client.SinkPut(r.putCtx, sub)
+		if err != nil {
+			if !connect.IsRetriable(err) || stop.Err() != nil {
+				return fmt.Errorf("put: %w", err)
+			}
+			r.t.logger.Warn("put failed; retrying the batch", "error", err)
+			r.m.errs.retries.Inc()
+			if !pause(stop, &delay) {
+				return fmt.Errorf("put: %w", err)
+			}
+			continue
 		}
-		if err == nil {
+		var again []plugin.FailedRecord
+		for _, f := range failed {
+			if index != nil {
+				f.Index = index[f.Index]
+			}
+			r.m.errs.failures.Inc()
+			if f.Err.Retriable {
+				again = append(again, f)
+			} else if err := r.skipOrFail(recs[f.Index], f.Err); err != nil {
+				return err
+			}
+		}
+		if len(again) == 0 {
 			break
 		}
-		if !connect.IsRetriable(err) || stop.Err() != nil {
-			return fmt.Errorf("put: %w", err)
+		if retrier == nil {
+			retrier = r.errs.policy.Retrier()
 		}
-		r.t.logger.Warn("put failed; retrying the batch", "error", err)
-		if !pause(stop, &delay) {
-			return fmt.Errorf("put: %w", err)
+		if !retrier.Wait(stop) {
+			for _, f := range again {
+				if err := r.skipOrFail(recs[f.Index], f.Err); err != nil {
+					return err
+				}
+			}
+			break
+		}
+		r.m.errs.retries.Inc()
+		if !r.errs.policy.TolerateAll && again[0].Err.Stage != plugin.StagePut {
+			// With errors.tolerance=none the plugin puts nothing of a
+			// batch in which a record fails before the put: hand it all.
+			continue
+		}
+		sub, index = make([]plugin.Record, len(again)), make([]int, len(again))
+		for i, f := range again {
+			sub[i], index[i] = batch[f.Index], f.Index
 		}
 	}
 	for _, kr := range recs {
@@ -190,6 +262,13 @@ func (r *sinkRun) put(stop context.Context, recs []*kgo.Record) error {
 	}
 	r.m.send.Add(float64(len(recs)))
 	return nil
+}
+
+// skipOrFail reports a record that failed for good: it is skipped with
+// errors.tolerance=all, and fails the task with none.
+func (r *sinkRun) skipOrFail(kr *kgo.Record, rerr *plugin.RecordError) error {
+	err := r.errs.handle(r.putCtx, failure{err: rerr, consumed: kr}, nil)
+	return err
 }
 
 // flushAndCommit makes the task flush, then commits the flushed offsets of
@@ -218,6 +297,13 @@ func (r *sinkRun) flushAndCommitLocked(only map[connect.TopicPartition]bool) err
 			return nil
 		}
 		return fmt.Errorf("flush: %w", err)
+	}
+	if err := r.flushDLQ(ctx); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			r.t.logger.Warn("dead letter queue writes still pending; offsets not committed, retried at the next interval", "error", err)
+			return nil
+		}
+		return err
 	}
 	toCommit := map[string]map[int32]kgo.EpochOffset{}
 	for tp, o := range offsets {
@@ -258,6 +344,19 @@ func (r *sinkRun) flushAndCommitLocked(only map[connect.TopicPartition]bool) err
 	}
 	r.m.commitOK.Inc()
 	return nil
+}
+
+// flushDLQ waits until the dead letter queue holds every record written to
+// it: offsets are committed past a skipped record only then. A write that
+// failed fails the task rather than lose the record.
+func (r *sinkRun) flushDLQ(ctx context.Context) error {
+	if r.dlq == nil {
+		return nil
+	}
+	if err := r.dlq.Flush(ctx); err != nil {
+		return fmt.Errorf("flush dead letter queue: %w", err)
+	}
+	return r.errs.dlq.failed()
 }
 
 func toTPs(m map[string][]int32) []connect.TopicPartition {
@@ -351,6 +450,13 @@ func (r *sinkRun) shutdown(runErr error) error {
 	r.consumer.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), r.t.w.Config.ShutdownTimeout)
 	defer cancel()
+	if runErr != nil {
+		// A record reported before the task failed (errors.tolerance=none)
+		// still reaches the dead letter queue.
+		if err := r.flushDLQ(ctx); err != nil {
+			r.t.logger.Warn("dead letter queue writes still pending at shutdown", "error", err)
+		}
+	}
 	if err := r.client.SinkStop(ctx); err != nil && runErr == nil && errors.Is(err, plugin.ErrPluginExited) {
 		runErr = err
 	}

@@ -33,6 +33,7 @@ type sourceRun struct {
 
 	topics map[string]bool // topics known to exist; poll goroutine only
 	m      taskMetrics
+	errs   *errorHandler
 }
 
 // ensureTopics creates the batch's topics that do not exist yet, with the
@@ -47,6 +48,9 @@ func (r *sourceRun) ensureTopics(ctx context.Context, batch []plugin.Record) err
 	var missing []string
 	last := ""
 	for i := range batch {
+		if batch[i].Dropped || batch[i].Err != nil {
+			continue // not produced to its topic
+		}
 		t := batch[i].Topic
 		if t == last || r.topics[t] {
 			last = t
@@ -107,8 +111,16 @@ func (t *Task) runSource(stop context.Context) error {
 		}
 		offs = append(offs, connect.SourceOffset{Partition: p, Offset: o})
 	}
-	if err := client.SourceStart(sctx, t.spec.Config, offs); err != nil {
-		return fmt.Errorf("start: %w", err)
+	config, err := w.ResolveConfig(sctx, t.spec.Config)
+	if err != nil {
+		return err
+	}
+	policy, err := plugin.ParseErrorPolicy(config)
+	if err != nil {
+		return err
+	}
+	if err := client.SourceStart(sctx, config, offs); err != nil {
+		return fmt.Errorf("start: %w", w.redactErr(err))
 	}
 	popts := w.kafkaOpts(kgo.ClientID(w.clientID("producer", t.spec.ID)))
 	if !w.Config.TopicCreation {
@@ -125,6 +137,13 @@ func (t *Task) runSource(stop context.Context) error {
 	defer producer.Close()
 
 	r := &sourceRun{t: t, client: client, producer: producer, tracker: newTracker(), failed: make(chan struct{}), topics: map[string]bool{}, m: w.Metrics.task(t.spec.ID.Connector, t.spec.ID.Task)}
+	r.errs = newErrorHandler(policy, t.spec.ID, t.logger, r.m.errs)
+	if policy.DLQTopic != "" {
+		if r.errs.dlq, err = newDLQWriter(sctx, w, t.spec.ID, policy, producer, r.m.errs); err != nil {
+			client.SourceStop(context.Background())
+			return err
+		}
+	}
 	t.spec.Report(herder.Running, "")
 	t.logger.Info("source task started", "offsets", len(offs))
 	return r.loop(stop)
@@ -197,6 +216,7 @@ func (r *sourceRun) loop(stop context.Context) error {
 			}
 			if connect.IsRetriable(err) {
 				t.logger.Warn("poll failed; retrying", "error", err)
+				r.m.errs.retries.Inc()
 				pause(ctx, &retry)
 				continue
 			}
@@ -228,12 +248,22 @@ func (r *sourceRun) loop(stop context.Context) error {
 // produce hands a polled batch to the producer. All records of one source
 // partition in the batch share one tracker entry, carrying the newest
 // offset among them: it becomes committable once every one of them is
-// acknowledged (and everything before it). The kgo records are allocated
-// as one slab per batch.
+// acknowledged (and everything before it). A record a transform dropped
+// needs no acknowledgement; one that failed needs its dead letter queue
+// write's, if it has one. The kgo records are allocated as one slab per
+// batch.
+//
+// With errors.tolerance=none a failed record fails the task: it is
+// reported (error log, dead letter queue), and nothing of its batch is
+// produced, so no offset at or past it is committed.
 func (r *sourceRun) produce(ctx context.Context, batch []plugin.Record) error {
-	for i := range batch {
-		if e := batch[i].Err; e != nil {
-			return fmt.Errorf("record failed in stage %s: %w", e.Stage, e)
+	if !r.errs.policy.TolerateAll {
+		for i := range batch {
+			if batch[i].Err != nil {
+				r.errs.m.failures.Inc()
+				err := r.errs.handle(ctx, failure{err: batch[i].Err, source: &batch[i]}, nil)
+				return err
+			}
 		}
 	}
 	// Group by source partition; a batch nearly always holds one or a few.
@@ -255,20 +285,45 @@ func (r *sourceRun) produce(ctx context.Context, batch []plugin.Record) error {
 			g = &pending{partition: rec.SourcePartition, run: r}
 			groups = append(groups, g)
 		}
-		g.remaining.Add(1)
-		g.size++
 		if rec.SourceOffset != nil {
 			g.offset = rec.SourceOffset
 		}
 		owner[i] = g
+		switch {
+		case rec.Dropped:
+		case rec.Err != nil:
+			if r.errs.dlq != nil {
+				g.remaining.Add(1) // the dead letter queue's acknowledgement
+			}
+		default:
+			g.remaining.Add(1)
+			g.size++
+		}
 	}
 	for _, g := range groups {
+		if g.remaining.Load() == 0 {
+			g.acked.Store(true) // nothing of it is produced
+		}
 		r.tracker.add(g)
 	}
 	r.m.poll.Add(float64(len(batch)))
 	krs := make([]kgo.Record, len(batch))
 	for i := range batch {
 		rec, kr := &batch[i], &krs[i]
+		if rec.Dropped {
+			continue
+		}
+		if rec.Err != nil {
+			r.errs.m.failures.Inc()
+			cb := r.onUntrackedDLQ
+			if g := owner[i]; g != nil {
+				cb = g.onAck
+			}
+			if err := r.errs.handle(ctx, failure{err: rec.Err, source: rec}, cb); err != nil {
+				return err
+			}
+			continue
+		}
 		kr.Topic, kr.Partition, kr.Key, kr.Value = rec.Topic, rec.Partition, rec.Key, rec.Value
 		if rec.TimestampMs != 0 {
 			kr.Timestamp = time.UnixMilli(rec.TimestampMs)
@@ -286,6 +341,14 @@ func (r *sourceRun) produce(ctx context.Context, batch []plugin.Record) error {
 		r.producer.Produce(ctx, kr, cb)
 	}
 	return nil
+}
+
+// onUntrackedDLQ is the dead letter queue callback of failed records
+// without a source position.
+func (r *sourceRun) onUntrackedDLQ(kr *kgo.Record, err error) {
+	if err != nil {
+		r.produceFailed(kr, err)
+	}
 }
 
 // onUntracked is the produce callback of records without a source position.

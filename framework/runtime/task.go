@@ -79,7 +79,7 @@ func (t *Task) supervise(ctx context.Context) {
 		}
 		if !errors.Is(err, plugin.ErrPluginExited) {
 			t.logger.Error("task failed", "error", err)
-			t.spec.Report(herder.Failed, trace(err))
+			t.spec.Report(herder.Failed, t.w.redact(trace(err)))
 			return
 		}
 		if time.Since(started) > t.w.Config.RestartBackoff[1] {
@@ -89,7 +89,7 @@ func (t *Task) supervise(ctx context.Context) {
 		t.w.Metrics.restarts.WithLabelValues(t.spec.ID.Connector, itoa(t.spec.ID.Task)).Inc()
 		delay := backoff(attempt, t.w.Config.RestartBackoff)
 		t.logger.Error("plugin process died; restarting task", "error", err, "attempt", attempt, "delay", delay)
-		t.spec.Report(herder.Failed, fmt.Sprintf("%s\nThe worker restarts the task in %s (attempt %d).", trace(err), delay, attempt))
+		t.spec.Report(herder.Failed, t.w.redact(fmt.Sprintf("%s\nThe worker restarts the task in %s (attempt %d).", trace(err), delay, attempt)))
 		select {
 		case <-ctx.Done():
 			return
@@ -119,9 +119,16 @@ func pause(ctx context.Context, delay *time.Duration) bool {
 	}
 }
 
-// trace renders an error for a status's trace field.
+// trace renders an error for a status's trace field: its message, then,
+// for a record that failed, the record error's own trace (the Go
+// equivalent of Kafka Connect's "Caused by:" stack).
 func trace(err error) string {
-	return fmt.Sprintf("%s: %v", "connectd.TaskError", err)
+	s := fmt.Sprintf("%s: %v", "connectd.TaskError", err)
+	var re *plugin.RecordError
+	if errors.As(err, &re) && re.Trace != "" {
+		s += "\nCaused by: " + re.Trace
+	}
+	return s
 }
 
 // waitResumed blocks while the task is paused, reporting PAUSED then

@@ -2,14 +2,20 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/connectd/connectd/framework/configprovider"
 	"github.com/connectd/connectd/framework/connect"
 	"github.com/connectd/connectd/framework/converters"
 	"github.com/connectd/connectd/framework/herder"
 	"github.com/connectd/connectd/framework/plugin"
+	"github.com/connectd/connectd/transforms"
 )
 
 // Validate checks a connector config: the framework's keys here, the
@@ -34,8 +40,21 @@ func Validate(ctx context.Context, w *Worker, class string, config map[string]st
 		}
 	}
 	sink := entry.Info.Kind == plugin.Sink
-	fwDef := ConnectorConfigDef(sink)
 	extra := map[string][]string{}
+	raw := config
+	if resolved, err := w.ResolveConfig(ctx, config); err != nil {
+		// Each placeholder that cannot be resolved is an error of its key;
+		// the rest is checked as written.
+		for _, e := range resolveErrors(err) {
+			extra[e.ConfigKey] = append(extra[e.ConfigKey], e.Error())
+		}
+	} else {
+		config = resolved
+	}
+	fwDef := ConnectorConfigDef(sink).Merge(TransformConfigDef(config))
+	for k, msgs := range transforms.Validate(config) {
+		extra[k] = append(extra[k], msgs...)
+	}
 	if sink {
 		topics, re := connect.SplitList(config[KeyTopics]), config[KeyTopicsRegex]
 		switch {
@@ -50,6 +69,16 @@ func Validate(ctx context.Context, w *Worker, class string, config map[string]st
 		case re != "":
 			if _, err := regexp.Compile(re); err != nil {
 				extra[KeyTopicsRegex] = append(extra[KeyTopicsRegex], fmt.Sprintf("Invalid value %s for configuration %s: %v", re, KeyTopicsRegex, err))
+			}
+		}
+		if dlq := strings.TrimSpace(config[plugin.KeyDLQTopic]); dlq != "" {
+			if slices.Contains(topics, dlq) {
+				extra[KeyTopics] = append(extra[KeyTopics], fmt.Sprintf("The DLQ topic '%s' may not be included in the list of topics ('%s=[%s]') consumed by the connector", dlq, KeyTopics, strings.Join(topics, ", ")))
+			}
+			if re != "" {
+				if p, err := regexp.Compile("^(?:" + re + ")$"); err == nil && p.MatchString(dlq) {
+					extra[KeyTopicsRegex] = append(extra[KeyTopicsRegex], fmt.Sprintf("The DLQ topic '%s' may not be matched by the regex for the topics ('%s=%s') consumed by the connector", dlq, KeyTopicsRegex, re))
+				}
 			}
 		}
 	}
@@ -78,12 +107,12 @@ func Validate(ctx context.Context, w *Worker, class string, config map[string]st
 	defer cancel()
 	client, err := entry.Launch(vctx, "validate", w.Logger)
 	if err != nil {
-		return herder.ConfigInfos{}, nil, fmt.Errorf("validate with plugin %s: %w", entry.Info.Name, err)
+		return herder.ConfigInfos{}, nil, fmt.Errorf("validate with plugin %s: %w", entry.Info.Name, w.redactErr(err))
 	}
 	defer client.Close()
 	values, pextra, err := client.Validate(vctx, config)
 	if err != nil {
-		return herder.ConfigInfos{}, nil, fmt.Errorf("validate with plugin %s: %w", entry.Info.Name, err)
+		return herder.ConfigInfos{}, nil, fmt.Errorf("validate with plugin %s: %w", entry.Info.Name, w.redactErr(err))
 	}
 	keyInfos := map[string]herder.ConfigKeyInfo{}
 	for _, ki := range herder.KeyInfos(entry.Info.Config) {
@@ -99,5 +128,76 @@ func Validate(ctx context.Context, w *Worker, class string, config map[string]st
 		}
 		infos.Add(ki, v, pextra[v.Name])
 	}
-	return infos, entry, nil
+	return w.finishValidation(infos, raw, extra), entry, nil
+}
+
+// finishValidation completes a validate response: messages for keys no
+// definition holds get entries of their own, a message reported twice
+// (by the definition and by the transform chain's checks) is kept once,
+// values show the config as given (placeholders, not what they resolve
+// to), and no message shows a resolved secret.
+func (w *Worker) finishValidation(infos herder.ConfigInfos, raw map[string]string, extra map[string][]string) herder.ConfigInfos {
+	seen := map[string]bool{}
+	for _, c := range infos.Configs {
+		seen[c.Definition.Name] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(extra)) {
+		if seen[name] {
+			continue
+		}
+		var val *string
+		if v, ok := raw[name]; ok {
+			val = &v
+		}
+		ki := herder.ConfigKeyInfo{Name: name, Type: string(connect.TypeString), Importance: string(connect.Low), Width: string(connect.WidthNone), DisplayName: name, Dependents: []string{}}
+		infos.Add(ki, connect.ConfigValue{Name: name, Value: val, Visible: true}, extra[name])
+	}
+	infos.ErrorCount = 0
+	for i := range infos.Configs {
+		v := &infos.Configs[i].Value
+		var errs []string
+		for _, e := range v.Errors {
+			e = w.redact(e)
+			if !slices.Contains(errs, e) {
+				errs = append(errs, e)
+			}
+		}
+		if errs == nil {
+			errs = []string{}
+		}
+		v.Errors = errs
+		infos.ErrorCount += len(errs)
+		if r, ok := raw[v.Name]; ok && v.Value != nil && *v.Value != configprovider.Hidden {
+			v.Value = &r
+		} else if v.Value != nil {
+			red := w.redact(*v.Value)
+			v.Value = &red
+		}
+	}
+	return infos
+}
+
+// resolveErrors lists the placeholders ResolveConfig could not resolve.
+func resolveErrors(err error) []*configprovider.ResolveError {
+	var out []*configprovider.ResolveError
+	var walk func(error)
+	walk = func(e error) {
+		var re *configprovider.ResolveError
+		if errors.As(e, &re) && e == error(re) {
+			out = append(out, re)
+			return
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			if x := u.Unwrap(); x != nil {
+				walk(x)
+			}
+		}
+	}
+	walk(err)
+	return out
 }

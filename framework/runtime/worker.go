@@ -39,7 +39,7 @@ func NewWorker(id string, cfg *WorkerConfig, plugins *Registry, store offsets.St
 		kgo.MetadataMinAge(500 * time.Millisecond),
 		kgo.MetadataMaxAge(30 * time.Second),
 	}
-	return &Worker{ID: id, Config: cfg, Plugins: plugins, Offsets: store, Logger: logger, KafkaOpts: opts, Metrics: NewMetrics()}
+	return &Worker{ID: id, Config: cfg, Plugins: plugins, Offsets: store, Logger: redactingLogger(logger, cfg.Secrets), KafkaOpts: opts, Metrics: NewMetrics()}
 }
 
 // kafkaOpts returns the base client options plus extra, in a fresh slice
