@@ -37,8 +37,14 @@ func single(name, doc string, def *connect.ConfigDef, mk func(*connect.Config, E
 func builtinTransforms() []TransformType {
 	var ts []TransformType
 	for _, group := range [][]TransformType{
+		keyValue("Cast", "Casts fields, or the whole key or value, to another primitive type.", castDef, newCast),
 		single("DropHeaders", "Removes the headers with the given names.", dropHeadersDef, newDropHeaders),
+		keyValue("ExtractField", "Replaces the key or value with one of its fields.", extractFieldDef, newExtractField),
 		single("Filter", "Drops every record; use it with a predicate to drop some.", emptyDef, newFilter),
+		keyValue("Flatten", "Flattens nested structs (or maps) into one level, joining the field names with a delimiter.",
+			flattenDef, newFlatten),
+		keyValue("HeaderFrom", "Moves or copies fields of the key or value into headers.", headerFromDef, newHeaderFrom),
+		keyValue("HoistField", "Wraps the key or value in a struct (or map) with one field.", hoistFieldDef, newHoistField),
 		keyValue("InsertField", "Adds fields holding the record's topic, partition, offset or timestamp, or a fixed string.",
 			insertFieldDef, newInsertField),
 		single("InsertHeader", "Adds a header with a fixed value.", insertHeaderDef, newInsertHeader),
@@ -46,8 +52,12 @@ func builtinTransforms() []TransformType {
 			maskFieldDef, newMaskField),
 		single("RegexRouter", "Renames the topic when a regular expression matches it whole.", regexRouterDef, newRegexRouter),
 		keyValue("ReplaceField", "Drops, keeps or renames fields.", replaceFieldDef, newReplaceField),
+		keyValue("SetSchemaMetadata", "Sets the name or version of the key's or value's schema.", setSchemaMetadataDef, newSetSchemaMetadata),
+		keyValue("TimestampConverter", "Converts a timestamp, the whole key or value or one field, between unix time, strings, and the Date, Time and Timestamp types.",
+			timestampConverterDef, newTimestampConverter),
 		single("TimestampRouter", "Renames the topic from the topic and the record's timestamp, e.g. to one topic per day.",
 			timestampRouterDef, newTimestampRouter),
+		single("ValueToKey", "Replaces the key with a struct (or map) of fields taken from the value.", valueToKeyDef, newValueToKey),
 	} {
 		ts = append(ts, group...)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/connectd/connectd/framework/connect"
 )
@@ -115,7 +116,7 @@ func schemaDesc(s *connect.Schema) string {
 		}
 	}
 	if s.Default != nil {
-		fmt.Fprintf(&b, " default=%v", plain(s.Default))
+		fmt.Fprintf(&b, " default=%v", plainx(s.Default, false))
 	}
 	switch s.Type {
 	case connect.Struct:
@@ -142,15 +143,22 @@ func schemaDesc(s *connect.Schema) string {
 }
 
 // plain renders a Connect value as data cmp can compare.
-func plain(v any) any {
+func plain(v any) any { return plainx(v, true) }
+
+// plainx renders structs with their schema when withSchema is set (not for
+// defaults, whose struct may have the very schema being rendered).
+func plainx(v any, withSchema bool) any {
 	switch x := v.(type) {
 	case *connect.StructValue:
 		if x == nil {
 			return nil
 		}
-		m := map[string]any{"$schema": schemaDesc(x.Schema())}
+		m := map[string]any{}
+		if withSchema {
+			m["$schema"] = schemaDesc(x.Schema())
+		}
 		for _, f := range x.Schema().Fields {
-			m[f.Name] = plain(x.GetIndex(f.Index))
+			m[f.Name] = plainx(x.GetIndex(f.Index), withSchema)
 		}
 		return m
 	case connect.Decimal:
@@ -175,7 +183,7 @@ func plain(v any) any {
 
 // diffRecords returns a cmp diff of two records, empty when equal.
 func diffRecords(want, got *connect.Record) string {
-	return cmp.Diff(viewOf(want), viewOf(got))
+	return cmp.Diff(viewOf(want), viewOf(got), cmpopts.EquateNaNs())
 }
 
 // ms is a time at a millisecond since the epoch.
@@ -221,7 +229,7 @@ func runCases(t *testing.T, cases map[string]applyCase) {
 			if d := diffRecords(tc.want, got); d != "" {
 				t.Errorf("record (-want +got):\n%s", d)
 			}
-			if d := cmp.Diff(before, snapshot(tc.in)); d != "" {
+			if d := cmp.Diff(before, snapshot(tc.in), cmpopts.EquateNaNs()); d != "" {
 				t.Errorf("input record changed (-before +after):\n%s", d)
 			}
 		})

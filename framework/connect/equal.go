@@ -14,13 +14,20 @@ import (
 //
 // Transforms use it to share a schema rebuilt for one input schema with an
 // equal input schema that is a different pointer.
-func (s *Schema) Equal(o *Schema) bool {
+func (s *Schema) Equal(o *Schema) bool { return schemaEqual(s, o, 0) }
+
+// maxEqualDepth bounds the recursion of Equal and ValuesEqual: a struct
+// schema's default may be a struct of that same schema, a cycle.
+const maxEqualDepth = 64
+
+func schemaEqual(s, o *Schema, depth int) bool {
 	if s == o {
 		return true
 	}
-	if s == nil || o == nil {
+	if s == nil || o == nil || depth > maxEqualDepth {
 		return false
 	}
+	depth++
 	if s.Type != o.Type || s.Optional != o.Optional || s.Name != o.Name ||
 		s.Version != o.Version || s.Doc != o.Doc || len(s.Parameters) != len(o.Parameters) ||
 		len(s.Fields) != len(o.Fields) {
@@ -32,18 +39,24 @@ func (s *Schema) Equal(o *Schema) bool {
 		}
 	}
 	for i := range s.Fields {
-		if s.Fields[i].Name != o.Fields[i].Name || !s.Fields[i].Schema.Equal(o.Fields[i].Schema) {
+		if s.Fields[i].Name != o.Fields[i].Name || !schemaEqual(s.Fields[i].Schema, o.Fields[i].Schema, depth) {
 			return false
 		}
 	}
-	return s.Items.Equal(o.Items) && s.Keys.Equal(o.Keys) && s.Values.Equal(o.Values) &&
-		ValuesEqual(s.Default, o.Default)
+	return schemaEqual(s.Items, o.Items, depth) && schemaEqual(s.Keys, o.Keys, depth) &&
+		schemaEqual(s.Values, o.Values, depth) && valuesEqual(s.Default, o.Default, depth)
 }
 
 // ValuesEqual reports whether a and b are equal Connect values (see Schema
 // for the Go types): bytes by content, Decimals by value and scale, times by
 // instant, structs by schema and fields, arrays and maps element by element.
-func ValuesEqual(a, b any) bool {
+func ValuesEqual(a, b any) bool { return valuesEqual(a, b, 0) }
+
+func valuesEqual(a, b any, depth int) bool {
+	if depth > maxEqualDepth {
+		return false
+	}
+	depth++
 	switch x := a.(type) {
 	case nil:
 		return b == nil
@@ -64,14 +77,14 @@ func ValuesEqual(a, b any) bool {
 		return ok && x.Equal(y)
 	case *StructValue:
 		y, ok := b.(*StructValue)
-		if !ok || x == nil || y == nil {
+		if !ok || x == nil || y == nil || x == y {
 			return ok && x == y
 		}
-		if !x.schema.Equal(y.schema) {
+		if !schemaEqual(x.schema, y.schema, depth) {
 			return false
 		}
 		for i := range x.values {
-			if !ValuesEqual(x.values[i], y.values[i]) {
+			if !valuesEqual(x.values[i], y.values[i], depth) {
 				return false
 			}
 		}
@@ -82,7 +95,7 @@ func ValuesEqual(a, b any) bool {
 			return false
 		}
 		for i := range x {
-			if !ValuesEqual(x[i], y[i]) {
+			if !valuesEqual(x[i], y[i], depth) {
 				return false
 			}
 		}
@@ -94,7 +107,7 @@ func ValuesEqual(a, b any) bool {
 		}
 		for k, v := range x {
 			w, ok := y[k]
-			if !ok || !ValuesEqual(v, w) {
+			if !ok || !valuesEqual(v, w, depth) {
 				return false
 			}
 		}
@@ -106,7 +119,7 @@ func ValuesEqual(a, b any) bool {
 		}
 		for k, v := range x {
 			w, ok := y[k]
-			if !ok || !ValuesEqual(v, w) {
+			if !ok || !valuesEqual(v, w, depth) {
 				return false
 			}
 		}
