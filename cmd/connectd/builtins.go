@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/connectd/connectd/connectors/datagen"
 	"github.com/connectd/connectd/connectors/file"
+	postgrescdc "github.com/connectd/connectd/connectors/postgres-cdc"
 	"github.com/connectd/connectd/framework/plugin"
 )
 
@@ -20,6 +21,11 @@ func builtins() map[string]plugin.Plugin {
 			Name: "file-source", Version: file.Version,
 			Aliases:   []string{"org.apache.kafka.connect.file.FileStreamSourceConnector"},
 			NewSource: file.NewSource,
+		},
+		"postgres-cdc": {
+			Name: "postgres-cdc", Version: postgrescdc.Version,
+			Aliases:   []string{postgrescdc.DebeziumClass},
+			NewSource: postgrescdc.NewSource,
 		},
 		"file-sink": {
 			Name: "file-sink", Version: file.Version,

@@ -1,0 +1,368 @@
+package postgrescdc
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/connectd/connectd/framework/connect"
+)
+
+// Configuration keys, named as Debezium's Postgres connector names them.
+const (
+	HostnameKey           = "database.hostname"
+	PortKey               = "database.port"
+	UserKey               = "database.user"
+	PasswordKey           = "database.password"
+	DBNameKey             = "database.dbname"
+	TopicPrefixKey        = "topic.prefix"
+	PluginNameKey         = "plugin.name"
+	SlotNameKey           = "slot.name"
+	SlotDropOnStopKey     = "slot.drop.on.stop"
+	PublicationNameKey    = "publication.name"
+	PublicationAutoKey    = "publication.autocreate.mode"
+	SchemaIncludeKey      = "schema.include.list"
+	SchemaExcludeKey      = "schema.exclude.list"
+	TableIncludeKey       = "table.include.list"
+	TableExcludeKey       = "table.exclude.list"
+	ColumnIncludeKey      = "column.include.list"
+	ColumnExcludeKey      = "column.exclude.list"
+	SnapshotModeKey       = "snapshot.mode"
+	SnapshotFetchSizeKey  = "snapshot.fetch.size"
+	HeartbeatIntervalKey  = "heartbeat.interval.ms"
+	HeartbeatQueryKey     = "heartbeat.action.query"
+	HeartbeatPrefixKey    = "topic.heartbeat.prefix"
+	TombstonesKey         = "tombstones.on.delete"
+	DecimalModeKey        = "decimal.handling.mode"
+	TimePrecisionKey      = "time.precision.mode"
+	SkippedOperationsKey  = "skipped.operations"
+	MessageKeyColumnsKey  = "message.key.columns"
+	MaxBatchSizeKey       = "max.batch.size"
+	StatusIntervalKey     = "status.update.interval.ms"
+	RetryBackoffMaxKey    = "retriable.restart.connector.wait.ms"
+	ProgressIntervalKey   = "snapshot.progress.interval.ms"
+	UnavailablePlaceholer = "unavailable.value.placeholder"
+)
+
+// Values of snapshot.mode.
+const (
+	SnapshotInitial     = "initial"
+	SnapshotAlways      = "always"
+	SnapshotNoData      = "no_data"
+	SnapshotNever       = "never" // Debezium's older name of no_data
+	SnapshotInitialOnly = "initial_only"
+	SnapshotWhenNeeded  = "when_needed"
+)
+
+// Values of publication.autocreate.mode.
+const (
+	PublicationAllTables = "all_tables"
+	PublicationFiltered  = "filtered"
+	PublicationDisabled  = "disabled"
+)
+
+// Values of decimal.handling.mode.
+const (
+	DecimalPrecise = "precise"
+	DecimalDouble  = "double"
+	DecimalString  = "string"
+)
+
+// Values of time.precision.mode.
+const (
+	TimeAdaptive        = "adaptive"
+	TimeAdaptiveMicros  = "adaptive_time_microseconds"
+	TimeConnect         = "connect"
+	defaultPlaceholder  = "__debezium_unavailable_value"
+	defaultHeartbeatPre = "__debezium-heartbeat"
+)
+
+var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_$]*$`)
+
+func configDef() *connect.ConfigDef {
+	return connect.NewConfigDef(
+		connect.ConfigKey{Name: HostnameKey, Type: connect.TypeString, Required: true, Importance: connect.High, Group: "Postgres",
+			Validator: connect.NonEmpty, Doc: "Resolvable hostname or IP address of the Postgres server."},
+		connect.ConfigKey{Name: PortKey, Type: connect.TypeInt, Default: "5432", Importance: connect.High, Group: "Postgres",
+			Validator: connect.Between(1, 65535), Doc: "Port of the Postgres server."},
+		connect.ConfigKey{Name: UserKey, Type: connect.TypeString, Required: true, Importance: connect.High, Group: "Postgres",
+			Validator: connect.NonEmpty, Doc: "Name of the Postgres user; it needs the REPLICATION attribute (or superuser) and SELECT on the captured tables."},
+		connect.ConfigKey{Name: PasswordKey, Type: connect.TypePassword, Importance: connect.High, Group: "Postgres",
+			Doc: "Password of the Postgres user."},
+		connect.ConfigKey{Name: DBNameKey, Type: connect.TypeString, Required: true, Importance: connect.High, Group: "Postgres",
+			Validator: connect.NonEmpty, Doc: "Name of the database to capture changes from."},
+		connect.ConfigKey{Name: TopicPrefixKey, Type: connect.TypeString, Required: true, Importance: connect.High, Group: "Postgres",
+			Validator: topicPrefixValid, Doc: "Logical name of the server: the prefix of every topic (<prefix>.<schema>.<table>), of the schema names, and the source partition of the offsets. Never change it once the connector ran."},
+		connect.ConfigKey{Name: PluginNameKey, Type: connect.TypeString, Default: "pgoutput", Importance: connect.Medium, Group: "Replication",
+			Validator: connect.OneOf("pgoutput"), Recommended: []string{"pgoutput"}, Doc: "Logical decoding plugin. Only pgoutput, built into Postgres 10 and later, is supported."},
+		connect.ConfigKey{Name: SlotNameKey, Type: connect.TypeString, Default: "debezium", Importance: connect.Medium, Group: "Replication",
+			Validator: identValid, Doc: "Name of the logical replication slot; lower-case letters, digits and underscores. One slot per connector."},
+		connect.ConfigKey{Name: SlotDropOnStopKey, Type: connect.TypeBoolean, Default: "false", Importance: connect.Low, Group: "Replication",
+			Doc: "Drop the slot when the task stops gracefully. For tests and demos only: the next start cannot resume and takes a new snapshot."},
+		connect.ConfigKey{Name: PublicationNameKey, Type: connect.TypeString, Default: "dbz_publication", Importance: connect.Medium, Group: "Replication",
+			Validator: identValid, Doc: "Name of the publication the slot decodes with."},
+		connect.ConfigKey{Name: PublicationAutoKey, Type: connect.TypeString, Default: PublicationAllTables, Importance: connect.Medium, Group: "Replication",
+			Validator:   connect.OneOf(PublicationAllTables, PublicationFiltered, PublicationDisabled),
+			Recommended: []string{PublicationAllTables, PublicationFiltered, PublicationDisabled},
+			Doc:         "How the publication is made when it is missing: all_tables (FOR ALL TABLES; needs superuser), filtered (FOR TABLE with the captured tables, kept in step at every start) or disabled (it must exist)."},
+		connect.ConfigKey{Name: SchemaIncludeKey, Type: connect.TypeList, Importance: connect.Medium, Group: "Filters",
+			Validator: regexList, Doc: "Regular expressions matching the names of the schemas to capture (the whole name must match). Empty: every schema but the system ones. Not with schema.exclude.list."},
+		connect.ConfigKey{Name: SchemaExcludeKey, Type: connect.TypeList, Importance: connect.Medium, Group: "Filters",
+			Validator: regexList, Doc: "Regular expressions matching the names of schemas not to capture. Not with schema.include.list."},
+		connect.ConfigKey{Name: TableIncludeKey, Type: connect.TypeList, Importance: connect.Medium, Group: "Filters",
+			Validator: regexList, Doc: "Regular expressions matching <schema>.<table> of the tables to capture. Empty: every table of the captured schemas. Not with table.exclude.list."},
+		connect.ConfigKey{Name: TableExcludeKey, Type: connect.TypeList, Importance: connect.Medium, Group: "Filters",
+			Validator: regexList, Doc: "Regular expressions matching <schema>.<table> of tables not to capture. Not with table.include.list."},
+		connect.ConfigKey{Name: ColumnIncludeKey, Type: connect.TypeList, Importance: connect.Low, Group: "Filters",
+			Validator: regexList, Doc: "Regular expressions matching <schema>.<table>.<column> of the columns to put in change event values. Not with column.exclude.list."},
+		connect.ConfigKey{Name: ColumnExcludeKey, Type: connect.TypeList, Importance: connect.Low, Group: "Filters",
+			Validator: regexList, Doc: "Regular expressions matching <schema>.<table>.<column> of columns to leave out of change event values. Not with column.include.list."},
+		connect.ConfigKey{Name: SnapshotModeKey, Type: connect.TypeString, Default: SnapshotInitial, Importance: connect.Medium, Group: "Snapshot",
+			Validator:   connect.OneOf(SnapshotInitial, SnapshotAlways, SnapshotNoData, SnapshotNever, SnapshotInitialOnly, SnapshotWhenNeeded),
+			Recommended: []string{SnapshotInitial, SnapshotAlways, SnapshotNoData, SnapshotInitialOnly, SnapshotWhenNeeded},
+			Doc: "When to read the tables' current rows: initial (once, when no offsets exist; an interrupted snapshot resumes), always (at every start), no_data (never; only changes; never is an alias), " +
+				"initial_only (once, then no streaming), when_needed (when no offsets exist or the slot cannot resume from them)."},
+		connect.ConfigKey{Name: SnapshotFetchSizeKey, Type: connect.TypeInt, Default: "10240", Importance: connect.Medium, Group: "Snapshot",
+			Validator: connect.AtLeast(1), Doc: "Rows read per query while snapshotting a table: the size of a primary key chunk."},
+		connect.ConfigKey{Name: ProgressIntervalKey, Type: connect.TypeLong, Default: "10000", Importance: connect.Low, Group: "Snapshot",
+			Validator: connect.AtLeast(100), Doc: "How often the snapshot logs its progress (tables done, rows done of estimated, ETA), in milliseconds."},
+		connect.ConfigKey{Name: HeartbeatIntervalKey, Type: connect.TypeInt, Default: "0", Importance: connect.Medium, Group: "Replication",
+			Validator: connect.AtLeast(0), Doc: "How often to send a heartbeat record (to <topic.heartbeat.prefix>.<topic.prefix>) carrying the stream's position, in milliseconds; 0 disables. " +
+				"Heartbeats let the slot advance while the captured tables are idle, so the server does not keep WAL for them."},
+		connect.ConfigKey{Name: HeartbeatQueryKey, Type: connect.TypeString, Importance: connect.Low, Group: "Replication",
+			Doc: "A statement run in the captured database at every heartbeat, e.g. an update of a heartbeat table, so the slot sees changes on a database that has none."},
+		connect.ConfigKey{Name: HeartbeatPrefixKey, Type: connect.TypeString, Default: defaultHeartbeatPre, Importance: connect.Low, Group: "Replication",
+			Validator: connect.NonEmpty, Doc: "Prefix of the heartbeat topic's name."},
+		connect.ConfigKey{Name: TombstonesKey, Type: connect.TypeBoolean, Default: "true", Importance: connect.Medium, Group: "Events",
+			Doc: "Follow every delete event with a tombstone (the key with a null value), so compacted topics drop the row."},
+		connect.ConfigKey{Name: DecimalModeKey, Type: connect.TypeString, Default: DecimalPrecise, Importance: connect.Medium, Group: "Events",
+			Validator: connect.OneOf(DecimalPrecise, DecimalDouble, DecimalString), Recommended: []string{DecimalPrecise, DecimalDouble, DecimalString},
+			Doc: "How NUMERIC and MONEY columns are represented: precise (Kafka Connect's Decimal; io.debezium.data.VariableScaleDecimal for NUMERIC without a scale), double, or string."},
+		connect.ConfigKey{Name: TimePrecisionKey, Type: connect.TypeString, Default: TimeAdaptive, Importance: connect.Medium, Group: "Events",
+			Validator:   connect.OneOf(TimeAdaptive, TimeAdaptiveMicros, TimeConnect),
+			Recommended: []string{TimeAdaptive, TimeAdaptiveMicros, TimeConnect},
+			Doc:         "How DATE, TIME and TIMESTAMP are represented: adaptive (io.debezium.time types with the column's precision), adaptive_time_microseconds (TIME always as io.debezium.time.MicroTime) or connect (Kafka Connect's Date, Time and Timestamp, milliseconds)."},
+		connect.ConfigKey{Name: SkippedOperationsKey, Type: connect.TypeList, Default: "t", Importance: connect.Low, Group: "Events",
+			Validator: skippedOpsValid, Doc: "Operations not to emit: c (inserts), u (updates), d (deletes), t (truncates), or none."},
+		connect.ConfigKey{Name: MessageKeyColumnsKey, Type: connect.TypeString, Importance: connect.Low, Group: "Events",
+			Validator: keyColumnsValid, Doc: "Key columns for tables that need other keys than their primary key: <schema>.<table regex>:<column>,<column> entries separated by semicolons."},
+		connect.ConfigKey{Name: UnavailablePlaceholer, Type: connect.TypeString, Default: defaultPlaceholder, Importance: connect.Low, Group: "Events",
+			Doc: "Value put in place of an unchanged TOASTed column that the server did not send."},
+		connect.ConfigKey{Name: MaxBatchSizeKey, Type: connect.TypeInt, Default: "2048", Importance: connect.Low, Group: "Performance",
+			Validator: connect.AtLeast(1), Doc: "The most records one poll returns."},
+		connect.ConfigKey{Name: StatusIntervalKey, Type: connect.TypeInt, Default: "10000", Importance: connect.Low, Group: "Replication",
+			Validator: connect.AtLeast(100), Doc: "How often the connector reports its position to the server at the latest, in milliseconds. A newly committed position is reported within a second."},
+		connect.ConfigKey{Name: RetryBackoffMaxKey, Type: connect.TypeLong, Default: "10000", Importance: connect.Low, Group: "Replication",
+			Validator: connect.AtLeast(100), Doc: "Longest wait between attempts to reconnect after the server went away, in milliseconds; waits start at 100 ms and double."},
+	)
+}
+
+func topicPrefixValid(v any) error {
+	s, _ := v.(string)
+	if s == "" {
+		return errors.New("String must be non-empty")
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return fmt.Errorf("Topic prefix may hold only ASCII letters, digits, '.', '_' and '-', not %q", r)
+		}
+	}
+	return nil
+}
+
+func identValid(v any) error {
+	s, _ := v.(string)
+	if !identRE.MatchString(s) || len(s) > 63 {
+		return errors.New("Must be at most 63 lower-case letters, digits, '_' or '$', starting with a letter or '_'")
+	}
+	return nil
+}
+
+func regexList(v any) error {
+	for _, p := range v.([]string) {
+		if _, err := regexp.Compile("^(?:" + p + ")$"); err != nil {
+			return fmt.Errorf("%q is not a regular expression: %v", p, err)
+		}
+	}
+	return nil
+}
+
+func skippedOpsValid(v any) error {
+	for _, op := range v.([]string) {
+		switch op {
+		case "c", "u", "d", "t", "none":
+		default:
+			return fmt.Errorf("%q is not one of c, u, d, t, none", op)
+		}
+	}
+	return nil
+}
+
+func keyColumnsValid(v any) error {
+	_, err := parseKeyColumns(v.(string))
+	return err
+}
+
+// keyColumns is one entry of message.key.columns.
+type keyColumns struct {
+	table   *regexp.Regexp
+	columns []string
+}
+
+func parseKeyColumns(s string) ([]keyColumns, error) {
+	var out []keyColumns
+	for _, entry := range strings.Split(s, ";") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		i := strings.LastIndexByte(entry, ':')
+		if i <= 0 || i == len(entry)-1 {
+			return nil, fmt.Errorf("%q is not <schema>.<table>:<column>[,<column>...]", entry)
+		}
+		re, err := regexp.Compile("^(?:" + entry[:i] + ")$")
+		if err != nil {
+			return nil, fmt.Errorf("%q: %v", entry[:i], err)
+		}
+		cols := connect.SplitList(entry[i+1:])
+		if len(cols) == 0 {
+			return nil, fmt.Errorf("%q names no column", entry)
+		}
+		out = append(out, keyColumns{table: re, columns: cols})
+	}
+	return out, nil
+}
+
+// config is a parsed connector or task configuration.
+type config struct {
+	host, user, password, dbname string
+	port                         int
+	prefix                       string
+	slot                         string
+	dropSlotOnStop               bool
+	publication                  string
+	publicationMode              string
+	filter                       filter
+	snapshotMode                 string
+	fetchSize                    int
+	progressInterval             time.Duration
+	heartbeatInterval            time.Duration
+	heartbeatQuery               string
+	heartbeatTopic               string
+	tombstones                   bool
+	decimalMode                  string
+	timeMode                     string
+	skipped                      map[string]bool
+	keyColumns                   []keyColumns
+	placeholder                  string
+	maxBatch                     int
+	statusInterval               time.Duration
+	backoffMax                   time.Duration
+}
+
+func parseConfig(raw map[string]string) (*config, error) {
+	c, err := configDef().Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("postgres-cdc: %w", err)
+	}
+	cfg := &config{
+		host: c.String(HostnameKey), port: c.Int(PortKey), user: c.String(UserKey), password: c.Password(PasswordKey),
+		dbname: c.String(DBNameKey), prefix: c.String(TopicPrefixKey), slot: c.String(SlotNameKey),
+		dropSlotOnStop: c.Bool(SlotDropOnStopKey), publication: c.String(PublicationNameKey),
+		publicationMode: strings.ToLower(c.String(PublicationAutoKey)), snapshotMode: strings.ToLower(c.String(SnapshotModeKey)),
+		fetchSize: c.Int(SnapshotFetchSizeKey), progressInterval: time.Duration(c.Long(ProgressIntervalKey)) * time.Millisecond,
+		heartbeatInterval: time.Duration(c.Long(HeartbeatIntervalKey)) * time.Millisecond, heartbeatQuery: c.String(HeartbeatQueryKey),
+		tombstones: c.Bool(TombstonesKey), decimalMode: strings.ToLower(c.String(DecimalModeKey)),
+		timeMode: strings.ToLower(c.String(TimePrecisionKey)), skipped: map[string]bool{},
+		placeholder: c.String(UnavailablePlaceholer), maxBatch: c.Int(MaxBatchSizeKey),
+		statusInterval: time.Duration(c.Long(StatusIntervalKey)) * time.Millisecond,
+		backoffMax:     time.Duration(c.Long(RetryBackoffMaxKey)) * time.Millisecond,
+	}
+	if cfg.snapshotMode == SnapshotNever {
+		cfg.snapshotMode = SnapshotNoData
+	}
+	cfg.heartbeatTopic = c.String(HeartbeatPrefixKey) + "." + cfg.prefix
+	for _, op := range c.List(SkippedOperationsKey) {
+		if op != "none" {
+			cfg.skipped[op] = true
+		}
+	}
+	cfg.keyColumns, _ = parseKeyColumns(c.String(MessageKeyColumnsKey))
+	errs := map[string][]string{}
+	pairs := [][2]string{{SchemaIncludeKey, SchemaExcludeKey}, {TableIncludeKey, TableExcludeKey}, {ColumnIncludeKey, ColumnExcludeKey}}
+	for _, p := range pairs {
+		if len(c.List(p[0])) > 0 && len(c.List(p[1])) > 0 {
+			errs[p[1]] = append(errs[p[1]], fmt.Sprintf("%s and %s cannot both be set: use one of them", p[0], p[1]))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("postgres-cdc: %w", &connect.ConfigError{Errs: errs})
+	}
+	cfg.filter = newFilter(c.List(SchemaIncludeKey), c.List(SchemaExcludeKey), c.List(TableIncludeKey), c.List(TableExcludeKey),
+		c.List(ColumnIncludeKey), c.List(ColumnExcludeKey))
+	return cfg, nil
+}
+
+// filter decides which schemas, tables and columns are captured.
+type filter struct {
+	schemaInc, schemaExc, tableInc, tableExc, colInc, colExc []*regexp.Regexp
+}
+
+func compileAll(ps []string) []*regexp.Regexp {
+	out := make([]*regexp.Regexp, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, regexp.MustCompile("^(?:"+p+")$"))
+	}
+	return out
+}
+
+func newFilter(si, se, ti, te, ci, ce []string) filter {
+	return filter{compileAll(si), compileAll(se), compileAll(ti), compileAll(te), compileAll(ci), compileAll(ce)}
+}
+
+func anyMatch(res []*regexp.Regexp, s string) bool {
+	for _, re := range res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+var systemSchemas = map[string]bool{"pg_catalog": true, "information_schema": true, "pg_toast": true}
+
+// table reports whether schema.table is captured.
+func (f filter) table(schema, table string) bool {
+	if systemSchemas[schema] || strings.HasPrefix(schema, "pg_temp") || strings.HasPrefix(schema, "pg_toast") {
+		return false
+	}
+	if len(f.schemaInc) > 0 && !anyMatch(f.schemaInc, schema) || anyMatch(f.schemaExc, schema) {
+		return false
+	}
+	full := schema + "." + table
+	if len(f.tableInc) > 0 && !anyMatch(f.tableInc, full) || anyMatch(f.tableExc, full) {
+		return false
+	}
+	return true
+}
+
+// column reports whether a column goes into the event values.
+func (f filter) column(schema, table, column string) bool {
+	full := schema + "." + table + "." + column
+	if len(f.colInc) > 0 && !anyMatch(f.colInc, full) || anyMatch(f.colExc, full) {
+		return false
+	}
+	return true
+}
+
+// keyColumnsFor returns the message.key.columns of schema.table, or nil.
+func (c *config) keyColumnsFor(schema, table string) []string {
+	for _, k := range c.keyColumns {
+		if k.table.MatchString(schema + "." + table) {
+			return k.columns
+		}
+	}
+	return nil
+}

@@ -1,0 +1,315 @@
+package postgrescdc
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/connectd/connectd/framework/connect"
+)
+
+// Kinds of a tuple's column, as pgoutput marks them.
+const (
+	kindNull      = 'n'
+	kindUnchanged = 'u' // an unchanged TOASTed value the server did not send
+	kindText      = 't'
+)
+
+// row is one tuple in text form. Values may alias a receive buffer: they
+// are decoded before the next message is read.
+type row struct {
+	kinds []byte
+	vals  [][]byte
+}
+
+func (r *row) reset(n int) {
+	if cap(r.kinds) < n {
+		r.kinds = make([]byte, n)
+		r.vals = make([][]byte, n)
+	}
+	r.kinds, r.vals = r.kinds[:n], r.vals[:n]
+}
+
+// emitter turns changes into records.
+type emitter struct {
+	cfg       *config
+	version   string
+	partition map[string]any
+	now       func() time.Time
+}
+
+// sourceInfo is what an event's source block says besides the table.
+type sourceInfo struct {
+	pos        position
+	tsMs       int64  // commit time (streaming) or read time (snapshot)
+	tsUs       int64  // same, in microseconds
+	snapshot   string // "true", "last", "false"
+	lastCommit uint64 // commit LSN of the previous transaction, for sequence
+}
+
+func (e *emitter) source(t *table, si *sourceInfo) *connect.StructValue {
+	s := connect.NewStruct(sourceSchema)
+	s.SetIndex(srcVersion, e.version)
+	s.SetIndex(srcConnector, connectorName)
+	s.SetIndex(srcName, e.cfg.prefix)
+	s.SetIndex(srcTsMs, si.tsMs)
+	s.SetIndex(srcSnapshot, si.snapshot)
+	s.SetIndex(srcDB, e.cfg.dbname)
+	s.SetIndex(srcTsUs, si.tsUs)
+	s.SetIndex(srcTsNs, si.tsUs*1000)
+	s.SetIndex(srcSchema, t.id.schema)
+	s.SetIndex(srcTable, t.id.name)
+	if si.pos.txid != 0 {
+		s.SetIndex(srcTxID, int64(si.pos.txid))
+	}
+	lsn := si.pos.lsn
+	if lsn == 0 {
+		lsn = si.pos.commit
+	}
+	if lsn != 0 {
+		s.SetIndex(srcLSN, int64(lsn))
+		last := "null"
+		if si.lastCommit != 0 {
+			last = `"` + strconv.FormatUint(si.lastCommit, 10) + `"`
+		}
+		s.SetIndex(srcSequence, "["+last+`,"`+strconv.FormatUint(lsn, 10)+`"]`)
+	}
+	return s
+}
+
+// value decodes a tuple into the table's value struct. A column the tuple
+// lacks (null in a delete's old key) takes its type's fallback when the
+// column is NOT NULL; an unchanged TOASTed column takes the placeholder.
+func (t *table) value(r *row) (*connect.StructValue, error) {
+	v := connect.NewStruct(t.valueSchema)
+	for i := range t.columns {
+		c := &t.columns[i]
+		if c.field < 0 {
+			continue
+		}
+		if i >= len(r.kinds) {
+			if c.notNull {
+				v.SetIndex(c.field, c.conv.zero)
+			}
+			continue
+		}
+		switch r.kinds[i] {
+		case kindText:
+			val, err := c.decode(r.vals[i])
+			if err != nil {
+				return nil, fmt.Errorf("column %s of %s: %w", c.name, t.id, err)
+			}
+			if val == nil && c.notNull {
+				val = c.conv.zero
+			}
+			v.SetIndex(c.field, val)
+		case kindUnchanged:
+			if c.conv.toast != nil {
+				v.SetIndex(c.field, c.conv.toast)
+			} else if c.notNull {
+				v.SetIndex(c.field, c.conv.zero)
+			}
+		default:
+			if c.notNull {
+				v.SetIndex(c.field, c.conv.zero)
+			}
+		}
+	}
+	return v, nil
+}
+
+// key decodes the key struct of a tuple, or nil when the table has no key.
+func (t *table) key(r *row) (*connect.StructValue, error) {
+	if t.keySchema == nil {
+		return nil, nil
+	}
+	k := connect.NewStruct(t.keySchema)
+	for _, ci := range t.keyCols {
+		c := &t.columns[ci]
+		if ci >= len(r.kinds) || r.kinds[ci] != kindText {
+			continue
+		}
+		val, err := c.conv.decode(r.vals[ci])
+		if err != nil {
+			return nil, fmt.Errorf("key column %s of %s: %w", c.name, t.id, err)
+		}
+		k.SetIndex(c.keyField, val)
+	}
+	return k, nil
+}
+
+// keyChanged reports whether old and new differ in a key column.
+func (t *table) keyChanged(old, new *row) bool {
+	for _, ci := range t.keyCols {
+		if ci >= len(old.kinds) || ci >= len(new.kinds) {
+			return false
+		}
+		if old.kinds[ci] != kindText || new.kinds[ci] != kindText {
+			continue
+		}
+		if string(old.vals[ci]) != string(new.vals[ci]) {
+			return true
+		}
+	}
+	return false
+}
+
+// envelope builds one change event record.
+func (e *emitter) envelope(t *table, op string, key, before, after *connect.StructValue, si *sourceInfo, offset map[string]any) *connect.Record {
+	now := e.now()
+	v := connect.NewStruct(t.envelope)
+	if before != nil {
+		v.SetIndex(envBefore, before)
+	}
+	if after != nil {
+		v.SetIndex(envAfter, after)
+	}
+	v.SetIndex(envSource, e.source(t, si))
+	v.SetIndex(envOp, op)
+	us := now.UnixMicro()
+	v.SetIndex(envTsMs, us/1000)
+	v.SetIndex(envTsUs, us)
+	v.SetIndex(envTsNs, now.UnixNano())
+	r := &connect.Record{Topic: t.topic, Partition: -1, ValueSchema: t.envelope, Value: v,
+		SourcePartition: e.partition, SourceOffset: offset}
+	if key != nil {
+		r.KeySchema, r.Key = t.keySchema, key
+	}
+	return r
+}
+
+// tombstone is the record that follows a delete: its key, no value.
+func (e *emitter) tombstone(t *table, key *connect.StructValue, offset map[string]any) *connect.Record {
+	r := &connect.Record{Topic: t.topic, Partition: -1, SourcePartition: e.partition, SourceOffset: offset}
+	if key != nil {
+		r.KeySchema, r.Key = t.keySchema, key
+	}
+	return r
+}
+
+// change is one decoded row change of the stream.
+type change struct {
+	op       byte // 'I', 'U', 'D'
+	table    *table
+	old, new *row
+	hasOld   bool
+	si       *sourceInfo
+	offset   map[string]any // the change's own offset
+	prev     map[string]any // the offset before it, for leading records
+}
+
+// appendChange appends the records of one change to out: one event, or for
+// a delete also a tombstone, or for an update of the key a delete, a
+// tombstone and a create. Only the change's last record carries its own
+// offset: the ones before it carry the previous position, so a crash
+// between them replays the whole change rather than skip its tail.
+func (e *emitter) appendChange(out []*connect.Record, c *change) ([]*connect.Record, error) {
+	t := c.table
+	switch c.op {
+	case 'I':
+		if e.cfg.skipped["c"] {
+			return out, nil
+		}
+		after, err := t.value(c.new)
+		if err != nil {
+			return out, err
+		}
+		key, err := t.key(c.new)
+		if err != nil {
+			return out, err
+		}
+		return append(out, e.envelope(t, "c", key, nil, after, c.si, c.offset)), nil
+	case 'U':
+		if c.hasOld && t.keyChanged(c.old, c.new) {
+			return e.appendKeyChange(out, c)
+		}
+		if e.cfg.skipped["u"] {
+			return out, nil
+		}
+		after, err := t.value(c.new)
+		if err != nil {
+			return out, err
+		}
+		var before *connect.StructValue
+		if c.hasOld {
+			if before, err = t.value(c.old); err != nil {
+				return out, err
+			}
+		}
+		key, err := t.key(c.new)
+		if err != nil {
+			return out, err
+		}
+		return append(out, e.envelope(t, "u", key, before, after, c.si, c.offset)), nil
+	case 'D':
+		if e.cfg.skipped["d"] {
+			return out, nil
+		}
+		before, err := t.value(c.old)
+		if err != nil {
+			return out, err
+		}
+		key, err := t.key(c.old)
+		if err != nil {
+			return out, err
+		}
+		if !e.cfg.tombstones {
+			return append(out, e.envelope(t, "d", key, before, nil, c.si, c.offset)), nil
+		}
+		out = append(out, e.envelope(t, "d", key, before, nil, c.si, c.prev))
+		return append(out, e.tombstone(t, key, c.offset)), nil
+	}
+	return out, fmt.Errorf("unknown change %q", c.op)
+}
+
+// appendKeyChange emits an update that changed the key as Debezium does:
+// a delete of the old key (header __debezium.newkey), its tombstone, and a
+// create of the new key (header __debezium.oldkey).
+func (e *emitter) appendKeyChange(out []*connect.Record, c *change) ([]*connect.Record, error) {
+	t := c.table
+	before, err := t.value(c.old)
+	if err != nil {
+		return out, err
+	}
+	after, err := t.value(c.new)
+	if err != nil {
+		return out, err
+	}
+	oldKey, err := t.key(c.old)
+	if err != nil {
+		return out, err
+	}
+	newKey, err := t.key(c.new)
+	if err != nil {
+		return out, err
+	}
+	if !e.cfg.skipped["d"] {
+		del := e.envelope(t, "d", oldKey, before, nil, c.si, c.prev)
+		del.Headers = []connect.Header{{Key: "__debezium.newkey", Schema: t.keySchema, Value: newKey}}
+		out = append(out, del)
+		if e.cfg.tombstones {
+			out = append(out, e.tombstone(t, oldKey, c.prev))
+		}
+	}
+	if !e.cfg.skipped["c"] {
+		cr := e.envelope(t, "c", newKey, nil, after, c.si, c.offset)
+		cr.Headers = []connect.Header{{Key: "__debezium.oldkey", Schema: t.keySchema, Value: oldKey}}
+		out = append(out, cr)
+	} else if len(out) > 0 {
+		out[len(out)-1].SourceOffset = c.offset
+	}
+	return out, nil
+}
+
+// truncate builds the event of a truncated table.
+func (e *emitter) truncate(t *table, si *sourceInfo, offset map[string]any) *connect.Record {
+	return e.envelope(t, "t", nil, nil, nil, si, offset)
+}
+
+// heartbeat builds a heartbeat record carrying offset.
+func (e *emitter) heartbeat(offset map[string]any) *connect.Record {
+	key := connect.NewStruct(heartbeatKeySchema).Put("serverName", e.cfg.prefix)
+	val := connect.NewStruct(heartbeatValueSchema).Put("ts_ms", e.now().UnixMilli())
+	return &connect.Record{Topic: e.cfg.heartbeatTopic, Partition: -1, KeySchema: heartbeatKeySchema, Key: key,
+		ValueSchema: heartbeatValueSchema, Value: val, SourcePartition: e.partition, SourceOffset: offset}
+}

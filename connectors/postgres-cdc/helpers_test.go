@@ -1,0 +1,12 @@
+package postgrescdc
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"strconv"
+)
+
+func md5hex(i int) string {
+	s := md5.Sum([]byte(strconv.Itoa(i)))
+	return hex.EncodeToString(s[:])
+}

@@ -1,0 +1,392 @@
+package postgrescdc
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/connectd/connectd/framework/connect"
+)
+
+// linger is how long a partly filled batch waits for more changes.
+const linger = 20 * time.Millisecond
+
+// txState is the transaction being received.
+type txState struct {
+	active     bool
+	commit     uint64
+	xid        uint32
+	commitTime time.Time
+}
+
+// streamer decodes one replication connection's messages into records.
+type streamer struct {
+	c    *capture
+	repl *pgconn.PgConn
+	rels map[uint32]*table // nil value: a relation that is not captured
+
+	tx       txState
+	walEnd   uint64 // from the latest keepalive: everything committed before it was sent
+	batch    []*connect.Record
+	batchAt  time.Time
+	deadline time.Time
+
+	lastStatus    time.Time
+	lastConfirmed uint64
+	nextBeat      time.Time
+
+	old, new row
+}
+
+// stream starts replication after the newest position handed on and runs
+// until ctx ends or the connection fails.
+func (c *capture) stream(ctx context.Context, repl *pgconn.PgConn) (bool, error) {
+	args := []string{"proto_version '1'", "publication_names " + quoteLiteral(c.cfg.publication)}
+	if err := pglogrepl.StartReplication(ctx, repl, c.cfg.slot, pglogrepl.LSN(c.sent.commit),
+		pglogrepl.StartReplicationOptions{Mode: pglogrepl.LogicalReplication, PluginArgs: args}); err != nil {
+		return false, fmt.Errorf("start replication from %s: %w", lsnString(c.sent.commit), err)
+	}
+	c.log.Info("postgres-cdc: streaming changes", "slot", c.cfg.slot, "from_lsn", lsnString(c.sent.commit))
+	s := &streamer{c: c, repl: repl, rels: map[uint32]*table{}, lastStatus: time.Now()}
+	if c.cfg.heartbeatInterval > 0 {
+		s.nextBeat = time.Now().Add(c.cfg.heartbeatInterval)
+	}
+	err := s.loop(ctx)
+	return true, err
+}
+
+func (s *streamer) loop(ctx context.Context) error {
+	c := s.c
+	for ctx.Err() == nil {
+		now := time.Now()
+		if len(s.batch) > 0 && (len(s.batch) >= c.cfg.maxBatch || now.Sub(s.batchAt) >= linger) {
+			if err := s.flush(ctx); err != nil {
+				return err
+			}
+		}
+		if err := s.maybeStatus(now, false); err != nil {
+			return err
+		}
+		if !s.tx.active && !s.nextBeat.IsZero() && !now.Before(s.nextBeat) {
+			if err := s.heartbeat(ctx); err != nil {
+				return err
+			}
+		}
+		want := now.Add(time.Second)
+		if len(s.batch) > 0 {
+			want = s.batchAt.Add(linger)
+		} else if !s.nextBeat.IsZero() && s.nextBeat.Before(want) {
+			want = s.nextBeat
+		}
+		if !want.Equal(s.deadline) {
+			s.deadline = want
+			s.repl.Conn().SetReadDeadline(want)
+		}
+		msg, err := s.repl.ReceiveMessage(context.Background())
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && !s.repl.IsClosed() {
+				s.deadline = time.Time{}
+				continue
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("receive from the replication connection: %w", err)
+		}
+		switch m := msg.(type) {
+		case *pgproto3.CopyData:
+			if err := s.copyData(ctx, m.Data); err != nil {
+				return err
+			}
+		case *pgproto3.ErrorResponse:
+			return pgconn.ErrorResponseToPgError(m)
+		case *pgproto3.CopyDone:
+			return errors.New("the server ended replication")
+		}
+	}
+	return nil
+}
+
+func (s *streamer) copyData(ctx context.Context, d []byte) error {
+	if len(d) == 0 {
+		return nil
+	}
+	switch d[0] {
+	case pglogrepl.PrimaryKeepaliveMessageByteID:
+		ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(d[1:])
+		if err != nil {
+			return fmt.Errorf("keepalive: %w", err)
+		}
+		if !s.tx.active && uint64(ka.ServerWALEnd) > s.walEnd {
+			s.walEnd = uint64(ka.ServerWALEnd)
+		}
+		if ka.ReplyRequested {
+			return s.maybeStatus(time.Now(), true)
+		}
+	case pglogrepl.XLogDataByteID:
+		if len(d) < 25 {
+			return fmt.Errorf("short XLogData message")
+		}
+		lsn := binary.BigEndian.Uint64(d[1:])
+		return s.message(ctx, lsn, d[25:])
+	}
+	return nil
+}
+
+// message handles one pgoutput message that the server sent at lsn.
+func (s *streamer) message(ctx context.Context, lsn uint64, d []byte) error {
+	if len(d) == 0 {
+		return nil
+	}
+	c := s.c
+	switch d[0] {
+	case 'B':
+		if len(d) < 21 {
+			return fmt.Errorf("short Begin message")
+		}
+		s.tx = txState{active: true, commit: binary.BigEndian.Uint64(d[1:]),
+			commitTime: pgTime(int64(binary.BigEndian.Uint64(d[9:]))), xid: binary.BigEndian.Uint32(d[17:])}
+	case 'C':
+		if len(d) < 26 {
+			return fmt.Errorf("short Commit message")
+		}
+		s.tx.active = false
+		c.lastCommit = binary.BigEndian.Uint64(d[2:])
+		if end := binary.BigEndian.Uint64(d[10:]); end > s.walEnd {
+			s.walEnd = end
+		}
+	case 'R':
+		var rm pglogrepl.RelationMessage
+		if err := rm.Decode(d[1:]); err != nil {
+			return fatal(fmt.Errorf("postgres-cdc: decode Relation message: %w", err))
+		}
+		return s.relation(ctx, &rm)
+	case 'I', 'U', 'D':
+		return s.change(ctx, lsn, d)
+	case 'T':
+		var tm pglogrepl.TruncateMessage
+		if err := tm.Decode(d[1:]); err != nil {
+			return fatal(fmt.Errorf("postgres-cdc: decode Truncate message: %w", err))
+		}
+		return s.truncate(lsn, &tm)
+	}
+	return nil
+}
+
+// relation learns a table's shape from a Relation message: the server
+// sends one before the first change of a table in a session and after
+// every change of its columns.
+func (s *streamer) relation(ctx context.Context, rm *pglogrepl.RelationMessage) error {
+	c := s.c
+	if !c.cfg.filter.table(rm.Namespace, rm.RelationName) {
+		s.rels[rm.RelationID] = nil
+		return nil
+	}
+	metas, err := loadTables(ctx, c.meta, c.cfg.filter, rm.RelationID)
+	if err != nil {
+		return err
+	}
+	meta := &tableMeta{id: tableID{rm.Namespace, rm.RelationName}, oid: rm.RelationID, identity: rm.ReplicaIdentity}
+	if len(metas) == 1 {
+		meta.columns = metas[0].columns
+	}
+	rel := make([]relColumn, len(rm.Columns))
+	for i, col := range rm.Columns {
+		rel[i] = relColumn{name: col.Name, oid: col.DataType, typmod: col.TypeModifier}
+	}
+	t, err := buildTable(c.cfg, c.mapper, meta, rel, c.log)
+	if err != nil {
+		return fatal(fmt.Errorf("postgres-cdc: %w", err))
+	}
+	if c.types.err != nil {
+		err := c.types.err
+		c.types.err = nil
+		return fmt.Errorf("look up types of %s: %w", meta.id, err)
+	}
+	s.rels[rm.RelationID] = t
+	return nil
+}
+
+// parseTuple reads a TupleData at d into r and returns the bytes after it.
+func parseTuple(d []byte, r *row) ([]byte, error) {
+	if len(d) < 2 {
+		return nil, errors.New("short tuple")
+	}
+	n := int(binary.BigEndian.Uint16(d))
+	d = d[2:]
+	r.reset(n)
+	for i := 0; i < n; i++ {
+		if len(d) < 1 {
+			return nil, errors.New("short tuple")
+		}
+		k := d[0]
+		d = d[1:]
+		r.kinds[i] = k
+		r.vals[i] = nil
+		switch k {
+		case 't', 'b':
+			if len(d) < 4 {
+				return nil, errors.New("short tuple")
+			}
+			l := int(binary.BigEndian.Uint32(d))
+			d = d[4:]
+			if len(d) < l {
+				return nil, errors.New("short tuple")
+			}
+			r.kinds[i] = kindText
+			r.vals[i] = d[:l:l]
+			d = d[l:]
+		case 'n', 'u':
+		default:
+			return nil, fmt.Errorf("unknown tuple column kind %q", k)
+		}
+	}
+	return d, nil
+}
+
+func (s *streamer) change(ctx context.Context, lsn uint64, d []byte) error {
+	c := s.c
+	op := d[0]
+	if len(d) < 6 {
+		return fatalf("postgres-cdc: short %c message", op)
+	}
+	relID := binary.BigEndian.Uint32(d[1:])
+	t, known := s.rels[relID]
+	if !known {
+		return fatalf("postgres-cdc: change of relation %d before its Relation message", relID)
+	}
+	if t == nil || c.sent.covers(s.tx.commit, lsn) {
+		return nil
+	}
+	d = d[5:]
+	ch := change{op: op, table: t, old: &s.old, new: &s.new}
+	var err error
+	switch op {
+	case 'I':
+		if d[0] != 'N' {
+			return fatalf("postgres-cdc: Insert message without a new tuple")
+		}
+		_, err = parseTuple(d[1:], &s.new)
+	case 'U':
+		if d[0] == 'K' || d[0] == 'O' {
+			ch.hasOld = true
+			if d, err = parseTuple(d[1:], &s.old); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			if len(d) < 1 || d[0] != 'N' {
+				return fatalf("postgres-cdc: Update message without a new tuple")
+			}
+			_, err = parseTuple(d[1:], &s.new)
+		}
+	case 'D':
+		if d[0] != 'K' && d[0] != 'O' {
+			return fatalf("postgres-cdc: Delete message without an old tuple (table %s has REPLICA IDENTITY NOTHING?)", t.id)
+		}
+		ch.hasOld = true
+		_, err = parseTuple(d[1:], &s.old)
+	}
+	if err != nil {
+		return fatal(fmt.Errorf("postgres-cdc: decode %c message of %s: %w", op, t.id, err))
+	}
+	pos := position{commit: s.tx.commit, lsn: lsn, txid: s.tx.xid, tsUsec: s.tx.commitTime.UnixMicro()}
+	ch.si = &sourceInfo{pos: pos, tsMs: pos.tsUsec / 1000, tsUs: pos.tsUsec, snapshot: "false", lastCommit: c.lastCommit}
+	ch.offset = pos.offset()
+	ch.prev = c.sentOffset
+	if len(s.batch) == 0 {
+		s.batchAt = time.Now()
+	}
+	if s.batch, err = c.em.appendChange(s.batch, &ch); err != nil {
+		return fatal(fmt.Errorf("postgres-cdc: %w", err))
+	}
+	c.sent, c.sentOffset = pos, ch.offset
+	return nil
+}
+
+func (s *streamer) truncate(lsn uint64, tm *pglogrepl.TruncateMessage) error {
+	c := s.c
+	if c.sent.covers(s.tx.commit, lsn) {
+		return nil
+	}
+	pos := position{commit: s.tx.commit, lsn: lsn, txid: s.tx.xid, tsUsec: s.tx.commitTime.UnixMicro()}
+	off := pos.offset()
+	for _, id := range tm.RelationIDs {
+		t := s.rels[id]
+		if t == nil || c.cfg.skipped["t"] {
+			continue
+		}
+		si := &sourceInfo{pos: pos, tsMs: pos.tsUsec / 1000, tsUs: pos.tsUsec, snapshot: "false", lastCommit: c.lastCommit}
+		if len(s.batch) == 0 {
+			s.batchAt = time.Now()
+		}
+		s.batch = append(s.batch, c.em.truncate(t, si, off))
+	}
+	c.sent, c.sentOffset = pos, off
+	return nil
+}
+
+// heartbeat emits a heartbeat record at the newest position the server
+// vouched for (everything committed before it was sent), so the framework
+// stores it and the slot advances on an idle database; and runs
+// heartbeat.action.query.
+func (s *streamer) heartbeat(ctx context.Context) error {
+	c := s.c
+	s.nextBeat = time.Now().Add(c.cfg.heartbeatInterval)
+	if q := c.cfg.heartbeatQuery; q != "" {
+		if _, err := simpleQuery(ctx, c.meta, q); err != nil {
+			c.log.Warn("postgres-cdc: heartbeat.action.query failed", "error", err)
+		}
+	}
+	if s.walEnd > c.sent.commit {
+		c.sent = position{commit: s.walEnd, tsUsec: time.Now().UnixMicro()}
+		c.sentOffset = c.sent.offset()
+	}
+	off := c.sentOffset
+	if off == nil {
+		off = c.sent.offset()
+	}
+	if len(s.batch) == 0 {
+		s.batchAt = time.Now()
+	}
+	s.batch = append(s.batch, c.em.heartbeat(off))
+	return nil
+}
+
+func (s *streamer) flush(ctx context.Context) error {
+	b := s.batch
+	s.batch = nil
+	return s.c.emit(ctx, b, func() error { return s.maybeStatus(time.Now(), false) })
+}
+
+// maybeStatus tells the server the newest confirmed position: when it
+// changed, when the server asks, and every status.update.interval.ms.
+func (s *streamer) maybeStatus(now time.Time, force bool) error {
+	confirmed := s.c.t.confirmed.Load()
+	if !force && confirmed == s.lastConfirmed && now.Sub(s.lastStatus) < s.c.cfg.statusInterval {
+		return nil
+	}
+	if confirmed == 0 {
+		return nil
+	}
+	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), s.repl, pglogrepl.StandbyStatusUpdate{
+		WALWritePosition: pglogrepl.LSN(confirmed), WALFlushPosition: pglogrepl.LSN(confirmed), WALApplyPosition: pglogrepl.LSN(confirmed), ClientTime: now})
+	if err != nil {
+		return fmt.Errorf("send status update: %w", err)
+	}
+	s.lastStatus, s.lastConfirmed = now, confirmed
+	return nil
+}
+
+// pgTime converts microseconds since 2000-01-01 to a time.
+func pgTime(us int64) time.Time {
+	return time.Unix(946684800, 0).Add(time.Duration(us) * time.Microsecond).UTC()
+}
