@@ -1,0 +1,74 @@
+package transforms
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/connectd/connectd/framework/connect"
+)
+
+// configFromText reads a connector config from fuzz input: one key=value
+// per line.
+func configFromText(s string) map[string]string {
+	cfg := map[string]string{}
+	for _, line := range strings.Split(s, "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		cfg[k] = v
+	}
+	return cfg
+}
+
+// fuzzRecords are records of every shape, run through each chain the fuzzer
+// manages to build.
+func fuzzRecords() []*connect.Record {
+	s := connect.StructSchema().Name("n").
+		Field("id", connect.Int64Schema).
+		Field("name", connect.OptionalString).
+		Field("ts", connect.TimestampSchema().Optional().Build()).
+		Field("nested", connect.StructSchema().Optional().Field("a", connect.OptionalInt32).Build()).
+		Build()
+	v := connect.NewStruct(s).Put("id", int64(1)).Put("name", "x").Put("ts", ms(1700000000000))
+	return []*connect.Record{
+		{Topic: "orders", Partition: 1, Value: map[string]any{"id": int64(1), "name": "x", "ts": int64(1700000000000), "nested": map[string]any{"a": int32(1)}}, Timestamp: ms(1700000000000)},
+		{Topic: "orders", KeySchema: connect.StringSchema, Key: "k", ValueSchema: s, Value: v, Timestamp: ms(1)},
+		{Topic: "t", Partition: -1, Headers: []connect.Header{{Key: "h", Value: "v"}}},
+		{Topic: "t", ValueSchema: connect.StringSchema, Value: "2024-01-02"},
+		{Topic: "t", Key: int64(5), Value: []byte("raw")},
+	}
+}
+
+// FuzzChainConfig checks that no config, however odd, makes NewChain,
+// Validate, ConfigDef or a built chain panic, and that NewChain and
+// Validate agree.
+func FuzzChainConfig(f *testing.F) {
+	for _, seed := range []string{
+		"transforms=a\ntransforms.a.type=InsertField$Value\ntransforms.a.static.field=f\ntransforms.a.static.value=v",
+		"transforms=r,f\ntransforms.r.type=RegexRouter\ntransforms.r.regex=(.*)\ntransforms.r.replacement=$1-x\ntransforms.f.type=Filter\ntransforms.f.predicate=p\ntransforms.f.negate=true\npredicates=p\npredicates.p.type=TopicNameMatches\npredicates.p.pattern=ord.*",
+		"transforms=c\ntransforms.c.type=Cast$Value\ntransforms.c.spec=id:string,name:int8",
+		"transforms=t\ntransforms.t.type=TimestampConverter$Value\ntransforms.t.field=ts\ntransforms.t.target.type=string\ntransforms.t.format=yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+		"transforms=e\ntransforms.e.type=ExtractField$Value\ntransforms.e.field=nested.a\ntransforms.e.field.syntax.version=V2",
+		"transforms=x\ntransforms.x.type=Flatten$Value\ntransforms.x.delimiter=_",
+		"transforms=a,a\ntransforms.a.type=nope",
+		"predicates=p\npredicates.p.type=HasHeaderKey\npredicates.p.name=",
+	} {
+		f.Add(seed)
+	}
+	records := fuzzRecords()
+	f.Fuzz(func(t *testing.T, text string) {
+		cfg := configFromText(text)
+		problems := Validate(cfg)
+		_ = ConfigDef(cfg)
+		for _, sink := range []bool{false, true} {
+			c, err := NewChain(cfg, Env{Sink: sink})
+			if (err == nil) != (len(problems) == 0) && !sink {
+				t.Fatalf("NewChain error %v but Validate found %v", err, problems)
+			}
+			if err != nil {
+				continue
+			}
+			for _, r := range records {
+				_, _ = c.Apply(r)
+			}
+		}
+	})
+}
