@@ -181,7 +181,7 @@ func buildTable(cfg *config, types *typeMapper, meta *tableMeta, rel []relColumn
 		t.keySchema = key.Build()
 	}
 	t.valueSchema = value.Build()
-	t.envelope = connect.StructSchema().Name(prefix + ".Envelope").Version(envelopeVersion).
+	t.envelope = connect.StructSchema().Name(prefix+".Envelope").Version(envelopeVersion).
 		Field("before", t.valueSchema).
 		Field("after", t.valueSchema).
 		Field("source", sourceSchema).

@@ -564,7 +564,7 @@ func parseClock(s string) (int64, string, error) {
 	if e1 != nil || e2 != nil || e3 != nil {
 		return 0, "", fmt.Errorf("%q is not a time", s)
 	}
-	us := (int64(h)*3600+int64(mi)*60+int64(se))*1_000_000
+	us := (int64(h)*3600 + int64(mi)*60 + int64(se)) * 1_000_000
 	rest := s[8:]
 	if strings.HasPrefix(rest, ".") {
 		j := 1
