@@ -149,6 +149,14 @@ func (l *local) SourcePoll(ctx context.Context) ([]Record, error) {
 	out := make([]Record, len(recs))
 	for i, r := range recs {
 		l.processSource(ctx, r, &out[i])
+		if out[i].Err != nil && !l.policy.TolerateAll {
+			// errors.tolerance=none: the task fails at this record. The
+			// records before it go on (their offsets are committed, as in
+			// Kafka Connect); what the task returned after it is not sent:
+			// the task starts again from the committed offsets.
+			l.encodeOffsets(recs[:i], out[:i])
+			return out[:i+1], nil
+		}
 	}
 	l.encodeOffsets(recs, out)
 	return out, nil

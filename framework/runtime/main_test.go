@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +35,8 @@ var counterDef = connect.NewConfigDef(
 	connect.ConfigKey{Name: "fail.at", Type: connect.TypeLong, Default: "-1", Doc: "Poll fails once this record is reached."},
 	connect.ConfigKey{Name: "exit.at", Type: connect.TypeLong, Default: "-1", Doc: "The plugin process exits when this record is reached, unless the marker file exists."},
 	connect.ConfigKey{Name: "exit.marker", Type: connect.TypeString, Default: "", Doc: "File created before exiting, so the next run goes on."},
+	connect.ConfigKey{Name: "values", Type: connect.TypeString, Default: "named", Doc: "named: values are \"<task>-<n>\"; numbers: values are \"<n>\"."},
+	connect.ConfigKey{Name: "poison.at", Type: connect.TypeLong, Default: "-1", Doc: "This record's value is \"poison-<n>\" instead."},
 )
 
 // counterConnector writes "<task>-<n>" for n in [0,count) per task, keyed
@@ -62,6 +65,8 @@ type counterTask struct {
 	failAt, exitAt int64
 	marker         string
 	part           map[string]any
+	numbers        bool
+	poisonAt       int64
 }
 
 func (t *counterTask) Start(_ context.Context, cfg map[string]string, offsets connect.OffsetReader) error {
@@ -71,6 +76,7 @@ func (t *counterTask) Start(_ context.Context, cfg map[string]string, offsets co
 	}
 	t.topic, t.count, t.batch = c.String("topic"), c.Long("count"), c.Int("batch")
 	t.failAt, t.exitAt, t.marker = c.Long("fail.at"), c.Long("exit.at"), c.String("exit.marker")
+	t.numbers, t.poisonAt = c.String("values") == "numbers", c.Long("poison.at")
 	t.id = cfg["task.id"]
 	t.part = map[string]any{"task": t.id}
 	if off := offsets.Offset(t.part); off != nil {
@@ -98,10 +104,17 @@ func (t *counterTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 				os.Exit(7)
 			}
 		}
+		value := fmt.Sprintf("%s-%d", t.id, t.next)
+		switch {
+		case t.next == t.poisonAt:
+			value = fmt.Sprintf("poison-%d", t.next)
+		case t.numbers:
+			value = fmt.Sprint(t.next)
+		}
 		out = append(out, &connect.Record{
 			Topic: t.topic, Partition: -1,
 			KeySchema: connect.Int64Schema, Key: t.next,
-			ValueSchema: connect.StringSchema, Value: fmt.Sprintf("%s-%d", t.id, t.next),
+			ValueSchema: connect.StringSchema, Value: value,
 			Headers:         []connect.Header{{Key: "n", Schema: connect.Int64Schema, Value: t.next}},
 			SourcePartition: t.part, SourceOffset: map[string]any{"n": t.next},
 		})
@@ -113,6 +126,9 @@ func (t *counterTask) Stop(context.Context) error { return nil }
 
 var collectDef = connect.NewConfigDef(
 	connect.ConfigKey{Name: "file", Type: connect.TypeString, Required: true, Doc: "File the flushed values are appended to."},
+	connect.ConfigKey{Name: "reject", Type: connect.TypeString, Default: "", Doc: "Put rejects records whose value, printed, contains this text."},
+	connect.ConfigKey{Name: "flaky", Type: connect.TypeString, Default: "", Doc: "Put rejects records whose value, printed, contains this text with a retriable error, the first flaky.times times."},
+	connect.ConfigKey{Name: "flaky.times", Type: connect.TypeInt, Default: "2", Doc: "How often a flaky record is rejected."},
 )
 
 type collectConnector struct{ cfg map[string]string }
@@ -135,18 +151,38 @@ func (c *collectConnector) NewTask() connect.SinkTask  { return &collectTask{} }
 // collectTask buffers values and appends them to a file on Flush, fsynced:
 // what the file holds is exactly what was flushed.
 type collectTask struct {
-	path string
-	buf  []string
+	path          string
+	buf           []string
+	reject, flaky string
+	flakyLeft     int
 }
 
 func (t *collectTask) Start(_ context.Context, cfg map[string]string) error {
-	t.path = cfg["file"]
+	c, err := collectDef.Parse(cfg)
+	if err != nil {
+		return err
+	}
+	t.path, t.reject, t.flaky, t.flakyLeft = c.String("file"), c.String("reject"), c.String("flaky"), c.Int("flaky.times")
 	return nil
 }
 
 func (t *collectTask) Put(_ context.Context, recs []*connect.Record) error {
-	for _, r := range recs {
-		t.buf = append(t.buf, fmt.Sprint(r.Value))
+	be := &connect.BatchError{Errs: map[int]error{}}
+	for i, r := range recs {
+		v := fmt.Sprint(r.Value)
+		switch {
+		case t.reject != "" && strings.Contains(v, t.reject):
+			be.Errs[i] = fmt.Errorf("collect: refusing %s", v)
+			continue
+		case t.flaky != "" && strings.Contains(v, t.flaky) && t.flakyLeft > 0:
+			t.flakyLeft--
+			be.Errs[i] = connect.Retriable(fmt.Errorf("collect: not now: %s", v))
+			continue
+		}
+		t.buf = append(t.buf, v)
+	}
+	if len(be.Errs) > 0 {
+		return be
 	}
 	return nil
 }

@@ -253,19 +253,27 @@ func (r *sourceRun) loop(stop context.Context) error {
 // write's, if it has one. The kgo records are allocated as one slab per
 // batch.
 //
-// With errors.tolerance=none a failed record fails the task: it is
-// reported (error log, dead letter queue), and nothing of its batch is
-// produced, so no offset at or past it is committed.
+// With errors.tolerance=none a failed record fails the task: the records
+// before it are produced, it is reported (error log, dead letter queue),
+// and nothing after it is: no offset at or past it is committed.
 func (r *sourceRun) produce(ctx context.Context, batch []plugin.Record) error {
 	if !r.errs.policy.TolerateAll {
 		for i := range batch {
 			if batch[i].Err != nil {
+				if err := r.send(ctx, batch[:i]); err != nil {
+					return err
+				}
+				r.m.poll.Inc()
 				r.errs.m.failures.Inc()
-				err := r.errs.handle(ctx, failure{err: batch[i].Err, source: &batch[i]}, nil)
-				return err
+				return r.errs.handle(ctx, failure{err: batch[i].Err, source: &batch[i]}, nil)
 			}
 		}
 	}
+	return r.send(ctx, batch)
+}
+
+// send produces a batch, routing its failed records per errors.tolerance=all.
+func (r *sourceRun) send(ctx context.Context, batch []plugin.Record) error {
 	// Group by source partition; a batch nearly always holds one or a few.
 	var groups []*pending
 	owner := make([]*pending, len(batch))
