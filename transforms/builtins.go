@@ -11,7 +11,7 @@ const (
 )
 
 // keyValue returns the $Key and $Value variants of a transform.
-func keyValue(name, doc string, def *connect.ConfigDef, mk func(part) func(*connect.Config, Env) (Transform, error)) []TransformType {
+func keyValue(name, doc string, def *connect.ConfigDef, mk func(part) func(*connect.Config, Env) (updater, error)) []TransformType {
 	out := make([]TransformType, 0, 2)
 	for _, p := range []part{keyPart, valuePart} {
 		which := "key"
@@ -23,14 +23,14 @@ func keyValue(name, doc string, def *connect.ConfigDef, mk func(part) func(*conn
 			Name:   name + p.suffix(),
 			Doc:    doc + " This variant works on the record's " + which + ".",
 			Config: def,
-			New:    mk(p),
+			New:    asTransform(mk(p)),
 		})
 	}
 	return out
 }
 
-func single(name, doc string, def *connect.ConfigDef, mk func(*connect.Config, Env) (Transform, error)) []TransformType {
-	return []TransformType{{Class: transformsPackage + name, Name: name, Doc: doc, Config: def, New: mk}}
+func single(name, doc string, def *connect.ConfigDef, mk func(*connect.Config, Env) (updater, error)) []TransformType {
+	return []TransformType{{Class: transformsPackage + name, Name: name, Doc: doc, Config: def, New: asTransform(mk)}}
 }
 
 // builtinTransforms lists the transforms Kafka Connect ships, by class name.

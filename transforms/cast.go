@@ -87,11 +87,18 @@ type cast struct {
 	whole       connect.Type
 	names       []string
 	withDefault bool
-	cache       schemaCache[*connect.Schema]
+	cache       schemaCache[*castPlan]
 }
 
-func newCast(p part) func(*connect.Config, Env) (Transform, error) {
-	return func(cfg *connect.Config, _ Env) (Transform, error) {
+// castPlan is the schema Cast builds for one input schema and, for a
+// struct, the type each field is cast to ("" for none), by field index.
+type castPlan struct {
+	schema *connect.Schema
+	to     []connect.Type
+}
+
+func newCast(p part) func(*connect.Config, Env) (updater, error) {
+	return func(cfg *connect.Config, _ Env) (updater, error) {
 		casts, whole, err := parseCastSpec(cfg.List("spec"))
 		if err != nil {
 			v := cfg.Raw()["spec"]
@@ -107,64 +114,83 @@ func newCast(p part) func(*connect.Config, Env) (Transform, error) {
 
 const castPurpose = "cast types"
 
-func (t *cast) Apply(r *connect.Record) (*connect.Record, error) {
+func (t *cast) update(r *connect.Record) (bool, error) {
 	v := t.part.value(r)
 	if v == nil {
-		return r, nil
+		return true, nil
 	}
 	s := t.part.schema(r)
 	if s == nil {
 		if t.whole != "" {
 			out, err := castValue(nil, v, t.whole)
 			if err != nil {
-				return nil, err
+				return false, err
 			}
-			return t.part.with(r, nil, out), nil
+			t.part.set(r, nil, out)
+			return true, nil
 		}
 		m, err := requireMap(v, castPurpose)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		out := maps.Clone(m)
 		for _, name := range t.names {
 			cv, err := castValue(nil, m[name], t.casts[name])
 			if err != nil {
-				return nil, err
+				return false, err
 			}
 			out[name] = cv
 		}
-		return t.part.with(r, nil, out), nil
+		t.part.set(r, nil, out)
+		return true, nil
 	}
-	schema, err := t.cache.get(s, t.buildSchema)
+	plan, err := t.cache.get(s, t.buildPlan)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
+	schema := plan.schema
 	if t.whole != "" {
 		out, err := castValue(s, v, t.whole)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
-		return t.part.with(r, schema, out), nil
+		t.part.set(r, schema, out)
+		return true, nil
 	}
 	sv, err := requireStruct(v, castPurpose)
 	if err != nil {
-		return nil, err
+		return false, err
+	}
+	if sv.Schema() != s && !sv.Schema().Equal(s) {
+		return false, dataErr("the struct's schema %s is not the record's schema %s", sv.Schema(), s)
 	}
 	out := connect.NewStruct(schema)
 	for _, f := range sv.Schema().Fields {
 		fv := field(sv, f, t.withDefault)
-		if to, ok := t.casts[f.Name]; ok {
+		if to := plan.to[f.Index]; to != "" {
 			if fv, err = castValue(f.Schema, fv, to); err != nil {
-				return nil, err
+				return false, err
 			}
 		}
-		of, ok := schema.Field(f.Name)
-		if !ok {
-			return nil, dataErr("%s is not a valid field name", f.Name)
-		}
-		out.SetIndex(of.Index, fv)
+		out.SetIndex(f.Index, fv)
 	}
-	return t.part.with(r, schema, out), nil
+	t.part.set(r, schema, out)
+	return true, nil
+}
+
+func (t *cast) buildPlan(in *connect.Schema) (*castPlan, error) {
+	s, err := t.buildSchema(in)
+	if err != nil {
+		return nil, err
+	}
+	p := &castPlan{schema: s}
+	if t.whole == "" {
+		p.to = make([]connect.Type, len(in.Fields))
+		for i, f := range in.Fields {
+			p.to[i] = t.casts[f.Name]
+		}
+	}
+	return p, nil
 }
 
 func (t *cast) buildSchema(in *connect.Schema) (*connect.Schema, error) {

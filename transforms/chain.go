@@ -15,6 +15,7 @@ type stage struct {
 	alias     string
 	class     string
 	transform Transform
+	updater   updater   // set for built-in transforms
 	predicate Predicate // nil: always apply
 	negate    bool
 }
@@ -31,9 +32,29 @@ func (c *Chain) Apply(r *connect.Record) (*connect.Record, error) {
 	if c == nil {
 		return r, nil
 	}
+	own := false // r is the chain's own shallow copy of the input
 	for i := range c.stages {
 		s := &c.stages[i]
 		if s.predicate != nil && s.predicate.Test(r) == s.negate {
+			continue
+		}
+		if _, drop := s.updater.(filter); drop {
+			return nil, nil
+		}
+		if s.updater != nil {
+			// Built-in transforms update the chain's copy in place: one
+			// record copy per chain rather than one per transform.
+			if !own {
+				cp := *r
+				r, own = &cp, true
+			}
+			keep, err := s.updater.update(r)
+			if err != nil {
+				return nil, &TransformError{Alias: s.alias, Class: s.class, Err: err}
+			}
+			if !keep {
+				return nil, nil
+			}
 			continue
 		}
 		out, err := s.transform.Apply(r)
@@ -43,7 +64,7 @@ func (c *Chain) Apply(r *connect.Record) (*connect.Record, error) {
 		if out == nil {
 			return nil, nil
 		}
-		r = out
+		r, own = out, false
 	}
 	return r, nil
 }

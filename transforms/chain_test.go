@@ -238,10 +238,10 @@ func TestRegistryCustomTransform(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, tt := range map[string]TransformType{
-		"class taken":    {Class: "org.apache.kafka.connect.transforms.Filter", New: newFilter},
-		"name taken":     {Class: "com.example.Filter", Name: "Filter", New: newFilter},
-		"predicate name": {Class: "com.example.X", Name: "TopicNameMatches", New: newFilter},
-		"no class":       {Name: "X", New: newFilter},
+		"class taken":    {Class: "org.apache.kafka.connect.transforms.Filter", New: asTransform(newFilter)},
+		"name taken":     {Class: "com.example.Filter", Name: "Filter", New: asTransform(newFilter)},
+		"predicate name": {Class: "com.example.X", Name: "TopicNameMatches", New: asTransform(newFilter)},
+		"no class":       {Name: "X", New: asTransform(newFilter)},
 		"no New":         {Class: "com.example.Y"},
 	} {
 		if err := reg.AddTransform(tt); err == nil {
@@ -266,5 +266,40 @@ func TestRegistryCustomTransform(t *testing.T) {
 	}
 	if errs := reg.Validate(map[string]string{"transforms": "u", "transforms.u.type": "com.example.Upper"}); len(errs["transforms.u.prefix"]) != 1 {
 		t.Errorf("Validate = %v; want the missing prefix", errs)
+	}
+}
+
+// TestChainMixesBuiltinAndCustom runs built-in transforms (which update the
+// chain's own copy) around a custom one (which returns new records).
+func TestChainMixesBuiltinAndCustom(t *testing.T) {
+	t.Parallel()
+	reg := NewRegistry()
+	if err := reg.AddTransform(TransformType{Class: "com.example.Upper",
+		New: func(*connect.Config, Env) (Transform, error) { return upper{}, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := reg.NewChain(map[string]string{
+		"transforms":            "route,up,tag,route2",
+		"transforms.route.type": "RegexRouter", "transforms.route.regex": "a(.*)", "transforms.route.replacement": "b$1",
+		"transforms.up.type":  "com.example.Upper",
+		"transforms.tag.type": "InsertHeader", "transforms.tag.header": "h", "transforms.tag.value.literal": "v",
+		"transforms.route2.type": "RegexRouter", "transforms.route2.regex": "b(.*)", "transforms.route2.replacement": "c$1",
+	}, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &connect.Record{Topic: "a1", Value: "x", Headers: []connect.Header{{Key: "k", Value: "1"}}}
+	before := snapshot(in)
+	got, err := c.Apply(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &connect.Record{Topic: "c1", Value: "X", Headers: []connect.Header{{Key: "k", Value: "1"},
+		{Key: "h", Schema: connect.StringSchema, Value: "v"}}}
+	if d := diffRecords(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(before, snapshot(in)); d != "" {
+		t.Errorf("input changed (-before +after):\n%s", d)
 	}
 }

@@ -186,6 +186,9 @@ func (r *Registry) parse(config map[string]string, env Env) (*Chain, problems) {
 			continue
 		}
 		st.transform = t
+		if b, isBuiltin := t.(builtinTransform); isBuiltin {
+			st.updater = b.u
+		}
 		if ok {
 			c.stages = append(c.stages, st)
 		}

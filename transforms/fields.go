@@ -23,8 +23,8 @@ type extractField struct {
 	withDefault bool
 }
 
-func newExtractField(p part) func(*connect.Config, Env) (Transform, error) {
-	return func(cfg *connect.Config, _ Env) (Transform, error) {
+func newExtractField(p part) func(*connect.Config, Env) (updater, error) {
+	return func(cfg *connect.Config, _ Env) (updater, error) {
 		f := cfg.String("field")
 		path, err := parseFieldPath(f, cfg.String("field.syntax.version"))
 		if err != nil {
@@ -36,39 +36,43 @@ func newExtractField(p part) func(*connect.Config, Env) (Transform, error) {
 
 const extractPurpose = "field extraction"
 
-func (t *extractField) Apply(r *connect.Record) (*connect.Record, error) {
+func (t *extractField) update(r *connect.Record) (bool, error) {
 	v := t.part.value(r)
 	s := t.part.schema(r)
 	if s == nil {
 		if v == nil {
-			return t.part.with(r, nil, nil), nil
+			t.part.set(r, nil, nil)
+			return true, nil
 		}
 		m, err := requireMap(v, extractPurpose)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		out, err := t.path.fromMap(m)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
-		return t.part.with(r, nil, out), nil
+		t.part.set(r, nil, out)
+		return true, nil
 	}
 	sv, err := requireStructOrNull(v, extractPurpose)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	f, ok := t.path.field(s)
 	if !ok {
-		return nil, &DataError{Exception: illegalArgument, Msg: "Unknown field: " + t.original}
+		return false, &DataError{Exception: illegalArgument, Msg: "Unknown field: " + t.original}
 	}
 	if sv == nil {
-		return t.part.with(r, f.Schema, nil), nil
+		t.part.set(r, f.Schema, nil)
+		return true, nil
 	}
 	out, err := t.path.fromStruct(sv, t.withDefault)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	return t.part.with(r, f.Schema, out), nil
+	t.part.set(r, f.Schema, out)
+	return true, nil
 }
 
 // HoistField: Kafka Connect's org.apache.kafka.connect.transforms.HoistField$Key and $Value.
@@ -84,27 +88,29 @@ type hoistField struct {
 	cache schemaCache[*connect.Schema]
 }
 
-func newHoistField(p part) func(*connect.Config, Env) (Transform, error) {
-	return func(cfg *connect.Config, _ Env) (Transform, error) {
+func newHoistField(p part) func(*connect.Config, Env) (updater, error) {
+	return func(cfg *connect.Config, _ Env) (updater, error) {
 		return &hoistField{part: p, name: cfg.String("field")}, nil
 	}
 }
 
-func (t *hoistField) Apply(r *connect.Record) (*connect.Record, error) {
+func (t *hoistField) update(r *connect.Record) (bool, error) {
 	v := t.part.value(r)
 	s := t.part.schema(r)
 	if s == nil {
-		return t.part.with(r, nil, map[string]any{t.name: v}), nil
+		t.part.set(r, nil, map[string]any{t.name: v})
+		return true, nil
 	}
 	if v == nil && !s.Optional {
-		return nil, dataErr("Invalid value: null used for required field: %q, schema type: %s", t.name, javaType(s.Type))
+		return false, dataErr("Invalid value: null used for required field: %q, schema type: %s", t.name, javaType(s.Type))
 	}
 	out, _ := t.cache.get(s, func(s *connect.Schema) (*connect.Schema, error) {
 		return structOf(&connect.Schema{}, []connect.Field{{Name: t.name, Schema: s}}), nil
 	})
 	sv := connect.NewStruct(out)
 	sv.SetIndex(0, v)
-	return t.part.with(r, out, sv), nil
+	t.part.set(r, out, sv)
+	return true, nil
 }
 
 // javaType names a schema type as Kafka Connect's Schema.Type enum does.
@@ -137,29 +143,28 @@ type valueToKeyPlan struct {
 	from   []connect.Field
 }
 
-func newValueToKey(cfg *connect.Config, _ Env) (Transform, error) {
+func newValueToKey(cfg *connect.Config, _ Env) (updater, error) {
 	return &valueToKey{fields: cfg.List("fields"), withDefault: cfg.Bool("replace.null.with.default")}, nil
 }
 
 const valueToKeyPurpose = "copying fields from value to key"
 
-func (t *valueToKey) Apply(r *connect.Record) (*connect.Record, error) {
+func (t *valueToKey) update(r *connect.Record) (bool, error) {
 	if r.ValueSchema == nil {
 		m, err := requireMap(r.Value, valueToKeyPurpose)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		key := make(map[string]any, len(t.fields))
 		for _, f := range t.fields {
 			key[f] = m[f]
 		}
-		c := *r
-		c.KeySchema, c.Key = nil, key
-		return &c, nil
+		r.KeySchema, r.Key = nil, key
+		return true, nil
 	}
 	sv, err := requireStruct(r.Value, valueToKeyPurpose)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	plan, err := t.cache.get(sv.Schema(), func(in *connect.Schema) (*valueToKeyPlan, error) {
 		p := &valueToKeyPlan{}
@@ -177,16 +182,15 @@ func (t *valueToKey) Apply(r *connect.Record) (*connect.Record, error) {
 		return p, err
 	})
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	key := connect.NewStruct(plan.schema)
 	for i, f := range plan.from {
 		key.SetIndex(i, field(sv, f, t.withDefault))
 	}
-	c := *r
-	c.KeySchema, c.Key = plan.schema, key
-	c.ValueSchema = sv.Schema()
-	return &c, nil
+	r.KeySchema, r.Key = plan.schema, key
+	r.ValueSchema = sv.Schema()
+	return true, nil
 }
 
 // SetSchemaMetadata: Kafka Connect's org.apache.kafka.connect.transforms.SetSchemaMetadata$Key and $Value.
@@ -207,8 +211,8 @@ type setSchemaMetadata struct {
 	cache       schemaCache[*connect.Schema]
 }
 
-func newSetSchemaMetadata(p part) func(*connect.Config, Env) (Transform, error) {
-	return func(cfg *connect.Config, _ Env) (Transform, error) {
+func newSetSchemaMetadata(p part) func(*connect.Config, Env) (updater, error) {
+	return func(cfg *connect.Config, _ Env) (updater, error) {
 		t := &setSchemaMetadata{part: p, name: optString(cfg, "schema.name"), withDefault: cfg.Bool("replace.null.with.default")}
 		if _, ok := cfg.Raw()["schema.version"]; ok {
 			v := int32(cfg.Long("schema.version"))
@@ -221,14 +225,14 @@ func newSetSchemaMetadata(p part) func(*connect.Config, Env) (Transform, error) 
 	}
 }
 
-func (t *setSchemaMetadata) Apply(r *connect.Record) (*connect.Record, error) {
+func (t *setSchemaMetadata) update(r *connect.Record) (bool, error) {
 	v := t.part.value(r)
 	s := t.part.schema(r)
 	if v == nil && s == nil {
-		return r, nil
+		return true, nil
 	}
 	if err := requireSchema(s, "updating schema metadata"); err != nil {
-		return nil, err
+		return false, err
 	}
 	out, _ := t.cache.get(s, func(s *connect.Schema) (*connect.Schema, error) {
 		c := *s // a copy shares Fields, Items, Keys and Values, as Kafka Connect's does
@@ -259,7 +263,8 @@ func (t *setSchemaMetadata) Apply(r *connect.Record) (*connect.Record, error) {
 		}
 		v = ns
 	}
-	return t.part.with(r, out, v), nil
+	t.part.set(r, out, v)
+	return true, nil
 }
 
 // HeaderFrom: Kafka Connect's org.apache.kafka.connect.transforms.HeaderFrom$Key and $Value.
@@ -303,8 +308,8 @@ type headerFromPlan struct {
 	from   []connect.Field // its fields' sources
 }
 
-func newHeaderFrom(p part) func(*connect.Config, Env) (Transform, error) {
-	return func(cfg *connect.Config, _ Env) (Transform, error) {
+func newHeaderFrom(p part) func(*connect.Config, Env) (updater, error) {
+	return func(cfg *connect.Config, _ Env) (updater, error) {
 		t := &headerFrom{part: p, fields: cfg.List("fields"), headers: cfg.List("headers"),
 			move: cfg.String("operation") == "move", withDefault: cfg.Bool("replace.null.with.default")}
 		if len(t.fields) != len(t.headers) {
@@ -315,7 +320,7 @@ func newHeaderFrom(p part) func(*connect.Config, Env) (Transform, error) {
 	}
 }
 
-func (t *headerFrom) Apply(r *connect.Record) (*connect.Record, error) {
+func (t *headerFrom) update(r *connect.Record) (bool, error) {
 	v := t.part.value(r)
 	s := t.part.schema(r)
 	hs := make([]connect.Header, len(r.Headers), len(r.Headers)+len(t.fields))
@@ -323,7 +328,7 @@ func (t *headerFrom) Apply(r *connect.Record) (*connect.Record, error) {
 	if s == nil {
 		m, err := requireMap(v, t.purpose)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		out := maps.Clone(m)
 		if out == nil {
@@ -335,13 +340,13 @@ func (t *headerFrom) Apply(r *connect.Record) (*connect.Record, error) {
 			}
 			hs = append(hs, connect.Header{Key: t.headers[i], Value: m[f]})
 		}
-		c := t.part.with(r, nil, out)
-		c.Headers = hs
-		return c, nil
+		t.part.set(r, nil, out)
+		r.Headers = hs
+		return true, nil
 	}
 	sv, err := requireStruct(v, t.purpose)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	outSchema, outValue := s, any(sv)
 	if t.move {
@@ -367,7 +372,7 @@ func (t *headerFrom) Apply(r *connect.Record) (*connect.Record, error) {
 		f, ok := s.Field(name)
 		if !ok {
 			// Kafka Connect fails here with a NullPointerException.
-			return nil, &DataError{Exception: nullPointer, Msg: "field " + name + " is not in the schema " + s.String()}
+			return false, &DataError{Exception: nullPointer, Msg: "field " + name + " is not in the schema " + s.String()}
 		}
 		var fv any
 		if vf, ok := sv.Schema().Field(name); ok {
@@ -375,9 +380,9 @@ func (t *headerFrom) Apply(r *connect.Record) (*connect.Record, error) {
 		}
 		hs = append(hs, connect.Header{Key: t.headers[i], Schema: f.Schema, Value: fv})
 	}
-	c := t.part.with(r, outSchema, outValue)
-	c.Headers = hs
-	return c, nil
+	t.part.set(r, outSchema, outValue)
+	r.Headers = hs
+	return true, nil
 }
 
 func contains(l []string, s string) bool {

@@ -26,8 +26,8 @@ type flattenPlan struct {
 	paths  [][]int
 }
 
-func newFlatten(p part) func(*connect.Config, Env) (Transform, error) {
-	return func(cfg *connect.Config, _ Env) (Transform, error) {
+func newFlatten(p part) func(*connect.Config, Env) (updater, error) {
+	return func(cfg *connect.Config, _ Env) (updater, error) {
 		// Kafka Connect trims STRING values, so a blank delimiter is "".
 		return &flatten{part: p, delim: cfg.String("delimiter")}, nil
 	}
@@ -42,30 +42,31 @@ func (t *flatten) name(prefix, field string) string {
 	return prefix + t.delim + field
 }
 
-func (t *flatten) Apply(r *connect.Record) (*connect.Record, error) {
+func (t *flatten) update(r *connect.Record) (bool, error) {
 	v := t.part.value(r)
 	if v == nil {
-		return r, nil
+		return true, nil
 	}
 	s := t.part.schema(r)
 	if s == nil {
 		m, err := requireMap(v, flattenPurpose)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		out := make(map[string]any, len(m))
 		if err := t.flattenMap(m, "", out); err != nil {
-			return nil, err
+			return false, err
 		}
-		return t.part.with(r, nil, out), nil
+		t.part.set(r, nil, out)
+		return true, nil
 	}
 	sv, err := requireStruct(v, flattenPurpose)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	plan, err := t.cache.get(s, t.buildPlan)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	out := connect.NewStruct(plan.schema)
 	for i, path := range plan.paths {
@@ -83,7 +84,8 @@ func (t *flatten) Apply(r *connect.Record) (*connect.Record, error) {
 			out.SetIndex(i, field(cur, cur.Schema().Fields[path[len(path)-1]], true))
 		}
 	}
-	return t.part.with(r, plan.schema, out), nil
+	t.part.set(r, plan.schema, out)
+	return true, nil
 }
 
 func (t *flatten) flattenMap(m map[string]any, prefix string, out map[string]any) error {

@@ -24,7 +24,7 @@ type dropHeaders struct {
 	names map[string]struct{}
 }
 
-func newDropHeaders(cfg *connect.Config, _ Env) (Transform, error) {
+func newDropHeaders(cfg *connect.Config, _ Env) (updater, error) {
 	t := &dropHeaders{names: map[string]struct{}{}}
 	for _, h := range cfg.List("headers") {
 		t.names[h] = struct{}{}
@@ -32,7 +32,7 @@ func newDropHeaders(cfg *connect.Config, _ Env) (Transform, error) {
 	return t, nil
 }
 
-func (t *dropHeaders) Apply(r *connect.Record) (*connect.Record, error) {
+func (t *dropHeaders) update(r *connect.Record) (bool, error) {
 	keep := -1 // headers before this index are all kept
 	for i, h := range r.Headers {
 		if _, drop := t.names[h.Key]; drop {
@@ -41,7 +41,7 @@ func (t *dropHeaders) Apply(r *connect.Record) (*connect.Record, error) {
 		}
 	}
 	if keep < 0 {
-		return r, nil
+		return true, nil
 	}
 	hs := make([]connect.Header, keep, len(r.Headers)-1)
 	copy(hs, r.Headers[:keep])
@@ -50,9 +50,8 @@ func (t *dropHeaders) Apply(r *connect.Record) (*connect.Record, error) {
 			hs = append(hs, h)
 		}
 	}
-	c := *r
-	c.Headers = hs
-	return &c, nil
+	r.Headers = hs
+	return true, nil
 }
 
 // InsertHeader: Kafka Connect's org.apache.kafka.connect.transforms.InsertHeader.
@@ -68,7 +67,7 @@ type insertHeader struct {
 	h connect.Header
 }
 
-func newInsertHeader(cfg *connect.Config, _ Env) (Transform, error) {
+func newInsertHeader(cfg *connect.Config, _ Env) (updater, error) {
 	// Kafka Connect parses the literal with Values.parseString, which is
 	// what the SimpleHeaderConverter does with a header's bytes.
 	hc, err := converters.NewHeader("org.apache.kafka.connect.storage.SimpleHeaderConverter")
@@ -83,18 +82,17 @@ func newInsertHeader(cfg *connect.Config, _ Env) (Transform, error) {
 	return &insertHeader{h: connect.Header{Key: cfg.String("header"), Schema: s, Value: v}}, nil
 }
 
-func (t *insertHeader) Apply(r *connect.Record) (*connect.Record, error) {
+func (t *insertHeader) update(r *connect.Record) (bool, error) {
 	hs := make([]connect.Header, len(r.Headers), len(r.Headers)+1)
 	copy(hs, r.Headers)
-	c := *r
-	c.Headers = append(hs, t.h)
-	return &c, nil
+	r.Headers = append(hs, t.h)
+	return true, nil
 }
 
 // Filter: Kafka Connect's org.apache.kafka.connect.transforms.Filter.
 
 type filter struct{}
 
-func newFilter(*connect.Config, Env) (Transform, error) { return filter{}, nil }
+func newFilter(*connect.Config, Env) (updater, error) { return filter{}, nil }
 
-func (filter) Apply(*connect.Record) (*connect.Record, error) { return nil, nil }
+func (filter) update(*connect.Record) (bool, error) { return false, nil }

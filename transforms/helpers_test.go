@@ -232,6 +232,26 @@ func runCases(t *testing.T, cases map[string]applyCase) {
 			if d := cmp.Diff(before, snapshot(tc.in), cmpopts.EquateNaNs()); d != "" {
 				t.Errorf("input record changed (-before +after):\n%s", d)
 			}
+			// The transform on its own, outside a chain, does the same.
+			tt, _ := builtin.Transform(tc.class)
+			cfg, err := tt.Config.Parse(tc.keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alone, err := tt.New(cfg, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err = alone.Apply(tc.in)
+			if msg := errString(err); msg != tc.wantErr {
+				t.Fatalf("alone: error = %q, want %q", msg, tc.wantErr)
+			}
+			if d := diffRecords(tc.want, got); d != "" {
+				t.Errorf("alone: record (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(before, snapshot(tc.in), cmpopts.EquateNaNs()); d != "" {
+				t.Errorf("alone: input record changed (-before +after):\n%s", d)
+			}
 		})
 	}
 }
@@ -243,3 +263,10 @@ func rec(ks *connect.Schema, k any, vs *connect.Schema, v any) *connect.Record {
 
 // withTS returns r with timestamp at ms.
 func withTS(r *connect.Record, n int64) *connect.Record { r.Timestamp = ms(n); return r }
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -68,13 +68,15 @@ type insertField struct {
 	part                                    part
 	sink                                    bool
 	topic, partition, offset, ts, staticFld *insertionSpec
-	staticValue                             string
+	staticValue                             any // a string, boxed once
 	withDefault                             bool
 	cache                                   schemaCache[*connect.Schema]
+	topics                                  topicMemo[any] // each topic boxed once
+	count                                   int            // fields inserted
 }
 
-func newInsertField(p part) func(*connect.Config, Env) (Transform, error) {
-	return func(cfg *connect.Config, env Env) (Transform, error) {
+func newInsertField(p part) func(*connect.Config, Env) (updater, error) {
+	return func(cfg *connect.Config, env Env) (updater, error) {
 		t := &insertField{
 			part:        p,
 			sink:        env.Sink,
@@ -88,12 +90,19 @@ func newInsertField(p part) func(*connect.Config, Env) (Transform, error) {
 		if t.topic == nil && t.partition == nil && t.offset == nil && t.ts == nil && t.staticFld == nil {
 			return nil, errf("No field insertion configured")
 		}
+		for _, f := range []*insertionSpec{t.topic, t.partition, t.offset, t.ts, t.staticFld} {
+			if f != nil {
+				t.count++
+			}
+		}
 		sv := optString(cfg, "static.value")
 		if t.staticFld != nil && sv == nil {
 			return nil, keyError("static.value", nil, "No value specified for static field: %s", t.staticFld.name)
 		}
 		if sv != nil {
 			t.staticValue = *sv
+		} else {
+			t.staticValue = ""
 		}
 		return t, nil
 	}
@@ -101,23 +110,24 @@ func newInsertField(p part) func(*connect.Config, Env) (Transform, error) {
 
 const insertPurpose = "field insertion"
 
-func (t *insertField) Apply(r *connect.Record) (*connect.Record, error) {
+func (t *insertField) update(r *connect.Record) (bool, error) {
 	v := t.part.value(r)
 	if v == nil {
-		return r, nil
+		return true, nil
 	}
 	if t.offset != nil && !t.sink {
-		return nil, dataErr("Only SinkRecord supported for [%s], found: org.apache.kafka.connect.source.SourceRecord", insertPurpose)
+		return false, dataErr("Only SinkRecord supported for [%s], found: org.apache.kafka.connect.source.SourceRecord", insertPurpose)
 	}
 	if t.part.schema(r) == nil {
 		m, err := requireMap(v, insertPurpose)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
-		out := make(map[string]any, len(m)+5)
+		// Sized for the new fields: cloning m and then growing it costs more.
+		out := make(map[string]any, len(m)+t.count)
 		maps.Copy(out, m)
 		if t.topic != nil {
-			out[t.topic.name] = r.Topic
+			out[t.topic.name] = t.topics.get(r.Topic, boxTopic)
 		}
 		if t.partition != nil && r.Partition >= 0 {
 			out[t.partition.name] = r.Partition
@@ -131,16 +141,17 @@ func (t *insertField) Apply(r *connect.Record) (*connect.Record, error) {
 		if t.staticFld != nil {
 			out[t.staticFld.name] = t.staticValue
 		}
-		return t.part.with(r, nil, out), nil
+		t.part.set(r, nil, out)
+		return true, nil
 	}
 	sv, err := requireStruct(v, insertPurpose)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	in := sv.Schema()
 	schema, err := t.cache.get(in, t.buildSchema)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	out := connect.NewStruct(schema)
 	for _, f := range in.Fields {
@@ -148,7 +159,7 @@ func (t *insertField) Apply(r *connect.Record) (*connect.Record, error) {
 	}
 	i := len(in.Fields)
 	if t.topic != nil {
-		out.SetIndex(i, r.Topic)
+		out.SetIndex(i, t.topics.get(r.Topic, boxTopic))
 		i++
 	}
 	if t.partition != nil {
@@ -170,7 +181,8 @@ func (t *insertField) Apply(r *connect.Record) (*connect.Record, error) {
 	if t.staticFld != nil {
 		out.SetIndex(i, t.staticValue)
 	}
-	return t.part.with(r, schema, out), nil
+	t.part.set(r, schema, out)
+	return true, nil
 }
 
 var (
@@ -212,3 +224,7 @@ func newStructSchema(s *connect.Schema, fields []connect.Field) (*connect.Schema
 	}
 	return structOf(copyBasics(s, connect.Struct), fields), nil
 }
+
+// boxTopic returns topic as an interface value, so that the memo holds one
+// boxed string per topic rather than boxing it for every record.
+func boxTopic(topic string) any { return topic }

@@ -30,6 +30,7 @@ type maskField struct {
 	names       []string
 	replace     *maskReplacement
 	withDefault bool
+	cache       schemaCache[[]bool] // per input schema: which fields to mask
 }
 
 // maskReplacement is the replacement converted once for each type it can
@@ -64,8 +65,8 @@ func newMaskReplacement(s string) *maskReplacement {
 	return m
 }
 
-func newMaskField(p part) func(*connect.Config, Env) (Transform, error) {
-	return func(cfg *connect.Config, _ Env) (Transform, error) {
+func newMaskField(p part) func(*connect.Config, Env) (updater, error) {
+	return func(cfg *connect.Config, _ Env) (updater, error) {
 		t := &maskField{part: p, fields: map[string]bool{}, withDefault: cfg.Bool("replace.null.with.default")}
 		for _, f := range cfg.List("fields") {
 			if !t.fields[f] {
@@ -82,13 +83,13 @@ func newMaskField(p part) func(*connect.Config, Env) (Transform, error) {
 
 const maskPurpose = "mask fields"
 
-func (t *maskField) Apply(r *connect.Record) (*connect.Record, error) {
+func (t *maskField) update(r *connect.Record) (bool, error) {
 	v := t.part.value(r)
 	s := t.part.schema(r)
 	if s == nil {
 		m, err := requireMap(v, maskPurpose)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		out := maps.Clone(m)
 		if out == nil {
@@ -97,28 +98,37 @@ func (t *maskField) Apply(r *connect.Record) (*connect.Record, error) {
 		for _, f := range t.names {
 			mv, err := t.masked(m[f])
 			if err != nil {
-				return nil, err
+				return false, err
 			}
 			out[f] = mv
 		}
-		return t.part.with(r, nil, out), nil
+		t.part.set(r, nil, out)
+		return true, nil
 	}
 	sv, err := requireStruct(v, maskPurpose)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	in := sv.Schema()
+	mask, _ := t.cache.get(in, func(in *connect.Schema) ([]bool, error) {
+		m := make([]bool, len(in.Fields))
+		for i, f := range in.Fields {
+			m[i] = t.fields[f.Name]
+		}
+		return m, nil
+	})
 	out := connect.NewStruct(in)
 	for _, f := range in.Fields {
 		fv := field(sv, f, t.withDefault)
-		if t.fields[f.Name] {
+		if mask[f.Index] {
 			if fv, err = t.masked(fv); err != nil {
-				return nil, err
+				return false, err
 			}
 		}
 		out.SetIndex(f.Index, fv)
 	}
-	return t.part.with(r, s, out), nil
+	t.part.set(r, s, out)
+	return true, nil
 }
 
 var epoch = time.UnixMilli(0).UTC()

@@ -29,7 +29,7 @@ type regexRouter struct {
 	memo topicMemo[string]
 }
 
-func newRegexRouter(cfg *connect.Config, _ Env) (Transform, error) {
+func newRegexRouter(cfg *connect.Config, _ Env) (updater, error) {
 	re, err := compileRegex(cfg.String("regex"))
 	if err != nil {
 		v := cfg.String("regex")
@@ -64,14 +64,13 @@ func (t *regexRouter) route(topic string) string {
 	return string(out)
 }
 
-func (t *regexRouter) Apply(r *connect.Record) (*connect.Record, error) {
+func (t *regexRouter) update(r *connect.Record) (bool, error) {
 	topic := t.memo.get(r.Topic, t.route)
 	if topic == r.Topic {
-		return r, nil
+		return true, nil
 	}
-	c := *r
-	c.Topic = topic
-	return &c, nil
+	r.Topic = topic
+	return true, nil
 }
 
 // TimestampRouter: Kafka Connect's org.apache.kafka.connect.transforms.TimestampRouter.
@@ -93,10 +92,14 @@ func validDatePattern(v any) error {
 
 type timestampRouter struct {
 	parts  []string // topic.format split at each ${topic}
+	tokens []string // topic.format split at each ${topic} and ${timestamp}, kept as tokens
+	// fast: topic.format has no '$' but in its placeholders, so one pass
+	// over tokens is exact for topics without '$'.
+	fast   bool
 	format *dateFormat
 }
 
-func newTimestampRouter(cfg *connect.Config, _ Env) (Transform, error) {
+func newTimestampRouter(cfg *connect.Config, _ Env) (updater, error) {
 	f, err := compileDateFormat(cfg.String("timestamp.format"))
 	if err != nil {
 		v := cfg.String("timestamp.format")
@@ -104,6 +107,14 @@ func newTimestampRouter(cfg *connect.Config, _ Env) (Transform, error) {
 	}
 	t := &timestampRouter{format: f}
 	t.parts = splitTopicFormat(cfg.String("topic.format"))
+	t.tokens = tokenize(cfg.String("topic.format"))
+	for _, tok := range t.tokens {
+		if tok != "${topic}" && tok != "${timestamp}" && strings.Contains(tok, "$") {
+			t.fast = false
+			return t, nil
+		}
+	}
+	t.fast = true
 	return t, nil
 }
 
@@ -114,9 +125,27 @@ func splitTopicFormat(format string) []string {
 	return strings.Split(format, "${topic}")
 }
 
-func (t *timestampRouter) Apply(r *connect.Record) (*connect.Record, error) {
+func (t *timestampRouter) update(r *connect.Record) (bool, error) {
 	if r.Timestamp.IsZero() {
-		return nil, dataErr("Timestamp missing on record: %s", recordString(r))
+		return false, dataErr("Timestamp missing on record: %s", recordString(r))
+	}
+	var tsBuf [64]byte
+	ts := t.format.appendFormat(tsBuf[:0], r.Timestamp)
+	if t.fast && !strings.Contains(r.Topic, "$") {
+		// The usual case: one pass over the format's tokens.
+		out := make([]byte, 0, len(r.Topic)+len(ts)+16)
+		for _, tok := range t.tokens {
+			switch tok {
+			case "${topic}":
+				out = append(out, r.Topic...)
+			case "${timestamp}":
+				out = append(out, ts...)
+			default:
+				out = append(out, tok...)
+			}
+		}
+		r.Topic = string(out)
+		return true, nil
 	}
 	var b strings.Builder
 	for i, p := range t.parts {
@@ -126,8 +155,34 @@ func (t *timestampRouter) Apply(r *connect.Record) (*connect.Record, error) {
 		b.WriteString(p)
 	}
 	withTopic := b.String()
-	ts := string(t.format.appendFormat(make([]byte, 0, 16), r.Timestamp))
-	c := *r
-	c.Topic = strings.ReplaceAll(withTopic, "${timestamp}", ts)
-	return &c, nil
+	r.Topic = strings.ReplaceAll(withTopic, "${timestamp}", string(ts))
+	return true, nil
+}
+
+// tokenize splits format into literal text and the placeholders ${topic}
+// and ${timestamp}, in order. Replacing ${topic} first and ${timestamp}
+// after, as Kafka Connect does, gives the same result as one pass over
+// these tokens when the topic holds no '$'.
+func tokenize(format string) []string {
+	var out []string
+	for format != "" {
+		i, j := strings.Index(format, "${topic}"), strings.Index(format, "${timestamp}")
+		switch {
+		case i < 0 && j < 0:
+			return append(out, format)
+		case j < 0 || (i >= 0 && i < j):
+			if i > 0 {
+				out = append(out, format[:i])
+			}
+			out = append(out, "${topic}")
+			format = format[i+len("${topic}"):]
+		default:
+			if j > 0 {
+				out = append(out, format[:j])
+			}
+			out = append(out, "${timestamp}")
+			format = format[j+len("${timestamp}"):]
+		}
+	}
+	return out
 }

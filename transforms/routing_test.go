@@ -98,6 +98,34 @@ func TestTimestampRouter(t *testing.T) {
 				return r
 			}(),
 		},
+		"a placeholder made of literal text and the topic": {
+			class: "TimestampRouter",
+			keys:  map[string]string{"topic.format": "${${topic}}", "timestamp.format": "yyyy"},
+			in: func() *connect.Record {
+				r := withTS(rec(nil, nil, nil, nil), 1483425001864)
+				r.Topic = "timestamp"
+				return r
+			}(),
+			want: func() *connect.Record {
+				r := withTS(rec(nil, nil, nil, nil), 1483425001864)
+				r.Topic = "2017"
+				return r
+			}(),
+		},
+		"a topic holding a placeholder": {
+			class: "TimestampRouter",
+			keys:  map[string]string{"topic.format": "${topic}.${timestamp}", "timestamp.format": "yyyy"},
+			in: func() *connect.Record {
+				r := withTS(rec(nil, nil, nil, nil), 1483425001864)
+				r.Topic = "a${timestamp}"
+				return r
+			}(),
+			want: func() *connect.Record {
+				r := withTS(rec(nil, nil, nil, nil), 1483425001864)
+				r.Topic = "a2017.2017"
+				return r
+			}(),
+		},
 		"no timestamp": {
 			class:   "TimestampRouter",
 			in:      rec(nil, nil, nil, nil),

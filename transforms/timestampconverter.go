@@ -53,8 +53,8 @@ type timestampConverter struct {
 	cache       schemaCache[*connect.Schema]
 }
 
-func newTimestampConverter(p part) func(*connect.Config, Env) (Transform, error) {
-	return func(cfg *connect.Config, _ Env) (Transform, error) {
+func newTimestampConverter(p part) func(*connect.Config, Env) (updater, error) {
+	return func(cfg *connect.Config, _ Env) (updater, error) {
 		t := &timestampConverter{part: p, field: cfg.String("field"), target: cfg.String("target.type"),
 			precision: cfg.String("unix.precision"), withDefault: cfg.Bool("replace.null.with.default")}
 		pattern := cfg.String("format")
@@ -105,56 +105,61 @@ func (t *timestampConverter) typeSchema(optional bool) *connect.Schema {
 	return requiredTimestamp
 }
 
-func (t *timestampConverter) Apply(r *connect.Record) (*connect.Record, error) {
+func (t *timestampConverter) update(r *connect.Record) (bool, error) {
 	v := t.part.value(r)
 	s := t.part.schema(r)
 	if s == nil {
 		if v == nil || t.field == "" {
 			out, err := t.convert(v, "")
 			if err != nil {
-				return nil, err
+				return false, err
 			}
-			return t.part.with(r, nil, out), nil
+			t.part.set(r, nil, out)
+			return true, nil
 		}
 		m, err := requireMap(v, timestampPurpose)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		out := maps.Clone(m)
 		cv, err := t.convert(m[t.field], "")
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		out[t.field] = cv
-		return t.part.with(r, nil, out), nil
+		t.part.set(r, nil, out)
+		return true, nil
 	}
 	if t.field == "" {
 		from, err := typeFromSchema(s)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		out, err := t.convert(v, from)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
-		return t.part.with(r, t.typeSchema(s.Optional), out), nil
+		t.part.set(r, t.typeSchema(s.Optional), out)
+		return true, nil
 	}
 	sv, err := requireStructOrNull(v, timestampPurpose)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	schema, err := t.cache.get(s, t.buildSchema)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	out, err := t.convertStruct(sv, schema)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	if out == nil {
-		return t.part.with(r, schema, nil), nil
+		t.part.set(r, schema, nil)
+		return true, nil
 	}
-	return t.part.with(r, schema, out), nil
+	t.part.set(r, schema, out)
+	return true, nil
 }
 
 func (t *timestampConverter) buildSchema(in *connect.Schema) (*connect.Schema, error) {
@@ -197,11 +202,11 @@ func (t *timestampConverter) convertStruct(sv *connect.StructValue, schema *conn
 				return nil, err
 			}
 		}
-		of, ok := schema.Field(f.Name)
-		if !ok {
+		if f.Index >= len(schema.Fields) || schema.Fields[f.Index].Name != f.Name {
 			return nil, dataErr("%s is not a valid field name", f.Name)
 		}
-		out.SetIndex(of.Index, fv)
+		out.SetIndex(f.Index, fv) // the converted schema keeps the field order
+
 	}
 	return out, nil
 }

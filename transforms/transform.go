@@ -146,3 +146,36 @@ func (e *DataError) Error() string { return e.Msg }
 func dataErr(format string, args ...any) error {
 	return &DataError{Exception: dataException, Msg: fmt.Sprintf(format, args...)}
 }
+
+// updater is how the built-in transforms work, so that a chain copies a
+// record once rather than once per transform. update changes r in place
+// and reports whether to keep the record. r is a shallow copy that the
+// caller owns: its fields may be set, but what they point to (maps,
+// structs, the Headers slice) is shared with the input record and must not
+// be modified.
+type updater interface {
+	update(r *connect.Record) (keep bool, err error)
+}
+
+// builtinTransform serves an updater as a Transform.
+type builtinTransform struct{ u updater }
+
+func (b builtinTransform) Apply(r *connect.Record) (*connect.Record, error) {
+	c := *r
+	keep, err := b.u.update(&c)
+	if err != nil || !keep {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// asTransform wraps an updater constructor as a TransformType.New.
+func asTransform(mk func(*connect.Config, Env) (updater, error)) func(*connect.Config, Env) (Transform, error) {
+	return func(cfg *connect.Config, env Env) (Transform, error) {
+		u, err := mk(cfg, env)
+		if err != nil {
+			return nil, err
+		}
+		return builtinTransform{u: u}, nil
+	}
+}

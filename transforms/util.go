@@ -37,17 +37,14 @@ func (p part) value(r *connect.Record) any {
 	return r.Value
 }
 
-// with returns a shallow copy of r with this part replaced. The copy shares
-// r's Headers slice: transforms never write into a Headers slice they did
-// not allocate.
-func (p part) with(r *connect.Record, s *connect.Schema, v any) *connect.Record {
-	c := *r
+// set replaces this part of r, a record the transform may write (see
+// updater).
+func (p part) set(r *connect.Record, s *connect.Schema, v any) {
 	if p == keyPart {
-		c.KeySchema, c.Key = s, v
+		r.KeySchema, r.Key = s, v
 	} else {
-		c.ValueSchema, c.Value = s, v
+		r.ValueSchema, r.Value = s, v
 	}
-	return &c
 }
 
 // requireMap is Kafka's Requirements.requireMap: the schemaless form of a
