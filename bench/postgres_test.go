@@ -1,0 +1,219 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	postgrescdc "github.com/connectd/connectd/connectors/postgres-cdc"
+	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/framework/plugin"
+	"github.com/connectd/connectd/framework/runtime"
+	"github.com/connectd/connectd/internal/kafkatest"
+	"github.com/connectd/connectd/internal/pgtest"
+	"github.com/connectd/connectd/offsets"
+)
+
+var postgresPlugin = plugin.Plugin{Name: postgrescdc.Name, Version: postgrescdc.Version, NewSource: postgrescdc.NewSource}
+
+// BenchmarkPostgresCDC measures postgres-cdc (task in process, JSON values
+// without schemas) against PostgreSQL's own tools, in the same run on the
+// same server:
+//
+//   - insert: 1M rows inserted in one transaction; CDC rows/s from the
+//     commit until Kafka holds them all ÷ pg_recvlogical (pgoutput)
+//     draining the same change from a sibling slot, started after the
+//     commit and timed until it reached the commit's LSN. Goal ≥ 0.8.
+//   - update: the same with 100k updated rows.
+//   - snapshot: a new connector's initial snapshot of the 1M-row table,
+//     rows/s until Kafka holds them ÷ COPY ... TO STDOUT of the table.
+func BenchmarkPostgresCDC(b *testing.B) {
+	const rows, updates = 1_000_000, 100_000
+	var ins, insPeer, upd, updPeer, snap, copyRate float64
+	for i := 0; i < b.N; i++ {
+		pg := pgtest.Start(b)
+		pg.CreateDatabase("bench")
+		pg.Exec("bench", "CREATE TABLE items (id bigint PRIMARY KEY, qty int NOT NULL, name text NOT NULL, price numeric(10,2))")
+		env := newCDCEnv(b, pg)
+		env.start(b, "cdc", "s1", "cdc_slot", "no_data")
+		pg.Exec("bench", "SELECT pg_create_logical_replication_slot('peer', 'pgoutput')")
+
+		pg.Exec("bench", fmt.Sprintf("INSERT INTO items SELECT i, i %% 100, 'item number ' || i, i / 100.0 FROM generate_series(1, %d) i", rows))
+		start := time.Now() // decoding of a transaction starts at its commit
+		end := walLSN(b, pg)
+		env.waitCount(b, "s1.public.items", rows)
+		ins = rows / time.Since(start).Seconds()
+		insPeer = rows / recvlogical(b, pg, "peer", end).Seconds()
+
+		pg.Exec("bench", fmt.Sprintf("UPDATE items SET qty = qty + 1 WHERE id <= %d", updates))
+		start = time.Now()
+		end = walLSN(b, pg)
+		env.waitCount(b, "s1.public.items", rows+updates)
+		upd = updates / time.Since(start).Seconds()
+		updPeer = updates / recvlogical(b, pg, "peer", end).Seconds()
+
+		start = time.Now()
+		env.start(b, "snap", "s2", "snap_slot", "initial")
+		env.waitCount(b, "s2.public.items", rows)
+		snap = rows / time.Since(start).Seconds()
+		copyRate = rows / copyOut(b, pg).Seconds()
+		env.close()
+	}
+	b.ReportMetric(ins, "cdc-insert-rows/s")
+	b.ReportMetric(insPeer, "recvlogical-insert-rows/s")
+	b.ReportMetric(ins/insPeer, "insert-ratio")
+	b.ReportMetric(upd, "cdc-update-rows/s")
+	b.ReportMetric(updPeer, "recvlogical-update-rows/s")
+	b.ReportMetric(upd/updPeer, "update-ratio")
+	b.ReportMetric(snap, "snapshot-rows/s")
+	b.ReportMetric(copyRate, "copy-rows/s")
+	b.ReportMetric(snap/copyRate, "snapshot-ratio")
+	b.Logf("postgres-cdc: inserts %.0f rows/s / pg_recvlogical %.0f = %.3f (goal >= 0.8); updates %.0f / %.0f = %.3f; snapshot %.0f rows/s / COPY %.0f = %.3f",
+		ins, insPeer, ins/insPeer, upd, updPeer, upd/updPeer, snap, copyRate, snap/copyRate)
+}
+
+type cdcEnv struct {
+	pg      *pgtest.Server
+	cluster *kfake.Cluster
+	h       *runtime.Standalone
+	cl      *kgo.Client
+}
+
+func newCDCEnv(b *testing.B, pg *pgtest.Server) *cdcEnv {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg, err := runtime.ParseWorkerConfig(map[string]string{
+		runtime.KeyBootstrapServers:    strings.Join(c.ListenAddrs(), ","),
+		runtime.KeyPluginIsolation:     "none",
+		runtime.KeyOffsetFlushInterval: "1000",
+	}, quiet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg, err := runtime.NewRegistry(context.Background(), map[string]plugin.Plugin{postgrescdc.Name: postgresPlugin}, false, nil, quiet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := runtime.NewStandalone(context.Background(), runtime.NewWorker("bench:0", cfg, reg, offsets.NewMemory(), quiet), &runtime.MemoryConfigStore{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.MetadataMinAge(10*time.Millisecond))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &cdcEnv{pg: pg, cluster: c, h: h, cl: cl}
+}
+
+func (e *cdcEnv) close() {
+	e.h.Close()
+	e.cl.Close()
+	e.cluster.Close()
+}
+
+func (e *cdcEnv) start(b *testing.B, name, prefix, slot, mode string) {
+	cfg := e.pg.Config("bench")
+	for k, v := range map[string]string{
+		"name": name, "connector.class": postgrescdc.Name, "topic.prefix": prefix, "slot.name": slot,
+		"publication.name": "bench_pub", "snapshot.mode": mode,
+		"key.converter": "org.apache.kafka.connect.json.JsonConverter", "key.converter.schemas.enable": "false",
+		"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
+	} {
+		cfg[k] = v
+	}
+	if _, _, err := e.h.PutConnectorConfig(context.Background(), name, cfg, false); err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		c, err := pgx.Connect(context.Background(), e.pg.DSN("bench"))
+		if err == nil {
+			var n int
+			c.QueryRow(context.Background(), "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", slot).Scan(&n)
+			c.Close(context.Background())
+			if n == 1 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("slot %s not created within a minute", slot)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitCount waits until topic holds n records.
+func (e *cdcEnv) waitCount(b *testing.B, topic string, n int64) {
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		if got := endOffsets(e.cl, topic); got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%s holds %d of %d records after 10 minutes", topic, endOffsets(e.cl, topic), n)
+		}
+		for _, name := range []string{"cdc", "snap"} {
+			if st, err := e.h.TaskStatus(context.Background(), herder.TaskID{Connector: name, Task: 0}); err == nil && st.State == herder.Failed {
+				b.Fatalf("%s failed: %s", name, st.Trace)
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func walLSN(b *testing.B, pg *pgtest.Server) string {
+	c, err := pgx.Connect(context.Background(), pg.DSN("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	var lsn string
+	if err := c.QueryRow(context.Background(), "SELECT pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
+		b.Fatal(err)
+	}
+	return lsn
+}
+
+// recvlogical drains slot up to end with pg_recvlogical and returns how
+// long it took.
+func recvlogical(b *testing.B, pg *pgtest.Server, slot, end string) time.Duration {
+	cmd := exec.Command(filepath.Join(pg.BinDir, "pg_recvlogical"), "-d", pg.DSN("bench"), "--slot", slot, "--start",
+		"-o", "proto_version=1", "-o", "publication_names=bench_pub", "--endpos", end, "-f", "/dev/null", "--no-loop")
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("pg_recvlogical: %v: %s", err, out)
+	}
+	return time.Since(start)
+}
+
+// copyOut runs COPY items TO STDOUT and returns how long it took.
+func copyOut(b *testing.B, pg *pgtest.Server) time.Duration {
+	c, err := pgx.Connect(context.Background(), pg.DSN("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	start := time.Now()
+	if _, err := c.PgConn().CopyTo(context.Background(), io.Discard, "COPY items TO STDOUT"); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+func endOffsets(cl *kgo.Client, topic string) int64 {
+	return kafkatest.EndOffsets(kadm.NewClient(cl), topic)
+}
