@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -179,7 +178,7 @@ const (
 // the common keys, the transform and predicate aliases, and the error
 // handling keys (the dead letter queue ones for sources too, which Kafka
 // Connect does not have). Each transform's and predicate's own keys are
-// added per config by TransformConfigDef.
+// added per config by transforms.ConfigDef.
 func ConnectorConfigDef(sink bool) *connect.ConfigDef {
 	def := connect.NewConfigDef(
 		connect.ConfigKey{Name: KeyName, Type: connect.TypeString, Required: true, Importance: connect.High, Group: GroupCommon, Width: connect.WidthMedium, DisplayName: "Connector name", Doc: "Globally unique name to use for this connector.", Validator: connect.NonEmpty},
@@ -221,64 +220,4 @@ func uniqueAliases(v any) error {
 		seen[a] = true
 	}
 	return nil
-}
-
-// TransformConfigDef defines the keys of the transforms and predicates a
-// connector config names, as Kafka Connect's ConnectorConfig.enrich adds
-// them to the validate response: for each transform alias a,
-// transforms.a.type, transforms.a.predicate, transforms.a.negate and the
-// transform's own keys as transforms.a.<key>, in the group "Transforms: a";
-// for each predicate alias p, predicates.p.type and the predicate's keys,
-// in "Predicates: p". A type that is not known adds only its type key (its
-// error comes from transforms.Validate).
-func TransformConfigDef(config map[string]string) *connect.ConfigDef {
-	def := connect.NewConfigDef()
-	reg := transforms.NewRegistry()
-	seen := map[string]bool{}
-	for _, alias := range connect.SplitList(config[KeyTransforms]) {
-		if seen[alias] {
-			continue
-		}
-		seen[alias] = true
-		prefix := KeyTransforms + "." + alias + "."
-		group := GroupTransforms + ": " + alias
-		def.Define(connect.ConfigKey{Name: prefix + transforms.KeyType, Type: connect.TypeClass, Required: true, Importance: connect.High, Group: group, Width: connect.WidthLong,
-			DisplayName: "Transformation type for " + alias, Doc: "Class for the '" + alias + "' transformation."})
-		def.Define(connect.ConfigKey{Name: prefix + transforms.KeyPredicate, Type: connect.TypeString, Default: "", Importance: connect.Medium, Group: group,
-			Doc: "The alias of a predicate used to determine whether to apply this transformation."})
-		def.Define(connect.ConfigKey{Name: prefix + transforms.KeyNegate, Type: connect.TypeBoolean, Default: "false", Importance: connect.Medium, Group: group,
-			Doc: "Whether the configured predicate should be negated."})
-		if t, ok := reg.Transform(strings.TrimSpace(config[prefix+transforms.KeyType])); ok {
-			embed(def, prefix, group, t.Config, transforms.KeyPredicate, transforms.KeyNegate)
-		}
-	}
-	clear(seen)
-	for _, alias := range connect.SplitList(config[KeyPredicates]) {
-		if seen[alias] {
-			continue
-		}
-		seen[alias] = true
-		prefix := KeyPredicates + "." + alias + "."
-		group := GroupPredicates + ": " + alias
-		def.Define(connect.ConfigKey{Name: prefix + transforms.KeyType, Type: connect.TypeClass, Required: true, Importance: connect.High, Group: group, Width: connect.WidthLong,
-			DisplayName: "Predicate type for " + alias, Doc: "Class for the '" + alias + "' predicate."})
-		if p, ok := reg.Predicate(strings.TrimSpace(config[prefix+transforms.KeyType])); ok {
-			embed(def, prefix, group, p.Config)
-		}
-	}
-	return def
-}
-
-// embed adds sub's keys to def under prefix and in group, as Kafka's
-// ConfigDef.embed does; keys named in masked stay out (the chain's own
-// predicate and negate mask a transform's keys of those names).
-func embed(def *connect.ConfigDef, prefix, group string, sub *connect.ConfigDef, masked ...string) {
-	for _, k := range sub.Keys() {
-		if slices.Contains(masked, k.Name) {
-			continue
-		}
-		k.Name = prefix + k.Name
-		k.Group = group
-		def.Define(k)
-	}
 }

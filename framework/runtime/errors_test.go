@@ -286,6 +286,7 @@ func TestSourceToleranceNoneFailsAtPoisonRecord(t *testing.T) {
 			e, _ := newLoggedEnv(t, isolated, nil)
 			e.put("c1", poisonSource(40, 5, 17, dlqConfig))
 			st := e.waitTaskState("c1", 0, herder.Failed, "Tolerance exceeded in error handler")
+			t.Logf("trace:\n%s", st.Trace)
 			for _, want := range []string{
 				"source record {topic='t1', sourcePartition={\"task\":\"0\"}, sourceOffset={\"n\":17}} failed in stage TRANSFORMATION with class org.apache.kafka.connect.transforms.Cast$Value",
 				"Caused by: org.apache.kafka.connect.errors.DataException: transforms: transform \"cast\"",

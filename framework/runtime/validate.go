@@ -51,7 +51,7 @@ func Validate(ctx context.Context, w *Worker, class string, config map[string]st
 	} else {
 		config = resolved
 	}
-	fwDef := ConnectorConfigDef(sink).Merge(TransformConfigDef(config))
+	fwDef := ConnectorConfigDef(sink).Merge(transforms.ConfigDef(config))
 	for k, msgs := range transforms.Validate(config) {
 		extra[k] = append(extra[k], msgs...)
 	}
