@@ -115,7 +115,9 @@ func TestStatusLogReadRules(t *testing.T) {
 // was written by another worker in a newer generation.
 func TestStatusLogPutSafe(t *testing.T) {
 	t.Parallel()
-	st := func(worker string, gen int32) Status { return Status{State: herder.Running, WorkerID: worker, Generation: gen} }
+	st := func(worker string, gen int32) Status {
+		return Status{State: herder.Running, WorkerID: worker, Generation: gen}
+	}
 	tests := map[string]struct {
 		before *Status
 		put    Status
