@@ -2,7 +2,6 @@ package transforms
 
 import (
 	"encoding/base64"
-	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -114,7 +113,7 @@ func newCast(p part) func(*connect.Config, Env) (updater, error) {
 
 const castPurpose = "cast types"
 
-func (t *cast) update(r *connect.Record) (bool, error) {
+func (t *cast) update(r *connect.Record, own *owned) (bool, error) {
 	v := t.part.value(r)
 	if v == nil {
 		return true, nil
@@ -126,14 +125,14 @@ func (t *cast) update(r *connect.Record) (bool, error) {
 			if err != nil {
 				return false, err
 			}
-			t.part.set(r, nil, out)
+			t.part.set(r, own, nil, out)
 			return true, nil
 		}
 		m, err := requireMap(v, castPurpose)
 		if err != nil {
 			return false, err
 		}
-		out := maps.Clone(m)
+		out := t.part.writable(m, own)
 		for _, name := range t.names {
 			cv, err := castValue(nil, m[name], t.casts[name])
 			if err != nil {
@@ -141,7 +140,7 @@ func (t *cast) update(r *connect.Record) (bool, error) {
 			}
 			out[name] = cv
 		}
-		t.part.set(r, nil, out)
+		t.part.setFresh(r, own, nil, out)
 		return true, nil
 	}
 	plan, err := t.cache.get(s, t.buildPlan)
@@ -154,7 +153,7 @@ func (t *cast) update(r *connect.Record) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		t.part.set(r, schema, out)
+		t.part.set(r, own, schema, out)
 		return true, nil
 	}
 	sv, err := requireStruct(v, castPurpose)
@@ -174,7 +173,7 @@ func (t *cast) update(r *connect.Record) (bool, error) {
 		}
 		out.SetIndex(f.Index, fv)
 	}
-	t.part.set(r, schema, out)
+	t.part.setFresh(r, own, schema, out)
 	return true, nil
 }
 

@@ -32,7 +32,7 @@ func (c *Chain) Apply(r *connect.Record) (*connect.Record, error) {
 	if c == nil {
 		return r, nil
 	}
-	own := false // r is the chain's own shallow copy of the input
+	var own *owned // set once r is the chain's own copy of the input
 	for i := range c.stages {
 		s := &c.stages[i]
 		if s.predicate != nil && s.predicate.Test(r) == s.negate {
@@ -44,11 +44,11 @@ func (c *Chain) Apply(r *connect.Record) (*connect.Record, error) {
 		if s.updater != nil {
 			// Built-in transforms update the chain's copy in place: one
 			// record copy per chain rather than one per transform.
-			if !own {
-				cp := *r
-				r, own = &cp, true
+			if own == nil {
+				c := &ownedRecord{Record: *r}
+				r, own = &c.Record, &c.own
 			}
-			keep, err := s.updater.update(r)
+			keep, err := s.updater.update(r, own)
 			if err != nil {
 				return nil, &TransformError{Alias: s.alias, Class: s.class, Err: err}
 			}
@@ -64,7 +64,7 @@ func (c *Chain) Apply(r *connect.Record) (*connect.Record, error) {
 		if out == nil {
 			return nil, nil
 		}
-		r, own = out, false
+		r, own = out, nil
 	}
 	return r, nil
 }

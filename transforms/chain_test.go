@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -301,5 +302,124 @@ func TestChainMixesBuiltinAndCustom(t *testing.T) {
 	}
 	if d := cmp.Diff(before, snapshot(in)); d != "" {
 		t.Errorf("input changed (-before +after):\n%s", d)
+	}
+}
+
+// TestChainConcurrentUse applies one chain from several goroutines, with
+// schemas that come and go, for the race detector.
+func TestChainConcurrentUse(t *testing.T) {
+	t.Parallel()
+	c, err := NewChain(map[string]string{
+		"transforms": "ins,cast,route", "transforms.ins.type": "InsertField$Value", "transforms.ins.topic.field": "t",
+		"transforms.cast.type": "Cast$Value", "transforms.cast.spec": "n:string",
+		"transforms.route.type": "RegexRouter", "transforms.route.regex": "(.*)", "transforms.route.replacement": "x-$1",
+	}, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			var err error
+			for i := 0; i < 200 && err == nil; i++ {
+				s := connect.StructSchema().Name(fmt.Sprint("s", (g+i)%20)).Field("n", connect.Int32Schema).Build()
+				var out *connect.Record
+				out, err = c.Apply(&connect.Record{Topic: fmt.Sprint("t", i%7), ValueSchema: s, Value: connect.NewStruct(s).Put("n", int32(i))})
+				if err == nil && (out.Value.(*connect.StructValue).Get("n") != fmt.Sprint(i) || out.Topic != fmt.Sprint("x-t", i%7)) {
+					err = fmt.Errorf("got %v on %s", out.Value, out.Topic)
+				}
+			}
+			done <- err
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestChainMatchesStepByStep checks the chain's in-place updates (of its own
+// copy of the record, and of maps and structs an earlier transform made)
+// against applying each transform on its own, which never works in place,
+// and that the input record is left as it was.
+func TestChainMatchesStepByStep(t *testing.T) {
+	t.Parallel()
+	steps := [][2]any{
+		{"InsertField$Value", map[string]string{"static.field": "dc", "static.value": "eu", "topic.field": "topic"}},
+		{"ReplaceField$Value", map[string]string{"renames": "a:b,b:a", "exclude": "drop"}},
+		{"MaskField$Value", map[string]string{"fields": "secret"}},
+		{"Cast$Value", map[string]string{"spec": "n:string"}},
+		{"TimestampConverter$Value", map[string]string{"field": "ts", "target.type": "unix"}},
+		{"HeaderFrom$Value", map[string]string{"fields": "dc", "headers": "dc", "operation": "move"}},
+		{"ValueToKey", map[string]string{"fields": "a"}},
+		{"InsertField$Key", map[string]string{"static.field": "k", "static.value": "v"}},
+		{"ReplaceField$Key", map[string]string{"renames": "k:kk"}},
+		{"MaskField$Value", map[string]string{"fields": "b"}},
+		{"Flatten$Value", map[string]string{"delimiter": "_"}},
+		{"MaskField$Value", map[string]string{"fields": "nested_x"}},
+		{"HoistField$Value", map[string]string{"field": "wrapped"}},
+		{"InsertField$Value", map[string]string{"static.field": "after", "static.value": "hoist"}},
+	}
+	cfg := map[string]string{}
+	var aliases []string
+	var alone []Transform
+	for i, st := range steps {
+		alias := fmt.Sprint("s", i)
+		aliases = append(aliases, alias)
+		cfg["transforms."+alias+".type"] = st[0].(string)
+		for k, v := range st[1].(map[string]string) {
+			cfg["transforms."+alias+"."+k] = v
+		}
+		tt, _ := builtin.Transform(st[0].(string))
+		pc, err := tt.Config.Parse(st[1].(map[string]string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := tt.New(pc, Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone = append(alone, tr)
+	}
+	cfg["transforms"] = strings.Join(aliases, ",")
+	c, err := NewChain(cfg, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nestedS := connect.StructSchema().Field("x", connect.Int32Schema).Build()
+	schema := connect.StructSchema().Field("a", connect.Int32Schema).Field("b", connect.StringSchema).
+		Field("drop", connect.Int8Schema).Field("secret", connect.StringSchema).Field("n", connect.Int64Schema).
+		Field("ts", connect.TimestampSchema().Build()).Field("nested", nestedS).Build()
+	records := map[string]func() *connect.Record{
+		"schemaless": func() *connect.Record {
+			return &connect.Record{Topic: "t", Key: map[string]any{"k0": "v0"}, Value: map[string]any{"a": int32(1), "b": "B", "drop": int8(1),
+				"secret": "s3cr3t", "n": int64(42), "ts": ms(5000), "nested": map[string]any{"x": int32(9)}}}
+		},
+		"schema": func() *connect.Record {
+			return &connect.Record{Topic: "t", ValueSchema: schema, Value: connect.NewStruct(schema).Put("a", int32(1)).Put("b", "B").
+				Put("drop", int8(1)).Put("secret", "s3cr3t").Put("n", int64(42)).Put("ts", ms(5000)).
+				Put("nested", connect.NewStruct(nestedS).Put("x", int32(9)))}
+		},
+	}
+	for name, mk := range records {
+		in := mk()
+		before := snapshot(in)
+		got, err := c.Apply(in)
+		if err != nil {
+			t.Fatalf("%s: chain: %v", name, err)
+		}
+		want := mk()
+		for i, tr := range alone {
+			if want, err = tr.Apply(want); err != nil {
+				t.Fatalf("%s: step %d alone: %v", name, i, err)
+			}
+		}
+		if d := diffRecords(want, got); d != "" {
+			t.Errorf("%s: chain vs step by step (-step +chain):\n%s", name, d)
+		}
+		if d := cmp.Diff(before, snapshot(in)); d != "" {
+			t.Errorf("%s: input changed (-before +after):\n%s", name, d)
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package transforms
 
 import (
-	"maps"
 	"strings"
 
 	"github.com/connectd/connectd/framework/connect"
@@ -36,12 +35,12 @@ func newExtractField(p part) func(*connect.Config, Env) (updater, error) {
 
 const extractPurpose = "field extraction"
 
-func (t *extractField) update(r *connect.Record) (bool, error) {
+func (t *extractField) update(r *connect.Record, own *owned) (bool, error) {
 	v := t.part.value(r)
 	s := t.part.schema(r)
 	if s == nil {
 		if v == nil {
-			t.part.set(r, nil, nil)
+			t.part.set(r, own, nil, nil)
 			return true, nil
 		}
 		m, err := requireMap(v, extractPurpose)
@@ -52,26 +51,29 @@ func (t *extractField) update(r *connect.Record) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		t.part.set(r, nil, out)
+		t.part.set(r, own, nil, out)
 		return true, nil
 	}
 	sv, err := requireStructOrNull(v, extractPurpose)
 	if err != nil {
 		return false, err
 	}
+	if s.Type != connect.Struct {
+		return false, dataErr("Cannot look up fields on non-struct type")
+	}
 	f, ok := t.path.field(s)
 	if !ok {
 		return false, &DataError{Exception: illegalArgument, Msg: "Unknown field: " + t.original}
 	}
 	if sv == nil {
-		t.part.set(r, f.Schema, nil)
+		t.part.set(r, own, f.Schema, nil)
 		return true, nil
 	}
 	out, err := t.path.fromStruct(sv, t.withDefault)
 	if err != nil {
 		return false, err
 	}
-	t.part.set(r, f.Schema, out)
+	t.part.set(r, own, f.Schema, out)
 	return true, nil
 }
 
@@ -94,11 +96,11 @@ func newHoistField(p part) func(*connect.Config, Env) (updater, error) {
 	}
 }
 
-func (t *hoistField) update(r *connect.Record) (bool, error) {
+func (t *hoistField) update(r *connect.Record, own *owned) (bool, error) {
 	v := t.part.value(r)
 	s := t.part.schema(r)
 	if s == nil {
-		t.part.set(r, nil, map[string]any{t.name: v})
+		t.part.setFresh(r, own, nil, map[string]any{t.name: v})
 		return true, nil
 	}
 	if v == nil && !s.Optional {
@@ -109,7 +111,7 @@ func (t *hoistField) update(r *connect.Record) (bool, error) {
 	})
 	sv := connect.NewStruct(out)
 	sv.SetIndex(0, v)
-	t.part.set(r, out, sv)
+	t.part.setFresh(r, own, out, sv)
 	return true, nil
 }
 
@@ -149,7 +151,7 @@ func newValueToKey(cfg *connect.Config, _ Env) (updater, error) {
 
 const valueToKeyPurpose = "copying fields from value to key"
 
-func (t *valueToKey) update(r *connect.Record) (bool, error) {
+func (t *valueToKey) update(r *connect.Record, own *owned) (bool, error) {
 	if r.ValueSchema == nil {
 		m, err := requireMap(r.Value, valueToKeyPurpose)
 		if err != nil {
@@ -160,6 +162,7 @@ func (t *valueToKey) update(r *connect.Record) (bool, error) {
 			key[f] = m[f]
 		}
 		r.KeySchema, r.Key = nil, key
+		own.key = true
 		return true, nil
 	}
 	sv, err := requireStruct(r.Value, valueToKeyPurpose)
@@ -189,6 +192,7 @@ func (t *valueToKey) update(r *connect.Record) (bool, error) {
 		key.SetIndex(i, field(sv, f, t.withDefault))
 	}
 	r.KeySchema, r.Key = plan.schema, key
+	own.key = true
 	r.ValueSchema = sv.Schema()
 	return true, nil
 }
@@ -225,7 +229,7 @@ func newSetSchemaMetadata(p part) func(*connect.Config, Env) (updater, error) {
 	}
 }
 
-func (t *setSchemaMetadata) update(r *connect.Record) (bool, error) {
+func (t *setSchemaMetadata) update(r *connect.Record, own *owned) (bool, error) {
 	v := t.part.value(r)
 	s := t.part.schema(r)
 	if v == nil && s == nil {
@@ -263,7 +267,7 @@ func (t *setSchemaMetadata) update(r *connect.Record) (bool, error) {
 		}
 		v = ns
 	}
-	t.part.set(r, out, v)
+	t.part.set(r, own, out, v)
 	return true, nil
 }
 
@@ -320,7 +324,7 @@ func newHeaderFrom(p part) func(*connect.Config, Env) (updater, error) {
 	}
 }
 
-func (t *headerFrom) update(r *connect.Record) (bool, error) {
+func (t *headerFrom) update(r *connect.Record, own *owned) (bool, error) {
 	v := t.part.value(r)
 	s := t.part.schema(r)
 	hs := make([]connect.Header, len(r.Headers), len(r.Headers)+len(t.fields))
@@ -330,17 +334,20 @@ func (t *headerFrom) update(r *connect.Record) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		out := maps.Clone(m)
-		if out == nil {
-			out = map[string]any{}
+		out := m
+		if t.move {
+			out = t.part.writable(m, own)
 		}
 		for i, f := range t.fields {
+			fv := m[f] // before the delete: out may be m itself
 			if t.move {
 				delete(out, f)
 			}
-			hs = append(hs, connect.Header{Key: t.headers[i], Value: m[f]})
+			hs = append(hs, connect.Header{Key: t.headers[i], Value: fv})
 		}
-		t.part.set(r, nil, out)
+		if t.move {
+			t.part.setFresh(r, own, nil, out)
+		}
 		r.Headers = hs
 		return true, nil
 	}
@@ -380,7 +387,9 @@ func (t *headerFrom) update(r *connect.Record) (bool, error) {
 		}
 		hs = append(hs, connect.Header{Key: t.headers[i], Schema: f.Schema, Value: fv})
 	}
-	t.part.set(r, outSchema, outValue)
+	if t.move {
+		t.part.setFresh(r, own, outSchema, outValue)
+	}
 	r.Headers = hs
 	return true, nil
 }

@@ -42,7 +42,7 @@ func (t *flatten) name(prefix, field string) string {
 	return prefix + t.delim + field
 }
 
-func (t *flatten) update(r *connect.Record) (bool, error) {
+func (t *flatten) update(r *connect.Record, own *owned) (bool, error) {
 	v := t.part.value(r)
 	if v == nil {
 		return true, nil
@@ -57,7 +57,7 @@ func (t *flatten) update(r *connect.Record) (bool, error) {
 		if err := t.flattenMap(m, "", out); err != nil {
 			return false, err
 		}
-		t.part.set(r, nil, out)
+		t.part.setFresh(r, own, nil, out)
 		return true, nil
 	}
 	sv, err := requireStruct(v, flattenPurpose)
@@ -84,7 +84,7 @@ func (t *flatten) update(r *connect.Record) (bool, error) {
 			out.SetIndex(i, field(cur, cur.Schema().Fields[path[len(path)-1]], true))
 		}
 	}
-	t.part.set(r, plan.schema, out)
+	t.part.setFresh(r, own, plan.schema, out)
 	return true, nil
 }
 

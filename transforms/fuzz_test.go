@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/connectd/connectd/framework/connect"
 )
 
@@ -37,9 +40,29 @@ func fuzzRecords() []*connect.Record {
 	}
 }
 
+// stepByStep applies c's stages one by one through their Apply, which
+// never works in place: the reference for the chain's in-place path.
+func stepByStep(c *Chain, r *connect.Record) (*connect.Record, error) {
+	if c == nil {
+		return r, nil
+	}
+	for _, s := range c.stages {
+		if s.predicate != nil && s.predicate.Test(r) == s.negate {
+			continue
+		}
+		out, err := s.transform.Apply(r)
+		if err != nil || out == nil {
+			return nil, err
+		}
+		r = out
+	}
+	return r, nil
+}
+
 // FuzzChainConfig checks that no config, however odd, makes NewChain,
-// Validate, ConfigDef or a built chain panic, and that NewChain and
-// Validate agree.
+// Validate, ConfigDef or a built chain panic, that NewChain and Validate
+// agree, and that a chain gives what its transforms give one by one while
+// leaving its input alone.
 func FuzzChainConfig(f *testing.F) {
 	for _, seed := range []string{
 		"transforms=a\ntransforms.a.type=InsertField$Value\ntransforms.a.static.field=f\ntransforms.a.static.value=v",
@@ -67,7 +90,20 @@ func FuzzChainConfig(f *testing.F) {
 				continue
 			}
 			for _, r := range records {
-				_, _ = c.Apply(r)
+				before := snapshot(r)
+				got, gotErr := c.Apply(r)
+				want, wantErr := stepByStep(c, r)
+				if (gotErr == nil) != (wantErr == nil) {
+					t.Fatalf("chain error %v, step by step %v", gotErr, wantErr)
+				}
+				if gotErr == nil {
+					if d := diffRecords(want, got); d != "" {
+						t.Fatalf("chain vs step by step (-step +chain):\n%s", d)
+					}
+				}
+				if d := cmp.Diff(before, snapshot(r), cmpopts.EquateNaNs()); d != "" {
+					t.Fatalf("input changed (-before +after):\n%s", d)
+				}
 			}
 		}
 	})

@@ -32,7 +32,7 @@ func newDropHeaders(cfg *connect.Config, _ Env) (updater, error) {
 	return t, nil
 }
 
-func (t *dropHeaders) update(r *connect.Record) (bool, error) {
+func (t *dropHeaders) update(r *connect.Record, own *owned) (bool, error) {
 	keep := -1 // headers before this index are all kept
 	for i, h := range r.Headers {
 		if _, drop := t.names[h.Key]; drop {
@@ -82,7 +82,7 @@ func newInsertHeader(cfg *connect.Config, _ Env) (updater, error) {
 	return &insertHeader{h: connect.Header{Key: cfg.String("header"), Schema: s, Value: v}}, nil
 }
 
-func (t *insertHeader) update(r *connect.Record) (bool, error) {
+func (t *insertHeader) update(r *connect.Record, own *owned) (bool, error) {
 	hs := make([]connect.Header, len(r.Headers), len(r.Headers)+1)
 	copy(hs, r.Headers)
 	r.Headers = append(hs, t.h)
@@ -95,4 +95,4 @@ type filter struct{}
 
 func newFilter(*connect.Config, Env) (updater, error) { return filter{}, nil }
 
-func (filter) update(*connect.Record) (bool, error) { return false, nil }
+func (filter) update(*connect.Record, *owned) (bool, error) { return false, nil }

@@ -110,7 +110,7 @@ func newInsertField(p part) func(*connect.Config, Env) (updater, error) {
 
 const insertPurpose = "field insertion"
 
-func (t *insertField) update(r *connect.Record) (bool, error) {
+func (t *insertField) update(r *connect.Record, own *owned) (bool, error) {
 	v := t.part.value(r)
 	if v == nil {
 		return true, nil
@@ -124,8 +124,11 @@ func (t *insertField) update(r *connect.Record) (bool, error) {
 			return false, err
 		}
 		// Sized for the new fields: cloning m and then growing it costs more.
-		out := make(map[string]any, len(m)+t.count)
-		maps.Copy(out, m)
+		out := m
+		if !t.part.owns(own) {
+			out = make(map[string]any, len(m)+t.count)
+			maps.Copy(out, m)
+		}
 		if t.topic != nil {
 			out[t.topic.name] = t.topics.get(r.Topic, boxTopic)
 		}
@@ -141,7 +144,7 @@ func (t *insertField) update(r *connect.Record) (bool, error) {
 		if t.staticFld != nil {
 			out[t.staticFld.name] = t.staticValue
 		}
-		t.part.set(r, nil, out)
+		t.part.setFresh(r, own, nil, out)
 		return true, nil
 	}
 	sv, err := requireStruct(v, insertPurpose)
@@ -181,7 +184,7 @@ func (t *insertField) update(r *connect.Record) (bool, error) {
 	if t.staticFld != nil {
 		out.SetIndex(i, t.staticValue)
 	}
-	t.part.set(r, schema, out)
+	t.part.setFresh(r, own, schema, out)
 	return true, nil
 }
 

@@ -1,7 +1,6 @@
 package transforms
 
 import (
-	"maps"
 	"math/big"
 	"time"
 
@@ -83,7 +82,7 @@ func newMaskField(p part) func(*connect.Config, Env) (updater, error) {
 
 const maskPurpose = "mask fields"
 
-func (t *maskField) update(r *connect.Record) (bool, error) {
+func (t *maskField) update(r *connect.Record, own *owned) (bool, error) {
 	v := t.part.value(r)
 	s := t.part.schema(r)
 	if s == nil {
@@ -91,10 +90,7 @@ func (t *maskField) update(r *connect.Record) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		out := maps.Clone(m)
-		if out == nil {
-			out = map[string]any{}
-		}
+		out := t.part.writable(m, own)
 		for _, f := range t.names {
 			mv, err := t.masked(m[f])
 			if err != nil {
@@ -102,7 +98,7 @@ func (t *maskField) update(r *connect.Record) (bool, error) {
 			}
 			out[f] = mv
 		}
-		t.part.set(r, nil, out)
+		t.part.setFresh(r, own, nil, out)
 		return true, nil
 	}
 	sv, err := requireStruct(v, maskPurpose)
@@ -117,7 +113,10 @@ func (t *maskField) update(r *connect.Record) (bool, error) {
 		}
 		return m, nil
 	})
-	out := connect.NewStruct(in)
+	out := sv // a struct this chain made is masked in place
+	if !t.part.owns(own) {
+		out = connect.NewStruct(in)
+	}
 	for _, f := range in.Fields {
 		fv := field(sv, f, t.withDefault)
 		if mask[f.Index] {
@@ -127,7 +126,7 @@ func (t *maskField) update(r *connect.Record) (bool, error) {
 		}
 		out.SetIndex(f.Index, fv)
 	}
-	t.part.set(r, s, out)
+	t.part.setFresh(r, own, s, out)
 	return true, nil
 }
 

@@ -101,6 +101,13 @@ func (r *Registry) checkNames(kind, class, name string, noNew bool) error {
 	return nil
 }
 
+// Transforms lists the built-in transform types, by class name, with their
+// ConfigDefs: for the REST API's plugin listing and config description.
+func Transforms() []TransformType { return builtin.Transforms() }
+
+// Predicates lists the built-in predicate types, by class name.
+func Predicates() []PredicateType { return builtin.Predicates() }
+
 // Transform returns the transform type called name (class or short name).
 func (r *Registry) Transform(name string) (TransformType, bool) {
 	t, ok := r.transforms[name]

@@ -123,7 +123,7 @@ func (t *replaceField) renamed(name string) string {
 
 const replacePurpose = "field replacement"
 
-func (t *replaceField) update(r *connect.Record) (bool, error) {
+func (t *replaceField) update(r *connect.Record, own *owned) (bool, error) {
 	v := t.part.value(r)
 	if v == nil {
 		return true, nil
@@ -133,7 +133,7 @@ func (t *replaceField) update(r *connect.Record) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		t.part.set(r, nil, t.replaceMap(m))
+		t.part.setFresh(r, own, nil, t.replaceMap(m, t.part.owns(own)))
 		return true, nil
 	}
 	sv, err := requireStruct(v, replacePurpose)
@@ -148,7 +148,7 @@ func (t *replaceField) update(r *connect.Record) (bool, error) {
 	for i, f := range plan.from {
 		out.SetIndex(i, field(sv, f, t.withDefault))
 	}
-	t.part.set(r, plan.schema, out)
+	t.part.setFresh(r, own, plan.schema, out)
 	return true, nil
 }
 
@@ -183,7 +183,9 @@ func (t *replaceField) buildPlan(in *connect.Schema) (*replacePlan, error) {
 // (a map clone is several times faster than a rebuild) and edits the copy:
 // the excluded and renamed keys are deleted before the new names are set,
 // so renames that swap or chain names (a:b,b:c) read the original values.
-func (t *replaceField) replaceMap(m map[string]any) map[string]any {
+//
+// A map the chain made (owned) is edited in place.
+func (t *replaceField) replaceMap(m map[string]any, owned bool) map[string]any {
 	if len(t.include) > 0 {
 		out := make(map[string]any, len(t.include))
 		for k, fv := range m {
@@ -193,18 +195,35 @@ func (t *replaceField) replaceMap(m map[string]any) map[string]any {
 		}
 		return out
 	}
-	out := maps.Clone(m)
+	// Read the renamed values first: in place, the deletes below change m.
+	var buf [8]any
+	vals := buf[:0]
+	if len(t.renameList) > len(buf) {
+		vals = make([]any, 0, len(t.renameList))
+	}
+	present := uint64(0) // bit i: renameList[i] applies (first 64)
+	for i, rn := range t.renameList {
+		v, ok := m[rn[0]]
+		vals = append(vals, v)
+		if ok && !t.exclude[rn[0]] && i < 64 {
+			present |= 1 << i
+		}
+	}
+	out := m
+	if !owned {
+		out = maps.Clone(m)
+	}
 	for _, k := range t.excludeList {
 		delete(out, k)
 	}
-	for _, rn := range t.renameList {
-		if _, ok := m[rn[0]]; ok && !t.exclude[rn[0]] {
+	for i, rn := range t.renameList {
+		if present&(1<<i) != 0 {
 			delete(out, rn[0])
 		}
 	}
-	for _, rn := range t.renameList {
-		if v, ok := m[rn[0]]; ok && !t.exclude[rn[0]] {
-			out[rn[1]] = v
+	for i, rn := range t.renameList {
+		if present&(1<<i) != 0 {
+			out[rn[1]] = vals[i]
 		}
 	}
 	return out

@@ -61,6 +61,16 @@ func TestReplaceField(t *testing.T) {
 				return rec(nil, nil, s, st(s))
 			}(),
 		},
+		"schemaless: renames that swap": {
+			class: "ReplaceField$Value", keys: map[string]string{"renames": "abc:foo,foo:abc"},
+			in:   rec(nil, nil, nil, schemaless),
+			want: rec(nil, nil, nil, map[string]any{"dont": "whatever", "foo": int32(42), "abc": true, "etc": "etc"}),
+		},
+		"schemaless: renames that chain, onto an excluded name": {
+			class: "ReplaceField$Value", keys: map[string]string{"renames": "abc:foo,foo:dont", "exclude": "dont"},
+			in:   rec(nil, nil, nil, schemaless),
+			want: rec(nil, nil, nil, map[string]any{"foo": int32(42), "dont": true, "etc": "etc"}),
+		},
 		"deprecated blacklist and whitelist": {
 			class: "ReplaceField$Value", keys: map[string]string{"whitelist": "abc,foo", "blacklist": "foo"},
 			in:   rec(nil, nil, nil, schemaless),

@@ -64,7 +64,7 @@ func (t *regexRouter) route(topic string) string {
 	return string(out)
 }
 
-func (t *regexRouter) update(r *connect.Record) (bool, error) {
+func (t *regexRouter) update(r *connect.Record, own *owned) (bool, error) {
 	topic := t.memo.get(r.Topic, t.route)
 	if topic == r.Topic {
 		return true, nil
@@ -125,7 +125,7 @@ func splitTopicFormat(format string) []string {
 	return strings.Split(format, "${topic}")
 }
 
-func (t *timestampRouter) update(r *connect.Record) (bool, error) {
+func (t *timestampRouter) update(r *connect.Record, own *owned) (bool, error) {
 	if r.Timestamp.IsZero() {
 		return false, dataErr("Timestamp missing on record: %s", recordString(r))
 	}

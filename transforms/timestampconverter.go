@@ -1,7 +1,6 @@
 package transforms
 
 import (
-	"maps"
 	"math"
 	"strings"
 	"time"
@@ -105,7 +104,7 @@ func (t *timestampConverter) typeSchema(optional bool) *connect.Schema {
 	return requiredTimestamp
 }
 
-func (t *timestampConverter) update(r *connect.Record) (bool, error) {
+func (t *timestampConverter) update(r *connect.Record, own *owned) (bool, error) {
 	v := t.part.value(r)
 	s := t.part.schema(r)
 	if s == nil {
@@ -114,20 +113,20 @@ func (t *timestampConverter) update(r *connect.Record) (bool, error) {
 			if err != nil {
 				return false, err
 			}
-			t.part.set(r, nil, out)
+			t.part.set(r, own, nil, out)
 			return true, nil
 		}
 		m, err := requireMap(v, timestampPurpose)
 		if err != nil {
 			return false, err
 		}
-		out := maps.Clone(m)
 		cv, err := t.convert(m[t.field], "")
 		if err != nil {
 			return false, err
 		}
+		out := t.part.writable(m, own)
 		out[t.field] = cv
-		t.part.set(r, nil, out)
+		t.part.setFresh(r, own, nil, out)
 		return true, nil
 	}
 	if t.field == "" {
@@ -139,7 +138,7 @@ func (t *timestampConverter) update(r *connect.Record) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		t.part.set(r, t.typeSchema(s.Optional), out)
+		t.part.set(r, own, t.typeSchema(s.Optional), out)
 		return true, nil
 	}
 	sv, err := requireStructOrNull(v, timestampPurpose)
@@ -155,10 +154,10 @@ func (t *timestampConverter) update(r *connect.Record) (bool, error) {
 		return false, err
 	}
 	if out == nil {
-		t.part.set(r, schema, nil)
+		t.part.set(r, own, schema, nil)
 		return true, nil
 	}
-	t.part.set(r, schema, out)
+	t.part.setFresh(r, own, schema, out)
 	return true, nil
 }
 

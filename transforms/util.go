@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/connectd/connectd/framework/connect"
@@ -38,13 +39,46 @@ func (p part) value(r *connect.Record) any {
 }
 
 // set replaces this part of r, a record the transform may write (see
-// updater).
-func (p part) set(r *connect.Record, s *connect.Schema, v any) {
+// updater), with a value the chain does not own.
+func (p part) set(r *connect.Record, own *owned, s *connect.Schema, v any) {
+	p.setFresh(r, own, s, v)
+	if p == keyPart {
+		own.key = false
+	} else {
+		own.value = false
+	}
+}
+
+// setFresh replaces this part of r with a map or struct the transform
+// made, which later transforms of the chain may change in place.
+func (p part) setFresh(r *connect.Record, own *owned, s *connect.Schema, v any) {
 	if p == keyPart {
 		r.KeySchema, r.Key = s, v
+		own.key = true
 	} else {
 		r.ValueSchema, r.Value = s, v
+		own.value = true
 	}
+}
+
+// owns reports whether this part's map or struct was made by an earlier
+// transform of the chain, so that it may be changed in place.
+func (p part) owns(own *owned) bool {
+	if p == keyPart {
+		return own.key
+	}
+	return own.value
+}
+
+// writable returns m itself when the chain owns it, else a copy to change.
+func (p part) writable(m map[string]any, own *owned) map[string]any {
+	if p.owns(own) {
+		return m
+	}
+	if m == nil {
+		return map[string]any{}
+	}
+	return maps.Clone(m)
 }
 
 // requireMap is Kafka's Requirements.requireMap: the schemaless form of a
