@@ -18,20 +18,21 @@ import (
 
 func TestOpenCreatesCompactedTopic(t *testing.T) {
 	t.Parallel()
-	c := newCluster(t)
-	l := open(t, c.ListenAddrs(), Options{Topic: "connect-status", Partitions: 5, TopicConfigs: map[string]string{"min.compaction.lag.ms": "0"}}, newRecorder().apply)
+	seeds := newKafka(t)
+	topic := topicName(t, seeds, "connect-status")
+	l := open(t, seeds, Options{Topic: topic, Partitions: 5, TopicConfigs: map[string]string{"min.compaction.lag.ms": "0"}}, newRecorder().apply)
 	if got := l.Partitions(); got != 5 {
 		t.Fatalf("Partitions() = %d, want 5", got)
 	}
-	adm := newAdmin(t, c)
-	details, err := adm.ListTopics(ctxT(t), "connect-status")
+	adm := newAdmin(t, seeds)
+	details, err := adm.ListTopics(ctxT(t), topic)
 	must(t, err)
-	if n := len(details["connect-status"].Partitions); n != 5 {
+	if n := len(details[topic].Partitions); n != 5 {
 		t.Fatalf("topic has %d partitions, want 5", n)
 	}
-	configs, err := adm.DescribeTopicConfigs(ctxT(t), "connect-status")
+	configs, err := adm.DescribeTopicConfigs(ctxT(t), topic)
 	must(t, err)
-	rc, err := configs.On("connect-status", nil)
+	rc, err := configs.On(topic, nil)
 	must(t, err)
 	got := map[string]string{}
 	for _, cfg := range rc.Configs {
@@ -51,18 +52,23 @@ func TestOpenChecksCleanupPolicy(t *testing.T) {
 	tests := map[string]struct {
 		policy  string
 		wantErr string
+		fake    bool // a policy only kfake accepts
 	}{
 		"compact":         {policy: "compact"},
-		"compact spelled": {policy: " Compact "},
+		"compact spelled": {policy: " Compact ", fake: true},
 		"delete":          {policy: "delete", wantErr: "cleanup.policy=delete"},
 		"compact,delete":  {policy: "compact,delete", wantErr: "cleanup.policy=compact,delete"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			c := newCluster(t)
-			must(t, c.CreateTopic("existing", 2, map[string]string{"cleanup.policy": tc.policy}))
-			o := Options{Topic: "existing", Setting: "offset.storage.topic", Purpose: "source connector offsets", ClientOpts: clientOpts(c.ListenAddrs())}
+			seeds := newKafka(t)
+			if tc.fake {
+				seeds = newCluster(t).ListenAddrs()
+			}
+			topic := topicName(t, seeds, "existing")
+			createTopic(t, seeds, topic, 2, map[string]string{"cleanup.policy": tc.policy})
+			o := Options{Topic: topic, Setting: "offset.storage.topic", Purpose: "source connector offsets", ClientOpts: clientOpts(seeds)}
 			l, err := Open(ctxT(t), o, newRecorder().apply)
 			if tc.wantErr == "" {
 				must(t, err)
@@ -97,9 +103,10 @@ func TestOpenWithoutTopic(t *testing.T) {
 // are all applied, in offset order, before Open returns.
 func TestOpenReadsWhatIsThere(t *testing.T) {
 	t.Parallel()
-	c := newCluster(t)
-	must(t, c.CreateTopic("log", 3, map[string]string{"cleanup.policy": "compact"}))
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("log"))
+	seeds := newKafka(t)
+	topic := topicName(t, seeds, "log")
+	createTopic(t, seeds, topic, 3, map[string]string{"cleanup.policy": "compact"})
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic))
 	must(t, err)
 	defer cl.Close()
 	want := map[string]string{}
@@ -109,7 +116,7 @@ func TestOpenReadsWhatIsThere(t *testing.T) {
 		want[k] = v
 	}
 	rec := newRecorder()
-	open(t, c.ListenAddrs(), Options{Topic: "log"}, rec.apply)
+	open(t, seeds, Options{Topic: topic}, rec.apply)
 	got, offsets := rec.snapshot()
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("state after Open (-want +got):\n%s", d)
@@ -132,10 +139,11 @@ func TestOpenReadsWhatIsThere(t *testing.T) {
 // other has applied once its ReadToEnd returns. Tombstones delete.
 func TestReadToEnd(t *testing.T) {
 	t.Parallel()
-	c := newCluster(t)
+	seeds := newKafka(t)
+	topic := topicName(t, seeds, "shared")
 	ra, rb := newRecorder(), newRecorder()
-	a := open(t, c.ListenAddrs(), Options{Topic: "shared", Partitions: 4}, ra.apply)
-	b := open(t, c.ListenAddrs(), Options{Topic: "shared", Partitions: 4}, rb.apply)
+	a := open(t, seeds, Options{Topic: topic, Partitions: 4}, ra.apply)
+	b := open(t, seeds, Options{Topic: topic, Partitions: 4}, rb.apply)
 	ctx := ctxT(t)
 	want := map[string]string{}
 	for round := range 5 {
@@ -164,14 +172,15 @@ func TestReadToEnd(t *testing.T) {
 // where a key's records are.
 func TestSendPartitionsByMurmur2(t *testing.T) {
 	t.Parallel()
-	c := newCluster(t)
-	l := open(t, c.ListenAddrs(), Options{Topic: "offsets", Partitions: 25}, newRecorder().apply)
+	seeds := newKafka(t)
+	topic := topicName(t, seeds, "offsets")
+	l := open(t, seeds, Options{Topic: topic, Partitions: 25}, newRecorder().apply)
 	keys := []string{`["c",{"p":1}]`, `["c",{"p":2}]`, `["other",{"file":"/tmp/a"}]`, "21", "foobar", "abc"}
 	for _, k := range keys {
 		must(t, l.Send(ctxT(t), []byte(k), []byte("{}")))
 	}
 	got := map[string]int32{}
-	for _, r := range readRaw(t, c, "offsets", len(keys)) {
+	for _, r := range readRaw(t, seeds, topic, len(keys)) {
 		got[string(r.Key)] = r.Partition
 	}
 	want := map[string]int32{}
@@ -261,7 +270,7 @@ func TestReaderFallsBelowLogStart(t *testing.T) {
 	must(t, l.Send(ctx, []byte("a"), []byte("last")))
 	must(t, l.Send(ctx, []byte("k"), []byte("last")))
 	c.Compact()
-	starts, err := newAdmin(t, c).ListStartOffsets(ctx, "t")
+	starts, err := newAdmin(t, c.ListenAddrs()).ListStartOffsets(ctx, "t")
 	must(t, err)
 	logStart, _ := starts.Lookup("t", 0)
 	if logStart.Offset <= 1 {
@@ -388,18 +397,18 @@ func TestReadToEndGivesUp(t *testing.T) {
 	}
 }
 
-func newAdmin(t *testing.T, c *kfake.Cluster) *kadm.Client {
+func newAdmin(t *testing.T, seeds []string) *kadm.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(clientOpts(c.ListenAddrs())...)
+	cl, err := kgo.NewClient(clientOpts(seeds)...)
 	must(t, err)
 	t.Cleanup(cl.Close)
 	return kadm.NewClient(cl)
 }
 
 // readRaw reads n records of topic with a plain consumer.
-func readRaw(t *testing.T, c *kfake.Cluster, topic string, n int) []*kgo.Record {
+func readRaw(t *testing.T, seeds []string, topic string, n int) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	must(t, err)
 	defer cl.Close()
 	ctx := ctxT(t)

@@ -2,19 +2,69 @@ package kafkalog
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// newKafka returns the seed brokers of the cluster a test runs against: a
+// fresh in-process kfake broker, or the cluster KAFKA_BOOTSTRAP names
+// (comma-separated host:port), for the tests that need nothing
+// kfake-specific.
+func newKafka(t *testing.T) []string {
+	t.Helper()
+	if env := os.Getenv("KAFKA_BOOTSTRAP"); env != "" {
+		return strings.Split(env, ",")
+	}
+	return newCluster(t).ListenAddrs()
+}
+
+// topicName returns a topic name no other test (or earlier run against a
+// real cluster) uses, and deletes the topic when the test ends.
+func topicName(t *testing.T, seeds []string, base string) string {
+	t.Helper()
+	b := make([]byte, 4)
+	rand.Read(b)
+	name := base + "-" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+		if err != nil {
+			return
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		kadm.NewClient(cl).DeleteTopics(ctx, name)
+	})
+	return name
+}
+
+// createTopic creates topic as someone else would have, before the log.
+func createTopic(t *testing.T, seeds []string, topic string, partitions int32, configs map[string]string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	must(t, err)
+	defer cl.Close()
+	cfg := map[string]*string{}
+	for k, v := range configs {
+		cfg[k] = &v
+	}
+	_, err = kadm.NewClient(cl).CreateTopic(ctxT(t), partitions, -1, cfg, topic)
+	must(t, err)
+}
 
 // newCluster starts a fresh single-broker kfake cluster for one test.
 func newCluster(t *testing.T, opts ...kfake.Opt) *kfake.Cluster {
