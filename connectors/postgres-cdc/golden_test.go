@@ -114,3 +114,31 @@ func toastValue() string {
 	}
 	return b.String()
 }
+
+// TestGoldenSnapshotModes snapshots the same row under other
+// decimal.handling.mode and time.precision.mode values, and checks the
+// read events (op "r", the last one marked snapshot "last") against
+// testdata/snapshot_modes.golden.
+func TestGoldenSnapshotModes(t *testing.T) {
+	pg := pgtest.Start(t)
+	pg.CreateDatabase("app")
+	pg.Exec("app",
+		"CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')",
+		typesTable,
+		typesRow,
+		"INSERT INTO types (id, i8, n, nv) VALUES (2, 0, 'NaN', 'NaN')",
+	)
+	p := newPipeline(t, pg, "app", false)
+	modes := []struct{ prefix, decimal, time string }{
+		{"str", "string", "connect"},
+		{"dbl", "double", "adaptive_time_microseconds"},
+	}
+	var out strings.Builder
+	for _, m := range modes {
+		p.create(m.prefix, p.connectorConfig(map[string]string{
+			"topic.prefix": m.prefix, "slot.name": m.prefix, "decimal.handling.mode": m.decimal, "time.precision.mode": m.time,
+		}))
+		out.WriteString(normalize(t, p.readTopics(2, m.prefix+".public.types")))
+	}
+	checkGolden(t, "snapshot_modes.golden", out.String())
+}
