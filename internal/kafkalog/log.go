@@ -274,13 +274,18 @@ func (l *Log) SendAll(ctx context.Context, msgs ...Message) error {
 
 // Close stops the reader, waiting for a running apply to return, and
 // closes the log's clients. Sends still in flight fail. It is safe to call
-// more than once.
+// more than once. With the brokers unreachable it takes about a second:
+// the clients' goodbyes to the brokers (fetch session, client metrics)
+// wait that long before giving up.
 func (l *Log) Close() error {
 	l.closeOnce.Do(func() {
 		l.cancel()
 		<-l.done
-		l.consumer.Close()
-		l.producer.Close()
+		var wg sync.WaitGroup
+		for _, cl := range []*kgo.Client{l.consumer, l.producer} {
+			wg.Go(cl.Close)
+		}
+		wg.Wait()
 	})
 	return nil
 }

@@ -1,12 +1,14 @@
 package storage
 
 import (
+	"net"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/herder"
@@ -340,5 +342,57 @@ func TestConfigLogRejectsUnknownTargetState(t *testing.T) {
 	}
 	if s := l.Snapshot(); s.Offset != -1 {
 		t.Fatalf("something was written: offset %d", s.Offset)
+	}
+}
+
+// TestConfigLogBrokerRestart: the broker stops and a new one starts on the
+// same port and data. A write made meanwhile completes once it is back,
+// another worker's log reads it without being reopened, and so does a log
+// opened afterwards.
+func TestConfigLogBrokerRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	start := func() *kfake.Cluster {
+		c, err := kfake.NewCluster(kfake.Ports(port), kfake.DataDir(dir))
+		must(t, err)
+		return c
+	}
+	c := start()
+	seeds := c.ListenAddrs()
+	changes := &changeLog{}
+	leader := openConfig(t, seeds, "configs", nil)
+	other := openConfig(t, seeds, "configs", changes)
+	ctx := ctxT(t)
+	must(t, leader.PutConnectorConfig(ctx, "before", map[string]string{"k": "v"}, nil))
+	c.Close()
+
+	written := make(chan error, 1)
+	go func() {
+		written <- leader.PutConnectorConfig(ctx, "during", map[string]string{"k": "v"}, target(herder.TargetPaused))
+	}()
+	c = start()
+	defer c.Close()
+	must(t, <-written)
+	must(t, other.ReadToEnd(ctx))
+	want := map[string]map[string]string{"before": {"k": "v"}, "during": {"k": "v"}}
+	for name, l := range map[string]*ConfigLog{"leader": leader, "other": other, "new": openConfig(t, seeds, "configs", nil)} {
+		s := l.Snapshot()
+		if d := cmp.Diff(want, s.Connectors); d != "" {
+			t.Errorf("%s's connectors after the restart (-want +got):\n%s", name, d)
+		}
+		if s.TargetStates["during"] != herder.TargetPaused {
+			t.Errorf("%s: target state of during = %q", name, s.TargetStates["during"])
+		}
+	}
+	var got []string
+	for _, ch := range changes.get() {
+		got = append(got, ch.Kind.String()+" "+ch.Connector)
+	}
+	if d := cmp.Diff([]string{"connector config updated before", "connector config updated during"}, got); d != "" {
+		t.Errorf("other's changes (-want +got):\n%s", d)
 	}
 }
