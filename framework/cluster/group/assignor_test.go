@@ -340,6 +340,34 @@ func TestAssignor(t *testing.T) {
 			s.expectRound(outcome{assigned: map[string]string{"w4": "a-1"}})
 			s.expectRound(outcome{})
 		},
+		// Four connectors of 6, 3, 2 and 1 tasks; a fourth worker joins.
+		// Every old worker runs 4 tasks and must give one: exactly three
+		// move, each keeping every connector spread evenly.
+		"join: fewest revocations across connectors": func(t *testing.T) {
+			s := newSim(t, 10*time.Second, map[string]int{"a": 6, "b": 3, "c": 2, "d": 1}, "w1", "w2", "w3")
+			s.set("w1", "c a-2 a-4 b-1 c-1")
+			s.set("w2", "a b a-0 a-1 b-0 c-0")
+			s.set("w3", "d a-3 a-5 b-2 d-0")
+			s.state = leaderState{}
+			s.expectRound(outcome{})
+			s.running["w4"] = newSet()
+			// (Taking a-1 from w2 instead of c-0 would do as well.)
+			s.expectRound(outcome{revoked: map[string]string{"w1": "a-4", "w2": "b c-0", "w3": "d-0"}})
+			s.expectRound(outcome{assigned: map[string]string{"w4": "b a-4 c-0 d-0"}})
+			s.expectRound(outcome{})
+		},
+		// After w1's work is reassigned, w3 rather than w2 gets the 4th
+		// task: then nothing w3 runs has to move.
+		"lost: reassignment moves nothing else": func(t *testing.T) {
+			s := newSim(t, time.Second, base, "w2", "w3")
+			s.set("w2", "a a-0 a-1 b-0")
+			s.set("w3", "c a-3 c-0")
+			s.state = leaderState{valid: true, previous: setOf(parse("a b c a-0 a-1 a-2 a-3 b-0 b-1 c-0")), revoking: newSet(), members: []string{"w1", "w2", "w3"}}
+			s.expectRound(outcome{delay: time.Second})
+			s.now = s.now.Add(time.Second)
+			s.expectRound(outcome{assigned: map[string]string{"w2": "b", "w3": "a-2 b-1"}})
+			s.expectRound(outcome{})
+		},
 		// Tasks of one connector spread evenly even when the totals would
 		// already be balanced: here w1 ran all of x, w2 all of y.
 		"even spread per connector": func(t *testing.T) {
@@ -439,9 +467,12 @@ func TestAssignorConverges(t *testing.T) {
 				s.offset++
 			}
 			settled := false
-			for range 6 {
+			for r := range 6 {
 				before := s.snapshot()
 				out := s.round()
+				if r > 0 && len(out.revoked) > 0 {
+					t.Fatalf("iter %d step %d: round %d after the change revoked %v: work should move in two rounds", iter, step, r, out.revoked)
+				}
 				for id, a := range out.assigned {
 					for _, other := range out.revoked {
 						for _, f := range strings.Fields(a) {
