@@ -52,7 +52,11 @@
 // Apply never modifies its input record or the values it holds: a
 // transform that changes a record works on a shallow copy with new maps,
 // structs or header slices where it changes them, so the result may share
-// values with the input. Built-in transforms keep the schemas they derive
+// values with the input. Within a chain, the built-in transforms work on
+// one copy of the record, and change in place the maps and structs that an
+// earlier transform of the same chain made (no one else holds those), so a
+// chain of five copies a schemaless value once, not five times. Built-in
+// transforms keep the schemas they derive
 // in a cache keyed by input schema, as Kafka Connect's do, so records that
 // share a schema reuse one derived schema; equal schemas that are distinct
 // pointers share it too.
