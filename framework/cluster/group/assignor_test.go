@@ -255,6 +255,12 @@ func TestAssignor(t *testing.T) {
 			s.expectRound(outcome{assigned: map[string]string{"w1": "c c-0", "w2": "a-3"}})
 			s.expectRound(outcome{}) // after its LeaveGroup
 		},
+		"the last member leaves": func(t *testing.T) {
+			s := newSim(t, 10*time.Second, base, "w1")
+			s.round()
+			s.leaving["w1"] = true
+			s.expectRound(outcome{})
+		},
 		// One leaves gracefully while another vanishes: only the vanished
 		// worker's work waits.
 		"graceful leave and a crash together": func(t *testing.T) {

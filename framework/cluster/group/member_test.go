@@ -433,44 +433,54 @@ func TestMemberJoin(t *testing.T) {
 }
 
 // A graceful Leave hands the work over at once: no member is told to wait
-// for a delay, although MaxDelay is long.
+// for a delay, although MaxDelay is long. Whether the leaver leads or not.
 func TestMemberLeaveGracefully(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 5*time.Minute, cfg3)
-	var ms []*testMember
-	for _, n := range []string{"w1", "w2", "w3"} {
-		ms = append(ms, e.start(n))
-	}
-	e.waitSettled()
-	before := e.snapshot()
-
-	leaver := ms[1]
-	// The herder stops its work first, then leaves.
-	if err := leaver.m.Leave(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-leaver.done; err != nil {
-		t.Fatalf("Run after Leave: %v", err)
-	}
-	leaver.done <- nil
-	if _, _, ok := leaver.m.Leader(); ok {
-		t.Error("Leader() still ok after Leave")
-	}
-	leaver.kill()
-	e.waitSettled()
-
-	for _, tm := range e.live() {
-		for _, a := range tm.h.history() {
-			if a.Delay > 0 {
-				t.Errorf("%s: told to wait %v after a graceful leave", tm.name, a.Delay)
+	for _, leaderLeaves := range []bool{false, true} {
+		t.Run(fmt.Sprintf("leader=%v", leaderLeaves), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, 5*time.Minute, cfg3)
+			for _, n := range []string{"w1", "w2", "w3"} {
+				e.start(n)
 			}
-		}
-		if rev := tm.h.revoked().intersect(before[tm.name]); !rev.empty() {
-			t.Errorf("%s: its own work %v was revoked", tm.name, rev.work())
-		}
-	}
-	if err := leaver.m.Leave(context.Background()); err != nil {
-		t.Errorf("second Leave: %v", err)
+			e.waitSettled()
+			before := e.snapshot()
+			leaver := e.follower()
+			if leaderLeaves {
+				leaver = e.leader()
+			}
+			if leaver.h.runs().empty() {
+				t.Fatal("the leaver runs nothing")
+			}
+
+			// The herder stops its work first, then leaves.
+			if err := leaver.m.Leave(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-leaver.done; err != nil {
+				t.Fatalf("Run after Leave: %v", err)
+			}
+			leaver.done <- nil
+			if _, _, ok := leaver.m.Leader(); ok {
+				t.Error("Leader() still ok after Leave")
+			}
+			leaver.kill()
+			e.waitSettled()
+
+			for _, tm := range e.live() {
+				for _, a := range tm.h.history() {
+					if a.Delay > 0 {
+						t.Errorf("%s: told to wait %v after a graceful leave", tm.name, a.Delay)
+					}
+				}
+				if rev := tm.h.revoked().intersect(before[tm.name]); !rev.empty() {
+					t.Errorf("%s: its own work %v was revoked", tm.name, rev.work())
+				}
+			}
+			if err := leaver.m.Leave(context.Background()); err != nil {
+				t.Errorf("second Leave: %v", err)
+			}
+		})
 	}
 }
 
@@ -913,6 +923,49 @@ func TestMemberLosesCoordinatorDuringRebalance(t *testing.T) {
 	}
 	if _, _, ok := w1.m.Leader(); ok {
 		t.Error("w1 still names a leader")
+	}
+}
+
+// The group coordinator moves to another broker: the old one answers
+// NOT_COORDINATOR, kgo finds the new one, and the group carries on; a
+// rebalance afterwards works and nothing is revoked but what must move.
+func TestMemberCoordinatorMoves(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 10*time.Second, map[string]int{"a": 3})
+	for _, n := range []string{"w1", "w2", "w3"} {
+		e.start(n)
+	}
+	e.waitSettled()
+	before := e.snapshot()
+
+	old := e.cluster.CoordinatorFor(e.group)
+	var mu sync.Mutex
+	hitOld := 0
+	e.cluster.ControlKey(kmsg.Heartbeat.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
+		if e.cluster.CurrentNode() == old {
+			mu.Lock()
+			hitOld++
+			mu.Unlock()
+		}
+		return nil, nil, false
+	})
+	for e.cluster.CoordinatorFor(e.group) == old {
+		e.cluster.RehashCoordinators()
+	}
+	e.waitFor("a heartbeat to reach the old coordinator", func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		return hitOld > 0, "none yet"
+	})
+	e.changeConfig(map[string]int{"a": 3, "b": 3})
+	e.waitSettled()
+	for _, tm := range e.live() {
+		if rev := tm.h.revoked().intersect(before[tm.name]); !rev.empty() {
+			t.Errorf("%s: its own work %v was revoked", tm.name, rev.work())
+		}
+		if lost := before[tm.name].minus(tm.h.runs()); !lost.empty() {
+			t.Errorf("%s: lost %v", tm.name, lost.work())
+		}
 	}
 }
 
