@@ -243,3 +243,52 @@ func TestDescribeSource(t *testing.T) {
 		t.Fatalf("describeSource:\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestSourcePollLargeBatch: a large batch comes back in order, failures in
+// place, and with errors.tolerance=none cut at the first failure.
+func TestSourcePollLargeBatch(t *testing.T) {
+	t.Parallel()
+	const n = 768
+	values := make([]string, n)
+	for i := range values {
+		values[i] = fmt.Sprint(i)
+	}
+	values[100], values[2*256+5] = "bad", "worse"
+	recs := numbered(values...)
+	for name, tc := range map[string]struct {
+		tolerance string
+		n         int
+		failed    []int
+	}{
+		"all":  {"all", len(values), []int{100, 2*256 + 5}},
+		"none": {"none", 101, []int{100}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got := pollOnce(t, recs, chainConfig(map[string]string{KeyErrorsTolerance: tc.tolerance}))
+			if len(got) != tc.n {
+				t.Fatalf("%d records, want %d", len(got), tc.n)
+			}
+			var failed []int
+			for i, r := range got {
+				if r.Err != nil {
+					failed = append(failed, i)
+					continue
+				}
+				if string(r.Value) != values[i] || string(r.Key) != fmt.Sprint(i) {
+					t.Fatalf("record %d: key %s value %s", i, r.Key, r.Value)
+				}
+			}
+			if d := cmp.Diff(tc.failed, failed); d != "" {
+				t.Fatalf("failed records (-want +got):\n%s", d)
+			}
+			last := got[len(got)-1]
+			if tc.tolerance == "all" && string(last.SourceOffset) != fmt.Sprintf(`{"n":%d}`, len(values)-1) {
+				t.Fatalf("newest record's offset %s", last.SourceOffset)
+			}
+			if tc.tolerance == "none" && string(got[99].SourceOffset) != `{"n":99}` {
+				t.Fatalf("the record before the failure carries offset %s, want {\"n\":99}", got[99].SourceOffset)
+			}
+		})
+	}
+}
