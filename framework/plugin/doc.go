@@ -5,7 +5,10 @@
 // isolation off) or a separate process reached over gRPC with
 // hashicorp/go-plugin (Launch). Both run the same SDK runtime on the plugin
 // side: the task's records pass through transforms and converters there, so
-// only bytes cross the boundary, each record serialised once.
+// only bytes cross the boundary, each record serialised once. A record that
+// fails there crosses with a RecordError (its stage, class, error and a Go
+// trace), one a transform drops as its bare source position; the error
+// policy both sides apply is ErrorPolicy (errorpolicy.go).
 //
 // Built-in connectors are served by re-executing the worker's own binary as
 // `connectd plugin serve NAME`; third-party plugins are executables that call

@@ -9,6 +9,15 @@
 // durable. A task whose plugin process dies is marked FAILED with the reason
 // and started again with exponential backoff.
 //
+// Records that fail in the plugin (a transform or converter) or that a sink
+// task's put rejects come back to the executor, which applies the
+// connector's errors.* keys as Kafka Connect does (errors.go, dlq.go): the
+// error log, the dead letter queue with its context headers, the
+// task-error-metrics, and errors.tolerance (skip, or fail the task with a
+// trace). Connector and task configs are stored with their config provider
+// placeholders and resolved only for the plugin (secrets.go); the values
+// resolved are hidden in the worker's logs, traces and REST responses.
+//
 // Standalone is the herder of a single worker: it keeps connector configs
 // (in memory, or in a file for `connectd dev`) and serves the REST API.
 package runtime
