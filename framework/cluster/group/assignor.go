@@ -91,6 +91,13 @@ func assign(prev leaderState, in assignInput) assignResult {
 	members := slices.Clone(in.Members)
 	slices.SortFunc(members, func(a, b memberState) int { return compareStrings(a.ID, b.ID) })
 
+	if len(in.Config.Tasks) > 0 {
+		tasks := make(map[string]int, len(in.Config.Tasks))
+		for c, n := range in.Config.Tasks {
+			tasks[c] = max(n, 0)
+		}
+		in.Config.Tasks = tasks
+	}
 	configured := newSet()
 	for c, n := range in.Config.Tasks {
 		configured.c[c] = struct{}{}

@@ -121,6 +121,9 @@ type Assignment struct {
 // the assignment revokes it, also when the coordinator answers a heartbeat
 // with REBALANCE_IN_PROGRESS, UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION: the
 // member rejoins reporting what it runs, so the leader leaves it there.
+// (After UNKNOWN_MEMBER_ID that work may meanwhile have gone elsewhere, if
+// the leader changed or MaxDelay is 0; the leader then sees it twice and
+// revokes both copies before assigning it once, as Kafka Connect does.)
 //
 // Losing the coordinator: when no group request has been answered for the
 // session timeout minus one heartbeat interval (at least one heartbeat
@@ -128,12 +131,13 @@ type Assignment struct {
 // keeps trying to rejoin, with nothing, like Kafka Connect after
 // KAFKA-9184. Heartbeats are the evidence of contact; during a rebalance,
 // while the member still runs work, it asks the coordinator for the
-// group's description every heartbeat interval instead. By the session timeout the coordinator drops the member and
-// the leader may hand its work to others, at once when
-// scheduled.rebalance.max.delay.ms is 0: stopping a heartbeat interval
-// earlier leaves time to stop the work first. Waiting for MaxDelay instead
-// would not be safe: the leader's delay may have started earlier (a delay
-// already running is shared), and is the leader's clock, not ours.
+// group's description every heartbeat interval instead. Why this limit: by
+// the session timeout the coordinator drops the member and the leader may
+// hand its work to others, at once when scheduled.rebalance.max.delay.ms is
+// 0; stopping a heartbeat interval earlier leaves time to stop the work
+// first. Waiting for MaxDelay instead would not be safe: a delay already
+// running when the member vanished is shared, so the leader may reassign
+// sooner, and the delay runs on the leader's clock, not ours.
 type Member struct {
 	cfg Config
 	h   Handler
@@ -157,13 +161,11 @@ type Member struct {
 	lastContact time.Time // newest time the coordinator answered us
 
 	// Owned by the goroutine in Run, then by Leave once Run has returned.
-	current        *wireAssignment // allocation reported at the next join; nil: none
-	state          leaderState
-	appliedGen     int32 // generation of the last assignment applied
-	appliedMember  string
-	delayDeadline  time.Time
-	lastProtoVer   int16
-	fatalHeartbeat error
+	current       *wireAssignment // allocation reported at the next join; nil: none
+	state         leaderState     // assignor state, kept while this member leads
+	appliedGen    int32           // generation of the last assignment applied
+	appliedMember string          // member id it was applied under
+	delayDeadline time.Time       // when to rejoin for a scheduled rebalance; zero: none
 }
 
 // Kafka Connect's defaults.
@@ -194,17 +196,16 @@ func NewMember(cfg Config, h Handler) *Member {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Member{
-		cfg:          cfg,
-		h:            h,
-		log:          log.With("group", cfg.GroupID, "worker", cfg.URL),
-		leaveCtx:     ctx,
-		leaveCancel:  cancel,
-		rejoinCh:     make(chan struct{}, 1),
-		done:         make(chan struct{}),
-		generation:   -1,
-		appliedGen:   -1,
-		rebalancing:  true,
-		lastProtoVer: versionSessioned,
+		cfg:         cfg,
+		h:           h,
+		log:         log.With("group", cfg.GroupID, "worker", cfg.URL),
+		leaveCtx:    ctx,
+		leaveCancel: cancel,
+		rejoinCh:    make(chan struct{}, 1),
+		done:        make(chan struct{}),
+		generation:  -1,
+		appliedGen:  -1,
+		rebalancing: true,
 	}
 }
 
@@ -251,7 +252,10 @@ func (m *Member) Run(ctx context.Context) error {
 
 // Rejoin asks for a rebalance, for instance because the config topic
 // changed. It does not block; requests made while one is pending are
-// coalesced.
+// coalesced. The member rejoins at once; the coordinator starts a
+// rebalance when the leader rejoins or a member's metadata changed (its
+// config offset, what it runs), and otherwise hands a rejoining member the
+// current assignment again, which the member then ignores.
 func (m *Member) Rejoin() {
 	select {
 	case m.rejoinCh <- struct{}{}:
@@ -259,13 +263,14 @@ func (m *Member) Rejoin() {
 	}
 }
 
-// Leave leaves the group gracefully: it stops Run (waiting for a Handler
-// call in progress to return), tells the leader that the work this member
+// Leave leaves the group gracefully: it stops Run (canceling the ctx of a
+// Handler call in progress and waiting for it to return), tells the leader that the work this member
 // ran is stopped, so it is reassigned at once rather than held for
 // MaxDelay, then sends LeaveGroup. Stop the work before calling it. Telling
 // the leader takes one rebalance round, in which this member may be asked
 // for LeaderConfig; ctx bounds the whole. Safe to call at any time, also
-// before or after Run, and more than once.
+// before or after Run, and more than once, but not from a Handler method
+// (it waits for that method to return).
 func (m *Member) Leave(ctx context.Context) error {
 	m.leaveCancel()
 	m.mu.Lock()
