@@ -529,3 +529,28 @@ func TestSinkRetriesRetriablePutRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestDeadLetterQueueTopicCreation: the task creates a missing dead letter
+// queue topic with one partition and the configured replication factor; a
+// factor the cluster cannot meet fails the task's start, saying which key
+// to change.
+func TestDeadLetterQueueTopicCreation(t *testing.T) {
+	e, _ := newLoggedEnv(t, false, nil)
+	e.put("ok", poisonSource(10, 5, -1, map[string]string{"errors.deadletterqueue.topic.name": "dlq-ok", "errors.deadletterqueue.topic.replication.factor": "1"}))
+	e.waitTaskState("ok", 0, herder.Running, "")
+	adm := kadm.NewClient(kgoClient(t, e))
+	details, err := adm.ListTopics(context.Background(), "dlq-ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := details["dlq-ok"]; d.Err != nil || len(d.Partitions) != 1 || d.Partitions.NumReplicas() != 1 {
+		t.Fatalf("dead letter queue topic: %+v", d)
+	}
+	// The default replication factor, 3, on a one-broker cluster.
+	e.put("bad", poisonSource(10, 5, -1, map[string]string{"errors.deadletterqueue.topic.name": "dlq-bad"}))
+	e.waitTaskState("bad", 0, herder.Failed, "Could not initialize dead letter queue with topic=dlq-bad")
+	st, _ := e.h.TaskStatus(context.Background(), herder.TaskID{Connector: "bad", Task: 0})
+	if !strings.Contains(st.Trace, "errors.deadletterqueue.topic.replication.factor") {
+		t.Fatalf("the trace does not say which key to change:\n%s", st.Trace)
+	}
+}
