@@ -2,10 +2,14 @@ package group
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -148,7 +152,8 @@ func (h *fakeHandler) last() Assignment {
 // env is a fresh kfake cluster and a group of test members on it.
 type env struct {
 	t       *testing.T
-	cluster *kfake.Cluster
+	cluster *kfake.Cluster // nil on a real cluster
+	seeds   []string
 	topic   *configTopic
 	group   string
 	cfg     Config // template: timings
@@ -168,18 +173,44 @@ type testMember struct {
 	gone   bool
 }
 
-func newEnv(t *testing.T, maxDelay time.Duration, tasks map[string]int, opts ...kfake.Opt) *env {
+// newEnv returns a test group on a fresh in-process kfake cluster, or on
+// the Kafka cluster KAFKA_BOOTSTRAP names (comma-separated host:port), in
+// a group of its own. Tests that need kfake's fault hooks use newFakeEnv.
+func newEnv(t *testing.T, maxDelay time.Duration, tasks map[string]int) *env {
+	t.Helper()
+	bootstrap := os.Getenv("KAFKA_BOOTSTRAP")
+	if bootstrap == "" {
+		return newFakeEnv(t, maxDelay, tasks)
+	}
+	e := baseEnv(t, maxDelay, tasks, strings.Split(bootstrap, ","))
+	// Kafka's group.min.session.timeout.ms is 6 s by default.
+	e.cfg.SessionTimeout = 6 * time.Second
+	e.cfg.HeartbeatInterval = 500 * time.Millisecond
+	return e
+}
+
+// newFakeEnv returns a test group on a fresh in-process kfake cluster.
+func newFakeEnv(t *testing.T, maxDelay time.Duration, tasks map[string]int, opts ...kfake.Opt) *env {
 	t.Helper()
 	opts = append([]kfake.Opt{kfake.NumBrokers(3), kfake.GroupMinSessionTimeout(100 * time.Millisecond)}, opts...)
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(c.Close) // runs after baseEnv's cleanup has stopped the members
+	e := baseEnv(t, maxDelay, tasks, c.ListenAddrs())
+	e.cluster = c
+	return e
+}
+
+func baseEnv(t *testing.T, maxDelay time.Duration, tasks map[string]int, seeds []string) *env {
+	b := make([]byte, 4)
+	rand.Read(b)
 	e := &env{
-		t:       t,
-		cluster: c,
-		topic:   &configTopic{},
-		group:   "connect-cluster",
+		t:     t,
+		seeds: seeds,
+		topic: &configTopic{},
+		group: "connect-cluster-" + hex.EncodeToString(b),
 		cfg: Config{
 			SessionTimeout:    1500 * time.Millisecond,
 			RebalanceTimeout:  5 * time.Second,
@@ -196,14 +227,13 @@ func newEnv(t *testing.T, maxDelay time.Duration, tasks map[string]int, opts ...
 		for _, tm := range ms {
 			tm.kill()
 		}
-		c.Close()
 	})
 	return e
 }
 
 func (e *env) start(name string) *testMember {
 	e.t.Helper()
-	opts := append([]kgo.Opt{kgo.SeedBrokers(e.cluster.ListenAddrs()...), kgo.MetadataMinAge(50 * time.Millisecond)}, e.kgoOpts...)
+	opts := append([]kgo.Opt{kgo.SeedBrokers(e.seeds...), kgo.MetadataMinAge(50 * time.Millisecond)}, e.kgoOpts...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		e.t.Fatal(err)
@@ -830,7 +860,7 @@ func TestMemberUnknownMemberKeepsWork(t *testing.T) {
 func TestMemberLosesCoordinator(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
-	e := newEnv(t, 10*time.Second, cfg3, kfake.NumBrokers(1), kfake.Ports(port))
+	e := newFakeEnv(t, 10*time.Second, cfg3, kfake.NumBrokers(1), kfake.Ports(port))
 	w1, w2 := e.start("w1"), e.start("w2")
 	e.waitSettled()
 	if w1.h.runs().empty() || w2.h.runs().empty() {
@@ -868,7 +898,7 @@ func TestMemberLosesCoordinator(t *testing.T) {
 // still notices that nothing answers and stops its work.
 func TestMemberLosesCoordinatorDuringRebalance(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 10*time.Second, map[string]int{"a": 4})
+	e := newFakeEnv(t, 10*time.Second, map[string]int{"a": 4})
 	e.cfg.RebalanceTimeout = 2 * time.Minute
 	e.start("w1")
 	e.start("w2")
@@ -931,7 +961,7 @@ func TestMemberLosesCoordinatorDuringRebalance(t *testing.T) {
 // rebalance afterwards works and nothing is revoked but what must move.
 func TestMemberCoordinatorMoves(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 10*time.Second, map[string]int{"a": 3})
+	e := newFakeEnv(t, 10*time.Second, map[string]int{"a": 3})
 	for _, n := range []string{"w1", "w2", "w3"} {
 		e.start(n)
 	}
@@ -1008,8 +1038,8 @@ func TestMemberRunTwiceAndBadConfig(t *testing.T) {
 // A group used by consumers refuses Connect workers: Run says so.
 func TestMemberInconsistentProtocol(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 0, map[string]int{}, kfake.SeedTopics(1, "t"))
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.cluster.ListenAddrs()...), kgo.ConsumerGroup(e.group), kgo.ConsumeTopics("t"),
+	e := newFakeEnv(t, 0, map[string]int{}, kfake.SeedTopics(1, "t"))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.seeds...), kgo.ConsumerGroup(e.group), kgo.ConsumeTopics("t"),
 		kgo.MetadataMinAge(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
