@@ -13,6 +13,7 @@ import (
 // beats is the heartbeat goroutine of one generation and what it has
 // learnt, for the Run goroutine to act on.
 type beats struct {
+	m      *Member
 	cancel context.CancelFunc
 	done   chan struct{}
 	notify chan struct{} // a token whenever an event is recorded
@@ -29,6 +30,9 @@ type beatEvents struct {
 }
 
 func (b *beats) record(f func(*beatEvents)) {
+	b.m.mu.Lock()
+	b.m.rebalancing = true // whatever happened, a rebalance follows
+	b.m.mu.Unlock()
 	b.mu.Lock()
 	f(&b.ev)
 	b.mu.Unlock()
@@ -56,7 +60,7 @@ func (b *beats) stop() {
 // interval, on its own goroutine, until stop.
 func (m *Member) startHeartbeats(ctx context.Context, generation int32, memberID string) *beats {
 	ctx, cancel := context.WithCancel(ctx)
-	b := &beats{cancel: cancel, done: make(chan struct{}), notify: make(chan struct{}, 1)}
+	b := &beats{m: m, cancel: cancel, done: make(chan struct{}), notify: make(chan struct{}, 1)}
 	go m.heartbeat(ctx, b, generation, memberID)
 	return b
 }
