@@ -159,6 +159,12 @@ func (p *devProcess) kill() {
 // pluginPIDs returns the pids of this connectd's plugin processes serving
 // instance (a connector name or <connector>-<task>).
 func (p *devProcess) pluginPIDs(instance string) []int {
+	return pluginPIDsOf(p.cmd.Process.Pid, instance)
+}
+
+// pluginPIDsOf returns the pids of the plugin processes serving instance
+// whose parent is the connectd process parent.
+func pluginPIDsOf(parent int, instance string) []int {
 	var out []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -171,7 +177,7 @@ func (p *devProcess) pluginPIDs(instance string) []int {
 			continue
 		}
 		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if len(args) == 5 && args[0] == connectdBin && args[1] == "plugin" && args[4] == instance && ppid(pid) == p.cmd.Process.Pid {
+		if len(args) == 5 && args[0] == connectdBin && args[1] == "plugin" && args[4] == instance && ppid(pid) == parent {
 			out = append(out, pid)
 		}
 	}

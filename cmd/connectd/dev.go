@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
@@ -97,6 +98,8 @@ func startBroker(port int, dir string) (*kfake.Cluster, error) {
 		kfake.ClusterID(strings.TrimSpace(string(id))),
 		kfake.AllowAutoTopicCreation(),
 		kfake.DefaultNumPartitions(1),
+		// Workers of a test cluster use short sessions to fail over fast.
+		kfake.GroupMinSessionTimeout(100*time.Millisecond),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("embedded broker on 127.0.0.1:%d: %w", port, err)

@@ -2,6 +2,7 @@
 //
 //	connectd dev                                   embedded broker + worker + REST API
 //	connectd standalone worker.properties [connector.properties|.json ...]
+//	connectd worker worker.properties              one worker of a distributed cluster
 //	connectd broker                                a Kafka-protocol broker for tests
 //	connectd plugin serve NAME                     serve a built-in connector (used by the worker)
 //	connectd version
@@ -27,6 +28,7 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   connectd dev [flags]                      run an embedded Kafka broker, a worker and the REST API
   connectd standalone worker.properties [connector.properties|connector.json ...]
+  connectd worker worker.properties         run one worker of a distributed cluster
   connectd broker [flags]                   run a Kafka-protocol broker (kfake) with a data dir
   connectd plugin serve NAME                serve a built-in connector as a plugin process
   connectd consume [--max N] TOPIC          print records of a topic (default broker 127.0.0.1:9092)
@@ -49,6 +51,8 @@ func run(args []string) int {
 		err = runDev(ctx, args[1:])
 	case "standalone":
 		err = runStandalone(ctx, args[1:])
+	case "worker":
+		err = runWorker(ctx, args[1:])
 	case "broker":
 		err = runBroker(ctx, args[1:])
 	case "plugin":

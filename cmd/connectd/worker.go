@@ -14,21 +14,32 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/connectd/connectd/api"
+	"github.com/connectd/connectd/framework/cluster"
+	"github.com/connectd/connectd/framework/herder"
 	"github.com/connectd/connectd/framework/runtime"
 	"github.com/connectd/connectd/offsets"
 )
 
-// standaloneWorker is a running worker with its REST API.
-type standaloneWorker struct {
-	herder  *runtime.Standalone
+// workerHerder is a herder the worker process runs and stops.
+type workerHerder interface {
+	herder.Herder
+	Close()
+}
+
+// restWorker is a running worker with its REST API, in either mode.
+type restWorker struct {
+	herder  workerHerder
 	server  *http.Server
 	restURL string
 	serveCh chan error
 	store   offsets.Store
 }
 
+// newHerder builds a mode's herder on a worker whose REST API listens at url.
+type newHerder func(w *runtime.Worker, url string) (workerHerder, error)
+
 // startStandalone starts a single worker from its worker properties.
-func startStandalone(ctx context.Context, props map[string]string, cs runtime.ConfigStore, logger *slog.Logger) (*standaloneWorker, error) {
+func startStandalone(ctx context.Context, props map[string]string, cs runtime.ConfigStore, logger *slog.Logger) (*restWorker, error) {
 	cfg, err := runtime.ParseWorkerConfig(props, logger)
 	if err != nil {
 		return nil, err
@@ -41,16 +52,49 @@ func startStandalone(ctx context.Context, props map[string]string, cs runtime.Co
 	if err != nil {
 		return nil, err
 	}
+	return startWorker(ctx, cfg, store, logger, func(w *runtime.Worker, _ string) (workerHerder, error) {
+		return runtime.NewStandalone(ctx, w, cs)
+	})
+}
+
+// startDistributed starts a worker of a cluster from its worker properties.
+func startDistributed(ctx context.Context, props map[string]string, logger *slog.Logger) (*restWorker, error) {
+	cfg, err := runtime.ParseWorkerConfig(props, logger)
+	if err != nil {
+		return nil, err
+	}
+	ccfg, err := cluster.ParseConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	store, err := offsets.NewKafka(ctx, offsets.KafkaOptions{
+		ClientOpts: runtime.BaseKafkaOpts(cfg), Topic: ccfg.OffsetTopic,
+		Partitions: ccfg.OffsetPartitions, ReplicationFactor: ccfg.OffsetRF,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("offsets topic: %w", err)
+	}
+	return startWorker(ctx, cfg, store, logger, func(w *runtime.Worker, url string) (workerHerder, error) {
+		return cluster.New(ctx, w, ccfg, url)
+	})
+}
+
+// startWorker opens the REST listener, builds the worker and its herder,
+// and serves the API.
+func startWorker(ctx context.Context, cfg *runtime.WorkerConfig, store offsets.Store, logger *slog.Logger, mk newHerder) (*restWorker, error) {
 	reg, err := runtime.NewRegistry(ctx, builtins(), cfg.Isolated, cfg.PluginPath, logger)
 	if err != nil {
+		store.Close()
 		return nil, err
 	}
 	listen, err := listenAddr(cfg.Parsed.List(runtime.KeyListeners))
 	if err != nil {
+		store.Close()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
+		store.Close()
 		return nil, fmt.Errorf("REST listener: %w", err)
 	}
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
@@ -62,32 +106,34 @@ func startStandalone(ctx context.Context, props map[string]string, cs runtime.Co
 	}
 	id := net.JoinHostPort(host, port)
 	w := runtime.NewWorker(id, cfg, reg, store, logger)
-	h, err := runtime.NewStandalone(ctx, w, cs)
+	h, err := mk(w, "http://"+id)
 	if err != nil {
 		ln.Close()
+		store.Close()
 		return nil, err
 	}
-	srv := &http.Server{
-		Handler:           api.New(h, api.Options{Logger: logger, Metrics: promhttp.HandlerFor(w.Metrics.Registry, promhttp.HandlerOpts{})}).Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+	opts := api.Options{Logger: logger, Metrics: promhttp.HandlerFor(w.Metrics.Registry, promhttp.HandlerOpts{})}
+	if r, ok := h.(interface{ Ready() error }); ok {
+		opts.Ready = r.Ready
 	}
-	sw := &standaloneWorker{herder: h, server: srv, restURL: "http://" + ln.Addr().String(), serveCh: make(chan error, 1), store: store}
-	go func() { sw.serveCh <- srv.Serve(ln) }()
-	return sw, nil
+	srv := &http.Server{Handler: api.New(h, opts).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	rw := &restWorker{herder: h, server: srv, restURL: "http://" + ln.Addr().String(), serveCh: make(chan error, 1), store: store}
+	go func() { rw.serveCh <- srv.Serve(ln) }()
+	return rw, nil
 }
 
 // wait serves until ctx ends, then stops the REST API and drains every task.
-func (sw *standaloneWorker) wait(ctx context.Context) error {
+func (rw *restWorker) wait(ctx context.Context) error {
 	var err error
 	select {
 	case <-ctx.Done():
-	case err = <-sw.serveCh:
+	case err = <-rw.serveCh:
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	sw.server.Shutdown(sctx)
-	sw.herder.Close()
-	sw.store.Close()
+	rw.server.Shutdown(sctx)
+	rw.herder.Close()
+	rw.store.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

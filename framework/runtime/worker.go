@@ -34,12 +34,18 @@ type Worker struct {
 // NewWorker assembles a worker. id is how status reports name it
 // (host:port of its REST API, as Kafka Connect does).
 func NewWorker(id string, cfg *WorkerConfig, plugins *Registry, store offsets.Store, logger *slog.Logger) *Worker {
-	opts := []kgo.Opt{
+	return &Worker{ID: id, Config: cfg, Plugins: plugins, Offsets: store, Logger: redactingLogger(logger, cfg.Secrets), KafkaOpts: BaseKafkaOpts(cfg), Metrics: NewMetrics()}
+}
+
+// BaseKafkaOpts are the options every Kafka client of a worker starts
+// from: the brokers, and metadata refreshed quickly enough that new topics
+// and moved partitions are seen within a second.
+func BaseKafkaOpts(cfg *WorkerConfig) []kgo.Opt {
+	return []kgo.Opt{
 		kgo.SeedBrokers(cfg.Bootstrap...),
 		kgo.MetadataMinAge(500 * time.Millisecond),
 		kgo.MetadataMaxAge(30 * time.Second),
 	}
-	return &Worker{ID: id, Config: cfg, Plugins: plugins, Offsets: store, Logger: redactingLogger(logger, cfg.Secrets), KafkaOpts: opts, Metrics: NewMetrics()}
 }
 
 // kafkaOpts returns the base client options plus extra, in a fresh slice

@@ -1,0 +1,183 @@
+package cluster
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/connectd/connectd/framework/cluster/storage"
+	"github.com/connectd/connectd/framework/herder"
+)
+
+// statusWriter sends this worker's status reports to the status topic from
+// one goroutine, in order, retrying until the topic takes them. Reports
+// never block the task or connector making them; only the newest report
+// per connector or task is kept while older ones wait.
+type statusWriter struct {
+	log    *storage.StatusLog
+	logger *slog.Logger
+	worker string
+
+	mu      sync.Mutex
+	pending map[string]statusReport
+	order   []string
+	wake    chan struct{}
+	idle    *sync.Cond
+	busy    bool
+	closed  bool
+	done    chan struct{}
+}
+
+type statusReport struct {
+	conn   string
+	task   int // -1: the connector
+	status storage.Status
+	remove bool // tombstones for the connector and its tasks
+}
+
+func (r statusReport) key() string {
+	if r.remove {
+		return "remove/" + r.conn
+	}
+	if r.task < 0 {
+		return "connector/" + r.conn
+	}
+	return "task/" + herder.TaskID{Connector: r.conn, Task: r.task}.String()
+}
+
+func newStatusWriter(log *storage.StatusLog, worker string, logger *slog.Logger) *statusWriter {
+	s := &statusWriter{log: log, logger: logger, worker: worker, pending: map[string]statusReport{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s.idle = sync.NewCond(&s.mu)
+	go s.run()
+	return s
+}
+
+func (s *statusWriter) put(r statusReport) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	k := r.key()
+	if _, ok := s.pending[k]; !ok {
+		s.order = append(s.order, k)
+	}
+	s.pending[k] = r
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// connector reports a connector's state as owned by this worker in gen.
+func (s *statusWriter) connector(name string, gen int32, state herder.State, trace string) {
+	s.put(statusReport{conn: name, task: -1, status: storage.Status{State: state, Trace: trace, WorkerID: s.worker, Generation: gen}})
+}
+
+// task reports a task's state as owned by this worker in gen.
+func (s *statusWriter) task(id herder.TaskID, gen int32, state herder.State, trace string) {
+	s.put(statusReport{conn: id.Connector, task: id.Task, status: storage.Status{State: state, Trace: trace, WorkerID: s.worker, Generation: gen}})
+}
+
+// remove deletes a deleted connector's statuses.
+func (s *statusWriter) remove(name string) {
+	s.put(statusReport{conn: name, remove: true})
+}
+
+func (s *statusWriter) run() {
+	defer close(s.done)
+	for {
+		s.mu.Lock()
+		for len(s.order) == 0 && !s.closed {
+			s.busy = false
+			s.idle.Broadcast()
+			s.mu.Unlock()
+			<-s.wake
+			s.mu.Lock()
+		}
+		if len(s.order) == 0 && s.closed {
+			s.busy = false
+			s.idle.Broadcast()
+			s.mu.Unlock()
+			return
+		}
+		k := s.order[0]
+		r := s.pending[k]
+		s.busy = true
+		s.mu.Unlock()
+
+		err := s.send(r)
+
+		s.mu.Lock()
+		if err != nil {
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				s.logger.Warn("status report not written before shutdown", "key", k, "error", err)
+				s.mu.Lock()
+				s.drop(k, r)
+				s.mu.Unlock()
+				continue
+			}
+			s.logger.Warn("status report not written; retrying", "key", k, "error", err)
+			time.Sleep(500 * time.Millisecond)
+			continue
+		}
+		s.drop(k, r)
+		s.mu.Unlock()
+	}
+}
+
+// drop forgets the report for k unless a newer one replaced it meanwhile.
+func (s *statusWriter) drop(k string, sent statusReport) {
+	if cur, ok := s.pending[k]; ok && cur == sent {
+		delete(s.pending, k)
+		s.order = s.order[1:]
+		return
+	}
+	// Replaced while in flight: send the newer one next, from the front.
+}
+
+func (s *statusWriter) send(r statusReport) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	switch {
+	case r.remove:
+		return s.log.Delete(ctx, r.conn)
+	case r.task < 0:
+		return s.log.PutConnector(ctx, r.conn, r.status)
+	default:
+		return s.log.PutTask(ctx, herder.TaskID{Connector: r.conn, Task: r.task}, r.status)
+	}
+}
+
+// flush waits until every report made so far is written, or ctx ends.
+func (s *statusWriter) flush(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		s.mu.Lock()
+		for len(s.order) > 0 || s.busy {
+			s.idle.Wait()
+		}
+		s.mu.Unlock()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// close flushes (bounded by ctx) and ends the writer.
+func (s *statusWriter) close(ctx context.Context) {
+	s.flush(ctx)
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	<-s.done
+}

@@ -1,0 +1,313 @@
+package integration
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/connectd/connectd/api"
+	"github.com/connectd/connectd/framework/herder"
+)
+
+// proc is a connectd process started by a test: its stdout lines are
+// searched for what it prints when ready, its stderr goes to a log file
+// shown when the test fails, and it is killed when the test ends.
+type proc struct {
+	t      *testing.T
+	name   string
+	cmd    *exec.Cmd
+	log    string
+	exited chan error
+	ready  map[string]string // "REST API" → value, from "REST API: value"
+}
+
+// startProc runs connectd with args and waits until it has printed a line
+// for each of the prefixes in want ("REST API", "Kafka bootstrap").
+func startProc(t *testing.T, name string, want []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(connectdBin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(t.TempDir(), name+".log")
+	logf, err := os.Create(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logf.Close()
+	p := &proc{t: t, name: name, cmd: cmd, log: log, exited: make(chan error, 1), ready: map[string]string{}}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	go func() { p.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			b, _ := os.ReadFile(log)
+			t.Logf("%s log:\n%s", name, tail(string(b), 60000))
+		}
+	})
+	timeout := time.After(60 * time.Second)
+	for len(p.ready) < len(want) {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				b, _ := os.ReadFile(log)
+				t.Fatalf("%s exited before it was ready:\n%s", name, tail(string(b), 4000))
+			}
+			for _, w := range want {
+				if v, ok := strings.CutPrefix(l, w+": "); ok {
+					p.ready[w] = v
+				}
+			}
+		case <-timeout:
+			t.Fatalf("%s did not print %v within 60s", name, want)
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	return p
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop() {
+	p.t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			p.t.Fatalf("%s exited with %v after SIGTERM", p.name, err)
+		}
+	case <-time.After(60 * time.Second):
+		p.t.Fatalf("%s did not stop within 60s of SIGTERM", p.name)
+	}
+}
+
+// kill sends SIGKILL (if still running) and waits for the exit.
+func (p *proc) kill() {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	p.cmd.Process.Kill()
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// brokerProc is `connectd broker` with a data dir on a fixed port, so it
+// can be restarted where clients expect it.
+type brokerProc struct {
+	*proc
+	port    int
+	dataDir string
+}
+
+func startBrokerProc(t *testing.T, port int, dataDir string) *brokerProc {
+	t.Helper()
+	p := startProc(t, "broker", []string{"Kafka bootstrap"}, "broker", "--port", strconv.Itoa(port), "--data-dir", dataDir)
+	return &brokerProc{proc: p, port: port, dataDir: dataDir}
+}
+
+func (b *brokerProc) bootstrap() string { return b.ready["Kafka bootstrap"] }
+
+// cluster is a broker process and the connectd workers of one group.
+type cluster struct {
+	t       *testing.T
+	broker  *brokerProc
+	workers []*workerProc
+	props   map[string]string // shared worker properties
+}
+
+// workerProc is one `connectd worker`.
+type workerProc struct {
+	*proc
+	port   int
+	client *api.Client
+	id     string // the worker id statuses name: 127.0.0.1:port
+}
+
+// clusterProps are the worker properties every test worker shares: short
+// sessions so failover is quick, work of a departed worker reassigned at
+// once, and offsets committed often.
+func clusterProps(bootstrap string) map[string]string {
+	return map[string]string{
+		"bootstrap.servers":                 bootstrap,
+		"group.id":                          "connect-cluster",
+		"config.storage.topic":              "connect-configs",
+		"offset.storage.topic":              "connect-offsets",
+		"status.storage.topic":              "connect-status",
+		"offset.storage.partitions":         "5",
+		"session.timeout.ms":                "3000",
+		"heartbeat.interval.ms":             "500",
+		"rebalance.timeout.ms":              "10000",
+		"scheduled.rebalance.max.delay.ms":  "0",
+		"offset.flush.interval.ms":          "200",
+		"task.shutdown.graceful.timeout.ms": "5000",
+	}
+}
+
+func newCluster(t *testing.T, workers int) *cluster {
+	t.Helper()
+	b := startBrokerProc(t, freePort(t), t.TempDir())
+	c := &cluster{t: t, broker: b, props: clusterProps(b.bootstrap())}
+	for range workers {
+		c.addWorker(freePort(t))
+	}
+	c.waitStable()
+	return c
+}
+
+// addWorker starts a worker on port and waits until it has joined.
+func (c *cluster) addWorker(port int) *workerProc {
+	c.t.Helper()
+	props := map[string]string{}
+	for k, v := range c.props {
+		props[k] = v
+	}
+	props["listeners"] = fmt.Sprintf("http://127.0.0.1:%d", port)
+	path := filepath.Join(c.t.TempDir(), "worker.properties")
+	var b strings.Builder
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s\n", k, props[k])
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+	p := startProc(c.t, fmt.Sprintf("worker-%d", port), []string{"REST API"}, "worker", "--log-level", "info", path)
+	w := &workerProc{proc: p, port: port, client: &api.Client{BaseURL: p.ready["REST API"]}, id: fmt.Sprintf("127.0.0.1:%d", port)}
+	c.workers = append(c.workers, w)
+	waitFor(c.t, 60*time.Second, w.name+" to join its group", func() (bool, string) {
+		st, err := w.client.Health(context.Background())
+		return err == nil, fmt.Sprintf("%+v %v", st, err)
+	})
+	return w
+}
+
+// live returns the workers still running.
+func (c *cluster) live() []*workerProc {
+	var out []*workerProc
+	for _, w := range c.workers {
+		if w.cmd.ProcessState == nil {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// waitStable waits until every live worker knows a leader and accepts
+// writes (a validate-free no-op write: a restart of a missing connector
+// answers 404, not 409, once the group is settled).
+func (c *cluster) waitStable() {
+	c.t.Helper()
+	for _, w := range c.live() {
+		waitFor(c.t, 60*time.Second, w.name+" to accept writes", func() (bool, string) {
+			_, err := w.client.RestartConnector(context.Background(), "no-such-connector", false, false)
+			var ae *api.APIError
+			if errors.As(err, &ae) && ae.Code == 404 {
+				return true, ""
+			}
+			return false, fmt.Sprint(err)
+		})
+	}
+}
+
+// statuses returns every live worker's view of connector name.
+func (c *cluster) statuses(name string) map[string]herder.ConnectorStatus {
+	out := map[string]herder.ConnectorStatus{}
+	for _, w := range c.live() {
+		st, err := w.client.ConnectorStatus(context.Background(), name)
+		if err == nil {
+			out[w.id] = st
+		}
+	}
+	return out
+}
+
+// waitRunning waits until every live worker reports the connector and
+// tasks tasks RUNNING on live workers, all views alike, and returns the
+// status.
+func (c *cluster) waitRunning(name string, tasks int) herder.ConnectorStatus {
+	c.t.Helper()
+	var last herder.ConnectorStatus
+	waitFor(c.t, 90*time.Second, name+" running everywhere", func() (bool, string) {
+		live := map[string]bool{}
+		for _, w := range c.live() {
+			live[w.id] = true
+		}
+		views := c.statuses(name)
+		if len(views) != len(live) {
+			return false, fmt.Sprintf("%d of %d workers answered", len(views), len(live))
+		}
+		var first *herder.ConnectorStatus
+		for _, st := range views {
+			if st.Connector.State != herder.Running || !live[st.Connector.WorkerID] || len(st.Tasks) != tasks {
+				return false, fmt.Sprintf("%+v", st)
+			}
+			for _, ts := range st.Tasks {
+				if ts.State != herder.Running || !live[ts.WorkerID] {
+					return false, fmt.Sprintf("%+v", st)
+				}
+			}
+			if first == nil {
+				first = &st
+			} else if fmt.Sprint(*first) != fmt.Sprint(st) {
+				return false, fmt.Sprintf("views differ: %+v vs %+v", *first, st)
+			}
+		}
+		last = *first
+		return true, ""
+	})
+	return last
+}
+
+// owners maps each worker id to the instances it runs of connector name.
+func owners(st herder.ConnectorStatus) map[string][]string {
+	out := map[string][]string{st.Connector.WorkerID: {st.Name}}
+	for _, ts := range st.Tasks {
+		out[ts.WorkerID] = append(out[ts.WorkerID], fmt.Sprintf("%s-%d", st.Name, ts.ID))
+	}
+	return out
+}
+
+func (c *cluster) worker(id string) *workerProc {
+	for _, w := range c.workers {
+		if w.id == id {
+			return w
+		}
+	}
+	c.t.Fatalf("no worker %s", id)
+	return nil
+}
+
+// pluginPIDs returns the pids of w's plugin processes serving instance.
+func (w *workerProc) pluginPIDs(instance string) []int {
+	return pluginPIDsOf(w.cmd.Process.Pid, instance)
+}

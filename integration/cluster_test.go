@@ -1,0 +1,359 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/connectd/connectd/api"
+	"github.com/connectd/connectd/framework/herder"
+)
+
+// pipeline is a datagen → Kafka → file sink pair of connectors.
+type pipeline struct {
+	gen, sink string
+	topic     string
+	out       string
+	n, tasks  int
+}
+
+func (c *cluster) createPipeline(via, viaSink *workerProc, name string, n, tasks int, rate int) pipeline {
+	c.t.Helper()
+	p := pipeline{gen: name + "-gen", sink: name + "-sink", topic: name, out: filepath.Join(c.t.TempDir(), name+".txt"), n: n, tasks: tasks}
+	gen := map[string]string{
+		"connector.class": "datagen", "topic": p.topic, "schema": "string",
+		"count": fmt.Sprint(n), "rate": fmt.Sprint(rate), "batch.size": "20", "tasks.max": fmt.Sprint(tasks),
+	}
+	if _, err := via.client.CreateConnector(context.Background(), p.gen, gen); err != nil {
+		c.t.Fatalf("create %s through %s: %v", p.gen, via.id, err)
+	}
+	sink := map[string]string{"connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector", "topics": p.topic, "file": p.out}
+	if _, err := viaSink.client.CreateConnector(context.Background(), p.sink, sink); err != nil {
+		c.t.Fatalf("create %s through %s: %v", p.sink, viaSink.id, err)
+	}
+	return p
+}
+
+// check counts the pipeline's records in Kafka and in the file: every id
+// exactly once plus at most maxDup duplicates in each.
+func (c *cluster) check(p pipeline, maxDup int) {
+	c.t.Helper()
+	ids, total := datagenIDs(c.t, c.broker.bootstrap(), p.topic, p.n)
+	checkIDs(c.t, p.topic+" topic", ids, total, p.n, maxDup)
+	waitFor(c.t, 60*time.Second, "the sink file to hold every id", func() (bool, string) {
+		ids, _ := fileIDs(c.t, p.out)
+		return len(ids) == p.n, fmt.Sprintf("%d distinct of %d", len(ids), p.n)
+	})
+	fids, ftotal := fileIDs(c.t, p.out)
+	checkIDs(c.t, p.topic+" sink file", fids, ftotal, p.n, maxDup+total-p.n)
+}
+
+// TestClusterSharesWork creates connectors through different workers of a
+// three-worker cluster: the writes reach the leader whichever worker takes
+// them, the work spreads over the workers, and every worker reports the
+// same statuses.
+func TestClusterSharesWork(t *testing.T) {
+	c := newCluster(t, 3)
+	w := c.workers
+	a := c.createPipeline(w[0], w[1], "a", 3000, 3, 1000)
+	b := c.createPipeline(w[2], w[0], "b", 3000, 3, 1000)
+	stA := c.waitRunning(a.gen, 3)
+	stB := c.waitRunning(b.gen, 3)
+	c.waitRunning(a.sink, 1)
+	c.waitRunning(b.sink, 1)
+
+	// As Kafka Connect's assignor: connectors spread evenly, tasks spread
+	// evenly, and each connector's tasks over distinct workers.
+	conns, tasks := map[string]int{}, map[string]int{}
+	for _, wp := range w {
+		conns[wp.id], tasks[wp.id] = 0, 0
+	}
+	for _, name := range []string{a.gen, b.gen, a.sink, b.sink} {
+		st := c.statuses(name)[w[0].id]
+		conns[st.Connector.WorkerID]++
+		seen := map[string]bool{}
+		for _, ts := range st.Tasks {
+			tasks[ts.WorkerID]++
+			if seen[ts.WorkerID] {
+				t.Errorf("%s runs two tasks on %s while a worker has none of them: %v", name, ts.WorkerID, owners(st))
+			}
+			seen[ts.WorkerID] = true
+		}
+	}
+	spread := func(m map[string]int) int {
+		lo, hi := 1<<30, 0
+		for _, n := range m {
+			lo, hi = min(lo, n), max(hi, n)
+		}
+		return hi - lo
+	}
+	if spread(conns) > 1 || spread(tasks) > 1 {
+		t.Errorf("uneven spread: connectors per worker %v, tasks per worker %v", conns, tasks)
+	}
+	t.Logf("connectors per worker %v, tasks per worker %v; %s: %v; %s: %v", conns, tasks, a.gen, owners(stA), b.gen, owners(stB))
+
+	// Every worker serves reads of the whole cluster alike.
+	for _, wp := range w {
+		names, err := wp.client.Connectors(context.Background())
+		if err != nil || !slices.Equal(names, []string{a.gen, a.sink, b.gen, b.sink}) {
+			t.Errorf("%s lists %v, %v", wp.id, names, err)
+		}
+		info, err := wp.client.ServerInfo(context.Background())
+		if err != nil || info.KafkaClusterID == "" {
+			t.Errorf("%s GET / = %+v, %v; want the Kafka cluster id", wp.id, info, err)
+		}
+	}
+	c.check(a, 0)
+	c.check(b, 0)
+}
+
+// TestClusterWorkerKilled kills a worker with SIGKILL while two pipelines
+// run: its work moves to the survivors and no record is lost.
+func TestClusterWorkerKilled(t *testing.T) {
+	c := newCluster(t, 3)
+	w := c.workers
+	const n = 12000
+	p := c.createPipeline(w[0], w[1], "k", n, 3, 1500)
+	st := c.waitRunning(p.gen, 3)
+	c.waitRunning(p.sink, 1)
+	waitFor(t, 60*time.Second, "a quarter of the records in Kafka", func() (bool, string) {
+		got := topicCount(t, c.broker.bootstrap(), p.topic)
+		return got >= n/4, fmt.Sprint(got)
+	})
+	// Kill the worker running task 0 of the source.
+	victim := c.worker(st.Tasks[0].WorkerID)
+	victim.cmd.Process.Signal(syscall.SIGKILL)
+	<-victim.exited
+	killed := time.Now()
+	t.Logf("killed %s, which ran %v", victim.id, owners(st)[victim.id])
+
+	after := c.waitRunning(p.gen, 3)
+	c.waitRunning(p.sink, 1)
+	t.Logf("work moved in %s: %v", time.Since(killed).Round(time.Millisecond), owners(after))
+	// Offsets are committed every 200 ms, so what was produced after the
+	// last commit of the dead worker's tasks is produced again: at 1500/s
+	// that is a few hundred records; the bound below is a whole second.
+	c.check(p, 1500)
+}
+
+// TestClusterGracefulStop stops a worker with SIGTERM: it drains and
+// commits its tasks before it leaves, so they move without a duplicate.
+func TestClusterGracefulStop(t *testing.T) {
+	c := newCluster(t, 3)
+	w := c.workers
+	const n = 9000
+	p := c.createPipeline(w[0], w[1], "g", n, 3, 1500)
+	st := c.waitRunning(p.gen, 3)
+	c.waitRunning(p.sink, 1)
+	waitFor(t, 60*time.Second, "a quarter of the records in Kafka", func() (bool, string) {
+		got := topicCount(t, c.broker.bootstrap(), p.topic)
+		return got >= n/4, fmt.Sprint(got)
+	})
+	victim := c.worker(st.Tasks[0].WorkerID)
+	victim.stop()
+	after := c.waitRunning(p.gen, 3)
+	c.waitRunning(p.sink, 1)
+	t.Logf("stopped %s; work now: %v", victim.id, owners(after))
+	c.check(p, 0)
+}
+
+// TestClusterWorkerJoins adds a worker to a running two-worker cluster:
+// work spreads to it, and tasks on the other workers keep running through
+// the rebalance (their plugin processes are the same before and after).
+func TestClusterWorkerJoins(t *testing.T) {
+	c := newCluster(t, 2)
+	w := c.workers
+	const n = 15000
+	p := c.createPipeline(w[0], w[1], "j", n, 4, 1500)
+	before := c.waitRunning(p.gen, 4)
+	c.waitRunning(p.sink, 1)
+	pids := map[string][]int{}
+	for id, insts := range owners(before) {
+		for _, inst := range insts {
+			pids[inst] = c.worker(id).pluginPIDs(inst)
+		}
+	}
+	joined := c.addWorker(freePort(t))
+	var after herder.ConnectorStatus
+	waitFor(t, 60*time.Second, "work to spread to the new worker", func() (bool, string) {
+		after = c.waitRunning(p.gen, 4)
+		return len(owners(after)[joined.id]) > 0, fmt.Sprint(owners(after))
+	})
+	stayed := 0
+	for id, insts := range owners(after) {
+		if id == joined.id {
+			continue
+		}
+		for _, inst := range insts {
+			if slices.Contains(owners(before)[id], inst) {
+				stayed++
+				if got := c.worker(id).pluginPIDs(inst); !slices.Equal(got, pids[inst]) {
+					t.Errorf("%s stayed on %s but its plugin process changed from %v to %v: it was stopped during the rebalance", inst, id, pids[inst], got)
+				}
+			}
+		}
+	}
+	if stayed == 0 {
+		t.Fatalf("no instance stayed where it was: before %v, after %v", owners(before), owners(after))
+	}
+	t.Logf("before: %v; after: %v; %d instances kept running", owners(before), owners(after), stayed)
+	c.check(p, 0)
+}
+
+// TestClusterRestart stops the whole cluster and starts it again on the
+// same topics: connectors, target states, task configs and offsets come
+// back from the topics alone.
+func TestClusterRestart(t *testing.T) {
+	c := newCluster(t, 2)
+	w := c.workers
+	ctx := context.Background()
+	const n = 8000
+	p := c.createPipeline(w[0], w[1], "r", n, 2, 1000)
+	paused := map[string]string{"connector.class": "datagen", "topic": "paused", "schema": "string", "count": "100", "tasks.max": "2"}
+	if _, err := w[1].client.CreateConnector(ctx, "held", paused); err != nil {
+		t.Fatal(err)
+	}
+	if err := w[0].client.PauseConnector(ctx, "held"); err != nil {
+		t.Fatal(err)
+	}
+	c.waitRunning(p.gen, 2)
+	waitFor(t, 60*time.Second, "a quarter of the records in Kafka", func() (bool, string) {
+		got := topicCount(t, c.broker.bootstrap(), p.topic)
+		return got >= n/4, fmt.Sprint(got)
+	})
+	tasksBefore, err := w[0].client.TaskConfigs(ctx, p.gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, wp := range w {
+		wp.stop()
+	}
+	c.workers = nil
+	for range 2 {
+		c.addWorker(freePort(t))
+	}
+	c.waitStable()
+	w = c.workers
+	names, err := w[0].client.Connectors(ctx)
+	if err != nil || !slices.Equal(names, []string{"held", p.gen, p.sink}) {
+		t.Fatalf("connectors after restart: %v, %v", names, err)
+	}
+	tasksAfter, err := w[1].client.TaskConfigs(ctx, p.gen)
+	if err != nil || !slices.EqualFunc(tasksBefore, tasksAfter, func(a, b herder.TaskInfo) bool { return a.ID == b.ID && maps.Equal(a.Config, b.Config) }) {
+		t.Fatalf("task configs after restart: %v, %v; before: %v", tasksAfter, err, tasksBefore)
+	}
+	waitFor(t, 60*time.Second, "held to be paused again", func() (bool, string) {
+		st, err := w[0].client.ConnectorStatus(ctx, "held")
+		if err != nil || st.Connector.State != herder.Paused || len(st.Tasks) != 2 {
+			return false, fmt.Sprintf("%+v %v", st, err)
+		}
+		for _, ts := range st.Tasks {
+			if ts.State != herder.Paused {
+				return false, fmt.Sprintf("%+v", st)
+			}
+		}
+		return true, ""
+	})
+	c.waitRunning(p.gen, 2)
+	// Offsets came back: the source resumed where it stopped.
+	c.check(p, 0)
+	if got := topicCount(t, c.broker.bootstrap(), "paused"); got != 0 {
+		t.Errorf("the paused connector wrote %d records", got)
+	}
+}
+
+// TestClusterBrokerRestart restarts the broker under a running cluster: the
+// workers recover by themselves and no record is lost.
+func TestClusterBrokerRestart(t *testing.T) {
+	c := newCluster(t, 2)
+	w := c.workers
+	const n = 9000
+	p := c.createPipeline(w[0], w[1], "br", n, 2, 1000)
+	c.waitRunning(p.gen, 2)
+	c.waitRunning(p.sink, 1)
+	waitFor(t, 60*time.Second, "a quarter of the records in Kafka", func() (bool, string) {
+		got := topicCount(t, c.broker.bootstrap(), p.topic)
+		return got >= n/4, fmt.Sprint(got)
+	})
+	c.broker.cmd.Process.Signal(syscall.SIGKILL)
+	<-c.broker.exited
+	time.Sleep(2 * time.Second) // the workers notice the broker is gone
+	c.broker = startBrokerProc(t, c.broker.port, c.broker.dataDir)
+	c.waitStable()
+	c.waitRunning(p.gen, 2)
+	c.waitRunning(p.sink, 1)
+	c.check(p, 1000)
+}
+
+// TestClusterWriteDuringRebalance sends connector creates to a worker that
+// is not the leader while workers join and leave: each answers either
+// with the created connector or with 409, and a 409'd create leaves no
+// trace in the config topic.
+func TestClusterWriteDuringRebalance(t *testing.T) {
+	c := newCluster(t, 2)
+	ctx := context.Background()
+	var mu sync.Mutex
+	codes := map[int]int{}
+	created := map[string]bool{}
+	refused := map[string]bool{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			name := fmt.Sprintf("w%d", i)
+			cfg := map[string]string{"connector.class": "datagen", "topic": "rb", "count": "1"}
+			_, err := c.workers[1].client.CreateConnectorInState(ctx, name, cfg, herder.TargetStopped)
+			var ae *api.APIError
+			mu.Lock()
+			switch {
+			case err == nil:
+				codes[http.StatusCreated]++
+				created[name] = true
+			case errors.As(err, &ae):
+				codes[ae.Code]++
+				if ae.Code != http.StatusConflict {
+					t.Errorf("create %s: %v; want 201 or 409", name, err)
+				}
+				refused[name] = true
+			default:
+				t.Errorf("create %s: %v", name, err)
+			}
+			mu.Unlock()
+		}
+	}()
+	for range 3 {
+		extra := c.addWorker(freePort(t))
+		extra.stop()
+	}
+	close(stop)
+	wg.Wait()
+	c.waitStable()
+	t.Logf("answers: %v", codes)
+	names, err := c.workers[0].client.Connectors(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if !created[n] {
+			t.Errorf("connector %s exists, but its create was answered %v", n, refused[n])
+		}
+	}
+	if len(names) != len(created) {
+		t.Errorf("%d connectors exist, %d creates succeeded", len(names), len(created))
+	}
+}
