@@ -46,6 +46,10 @@ type columnMeta struct {
 	typmod  int32
 	notNull bool
 	pkPos   int // 1-based position in the primary key; 0 when not in it
+	typname string
+	enum    bool
+	// defaultExpr is the column's DEFAULT as pg_get_expr prints it, or nil.
+	defaultExpr *string
 }
 
 // tableMeta is what the catalog says of one table.
@@ -85,8 +89,11 @@ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg
 AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'`
 
 const columnsQuery = `SELECT a.attrelid, a.attname, a.atttypid, a.atttypmod, a.attnotnull,
-COALESCE((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY k(att, n) WHERE k.att = a.attnum), 0)
+COALESCE((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY k(att, n) WHERE k.att = a.attnum), 0),
+t.typname, t.typtype, pg_get_expr(d.adbin, d.adrelid)
 FROM pg_attribute a
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
 WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' AND a.attrelid IN (%s)
 ORDER BY a.attrelid, a.attnum`
@@ -132,7 +139,13 @@ func loadTables(ctx context.Context, conn *pgconn.PgConn, f filter, oids ...uint
 		typ, _ := strconv.ParseUint(string(r[2]), 10, 32)
 		mod, _ := strconv.ParseInt(string(r[3]), 10, 32)
 		pk, _ := strconv.Atoi(string(r[5]))
-		m.columns = append(m.columns, columnMeta{name: string(r[1]), oid: uint32(typ), typmod: int32(mod), notNull: string(r[4]) == "t", pkPos: pk})
+		cm := columnMeta{name: string(r[1]), oid: uint32(typ), typmod: int32(mod), notNull: string(r[4]) == "t", pkPos: pk,
+			typname: string(r[6]), enum: string(r[7]) == "e"}
+		if r[8] != nil {
+			expr := string(r[8])
+			cm.defaultExpr = &expr
+		}
+		m.columns = append(m.columns, cm)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id.String() < out[j].id.String() })
 	return out, nil

@@ -89,7 +89,7 @@ func (t *table) value(r *row) (*connect.StructValue, error) {
 		}
 		if i >= len(r.kinds) {
 			if c.notNull {
-				v.SetIndex(c.field, c.conv.zero)
+				v.SetIndex(c.field, c.fallback())
 			}
 			continue
 		}
@@ -100,22 +100,31 @@ func (t *table) value(r *row) (*connect.StructValue, error) {
 				return nil, fmt.Errorf("column %s of %s: %w", c.name, t.id, err)
 			}
 			if val == nil && c.notNull {
-				val = c.conv.zero
+				val = c.fallback()
 			}
 			v.SetIndex(c.field, val)
 		case kindUnchanged:
 			if c.conv.toast != nil {
 				v.SetIndex(c.field, c.conv.toast)
 			} else if c.notNull {
-				v.SetIndex(c.field, c.conv.zero)
+				v.SetIndex(c.field, c.fallback())
 			}
 		default:
 			if c.notNull {
-				v.SetIndex(c.field, c.conv.zero)
+				v.SetIndex(c.field, c.fallback())
 			}
 		}
 	}
 	return v, nil
+}
+
+// fallback is the value of a NOT NULL column the server did not send: its
+// default, else its type's zero (Debezium's fallback values).
+func (c *column) fallback() any {
+	if c.dflt != nil {
+		return c.dflt
+	}
+	return c.conv.zero
 }
 
 // key decodes the key struct of a tuple, or nil when the table has no key.

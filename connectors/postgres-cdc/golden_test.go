@@ -142,3 +142,33 @@ func TestGoldenSnapshotModes(t *testing.T) {
 	}
 	checkGolden(t, "snapshot_modes.golden", out.String())
 }
+
+// TestGoldenDefaults checks that column defaults reach the schemas as
+// Debezium puts them: literals as they are, function defaults (serial's
+// nextval, now(), gen_random_uuid()) as the type's placeholder, NULL as
+// none; testdata/defaults.golden.
+func TestGoldenDefaults(t *testing.T) {
+	pg := pgtest.Start(t)
+	pg.CreateDatabase("app")
+	pg.Exec("app",
+		"CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')",
+		`CREATE TABLE dflt (
+			id serial PRIMARY KEY,
+			name text NOT NULL DEFAULT 'anon',
+			qty int DEFAULT 5,
+			neg bigint DEFAULT -3,
+			price numeric(6,2) DEFAULT 1.5,
+			active boolean DEFAULT true,
+			created timestamptz NOT NULL DEFAULT now(),
+			day date DEFAULT '2020-01-02',
+			m mood DEFAULT 'ok',
+			u uuid DEFAULT gen_random_uuid(),
+			note varchar(10) DEFAULT NULL,
+			raw bytea DEFAULT '\x01')`,
+		"INSERT INTO dflt (created, u) VALUES ('2024-01-01 00:00:00+00', '1b4e28ba-2fa1-11d2-883f-0016d3cca427')",
+	)
+	p := newPipeline(t, pg, "app", false)
+	p.create("pg", p.connectorConfig(nil))
+	msgs := p.readTopics(1, "srv.public.dflt")
+	checkGolden(t, "defaults.golden", normalize(t, msgs))
+}

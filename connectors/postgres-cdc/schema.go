@@ -86,6 +86,8 @@ type column struct {
 	notNull bool
 	// decode is conv's decoder for this column's nullability.
 	decode func(b []byte) (any, error)
+	// dflt is the column's schema default, or nil.
+	dflt any
 	// field is the column's index in the value struct, -1 when left out.
 	field int
 	// keyField is its index in the key struct, -1 when not a key column.
@@ -142,11 +144,12 @@ func buildTable(cfg *config, types *typeMapper, meta *tableMeta, rel []relColumn
 			if !cm.notNull && conv.decodeOptional != nil {
 				col.decode = conv.decodeOptional
 			}
+			col.dflt = columnDefault(cm, conv, col.decode)
 		}
 		if col.conv != nil && cfg.filter.column(meta.id.schema, meta.id.name, rc.name) {
 			col.field = nfield
 			nfield++
-			value.Field(rc.name, fieldSchema(conv, cm.notNull))
+			value.Field(rc.name, withDefault(fieldSchema(conv, cm.notNull), col.dflt))
 		}
 		pos := cm.pkPos
 		if override != nil {
@@ -175,7 +178,7 @@ func buildTable(cfg *config, types *typeMapper, meta *tableMeta, rel []relColumn
 		c := &t.columns[k.col]
 		c.keyField = i
 		t.keyCols = append(t.keyCols, k.col)
-		key.Field(c.name, fieldSchema(c.conv, c.notNull || override == nil))
+		key.Field(c.name, withDefault(fieldSchema(c.conv, c.notNull || override == nil), c.dflt))
 	}
 	if len(keys) > 0 {
 		t.keySchema = key.Build()
@@ -199,6 +202,16 @@ func fieldSchema(conv *valueConv, notNull bool) *connect.Schema {
 		return conv.schema
 	}
 	return optional(conv.schema)
+}
+
+// withDefault returns s with default d (s itself when d is nil).
+func withDefault(s *connect.Schema, d any) *connect.Schema {
+	if d == nil {
+		return s
+	}
+	c := *s
+	c.Default = d
+	return &c
 }
 
 // relColumnsOf lists a table's columns as the catalog has them.
