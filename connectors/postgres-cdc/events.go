@@ -165,6 +165,11 @@ func (t *table) keyChanged(old, new *row) bool {
 
 // envelope builds one change event record.
 func (e *emitter) envelope(t *table, op string, key, before, after *connect.StructValue, si *sourceInfo, offset map[string]any) *connect.Record {
+	return e.envelopeWithSource(t, op, key, before, after, e.source(t, si), offset)
+}
+
+// envelopeWithSource builds one change event record around a source block.
+func (e *emitter) envelopeWithSource(t *table, op string, key, before, after, src *connect.StructValue, offset map[string]any) *connect.Record {
 	now := e.now()
 	v := connect.NewStruct(t.envelope)
 	if before != nil {
@@ -173,7 +178,7 @@ func (e *emitter) envelope(t *table, op string, key, before, after *connect.Stru
 	if after != nil {
 		v.SetIndex(envAfter, after)
 	}
-	v.SetIndex(envSource, e.source(t, si))
+	v.SetIndex(envSource, src)
 	v.SetIndex(envOp, op)
 	us := now.UnixMicro()
 	v.SetIndex(envTsMs, us/1000)

@@ -40,7 +40,8 @@ func (p position) covers(commit, lsn uint64) bool {
 }
 
 func (p position) offset() map[string]any {
-	m := map[string]any{offLSN: int64(p.lsn), offLSNCommit: int64(p.commit), offTsUsec: p.tsUsec}
+	m := make(map[string]any, 5)
+	m[offLSN], m[offLSNCommit], m[offTsUsec] = int64(p.lsn), int64(p.commit), p.tsUsec
 	if p.lsn != 0 {
 		m[offLSNProc] = int64(p.lsn)
 	} else {
@@ -55,7 +56,8 @@ func (p position) offset() map[string]any {
 // snapshotOffset is the offset of a snapshot record: where streaming starts
 // once the snapshot is done (lsn), and the last row read (table, key).
 func snapshotOffset(start position, last bool, table string, key []any) map[string]any {
-	m := map[string]any{offSnapshot: true, offLastSnapshot: last, offLSN: int64(start.commit), offLSNCommit: int64(start.commit), offTsUsec: start.tsUsec}
+	m := make(map[string]any, 7)
+	m[offSnapshot], m[offLastSnapshot], m[offLSN], m[offTsUsec] = true, last, int64(start.commit), start.tsUsec
 	if start.txid != 0 {
 		m[offTxID] = int64(start.txid)
 	}

@@ -96,21 +96,20 @@ func (c *capture) snapshot(ctx context.Context, conn *pgconn.PgConn, exported st
 			}
 		}
 		for {
-			rows, err := c.readChunk(ctx, conn, m, pk, after)
-			if err != nil {
-				return fmt.Errorf("snapshot of %s: %w", name, err)
-			}
 			ts := c.t.now().UnixMicro()
-			for i := range rows {
-				r := &rows[i]
-				var keyVals []any
+			// One source block per chunk: the rows share table, time and LSN.
+			si := &sourceInfo{pos: position{commit: c.snapStart.commit, txid: c.snapStart.txid}, tsMs: ts / 1000, tsUs: ts, snapshot: "true"}
+			src := c.em.source(t, si)
+			var keyVals []any
+			n, err := c.scanChunk(ctx, conn, m, pk, after, func(r *row) error {
+				keyVals = nil
 				if len(pk) > 0 {
 					keyVals = make([]any, len(pk))
 					for j, ci := range pk {
 						keyVals[j] = string(r.vals[ci])
 					}
 				}
-				rec, err := c.snapshotRecord(t, r, ts, keyVals)
+				rec, err := c.snapshotRecord(t, r, src, keyVals)
 				if err != nil {
 					return fatal(fmt.Errorf("postgres-cdc: snapshot: %w", err))
 				}
@@ -119,19 +118,23 @@ func (c *capture) snapshot(ctx context.Context, conn *pgconn.PgConn, exported st
 				}
 				held = rec
 				if len(batch) >= c.cfg.maxBatch {
-					if err := flush(); err != nil {
-						return err
-					}
+					return flush()
 				}
+				return nil
+			})
+			if err != nil {
+				if isFatal(err) || ctx.Err() != nil {
+					return err
+				}
+				return fmt.Errorf("snapshot of %s: %w", name, err)
 			}
-			p.rows += int64(len(rows))
-			if len(pk) == 0 || len(rows) < c.cfg.fetchSize {
+			p.rows += int64(n)
+			if len(pk) == 0 || n < c.cfg.fetchSize {
 				break
 			}
-			last := &rows[len(rows)-1]
 			after = make([]string, len(pk))
-			for j, ci := range pk {
-				after[j] = string(last.vals[ci])
+			for j := range pk {
+				after[j] = keyVals[j].(string)
 			}
 			if err := flush(); err != nil {
 				return err
@@ -145,8 +148,16 @@ func (c *capture) snapshot(ctx context.Context, conn *pgconn.PgConn, exported st
 		p.maybeLog(c, c.t.now(), name)
 	}
 	if held != nil {
-		src := held.Value.(*connect.StructValue).GetIndex(envSource).(*connect.StructValue)
+		// The source block is shared with the chunk's other rows: the last
+		// record gets its own.
+		env := held.Value.(*connect.StructValue)
+		shared := env.GetIndex(envSource).(*connect.StructValue)
+		src := connect.NewStruct(sourceSchema)
+		for i := range sourceSchema.Fields {
+			src.SetIndex(i, shared.GetIndex(i))
+		}
 		src.SetIndex(srcSnapshot, "last")
+		env.SetIndex(envSource, src)
 		held.SourceOffset = snapshotOffset(c.snapStart, true, "", nil)
 		batch = append(batch, held)
 	}
@@ -160,7 +171,7 @@ func (c *capture) snapshot(ctx context.Context, conn *pgconn.PgConn, exported st
 }
 
 // snapshotRecord builds the read event of one row.
-func (c *capture) snapshotRecord(t *table, r *row, tsUs int64, keyVals []any) (*connect.Record, error) {
+func (c *capture) snapshotRecord(t *table, r *row, src *connect.StructValue, keyVals []any) (*connect.Record, error) {
 	after, err := t.value(r)
 	if err != nil {
 		return nil, err
@@ -169,14 +180,15 @@ func (c *capture) snapshotRecord(t *table, r *row, tsUs int64, keyVals []any) (*
 	if err != nil {
 		return nil, err
 	}
-	si := &sourceInfo{pos: position{commit: c.snapStart.commit, txid: c.snapStart.txid}, tsMs: tsUs / 1000, tsUs: tsUs, snapshot: "true"}
 	off := snapshotOffset(c.snapStart, false, t.id.String(), keyVals)
-	return c.em.envelope(t, "r", key, nil, after, si, off), nil
+	return c.em.envelopeWithSource(t, "r", key, nil, after, src, off), nil
 }
 
-// readChunk reads the next rows of a table in text form: all of it when it
-// has no primary key, else up to snapshot.fetch.size rows after key.
-func (c *capture) readChunk(ctx context.Context, conn *pgconn.PgConn, m *tableMeta, pk []int, after []string) ([]row, error) {
+// scanChunk reads the next rows of a table in text form and hands each to
+// fn as it arrives (the values are valid during the call only): all of the
+// table when it has no primary key, else up to snapshot.fetch.size rows
+// after the key. It returns how many rows it read.
+func (c *capture) scanChunk(ctx context.Context, conn *pgconn.PgConn, m *tableMeta, pk []int, after []string, fn func(*row) error) (int, error) {
 	cols := make([]string, len(m.columns))
 	for i, col := range m.columns {
 		cols[i] = quoteIdent(col.name)
@@ -184,6 +196,7 @@ func (c *capture) readChunk(ctx context.Context, conn *pgconn.PgConn, m *tableMe
 	var sb strings.Builder
 	sb.WriteString("SELECT " + strings.Join(cols, ", ") + " FROM " + m.id.quoted())
 	var params [][]byte
+	var paramOIDs []uint32
 	if len(pk) > 0 {
 		keys := make([]string, len(pk))
 		for j, ci := range pk {
@@ -191,39 +204,39 @@ func (c *capture) readChunk(ctx context.Context, conn *pgconn.PgConn, m *tableMe
 		}
 		if after != nil {
 			ph := make([]string, len(pk))
-			for j := range pk {
+			for j, ci := range pk {
 				ph[j] = fmt.Sprintf("$%d", j+1)
 				params = append(params, []byte(after[j]))
+				paramOIDs = append(paramOIDs, m.columns[ci].oid)
 			}
 			sb.WriteString(" WHERE (" + strings.Join(keys, ", ") + ") > (" + strings.Join(ph, ", ") + ")")
 		}
 		fmt.Fprintf(&sb, " ORDER BY %s LIMIT %d", strings.Join(keys, ", "), c.cfg.fetchSize)
 	}
-	paramOIDs := make([]uint32, len(params))
-	for j, ci := range pk {
-		if j < len(paramOIDs) {
-			paramOIDs[j] = m.columns[ci].oid
-		}
-	}
 	rr := conn.ExecParams(ctx, sb.String(), params, paramOIDs, nil, nil)
-	var out []row
+	var r row
+	n := 0
+	var ferr error
 	for rr.NextRow() {
 		vals := rr.Values()
-		r := row{kinds: make([]byte, len(vals)), vals: make([][]byte, len(vals))}
+		r.reset(len(vals))
 		for i, v := range vals {
+			r.vals[i] = v
+			r.kinds[i] = kindText
 			if v == nil {
 				r.kinds[i] = kindNull
-				continue
 			}
-			r.kinds[i] = kindText
-			r.vals[i] = append([]byte(nil), v...)
 		}
-		out = append(out, r)
+		n++
+		if ferr = fn(&r); ferr != nil {
+			break
+		}
 	}
-	if _, err := rr.Close(); err != nil {
-		return nil, err
+	_, err := rr.Close()
+	if ferr != nil {
+		return n, ferr
 	}
-	return out, nil
+	return n, err
 }
 
 // progress tracks and logs a snapshot's progress.

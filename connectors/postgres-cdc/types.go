@@ -446,7 +446,7 @@ func decodeDecimal(b []byte, scale int32) (any, error) {
 	if string(b) == "NaN" {
 		return nil, nil
 	}
-	d, err := connect.ParseDecimal(string(b))
+	d, err := parseDecimal(b)
 	if err != nil {
 		return nil, err
 	}
@@ -456,11 +456,52 @@ func decodeDecimal(b []byte, scale int32) (any, error) {
 	return d, nil
 }
 
+// parseDecimal parses numeric's text form ("-12.340", "1e5" never occurs:
+// Postgres prints numeric in plain notation) keeping its scale. Values of
+// up to 18 digits take a fast path without big.Rat.
+func parseDecimal(b []byte) (connect.Decimal, error) {
+	neg := false
+	i := 0
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		i = 1
+	}
+	var n uint64
+	digits, scale := 0, int32(-1)
+	for ; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+			n = n*10 + uint64(c-'0')
+			if scale >= 0 {
+				scale++
+			}
+		case c == '.' && scale < 0:
+			scale = 0
+		default:
+			return connect.ParseDecimal(string(b))
+		}
+	}
+	if digits == 0 {
+		return connect.Decimal{}, fmt.Errorf("%q is not a decimal", b)
+	}
+	if digits > 18 {
+		return connect.ParseDecimal(string(b))
+	}
+	scale = max(scale, 0)
+	v := new(big.Int).SetUint64(n)
+	if neg {
+		v.Neg(v)
+	}
+	return connect.Decimal{Unscaled: v, Scale: scale}, nil
+}
+
 func decodeVarDecimal(s *connect.Schema, b []byte) (any, error) {
 	if string(b) == "NaN" {
 		return nil, nil
 	}
-	d, err := connect.ParseDecimal(string(b))
+	d, err := parseDecimal(b)
 	if err != nil {
 		return nil, err
 	}

@@ -183,3 +183,17 @@ func TestDefaultText(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDecimalMatchesBigRat(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"0", "-0.00125", "1234567.891", "999999999999999999", "1234567890123456789.5", "-12.340", "+5", "0.0"} {
+		got, err := parseDecimal([]byte(s))
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		want, _ := connect.ParseDecimal(s)
+		if got.Scale != want.Scale || got.Unscaled.Cmp(want.Unscaled) != 0 {
+			t.Errorf("%s: %v scale %d, want %v scale %d", s, got.Unscaled, got.Scale, want.Unscaled, want.Scale)
+		}
+	}
+}
