@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -171,8 +172,15 @@ func clusterProps(bootstrap string) map[string]string {
 
 func newCluster(t *testing.T, workers int) *cluster {
 	t.Helper()
+	return newClusterWith(t, workers, nil)
+}
+
+// newClusterWith starts a cluster whose workers have extra properties.
+func newClusterWith(t *testing.T, workers int, extra map[string]string) *cluster {
+	t.Helper()
 	b := startBrokerProc(t, freePort(t), t.TempDir())
 	c := &cluster{t: t, broker: b, props: clusterProps(b.bootstrap())}
+	maps.Copy(c.props, extra)
 	for range workers {
 		c.addWorker(freePort(t))
 	}
@@ -182,6 +190,17 @@ func newCluster(t *testing.T, workers int) *cluster {
 
 // addWorker starts a worker on port and waits until it has joined.
 func (c *cluster) addWorker(port int) *workerProc {
+	c.t.Helper()
+	w := c.addWorkerNoWait(port)
+	waitFor(c.t, 60*time.Second, w.name+" to join its group", func() (bool, string) {
+		st, err := w.client.Health(context.Background())
+		return err == nil, fmt.Sprintf("%+v %v", st, err)
+	})
+	return w
+}
+
+// addWorkerNoWait starts a worker on port without waiting for it to join.
+func (c *cluster) addWorkerNoWait(port int) *workerProc {
 	c.t.Helper()
 	props := map[string]string{}
 	for k, v := range c.props {
@@ -204,10 +223,6 @@ func (c *cluster) addWorker(port int) *workerProc {
 	p := startProc(c.t, fmt.Sprintf("worker-%d", port), []string{"REST API"}, "worker", "--log-level", "info", path)
 	w := &workerProc{proc: p, port: port, client: &api.Client{BaseURL: p.ready["REST API"]}, id: fmt.Sprintf("127.0.0.1:%d", port)}
 	c.workers = append(c.workers, w)
-	waitFor(c.t, 60*time.Second, w.name+" to join its group", func() (bool, string) {
-		st, err := w.client.Health(context.Background())
-		return err == nil, fmt.Sprintf("%+v %v", st, err)
-	})
 	return w
 }
 

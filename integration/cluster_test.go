@@ -293,67 +293,221 @@ func TestClusterBrokerRestart(t *testing.T) {
 	c.check(p, 1000)
 }
 
-// TestClusterWriteDuringRebalance sends connector creates to a worker that
-// is not the leader while workers join and leave: each answers either
-// with the created connector or with 409, and a 409'd create leaves no
-// trace in the config topic.
+// TestClusterWriteDuringRebalance sends connector creates while a
+// rebalance cannot finish, because a member is frozen (SIGSTOP) and the
+// coordinator waits for it until its session times out. Writes wait up to
+// worker.sync.timeout.ms for the rebalance, then answer 409; a refused
+// create leaves no trace, and every accepted one is whole.
 func TestClusterWriteDuringRebalance(t *testing.T) {
-	c := newCluster(t, 2)
+	c := newClusterWith(t, 3, map[string]string{"worker.sync.timeout.ms": "500", "session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"})
 	ctx := context.Background()
+	frozen := c.workers[2]
 	var mu sync.Mutex
 	codes := map[int]int{}
-	created := map[string]bool{}
-	refused := map[string]bool{}
+	created := map[string]map[string]string{}
+	refused := map[string]string{}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			name := fmt.Sprintf("w%d", i)
-			cfg := map[string]string{"connector.class": "datagen", "topic": "rb", "count": "1"}
-			_, err := c.workers[1].client.CreateConnectorInState(ctx, name, cfg, herder.TargetStopped)
-			var ae *api.APIError
-			mu.Lock()
-			switch {
-			case err == nil:
-				codes[http.StatusCreated]++
-				created[name] = true
-			case errors.As(err, &ae):
-				codes[ae.Code]++
-				if ae.Code != http.StatusConflict {
-					t.Errorf("create %s: %v; want 201 or 409", name, err)
+	for g := range 2 {
+		via := c.workers[g]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
 				}
-				refused[name] = true
-			default:
-				t.Errorf("create %s: %v", name, err)
+				name := fmt.Sprintf("c%d-%d", g, i)
+				cfg := map[string]string{"connector.class": "datagen", "topic": "rb", "count": "1", "rate": fmt.Sprint(i + 1)}
+				_, err := via.client.CreateConnectorInState(ctx, name, cfg, herder.TargetStopped)
+				var ae *api.APIError
+				mu.Lock()
+				switch {
+				case err == nil:
+					codes[http.StatusCreated]++
+					created[name] = cfg
+				case errors.As(err, &ae):
+					codes[ae.Code]++
+					if ae.Code != http.StatusConflict {
+						t.Errorf("create %s: %v; want 201 or 409", name, err)
+					}
+					refused[name] = ae.Message
+				default:
+					t.Errorf("create %s: %v", name, err)
+				}
+				mu.Unlock()
+				time.Sleep(20 * time.Millisecond)
 			}
-			mu.Unlock()
-		}
-	}()
-	for range 3 {
-		extra := c.addWorker(freePort(t))
-		extra.stop()
+		}()
 	}
+	time.Sleep(500 * time.Millisecond)
+	frozen.cmd.Process.Signal(syscall.SIGSTOP)
+	c.addWorkerNoWait(freePort(t)) // starts a rebalance the frozen member holds up
+	time.Sleep(4 * time.Second)
+	frozen.cmd.Process.Signal(syscall.SIGCONT)
+	c.waitStable()
 	close(stop)
 	wg.Wait()
-	c.waitStable()
 	t.Logf("answers: %v", codes)
-	names, err := c.workers[0].client.Connectors(ctx)
+	if codes[http.StatusConflict] == 0 {
+		t.Errorf("no write was refused while the rebalance was held up: %v", codes)
+	}
+	for name, msg := range refused {
+		if msg != "Cannot complete request because of a conflicting operation (e.g. worker rebalance)" {
+			t.Errorf("create %s refused with %q", name, msg)
+			break
+		}
+	}
+	for _, wp := range c.live() {
+		names, err := wp.client.Connectors(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(names) != len(created) {
+			t.Errorf("%s lists %d connectors, %d creates succeeded", wp.id, len(names), len(created))
+		}
+		for _, n := range names {
+			cfg, ok := created[n]
+			if !ok {
+				t.Errorf("%s lists %s, whose create was refused", wp.id, n)
+				continue
+			}
+			got, err := wp.client.ConnectorConfig(ctx, n)
+			want := maps.Clone(cfg)
+			want["name"] = n
+			if err != nil || !maps.Equal(got, want) {
+				t.Errorf("%s: config of %s = %v, %v; want %v", wp.id, n, got, err, want)
+			}
+		}
+	}
+}
+
+// TestClusterLifecycle drives one connector through every lifecycle call,
+// each sent to a different worker than the last: pause, resume,
+// reconfigure, restart, task restart, stop, resume, delete.
+func TestClusterLifecycle(t *testing.T) {
+	c := newCluster(t, 3)
+	w := c.workers
+	ctx := context.Background()
+	cfg := map[string]string{"connector.class": "datagen", "topic": "life", "schema": "string", "rate": "50", "tasks.max": "2"}
+	if _, err := w[0].client.CreateConnector(ctx, "life", cfg); err != nil {
+		t.Fatal(err)
+	}
+	c.waitRunning("life", 2)
+
+	waitAll := func(what string, want herder.State, tasks int) {
+		t.Helper()
+		waitFor(t, 60*time.Second, "life "+what, func() (bool, string) {
+			for id, st := range c.statuses("life") {
+				if st.Connector.State != want || len(st.Tasks) != tasks {
+					return false, fmt.Sprintf("%s sees %+v", id, st)
+				}
+				for _, ts := range st.Tasks {
+					if ts.State != want {
+						return false, fmt.Sprintf("%s sees %+v", id, st)
+					}
+				}
+			}
+			return true, ""
+		})
+	}
+	if err := w[1].client.PauseConnector(ctx, "life"); err != nil {
+		t.Fatal(err)
+	}
+	waitAll("paused", herder.Paused, 2)
+	if err := w[2].client.ResumeConnector(ctx, "life"); err != nil {
+		t.Fatal(err)
+	}
+	c.waitRunning("life", 2)
+
+	// Reconfigure through a third worker: three tasks.
+	cfg["tasks.max"] = "3"
+	if _, _, err := w[1].client.PutConnectorConfig(ctx, "life", cfg); err != nil {
+		t.Fatal(err)
+	}
+	st := c.waitRunning("life", 3)
+
+	// Restart the connector and its tasks: every instance gets a new
+	// plugin process.
+	pids := map[string][]int{}
+	for id, insts := range owners(st) {
+		for _, inst := range insts {
+			pids[inst] = c.worker(id).pluginPIDs(inst)
+		}
+	}
+	plan, err := w[2].client.RestartConnector(ctx, "life", true, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range names {
-		if !created[n] {
-			t.Errorf("connector %s exists, but its create was answered %v", n, refused[n])
+	if plan.Connector.State != herder.Restarting || len(plan.Tasks) != 3 || plan.Tasks[2].State != herder.Restarting {
+		t.Errorf("restart plan %+v; want everything RESTARTING", plan)
+	}
+	waitFor(t, 60*time.Second, "every instance in a new plugin process", func() (bool, string) {
+		st := c.waitRunning("life", 3)
+		for id, insts := range owners(st) {
+			for _, inst := range insts {
+				got := c.worker(id).pluginPIDs(inst)
+				if len(got) != 1 || slices.Equal(got, pids[inst]) {
+					return false, fmt.Sprintf("%s: %v, before %v", inst, got, pids[inst])
+				}
+			}
+		}
+		return true, ""
+	})
+
+	// Restart task 1 through a worker that does not run it.
+	st = c.waitRunning("life", 3)
+	owner := c.worker(st.Tasks[1].WorkerID)
+	var other *workerProc
+	for _, wp := range w {
+		if wp != owner {
+			other = wp
 		}
 	}
-	if len(names) != len(created) {
-		t.Errorf("%d connectors exist, %d creates succeeded", len(names), len(created))
+	before := owner.pluginPIDs("life-1")
+	if err := other.client.RestartTask(ctx, "life", 1); err != nil {
+		t.Fatal(err)
 	}
+	waitFor(t, 60*time.Second, "task 1 in a new plugin process", func() (bool, string) {
+		got := owner.pluginPIDs("life-1")
+		return len(got) == 1 && !slices.Equal(got, before), fmt.Sprintf("%v, before %v", got, before)
+	})
+	c.waitRunning("life", 3)
+
+	// Stop: no tasks, no plugin processes; resume: running again.
+	if err := w[0].client.StopConnector(ctx, "life"); err != nil {
+		t.Fatal(err)
+	}
+	waitAll("stopped", herder.Stopped, 0)
+	for _, wp := range w {
+		for _, inst := range []string{"life", "life-0", "life-1", "life-2"} {
+			if p := wp.pluginPIDs(inst); len(p) != 0 {
+				t.Errorf("%s still runs %s (pids %v) after stop", wp.id, inst, p)
+			}
+		}
+	}
+	if err := w[1].client.ResumeConnector(ctx, "life"); err != nil {
+		t.Fatal(err)
+	}
+	c.waitRunning("life", 3)
+
+	// Delete: gone everywhere, with its processes.
+	if err := w[2].client.DeleteConnector(ctx, "life"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "life to be gone everywhere", func() (bool, string) {
+		for _, wp := range w {
+			if _, err := wp.client.ConnectorStatus(ctx, "life"); !errors.Is(err, herder.ErrNotFound) {
+				return false, fmt.Sprintf("%s: %v", wp.id, err)
+			}
+			for _, inst := range []string{"life", "life-0", "life-1", "life-2"} {
+				if p := wp.pluginPIDs(inst); len(p) != 0 {
+					return false, fmt.Sprintf("%s still runs %s", wp.id, inst)
+				}
+			}
+		}
+		return true, ""
+	})
 }

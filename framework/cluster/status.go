@@ -27,6 +27,11 @@ type statusWriter struct {
 	busy    bool
 	closed  bool
 	done    chan struct{}
+
+	// ctx bounds every write; close cancels it once its flush is over, so
+	// reports the topic does not take by then are dropped at once.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 type statusReport struct {
@@ -48,6 +53,7 @@ func (r statusReport) key() string {
 
 func newStatusWriter(log *storage.StatusLog, worker string, logger *slog.Logger) *statusWriter {
 	s := &statusWriter{log: log, logger: logger, worker: worker, pending: map[string]statusReport{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.idle = sync.NewCond(&s.mu)
 	go s.run()
 	return s
@@ -121,7 +127,10 @@ func (s *statusWriter) run() {
 				continue
 			}
 			s.logger.Warn("status report not written; retrying", "key", k, "error", err)
-			time.Sleep(500 * time.Millisecond)
+			select {
+			case <-s.ctx.Done():
+			case <-time.After(500 * time.Millisecond):
+			}
 			continue
 		}
 		s.drop(k, r)
@@ -140,7 +149,7 @@ func (s *statusWriter) drop(k string, sent statusReport) {
 }
 
 func (s *statusWriter) send(r statusReport) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 	defer cancel()
 	switch {
 	case r.remove:
@@ -175,6 +184,7 @@ func (s *statusWriter) close(ctx context.Context) {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
+	s.cancel()
 	select {
 	case s.wake <- struct{}{}:
 	default:
