@@ -41,6 +41,10 @@ var postgresPlugin = plugin.Plugin{Name: postgrescdc.Name, Version: postgrescdc.
 //     rows/s until Kafka holds them ÷ COPY ... TO STDOUT of the table.
 func BenchmarkPostgresCDC(b *testing.B) {
 	const rows, updates = 1_000_000, 100_000
+	// The connector logs through the default logger; keep the output to
+	// the figures (scripts/bench.sh parses it).
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	var ins, insPeer, upd, updPeer, snap, copyRate float64
 	for i := 0; i < b.N; i++ {
 		// Autovacuum would analyze the fresh million rows while the CDC side

@@ -169,20 +169,34 @@ func (t *SourceTask) Stop(ctx context.Context) error {
 			return
 		}
 		if t.cfg.dropSlotOnStop {
-			dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if conn, cerr := t.cfg.connect(dctx, false); cerr == nil {
-				if derr := dropSlot(dctx, conn, t.cfg.slot); derr != nil {
-					err = fmt.Errorf("postgres-cdc: drop slot %s on stop: %w", t.cfg.slot, derr)
-				}
-				conn.Close(dctx)
-			} else {
-				err = fmt.Errorf("postgres-cdc: drop slot %s on stop: %w", t.cfg.slot, cerr)
-			}
+			err = t.dropSlot()
 		}
 	})
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
 	return err
+}
+
+// dropSlot drops the task's slot once its walsender has let go of it,
+// trying for ten seconds.
+func (t *SourceTask) dropSlot() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := t.cfg.connect(ctx, false)
+	if err != nil {
+		return fmt.Errorf("postgres-cdc: drop slot %s on stop: %w", t.cfg.slot, err)
+	}
+	defer conn.Close(context.Background())
+	for {
+		err = dropSlot(ctx, conn, t.cfg.slot)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("postgres-cdc: drop slot %s on stop: %w", t.cfg.slot, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
