@@ -123,7 +123,7 @@ func buildTable(cfg *config, types *typeMapper, meta *tableMeta, rel []relColumn
 	for _, c := range meta.columns {
 		byName[c.name] = c
 	}
-	t := &table{id: meta.id, oid: meta.oid, topic: cfg.prefix + "." + meta.id.schema + "." + meta.id.name, identity: meta.identity}
+	t := &table{id: meta.id, oid: meta.oid, topic: topicName(cfg.prefix + "." + meta.id.schema + "." + meta.id.name), identity: meta.identity}
 	prefix := cfg.prefix + "." + meta.id.schema + "." + meta.id.name
 	value := connect.StructSchema().Name(prefix + ".Value").Optional()
 	key := connect.StructSchema().Name(prefix + ".Key")
@@ -202,6 +202,18 @@ func fieldSchema(conv *valueConv, notNull bool) *connect.Schema {
 		return conv.schema
 	}
 	return optional(conv.schema)
+}
+
+// topicName replaces the characters Kafka does not allow in topic names
+// with '_', as Debezium's topic naming does.
+func topicName(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
 
 // withDefault returns s with default d (s itself when d is nil).

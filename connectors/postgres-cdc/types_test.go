@@ -197,3 +197,10 @@ func TestParseDecimalMatchesBigRat(t *testing.T) {
 		}
 	}
 }
+
+func TestTopicName(t *testing.T) {
+	t.Parallel()
+	if got := topicName(`srv.public.my table$é`); got != "srv.public.my_table___" {
+		t.Fatalf("topicName = %q", got)
+	}
+}
