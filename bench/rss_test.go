@@ -1,12 +1,9 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/internal/proctest"
 )
 
 // BenchmarkRSS measures the resident memory of an idle standalone worker
@@ -23,21 +21,16 @@ import (
 // process ≤ 30 MiB; the ratios printed are measured ÷ goal.
 func BenchmarkRSS(b *testing.B) {
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "connectd")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/connectd").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
-	kport, rport := freePort(b), freePort(b)
-	broker := start(b, bin, "broker", "--port", strconv.Itoa(kport), "--data-dir", filepath.Join(dir, "kafka"))
-	waitLine(b, broker, "Kafka bootstrap:")
+	bin := proctest.Binary(b)
+	kport, rport := proctest.FreePort(b), proctest.FreePort(b)
+	proctest.Start(b, "broker", []string{"Kafka bootstrap"}, bin, "broker", "--port", strconv.Itoa(kport), "--data-dir", filepath.Join(dir, "kafka"))
 	props := filepath.Join(dir, "worker.properties")
 	os.WriteFile(props, []byte(fmt.Sprintf("bootstrap.servers=127.0.0.1:%d\nlisteners=http://127.0.0.1:%d\noffset.storage.file.filename=%s\n", kport, rport, filepath.Join(dir, "offsets.json"))), 0o644)
-	worker := start(b, bin, "standalone", props)
-	waitLine(b, worker, "REST API:")
+	worker := proctest.Start(b, "worker", []string{"REST API"}, bin, "standalone", props)
 	var idle, task float64
 	for i := 0; i < b.N; i++ {
 		time.Sleep(2 * time.Second)
-		idle = rssMiB(b, worker.Process.Pid)
+		idle = rssMiB(b, worker.Pid())
 		c := &api.Client{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", rport)}
 		ctx := context.Background()
 		name := fmt.Sprintf("gen%d", i)
@@ -56,7 +49,7 @@ func BenchmarkRSS(b *testing.B) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		time.Sleep(3 * time.Second)
-		pid := childWithArg(worker.Process.Pid, name+"-0")
+		pid := childWithArg(worker.Pid(), name+"-0")
 		if pid == 0 {
 			b.Fatal("no plugin process for the task")
 		}
@@ -66,63 +59,6 @@ func BenchmarkRSS(b *testing.B) {
 	b.ReportMetric(idle, "worker-MiB")
 	b.ReportMetric(task, "task-MiB")
 	b.Logf("RSS: idle worker %.1f MiB / 50 MiB = %.2f; datagen task process %.1f MiB / 30 MiB = %.2f (goal <= 1)", idle, idle/50, task, task/30)
-}
-
-func freePort(b *testing.B) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-type proc struct {
-	*exec.Cmd
-	lines chan string
-}
-
-func start(b *testing.B, bin string, args ...string) *proc {
-	cmd := exec.Command(bin, args...)
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	p := &proc{Cmd: cmd, lines: make(chan string, 16)}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			select {
-			case p.lines <- sc.Text():
-			default:
-			}
-		}
-	}()
-	b.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
-	return p
-}
-
-func waitLine(b *testing.B, p *proc, prefix string) {
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case l := <-p.lines:
-			if strings.HasPrefix(l, prefix) {
-				return
-			}
-		case <-timeout:
-			b.Fatalf("no %q line", prefix)
-		}
-	}
 }
 
 func rssMiB(b *testing.B, pid int) float64 {

@@ -1,138 +1,38 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/internal/proctest"
 )
-
-// proc is a connectd process started by a test: its stdout lines are
-// searched for what it prints when ready, its stderr goes to a log file
-// shown when the test fails, and it is killed when the test ends.
-type proc struct {
-	t      *testing.T
-	name   string
-	cmd    *exec.Cmd
-	log    string
-	exited chan error
-	ready  map[string]string // "REST API" → value, from "REST API: value"
-}
-
-// startProc runs connectd with args and waits until it has printed a line
-// for each of the prefixes in want ("REST API", "Kafka bootstrap").
-func startProc(t *testing.T, name string, want []string, args ...string) *proc {
-	t.Helper()
-	cmd := exec.Command(connectdBin, args...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := filepath.Join(t.TempDir(), name+".log")
-	logf, err := os.Create(log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	logf.Close()
-	p := &proc{t: t, name: name, cmd: cmd, log: log, exited: make(chan error, 1), ready: map[string]string{}}
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	go func() { p.exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			b, _ := os.ReadFile(log)
-			t.Logf("%s log:\n%s", name, tail(string(b), 60000))
-		}
-	})
-	timeout := time.After(60 * time.Second)
-	for len(p.ready) < len(want) {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				b, _ := os.ReadFile(log)
-				t.Fatalf("%s exited before it was ready:\n%s", name, tail(string(b), 4000))
-			}
-			for _, w := range want {
-				if v, ok := strings.CutPrefix(l, w+": "); ok {
-					p.ready[w] = v
-				}
-			}
-		case <-timeout:
-			t.Fatalf("%s did not print %v within 60s", name, want)
-		}
-	}
-	go func() {
-		for range lines {
-		}
-	}()
-	return p
-}
-
-// stop sends SIGTERM and waits for a clean exit.
-func (p *proc) stop() {
-	p.t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.exited:
-		if err != nil {
-			p.t.Fatalf("%s exited with %v after SIGTERM", p.name, err)
-		}
-	case <-time.After(60 * time.Second):
-		p.t.Fatalf("%s did not stop within 60s of SIGTERM", p.name)
-	}
-}
-
-// kill sends SIGKILL (if still running) and waits for the exit.
-func (p *proc) kill() {
-	if p.cmd.ProcessState != nil {
-		return
-	}
-	p.cmd.Process.Kill()
-	select {
-	case <-p.exited:
-	case <-time.After(10 * time.Second):
-	}
-}
 
 // brokerProc is `connectd broker` with a data dir on a fixed port, so it
 // can be restarted where clients expect it.
 type brokerProc struct {
-	*proc
+	*proctest.Proc
 	port    int
 	dataDir string
 }
 
 func startBrokerProc(t *testing.T, port int, dataDir string) *brokerProc {
 	t.Helper()
-	p := startProc(t, "broker", []string{"Kafka bootstrap"}, "broker", "--port", strconv.Itoa(port), "--data-dir", dataDir)
-	return &brokerProc{proc: p, port: port, dataDir: dataDir}
+	p := proctest.Start(t, "broker", []string{"Kafka bootstrap"}, connectdBin, "broker", "--port", strconv.Itoa(port), "--data-dir", dataDir)
+	return &brokerProc{Proc: p, port: port, dataDir: dataDir}
 }
 
-func (b *brokerProc) bootstrap() string { return b.ready["Kafka bootstrap"] }
+func (b *brokerProc) bootstrap() string { return b.Ready["Kafka bootstrap"] }
 
 // cluster is a broker process and the connectd workers of one group.
 type cluster struct {
@@ -144,7 +44,7 @@ type cluster struct {
 
 // workerProc is one `connectd worker`.
 type workerProc struct {
-	*proc
+	*proctest.Proc
 	port   int
 	client *api.Client
 	id     string // the worker id statuses name: 127.0.0.1:port
@@ -192,7 +92,7 @@ func newClusterWith(t *testing.T, workers int, extra map[string]string) *cluster
 func (c *cluster) addWorker(port int) *workerProc {
 	c.t.Helper()
 	w := c.addWorkerNoWait(port)
-	waitFor(c.t, 60*time.Second, w.name+" to join its group", func() (bool, string) {
+	waitFor(c.t, 60*time.Second, w.Name+" to join its group", func() (bool, string) {
 		st, err := w.client.Health(context.Background())
 		return err == nil, fmt.Sprintf("%+v %v", st, err)
 	})
@@ -220,8 +120,8 @@ func (c *cluster) addWorkerNoWait(port int) *workerProc {
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		c.t.Fatal(err)
 	}
-	p := startProc(c.t, fmt.Sprintf("worker-%d", port), []string{"REST API"}, "worker", "--log-level", "info", path)
-	w := &workerProc{proc: p, port: port, client: &api.Client{BaseURL: p.ready["REST API"]}, id: fmt.Sprintf("127.0.0.1:%d", port)}
+	p := proctest.Start(c.t, fmt.Sprintf("worker-%d", port), []string{"REST API"}, connectdBin, "worker", "--log-level", "info", path)
+	w := &workerProc{Proc: p, port: port, client: &api.Client{BaseURL: p.Ready["REST API"]}, id: fmt.Sprintf("127.0.0.1:%d", port)}
 	c.workers = append(c.workers, w)
 	return w
 }
@@ -230,7 +130,7 @@ func (c *cluster) addWorkerNoWait(port int) *workerProc {
 func (c *cluster) live() []*workerProc {
 	var out []*workerProc
 	for _, w := range c.workers {
-		if w.cmd.ProcessState == nil {
+		if w.Running() {
 			out = append(out, w)
 		}
 	}
@@ -243,7 +143,7 @@ func (c *cluster) live() []*workerProc {
 func (c *cluster) waitStable() {
 	c.t.Helper()
 	for _, w := range c.live() {
-		waitFor(c.t, 60*time.Second, w.name+" to accept writes", func() (bool, string) {
+		waitFor(c.t, 60*time.Second, w.Name+" to accept writes", func() (bool, string) {
 			_, err := w.client.RestartConnector(context.Background(), "no-such-connector", false, false)
 			var ae *api.APIError
 			if errors.As(err, &ae) && ae.Code == 404 {
@@ -324,5 +224,5 @@ func (c *cluster) worker(id string) *workerProc {
 
 // pluginPIDs returns the pids of w's plugin processes serving instance.
 func (w *workerProc) pluginPIDs(instance string) []int {
-	return pluginPIDsOf(w.cmd.Process.Pid, instance)
+	return pluginPIDsOf(w.Pid(), instance)
 }

@@ -130,8 +130,7 @@ func TestClusterWorkerKilled(t *testing.T) {
 	})
 	// Kill the worker running task 0 of the source.
 	victim := c.worker(st.Tasks[0].WorkerID)
-	victim.cmd.Process.Signal(syscall.SIGKILL)
-	<-victim.exited
+	victim.KillNow()
 	killed := time.Now()
 	t.Logf("killed %s, which ran %v", victim.id, owners(st)[victim.id])
 
@@ -158,7 +157,7 @@ func TestClusterGracefulStop(t *testing.T) {
 		return got >= n/4, fmt.Sprint(got)
 	})
 	victim := c.worker(st.Tasks[0].WorkerID)
-	victim.stop()
+	victim.Stop()
 	after := c.waitRunning(p.gen, 3)
 	c.waitRunning(p.sink, 1)
 	t.Logf("stopped %s; work now: %v", victim.id, owners(after))
@@ -234,7 +233,7 @@ func TestClusterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, wp := range w {
-		wp.stop()
+		wp.Stop()
 	}
 	c.workers = nil
 	for range 2 {
@@ -283,8 +282,7 @@ func TestClusterBrokerRestart(t *testing.T) {
 		got := topicCount(t, c.broker.bootstrap(), p.topic)
 		return got >= n/4, fmt.Sprint(got)
 	})
-	c.broker.cmd.Process.Signal(syscall.SIGKILL)
-	<-c.broker.exited
+	c.broker.KillNow()
 	time.Sleep(2 * time.Second) // the workers notice the broker is gone
 	c.broker = startBrokerProc(t, c.broker.port, c.broker.dataDir)
 	c.waitStable()
@@ -343,10 +341,10 @@ func TestClusterWriteDuringRebalance(t *testing.T) {
 		}()
 	}
 	time.Sleep(500 * time.Millisecond)
-	frozen.cmd.Process.Signal(syscall.SIGSTOP)
+	frozen.Signal(syscall.SIGSTOP)
 	c.addWorkerNoWait(freePort(t)) // starts a rebalance the frozen member holds up
 	time.Sleep(4 * time.Second)
-	frozen.cmd.Process.Signal(syscall.SIGCONT)
+	frozen.Signal(syscall.SIGCONT)
 	c.waitStable()
 	close(stop)
 	wg.Wait()
