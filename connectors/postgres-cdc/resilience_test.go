@@ -2,6 +2,7 @@ package postgrescdc
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -83,4 +84,51 @@ func indexOf(s, sub string) int {
 		}
 	}
 	return -1
+}
+
+// TestLostWALFailsTask lets the slot fall behind max_slot_wal_keep_size
+// while the connector streams a table that sees no changes: the server
+// invalidates the slot, and the task fails saying WAL was lost and what to
+// do, rather than skipping ahead.
+func TestLostWALFailsTask(t *testing.T) {
+	pg := pgtest.Start(t, pgtest.Setting("max_slot_wal_keep_size", "'32MB'"), pgtest.Setting("max_wal_size", "'64MB'"), pgtest.Setting("min_wal_size", "'32MB'"))
+	pg.CreateDatabase("app")
+	pg.Exec("app", "CREATE TABLE t (id int PRIMARY KEY)", "CREATE TABLE junk (id int PRIMARY KEY, pad text)")
+	p := newPipeline(t, pg, "app", false)
+	p.create("pg", p.connectorConfig(map[string]string{"table.include.list": `public\.t`}))
+	waitSlot(t, pg, "app", "cdc")
+	// WAL the connector never confirms (no captured changes, no heartbeats).
+	for i := 0; i < 4; i++ {
+		pg.Exec("app", fmt.Sprintf("INSERT INTO junk SELECT i, repeat('x', 200) FROM generate_series(%d, %d) i", i*200000, (i+1)*200000-1),
+			"SELECT pg_switch_wal()", "CHECKPOINT")
+	}
+	st := p.waitTask("pg", herder.Failed, "lost WAL")
+	if !contains(st.Trace, "offsets") {
+		t.Fatalf("trace does not say what to do: %s", st.Trace)
+	}
+}
+
+// TestConnectionLossReconnects kills the connector's server connections
+// while it streams: it reconnects and goes on, nothing lost.
+func TestConnectionLossReconnects(t *testing.T) {
+	pg := pgtest.Start(t)
+	pg.CreateDatabase("app")
+	pg.Exec("app", "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL)")
+	p := newPipeline(t, pg, "app", false)
+	p.create("pg", p.connectorConfig(nil))
+	waitSlot(t, pg, "app", "cdc")
+	c := pg.Connect("app")
+	for round := 0; round < 3; round++ {
+		pg.Exec("app", fmt.Sprintf("INSERT INTO accounts SELECT i, i FROM generate_series(%d, %d) i", round*100, round*100+99))
+		if _, err := c.Exec(context.Background(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'connectd-postgres-cdc'"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pg.Exec("app", "UPDATE accounts SET balance = -balance WHERE id % 7 = 0")
+	want := tableRows(t, c, "accounts")
+	msgs := p.readTopics(300+len(want)/7, "srv.public.accounts")
+	if d := diffStates(want, rebuild(t, msgs)["accounts"]); d != "" {
+		t.Fatalf("after the connections were killed the topic does not rebuild the table:\n%s", d)
+	}
+	p.waitTask("pg", herder.Running, "")
 }
