@@ -130,8 +130,9 @@ func accountsRows(t *testing.T, pg *pgtest.Server, db string) map[string]string 
 }
 
 // rebuildTopic applies the change events of topic in order and returns
-// the rows they leave, and how many records it read.
-func rebuildTopic(t *testing.T, bootstrap, topic string, want int) (map[string]string, int) {
+// the rows they leave, how many records it read, and each change event's
+// identity (op, key, txId, lsn) in order.
+func rebuildTopic(t *testing.T, bootstrap, topic string, want int) (map[string]string, int, []string) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(bootstrap, ",")...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
@@ -141,6 +142,7 @@ func rebuildTopic(t *testing.T, bootstrap, topic string, want int) (map[string]s
 	defer cl.Close()
 	state := map[string]string{}
 	n := 0
+	var ids []string
 	quiet := time.Now()
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) && (n < want || time.Since(quiet) < 3*time.Second) {
@@ -155,8 +157,12 @@ func rebuildTopic(t *testing.T, bootstrap, topic string, want int) (map[string]s
 			}
 			var env struct {
 				Payload struct {
-					Op    string          `json:"op"`
-					After json.RawMessage `json:"after"`
+					Op     string          `json:"op"`
+					After  json.RawMessage `json:"after"`
+					Source struct {
+						TxID json.Number `json:"txId"`
+						LSN  json.Number `json:"lsn"`
+					} `json:"source"`
 				} `json:"payload"`
 			}
 			var key struct {
@@ -166,6 +172,7 @@ func rebuildTopic(t *testing.T, bootstrap, topic string, want int) (map[string]s
 				t.Fatalf("value %s: %v", r.Value, err)
 			}
 			json.Unmarshal(r.Key, &key)
+			ids = append(ids, fmt.Sprintf("%s %s tx=%s lsn=%s", env.Payload.Op, key.Payload, env.Payload.Source.TxID, env.Payload.Source.LSN))
 			switch env.Payload.Op {
 			case "r", "c", "u":
 				state[string(key.Payload)] = string(env.Payload.After)
@@ -174,7 +181,40 @@ func rebuildTopic(t *testing.T, bootstrap, topic string, want int) (map[string]s
 			}
 		})
 	}
-	return state, n
+	return state, n, ids
+}
+
+// checkReplays asserts that events repeat only as a task restarted from its
+// last stored offset repeats them: each run of repeated events replays,
+// in order, everything from some point of the stream up to where the
+// repeats begin (the events after the last stored offset), and nothing
+// from before that point repeats. It returns how many events repeated.
+func checkReplays(t *testing.T, ids []string) int {
+	t.Helper()
+	first := map[string]int{}
+	repeated := 0
+	for i := 0; i < len(ids); {
+		f, seen := first[ids[i]]
+		if !seen {
+			first[ids[i]] = i
+			i++
+			continue
+		}
+		// A replay starts at i: ids[f:i] must follow again, in order.
+		span := i - f
+		for j := 0; j < span; j++ {
+			if i+j >= len(ids) {
+				break // the stream ended inside the replay
+			}
+			if ids[i+j] != ids[f+j] {
+				t.Fatalf("event %d (%s) repeats event %d, but event %d is %s where a replay from the stored offset would repeat %s",
+					i, ids[i], f, i+j, ids[i+j], ids[f+j])
+			}
+		}
+		repeated += span
+		i += span
+	}
+	return repeated
 }
 
 func diffRows(want, got map[string]string) string {
@@ -269,10 +309,12 @@ func TestPostgresCDCFaults(t *testing.T) {
 
 	w.halt()
 	want := accountsRows(t, pg, "shop")
-	got, n := rebuildTopic(t, p.bootstrap, topic, len(want))
+	got, n, ids := rebuildTopic(t, p.bootstrap, topic, len(want))
 	if d := diffRows(want, got); d != "" {
 		t.Fatalf("after the faults, the topic does not rebuild the table (%d records, %d transactions):\n%s", n, w.commits.Load(), d)
 	}
+	repeated := checkReplays(t, ids)
+	t.Logf("%d events repeated, all after a stored offset", repeated)
 	st, err := p.client.TaskStatus(ctx, "pg", 0)
 	if err != nil || st.State != herder.Running {
 		t.Fatalf("task after the faults: %+v %v", st, err)
