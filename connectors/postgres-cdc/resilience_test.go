@@ -2,6 +2,7 @@ package postgrescdc
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -131,4 +132,54 @@ func TestConnectionLossReconnects(t *testing.T) {
 		t.Fatalf("after the connections were killed the topic does not rebuild the table:\n%s", d)
 	}
 	p.waitTask("pg", herder.Running, "")
+}
+
+// TestHeartbeatsAdvanceIdleSlot writes WAL only to a table the connector
+// does not capture: with heartbeats the slot's confirmed position still
+// follows the server's WAL, so the WAL does not pile up; the heartbeat
+// records carry Debezium's key and value.
+func TestHeartbeatsAdvanceIdleSlot(t *testing.T) {
+	pg := pgtest.Start(t)
+	pg.CreateDatabase("app")
+	pg.Exec("app", "CREATE TABLE t (id int PRIMARY KEY)", "CREATE TABLE junk (id int PRIMARY KEY)")
+	p := newPipeline(t, pg, "app", false)
+	p.create("pg", p.connectorConfig(map[string]string{"table.include.list": `public\.t`, "heartbeat.interval.ms": "100"}))
+	waitSlot(t, pg, "app", "cdc")
+	pg.Exec("app", "INSERT INTO junk SELECT generate_series(1, 10000)")
+	c := pg.Connect("app")
+	var target string
+	if err := c.QueryRow(context.Background(), "SELECT pg_current_wal_lsn()::text").Scan(&target); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := parseLSN(target)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var conf string
+		if err := c.QueryRow(context.Background(), "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'cdc'").Scan(&conf); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := parseLSN(conf); got >= want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slot confirmed %s after 30s; the WAL is at %s", conf, target)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Heartbeats never go quiet: stop the connector before reading them.
+	if err := p.h.DeleteConnector(context.Background(), "pg"); err != nil {
+		t.Fatal(err)
+	}
+	beats := p.readTopics(1, "__debezium-heartbeat.srv")
+	var key, value struct {
+		Schema struct {
+			Name string `json:"name"`
+		} `json:"schema"`
+		Payload map[string]any `json:"payload"`
+	}
+	json.Unmarshal(beats[0].Key, &key)
+	json.Unmarshal(beats[0].Value, &value)
+	if key.Schema.Name != heartbeatKeyName || key.Payload["serverName"] != "srv" || value.Schema.Name != heartbeatValName || value.Payload["ts_ms"] == nil {
+		t.Fatalf("heartbeat record: key %s value %s", beats[0].Key, beats[0].Value)
+	}
 }
