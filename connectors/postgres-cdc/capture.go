@@ -218,8 +218,8 @@ func (c *capture) session(ctx context.Context) (progressed bool, err error) {
 }
 
 // emit hands a batch to Poll, keeping the replication connection alive
-// (status updates) while Poll does not take it. It returns false when ctx
-// ends first.
+// (keepalive, every second) while Poll does not take it. It returns ctx's
+// error when ctx ends first.
 func (c *capture) emit(ctx context.Context, recs []*connect.Record, keepalive func() error) error {
 	if len(recs) == 0 {
 		return nil

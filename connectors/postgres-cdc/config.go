@@ -12,38 +12,38 @@ import (
 
 // Configuration keys, named as Debezium's Postgres connector names them.
 const (
-	HostnameKey           = "database.hostname"
-	PortKey               = "database.port"
-	UserKey               = "database.user"
-	PasswordKey           = "database.password"
-	DBNameKey             = "database.dbname"
-	TopicPrefixKey        = "topic.prefix"
-	PluginNameKey         = "plugin.name"
-	SlotNameKey           = "slot.name"
-	SlotDropOnStopKey     = "slot.drop.on.stop"
-	PublicationNameKey    = "publication.name"
-	PublicationAutoKey    = "publication.autocreate.mode"
-	SchemaIncludeKey      = "schema.include.list"
-	SchemaExcludeKey      = "schema.exclude.list"
-	TableIncludeKey       = "table.include.list"
-	TableExcludeKey       = "table.exclude.list"
-	ColumnIncludeKey      = "column.include.list"
-	ColumnExcludeKey      = "column.exclude.list"
-	SnapshotModeKey       = "snapshot.mode"
-	SnapshotFetchSizeKey  = "snapshot.fetch.size"
-	HeartbeatIntervalKey  = "heartbeat.interval.ms"
-	HeartbeatQueryKey     = "heartbeat.action.query"
-	HeartbeatPrefixKey    = "topic.heartbeat.prefix"
-	TombstonesKey         = "tombstones.on.delete"
-	DecimalModeKey        = "decimal.handling.mode"
-	TimePrecisionKey      = "time.precision.mode"
-	SkippedOperationsKey  = "skipped.operations"
-	MessageKeyColumnsKey  = "message.key.columns"
-	MaxBatchSizeKey       = "max.batch.size"
-	StatusIntervalKey     = "status.update.interval.ms"
-	RetryBackoffMaxKey    = "retriable.restart.connector.wait.ms"
-	ProgressIntervalKey   = "snapshot.progress.interval.ms"
-	UnavailablePlaceholer = "unavailable.value.placeholder"
+	HostnameKey               = "database.hostname"
+	PortKey                   = "database.port"
+	UserKey                   = "database.user"
+	PasswordKey               = "database.password"
+	DBNameKey                 = "database.dbname"
+	TopicPrefixKey            = "topic.prefix"
+	PluginNameKey             = "plugin.name"
+	SlotNameKey               = "slot.name"
+	SlotDropOnStopKey         = "slot.drop.on.stop"
+	PublicationNameKey        = "publication.name"
+	PublicationAutoKey        = "publication.autocreate.mode"
+	SchemaIncludeKey          = "schema.include.list"
+	SchemaExcludeKey          = "schema.exclude.list"
+	TableIncludeKey           = "table.include.list"
+	TableExcludeKey           = "table.exclude.list"
+	ColumnIncludeKey          = "column.include.list"
+	ColumnExcludeKey          = "column.exclude.list"
+	SnapshotModeKey           = "snapshot.mode"
+	SnapshotFetchSizeKey      = "snapshot.fetch.size"
+	HeartbeatIntervalKey      = "heartbeat.interval.ms"
+	HeartbeatQueryKey         = "heartbeat.action.query"
+	HeartbeatPrefixKey        = "topic.heartbeat.prefix"
+	TombstonesKey             = "tombstones.on.delete"
+	DecimalModeKey            = "decimal.handling.mode"
+	TimePrecisionKey          = "time.precision.mode"
+	SkippedOperationsKey      = "skipped.operations"
+	MessageKeyColumnsKey      = "message.key.columns"
+	MaxBatchSizeKey           = "max.batch.size"
+	StatusIntervalKey         = "status.update.interval.ms"
+	RetryBackoffMaxKey        = "retriable.restart.connector.wait.ms"
+	ProgressIntervalKey       = "snapshot.progress.interval.ms"
+	UnavailablePlaceholderKey = "unavailable.value.placeholder"
 )
 
 // Values of snapshot.mode.
@@ -148,7 +148,7 @@ func configDef() *connect.ConfigDef {
 			Validator: skippedOpsValid, Doc: "Operations not to emit: c (inserts), u (updates), d (deletes), t (truncates), or none."},
 		connect.ConfigKey{Name: MessageKeyColumnsKey, Type: connect.TypeString, Importance: connect.Low, Group: "Events",
 			Validator: keyColumnsValid, Doc: "Key columns for tables that need other keys than their primary key: <schema>.<table regex>:<column>,<column> entries separated by semicolons."},
-		connect.ConfigKey{Name: UnavailablePlaceholer, Type: connect.TypeString, Default: defaultPlaceholder, Importance: connect.Low, Group: "Events",
+		connect.ConfigKey{Name: UnavailablePlaceholderKey, Type: connect.TypeString, Default: defaultPlaceholder, Importance: connect.Low, Group: "Events",
 			Doc: "Value put in place of an unchanged TOASTed column that the server did not send."},
 		connect.ConfigKey{Name: MaxBatchSizeKey, Type: connect.TypeInt, Default: "2048", Importance: connect.Low, Group: "Performance",
 			Validator: connect.AtLeast(1), Doc: "The most records one poll returns."},
@@ -276,7 +276,7 @@ func parseConfig(raw map[string]string) (*config, error) {
 		heartbeatInterval: time.Duration(c.Long(HeartbeatIntervalKey)) * time.Millisecond, heartbeatQuery: c.String(HeartbeatQueryKey),
 		tombstones: c.Bool(TombstonesKey), decimalMode: strings.ToLower(c.String(DecimalModeKey)),
 		timeMode: strings.ToLower(c.String(TimePrecisionKey)), skipped: map[string]bool{},
-		placeholder: c.String(UnavailablePlaceholer), maxBatch: c.Int(MaxBatchSizeKey),
+		placeholder: c.String(UnavailablePlaceholderKey), maxBatch: c.Int(MaxBatchSizeKey),
 		statusInterval: time.Duration(c.Long(StatusIntervalKey)) * time.Millisecond,
 		backoffMax:     time.Duration(c.Long(RetryBackoffMaxKey)) * time.Millisecond,
 	}

@@ -241,12 +241,10 @@ func (c *capture) scanChunk(ctx context.Context, conn *pgconn.PgConn, m *tableMe
 
 // progress tracks and logs a snapshot's progress.
 type progress struct {
-	start, last      time.Time
-	tables           int
-	tablesDone       int
-	rows, estRows    int64
-	loggedRows       int64
-	loggedTablesDone int
+	start, last   time.Time
+	tables        int
+	tablesDone    int
+	rows, estRows int64
 }
 
 func (p *progress) maybeLog(c *capture, now time.Time, table string) {
