@@ -83,9 +83,13 @@ func simpleQuery(ctx context.Context, conn *pgconn.PgConn, sql string) ([][][]by
 	return results[len(results)-1].Rows, results[len(results)-1].Err
 }
 
+// tablesQuery lists ordinary tables, partitions included and partitioned
+// parents not: pgoutput reports a partition's changes as the partition's
+// own, so the snapshot reads partitions too and every row lands in one
+// topic.
 const tablesQuery = `SELECT c.oid, n.nspname, c.relname, c.relreplident, GREATEST(c.reltuples, 0)::bigint
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'`
 
 const columnsQuery = `SELECT a.attrelid, a.attname, a.atttypid, a.atttypmod, a.attnotnull,

@@ -61,3 +61,30 @@ func TestSchemaChanges(t *testing.T) {
 		t.Fatalf("%d slots left after a stop with slot.drop.on.stop", n)
 	}
 }
+
+// TestPartitionedTable captures a partitioned table per partition, the
+// same way in the snapshot and in the stream, with the partitions' keys.
+func TestPartitionedTable(t *testing.T) {
+	pg := pgtest.Start(t)
+	pg.CreateDatabase("app")
+	pg.Exec("app",
+		"CREATE TABLE m (id int, region text, v int, PRIMARY KEY (id, region)) PARTITION BY LIST (region)",
+		"CREATE TABLE m_eu PARTITION OF m FOR VALUES IN ('eu')",
+		"CREATE TABLE m_us PARTITION OF m FOR VALUES IN ('us')",
+		"INSERT INTO m VALUES (1, 'eu', 1), (2, 'us', 2)")
+	p := newPipeline(t, pg, "app", false)
+	p.create("pg", p.connectorConfig(nil))
+	waitSlot(t, pg, "app", "cdc")
+	pg.Exec("app", "INSERT INTO m VALUES (3, 'eu', 3)", "UPDATE m SET v = 20 WHERE id = 2")
+	msgs := p.readTopics(4, "srv.public.m_eu", "srv.public.m_us")
+	got := rebuild(t, msgs)
+	want := map[string]tableState{
+		"m_eu": {`{"id":1,"region":"eu"}`: `{"id":1,"region":"eu","v":1}`, `{"id":3,"region":"eu"}`: `{"id":3,"region":"eu","v":3}`},
+		"m_us": {`{"id":2,"region":"us"}`: `{"id":2,"region":"us","v":20}`},
+	}
+	for table, st := range want {
+		if d := diffStates(st, got[table]); d != "" {
+			t.Errorf("%s:\n%s", table, d)
+		}
+	}
+}
