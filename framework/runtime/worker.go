@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,7 +106,8 @@ func (w *Worker) ServerInfo(ctx context.Context) herder.ServerInfo {
 }
 
 // PluginInfos lists the connector plugins this worker can run, each under
-// its first alias (Kafka Connect's class name) when it has one.
+// its first alias (Kafka Connect's class name) when it has one, in class
+// name order as Kafka Connect lists them.
 func (w *Worker) PluginInfos() []herder.PluginInfo {
 	var out []herder.PluginInfo
 	for _, e := range w.Plugins.Entries() {
@@ -114,6 +117,7 @@ func (w *Worker) PluginInfos() []herder.PluginInfo {
 		}
 		out = append(out, herder.PluginInfo{Class: class, Type: string(e.Info.Kind), Version: e.Info.Version})
 	}
+	slices.SortFunc(out, func(a, b herder.PluginInfo) int { return strings.Compare(a.Class, b.Class) })
 	return out
 }
 
