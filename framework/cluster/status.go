@@ -151,14 +151,26 @@ func (s *statusWriter) drop(k string, sent statusReport) {
 func (s *statusWriter) send(r statusReport) error {
 	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 	defer cancel()
+	// As Kafka Connect: UNASSIGNED (a worker letting go) is written only
+	// if no newer generation's owner has reported since, so a worker that
+	// fell behind never hides the new owner's state; the other states
+	// come from the instance's current owner and are written as they are.
+	safe := r.status.State == herder.Unassigned
+	id := herder.TaskID{Connector: r.conn, Task: r.task}
+	var err error
 	switch {
 	case r.remove:
-		return s.log.Delete(ctx, r.conn)
+		err = s.log.Delete(ctx, r.conn)
+	case r.task < 0 && safe:
+		_, err = s.log.PutConnectorSafe(ctx, r.conn, r.status)
 	case r.task < 0:
-		return s.log.PutConnector(ctx, r.conn, r.status)
+		err = s.log.PutConnector(ctx, r.conn, r.status)
+	case safe:
+		_, err = s.log.PutTaskSafe(ctx, id, r.status)
 	default:
-		return s.log.PutTask(ctx, herder.TaskID{Connector: r.conn, Task: r.task}, r.status)
+		err = s.log.PutTask(ctx, id, r.status)
 	}
+	return err
 }
 
 // flush waits until every report made so far is written, or ctx ends.
