@@ -112,7 +112,7 @@ func startWorker(ctx context.Context, cfg *runtime.WorkerConfig, store offsets.S
 		store.Close()
 		return nil, err
 	}
-	opts := api.Options{Logger: logger, Metrics: promhttp.HandlerFor(w.Metrics.Registry, promhttp.HandlerOpts{})}
+	opts := api.Options{Logger: w.Logger, Metrics: promhttp.HandlerFor(w.Metrics.Registry, promhttp.HandlerOpts{})}
 	if r, ok := h.(interface{ Ready() error }); ok {
 		opts.Ready = r.Ready
 	}
