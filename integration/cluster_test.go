@@ -42,6 +42,19 @@ func (c *cluster) createPipeline(via, viaSink *workerProc, name string, n, tasks
 	return p
 }
 
+// underWay waits until the pipeline's connectors run everywhere and a
+// quarter of its records are in Kafka, and returns the source's status.
+func (c *cluster) underWay(p pipeline) herder.ConnectorStatus {
+	c.t.Helper()
+	st := c.waitRunning(p.gen, p.tasks)
+	c.waitRunning(p.sink, 1)
+	waitFor(c.t, 60*time.Second, "a quarter of the records in Kafka", func() (bool, string) {
+		got := topicCount(c.t, c.broker.bootstrap(), p.topic)
+		return got >= int64(p.n/4), fmt.Sprint(got)
+	})
+	return st
+}
+
 // check counts the pipeline's records in Kafka and in the file: every id
 // exactly once plus at most maxDup duplicates in each.
 func (c *cluster) check(p pipeline, maxDup int) {
@@ -122,12 +135,7 @@ func TestClusterWorkerKilled(t *testing.T) {
 	w := c.workers
 	const n = 12000
 	p := c.createPipeline(w[0], w[1], "k", n, 3, 1500)
-	st := c.waitRunning(p.gen, 3)
-	c.waitRunning(p.sink, 1)
-	waitFor(t, 60*time.Second, "a quarter of the records in Kafka", func() (bool, string) {
-		got := topicCount(t, c.broker.bootstrap(), p.topic)
-		return got >= n/4, fmt.Sprint(got)
-	})
+	st := c.underWay(p)
 	// Kill the worker running task 0 of the source.
 	victim := c.worker(st.Tasks[0].WorkerID)
 	victim.KillNow()
@@ -150,12 +158,7 @@ func TestClusterGracefulStop(t *testing.T) {
 	w := c.workers
 	const n = 9000
 	p := c.createPipeline(w[0], w[1], "g", n, 3, 1500)
-	st := c.waitRunning(p.gen, 3)
-	c.waitRunning(p.sink, 1)
-	waitFor(t, 60*time.Second, "a quarter of the records in Kafka", func() (bool, string) {
-		got := topicCount(t, c.broker.bootstrap(), p.topic)
-		return got >= n/4, fmt.Sprint(got)
-	})
+	st := c.underWay(p)
 	victim := c.worker(st.Tasks[0].WorkerID)
 	victim.Stop()
 	after := c.waitRunning(p.gen, 3)
@@ -217,17 +220,10 @@ func TestClusterRestart(t *testing.T) {
 	const n = 8000
 	p := c.createPipeline(w[0], w[1], "r", n, 2, 1000)
 	paused := map[string]string{"connector.class": "datagen", "topic": "paused", "schema": "string", "count": "100", "tasks.max": "2"}
-	if _, err := w[1].client.CreateConnector(ctx, "held", paused); err != nil {
+	if _, err := w[1].client.CreateConnectorInState(ctx, "held", paused, herder.TargetPaused); err != nil {
 		t.Fatal(err)
 	}
-	if err := w[0].client.PauseConnector(ctx, "held"); err != nil {
-		t.Fatal(err)
-	}
-	c.waitRunning(p.gen, 2)
-	waitFor(t, 60*time.Second, "a quarter of the records in Kafka", func() (bool, string) {
-		got := topicCount(t, c.broker.bootstrap(), p.topic)
-		return got >= n/4, fmt.Sprint(got)
-	})
+	c.underWay(p)
 	tasksBefore, err := w[0].client.TaskConfigs(ctx, p.gen)
 	if err != nil {
 		t.Fatal(err)
@@ -276,12 +272,7 @@ func TestClusterBrokerRestart(t *testing.T) {
 	w := c.workers
 	const n = 9000
 	p := c.createPipeline(w[0], w[1], "br", n, 2, 1000)
-	c.waitRunning(p.gen, 2)
-	c.waitRunning(p.sink, 1)
-	waitFor(t, 60*time.Second, "a quarter of the records in Kafka", func() (bool, string) {
-		got := topicCount(t, c.broker.bootstrap(), p.topic)
-		return got >= n/4, fmt.Sprint(got)
-	})
+	c.underWay(p)
 	c.broker.KillNow()
 	time.Sleep(2 * time.Second) // the workers notice the broker is gone
 	c.broker = startBrokerProc(t, c.broker.port, c.broker.dataDir)

@@ -1,10 +1,12 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -203,10 +205,7 @@ func (d *Distributed) startWanted(ctx context.Context, gen int32) {
 	d.mu.Lock()
 	conns := slices.Sorted(maps.Keys(d.assignedConns))
 	tasks := slices.SortedFunc(maps.Keys(d.assignedTasks), func(a, b herder.TaskID) int {
-		if a.Connector != b.Connector {
-			return compareStrings(a.Connector, b.Connector)
-		}
-		return a.Task - b.Task
+		return cmp.Or(strings.Compare(a.Connector, b.Connector), cmp.Compare(a.Task, b.Task))
 	})
 	d.mu.Unlock()
 
@@ -252,16 +251,6 @@ func (d *Distributed) startWanted(ctx context.Context, gen int32) {
 			rt.task.SetPaused(paused)
 		}
 	}
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // startConnector starts an assigned connector and asks it for task

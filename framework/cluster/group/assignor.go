@@ -3,6 +3,7 @@ package group
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -89,7 +90,7 @@ func assign(prev leaderState, in assignInput) assignResult {
 	st := prev.copy()
 
 	members := slices.Clone(in.Members)
-	slices.SortFunc(members, func(a, b memberState) int { return compareStrings(a.ID, b.ID) })
+	slices.SortFunc(members, func(a, b memberState) int { return strings.Compare(a.ID, b.ID) })
 
 	if len(in.Config.Tasks) > 0 {
 		tasks := make(map[string]int, len(in.Config.Tasks))
@@ -352,14 +353,4 @@ func containsAll(have, want []string) bool {
 		}
 	}
 	return true
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
