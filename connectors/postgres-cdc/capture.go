@@ -185,6 +185,7 @@ func (c *capture) session(ctx context.Context) (progressed bool, err error) {
 			return false, err
 		}
 		exported = res.SnapshotName
+		slot.confirmed = lsn // the new slot's confirmed_flush_lsn
 		c.snapStart = position{commit: lsn, tsUsec: c.t.now().UnixMicro()}
 		if c.sent.commit < lsn {
 			c.sent = position{commit: lsn}

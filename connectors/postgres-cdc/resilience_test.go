@@ -145,10 +145,22 @@ func TestHeartbeatsAdvanceIdleSlot(t *testing.T) {
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(map[string]string{"table.include.list": `public\.t`, "heartbeat.interval.ms": "100"}))
 	waitSlot(t, pg, "app", "cdc")
-	pg.Exec("app", "INSERT INTO junk SELECT generate_series(1, 10000)")
+	// The junk transaction's commit record comes after the WAL position
+	// read inside it: the slot must get past that.
 	c := pg.Connect("app")
+	ctx := context.Background()
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var target string
-	if err := c.QueryRow(context.Background(), "SELECT pg_current_wal_lsn()::text").Scan(&target); err != nil {
+	if _, err := tx.Exec(ctx, "INSERT INTO junk SELECT generate_series(1, 10000)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text").Scan(&target); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	want, _ := parseLSN(target)

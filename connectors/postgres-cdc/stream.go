@@ -79,11 +79,18 @@ func (s *streamer) loop(ctx context.Context) error {
 				return err
 			}
 		}
+		// Wake up for the batch's linger, the next heartbeat (which cannot
+		// go out inside a transaction) or the status interval. Never a
+		// deadline in the past: reads would then fail at once, without
+		// taking the data waiting on the socket.
 		want := now.Add(time.Second)
 		if len(s.batch) > 0 {
 			want = s.batchAt.Add(linger)
-		} else if !s.nextBeat.IsZero() && s.nextBeat.Before(want) {
+		} else if !s.tx.active && !s.nextBeat.IsZero() && s.nextBeat.Before(want) {
 			want = s.nextBeat
+		}
+		if floor := now.Add(time.Millisecond); want.Before(floor) {
+			want = floor
 		}
 		if !want.Equal(s.deadline) {
 			s.deadline = want
