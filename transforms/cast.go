@@ -163,7 +163,7 @@ func (t *cast) update(r *connect.Record, own *owned) (bool, error) {
 	if sv.Schema() != s && !sv.Schema().Equal(s) {
 		return false, dataErr("the struct's schema %s is not the record's schema %s", sv.Schema(), s)
 	}
-	out := connect.NewStruct(schema)
+	out := own.structToFill(schema)
 	for _, f := range sv.Schema().Fields {
 		fv := field(sv, f, t.withDefault)
 		if to := plan.to[f.Index]; to != "" {
@@ -171,7 +171,7 @@ func (t *cast) update(r *connect.Record, own *owned) (bool, error) {
 				return false, err
 			}
 		}
-		out.SetIndex(f.Index, fv)
+		setField(out, f.Index, fv)
 	}
 	t.part.setFresh(r, own, schema, out)
 	return true, nil

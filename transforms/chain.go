@@ -9,6 +9,9 @@ import (
 // passes records through unchanged.
 type Chain struct {
 	stages []stage
+	// reusable: every transform and predicate is built in, so
+	// ApplyReusing may reuse memory between records.
+	reusable bool
 }
 
 type stage struct {
@@ -16,6 +19,7 @@ type stage struct {
 	class     string
 	transform Transform
 	updater   updater   // set for built-in transforms
+	drop      bool      // the transform is Filter
 	predicate Predicate // nil: always apply
 	negate    bool
 }
@@ -29,37 +33,76 @@ type stage struct {
 // Apply is safe for concurrent use when every transform and predicate of
 // the chain is, as the built-in ones are.
 func (c *Chain) Apply(r *connect.Record) (*connect.Record, error) {
+	return c.apply(r, nil)
+}
+
+// ApplyReusing is Apply for a caller that is done with each result before
+// it applies the chain to the next record, as the runtime is for a source
+// task's records, which it converts to bytes at once. The chain then
+// reuses, from one call with s to the next, its copy of the record and
+// the structs, maps and header slices its transforms make, rather than
+// allocating them for every record.
+//
+// The result, and every struct, map and header slice in it that r did not
+// hold, is valid only until the next call with s: the caller must neither
+// keep them nor pass them back in as r. As with Apply, r and what it holds
+// are never modified. A chain with a transform or predicate that is not
+// built in allocates as Apply does, since a plugin's transform may keep
+// what it is given. Calls with different Scratches may run concurrently.
+func (c *Chain) ApplyReusing(r *connect.Record, s *Scratch) (*connect.Record, error) {
+	if c == nil || !c.reusable {
+		s = nil
+	}
+	return c.apply(r, s)
+}
+
+// apply runs the chain, reusing s's memory when s is not nil.
+func (c *Chain) apply(r *connect.Record, s *Scratch) (*connect.Record, error) {
 	if c == nil {
 		return r, nil
 	}
+	if s != nil && len(s.slots) < len(c.stages) {
+		s.slots = make([]slot, len(c.stages))
+	}
 	var own *owned // set once r is the chain's own copy of the input
 	for i := range c.stages {
-		s := &c.stages[i]
-		if s.predicate != nil && s.predicate.Test(r) == s.negate {
+		st := &c.stages[i]
+		if st.predicate != nil && st.predicate.Test(r) == st.negate {
 			continue
 		}
-		if _, drop := s.updater.(filter); drop {
+		if st.drop {
 			return nil, nil
 		}
-		if s.updater != nil {
+		if st.updater != nil {
 			// Built-in transforms update the chain's copy in place: one
 			// record copy per chain rather than one per transform.
 			if own == nil {
-				c := &ownedRecord{Record: *r}
-				r, own = &c.Record, &c.own
+				var cp *ownedRecord
+				if s != nil {
+					copyRecord(&s.rec.Record, r)
+					s.rec.own = owned{}
+					cp = &s.rec
+				} else {
+					cp = &ownedRecord{Record: *r}
+				}
+				r, own = &cp.Record, &cp.own
 			}
-			keep, err := s.updater.update(r, own)
+			own.slot = nil
+			if s != nil {
+				own.slot = &s.slots[i]
+			}
+			keep, err := st.updater.update(r, own)
 			if err != nil {
-				return nil, &TransformError{Alias: s.alias, Class: s.class, Err: err}
+				return nil, &TransformError{Alias: st.alias, Class: st.class, Err: err}
 			}
 			if !keep {
 				return nil, nil
 			}
 			continue
 		}
-		out, err := s.transform.Apply(r)
+		out, err := st.transform.Apply(r)
 		if err != nil {
-			return nil, &TransformError{Alias: s.alias, Class: s.class, Err: err}
+			return nil, &TransformError{Alias: st.alias, Class: st.class, Err: err}
 		}
 		if out == nil {
 			return nil, nil

@@ -188,11 +188,13 @@ func (r *Registry) parse(config map[string]string, env Env) (*Chain, problems) {
 		st.transform = t
 		if b, isBuiltin := t.(builtinTransform); isBuiltin {
 			st.updater = b.u
+			_, st.drop = b.u.(filter)
 		}
 		if ok {
 			c.stages = append(c.stages, st)
 		}
 	}
+	c.reusable = reusableWith(c.stages)
 	return c, errs
 }
 

@@ -28,9 +28,10 @@
 // # Use by the runtime
 //
 // The plugin runtime builds one Chain per task from the task's connector
-// config with NewChain, passing Env{Sink: true} for sink tasks, and calls
-// Chain.Apply on every record: for a source task between Poll and the
-// converters, for a sink task between the converters and Put. A nil record
+// config with NewChain, passing Env{Sink: true} for sink tasks, and runs
+// every record through it: for a source task between Poll and the
+// converters with Chain.ApplyReusing (see Records), for a sink task
+// between the converters and Put with Chain.Apply. A nil record
 // back means the record is dropped (Filter). An error is a
 // *TransformError: its Class fills the dead letter queue header
 // __connect.errors.class.name, ExceptionClass the exception class header,
@@ -60,6 +61,19 @@
 // in a cache keyed by input schema, as Kafka Connect's do, so records that
 // share a schema reuse one derived schema; equal schemas that are distinct
 // pointers share it too.
+//
+// Chain.ApplyReusing goes further for a caller that is done with each
+// result before it transforms the next record, as the runtime is with a
+// source task's records (it converts each to bytes at once): with a
+// Scratch, the chain's copy of the record and the structs, maps and header
+// slices its transforms make are reused from one record to the next, so a
+// chain of built-in transforms allocates nothing per record once it has
+// seen a record's shape, and writes only the pointers that differ from the
+// previous record's (while the garbage collector marks, each pointer
+// written costs a write barrier). The input record is still never
+// modified. A sink task's records go to Put, which may keep them, so they
+// get new memory from Apply; so do records of a chain with a transform or
+// predicate that is not built in, which may keep what it is given.
 //
 // # Differences from Kafka Connect
 //

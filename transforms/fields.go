@@ -100,7 +100,9 @@ func (t *hoistField) update(r *connect.Record, own *owned) (bool, error) {
 	v := t.part.value(r)
 	s := t.part.schema(r)
 	if s == nil {
-		t.part.setFresh(r, own, nil, map[string]any{t.name: v})
+		m := own.newMap(1)
+		m[t.name] = v
+		t.part.setFresh(r, own, nil, m)
 		return true, nil
 	}
 	if v == nil && !s.Optional {
@@ -109,8 +111,8 @@ func (t *hoistField) update(r *connect.Record, own *owned) (bool, error) {
 	out, _ := t.cache.get(s, func(s *connect.Schema) (*connect.Schema, error) {
 		return structOf(&connect.Schema{}, []connect.Field{{Name: t.name, Schema: s}}), nil
 	})
-	sv := connect.NewStruct(out)
-	sv.SetIndex(0, v)
+	sv := own.structToFill(out)
+	setField(sv, 0, v)
 	t.part.setFresh(r, own, out, sv)
 	return true, nil
 }
@@ -157,7 +159,7 @@ func (t *valueToKey) update(r *connect.Record, own *owned) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		key := make(map[string]any, len(t.fields))
+		key := own.newMap(len(t.fields))
 		for _, f := range t.fields {
 			key[f] = m[f]
 		}
@@ -187,9 +189,9 @@ func (t *valueToKey) update(r *connect.Record, own *owned) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	key := connect.NewStruct(plan.schema)
+	key := own.structToFill(plan.schema)
 	for i, f := range plan.from {
-		key.SetIndex(i, field(sv, f, t.withDefault))
+		setField(key, i, field(sv, f, t.withDefault))
 	}
 	r.KeySchema, r.Key = plan.schema, key
 	own.key = true
@@ -253,7 +255,7 @@ func (t *setSchemaMetadata) update(r *connect.Record, own *owned) (bool, error) 
 		return &c, nil
 	})
 	if sv, ok := v.(*connect.StructValue); ok && sv != nil && out.Type == connect.Struct {
-		ns := connect.NewStruct(out)
+		ns := own.structToFill(out)
 		n := len(sv.Schema().Fields)
 		for _, f := range out.Fields {
 			var fv any
@@ -263,7 +265,7 @@ func (t *setSchemaMetadata) update(r *connect.Record, own *owned) (bool, error) 
 			if fv == nil && t.withDefault {
 				fv = f.Schema.Default
 			}
-			ns.SetIndex(f.Index, fv)
+			setField(ns, f.Index, fv)
 		}
 		v = ns
 	}
@@ -327,8 +329,7 @@ func newHeaderFrom(p part) func(*connect.Config, Env) (updater, error) {
 func (t *headerFrom) update(r *connect.Record, own *owned) (bool, error) {
 	v := t.part.value(r)
 	s := t.part.schema(r)
-	hs := make([]connect.Header, len(r.Headers), len(r.Headers)+len(t.fields))
-	copy(hs, r.Headers)
+	hs := append(own.newHeaders(len(r.Headers)+len(t.fields)), r.Headers...)
 	if s == nil {
 		m, err := requireMap(v, t.purpose)
 		if err != nil {
@@ -369,9 +370,9 @@ func (t *headerFrom) update(r *connect.Record, own *owned) (bool, error) {
 			p.schema = structOf(copyBasics(in, connect.Struct), fields)
 			return p, nil
 		})
-		ns := connect.NewStruct(plan.schema)
+		ns := own.structToFill(plan.schema)
 		for i, f := range plan.from {
-			ns.SetIndex(i, field(sv, f, t.withDefault))
+			setField(ns, i, field(sv, f, t.withDefault))
 		}
 		outSchema, outValue = plan.schema, ns
 	}

@@ -53,7 +53,7 @@ func (t *flatten) update(r *connect.Record, own *owned) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		out := make(map[string]any, len(m))
+		out := own.newMap(len(m))
 		if err := t.flattenMap(m, "", out); err != nil {
 			return false, err
 		}
@@ -68,7 +68,7 @@ func (t *flatten) update(r *connect.Record, own *owned) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	out := connect.NewStruct(plan.schema)
+	out := own.newStruct(plan.schema)
 	for i, path := range plan.paths {
 		cur := sv
 		for _, idx := range path[:len(path)-1] {

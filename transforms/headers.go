@@ -43,8 +43,7 @@ func (t *dropHeaders) update(r *connect.Record, own *owned) (bool, error) {
 	if keep < 0 {
 		return true, nil
 	}
-	hs := make([]connect.Header, keep, len(r.Headers)-1)
-	copy(hs, r.Headers[:keep])
+	hs := append(own.newHeaders(len(r.Headers)-1), r.Headers[:keep]...)
 	for _, h := range r.Headers[keep+1:] {
 		if _, drop := t.names[h.Key]; !drop {
 			hs = append(hs, h)
@@ -83,9 +82,7 @@ func newInsertHeader(cfg *connect.Config, _ Env) (updater, error) {
 }
 
 func (t *insertHeader) update(r *connect.Record, own *owned) (bool, error) {
-	hs := make([]connect.Header, len(r.Headers), len(r.Headers)+1)
-	copy(hs, r.Headers)
-	r.Headers = append(hs, t.h)
+	r.Headers = append(append(own.newHeaders(len(r.Headers)+1), r.Headers...), t.h)
 	return true, nil
 }
 

@@ -50,6 +50,16 @@ func apply(c *Chain, r *connect.Record) (*connect.Record, string) {
 	return out, ""
 }
 
+// unwrapMessage is the message of err without the chain's prefix, as
+// apply returns it.
+func unwrapMessage(err error) string {
+	var te *TransformError
+	if asTransformError(err, &te) {
+		return te.Err.Error()
+	}
+	return errString(err)
+}
+
 func asTransformError(err error, te **TransformError) bool {
 	e, ok := err.(*TransformError)
 	if ok {
@@ -231,6 +241,22 @@ func runCases(t *testing.T, cases map[string]applyCase) {
 			}
 			if d := cmp.Diff(before, snapshot(tc.in), cmpopts.EquateNaNs()); d != "" {
 				t.Errorf("input record changed (-before +after):\n%s", d)
+			}
+			// The runtime's source path, which reuses memory from one record
+			// to the next, does the same: the second time over the memory
+			// the first call used.
+			var scratch Scratch
+			for i := range 2 {
+				got, err := c.ApplyReusing(tc.in, &scratch)
+				if msg := unwrapMessage(err); msg != tc.wantErr {
+					t.Fatalf("reusing, call %d: error = %q, want %q", i, msg, tc.wantErr)
+				}
+				if d := diffRecords(tc.want, got); d != "" {
+					t.Errorf("reusing, call %d: record (-want +got):\n%s", i, d)
+				}
+				if d := cmp.Diff(before, snapshot(tc.in), cmpopts.EquateNaNs()); d != "" {
+					t.Errorf("reusing, call %d: input record changed (-before +after):\n%s", i, d)
+				}
 			}
 			// The transform on its own, outside a chain, does the same.
 			tt, _ := builtin.Transform(tc.class)

@@ -126,7 +126,7 @@ func (t *insertField) update(r *connect.Record, own *owned) (bool, error) {
 		// Sized for the new fields: cloning m and then growing it costs more.
 		out := m
 		if !t.part.owns(own) {
-			out = make(map[string]any, len(m)+t.count)
+			out = own.newMap(len(m) + t.count)
 			maps.Copy(out, m)
 		}
 		if t.topic != nil {
@@ -156,33 +156,37 @@ func (t *insertField) update(r *connect.Record, own *owned) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	out := connect.NewStruct(schema)
+	out := own.structToFill(schema)
 	for _, f := range in.Fields {
-		out.SetIndex(f.Index, field(sv, f, t.withDefault))
+		setField(out, f.Index, field(sv, f, t.withDefault))
 	}
 	i := len(in.Fields)
 	if t.topic != nil {
-		out.SetIndex(i, t.topics.get(r.Topic, boxTopic))
+		setField(out, i, t.topics.get(r.Topic, boxTopic))
 		i++
 	}
 	if t.partition != nil {
+		var p any // null for a record without a partition
 		if r.Partition >= 0 {
-			out.SetIndex(i, r.Partition)
+			p = r.Partition
 		}
+		setField(out, i, p)
 		i++
 	}
 	if t.offset != nil {
-		out.SetIndex(i, r.Offset)
+		setField(out, i, r.Offset)
 		i++
 	}
 	if t.ts != nil {
+		var ts any
 		if !r.Timestamp.IsZero() {
-			out.SetIndex(i, time.UnixMilli(r.Timestamp.UnixMilli()).UTC())
+			ts = time.UnixMilli(r.Timestamp.UnixMilli()).UTC()
 		}
+		setField(out, i, ts)
 		i++
 	}
 	if t.staticFld != nil {
-		out.SetIndex(i, t.staticValue)
+		setField(out, i, t.staticValue)
 	}
 	t.part.setFresh(r, own, schema, out)
 	return true, nil

@@ -29,7 +29,14 @@ type maskField struct {
 	names       []string
 	replace     *maskReplacement
 	withDefault bool
-	cache       schemaCache[[]bool] // per input schema: which fields to mask
+	cache       schemaCache[*maskPlan]
+}
+
+// maskPlan is what MaskField works out once per input schema.
+type maskPlan struct {
+	mask     []bool // by field index: mask it
+	masked   []int  // the indexes of the fields to mask, in order
+	defaults []int  // the indexes of the other fields that have a default
 }
 
 // maskReplacement is the replacement converted once for each type it can
@@ -106,25 +113,49 @@ func (t *maskField) update(r *connect.Record, own *owned) (bool, error) {
 		return false, err
 	}
 	in := sv.Schema()
-	mask, _ := t.cache.get(in, func(in *connect.Schema) ([]bool, error) {
-		m := make([]bool, len(in.Fields))
+	plan, _ := t.cache.get(in, func(in *connect.Schema) (*maskPlan, error) {
+		p := &maskPlan{mask: make([]bool, len(in.Fields))}
 		for i, f := range in.Fields {
-			m[i] = t.fields[f.Name]
+			switch {
+			case t.fields[f.Name]:
+				p.mask[i] = true
+				p.masked = append(p.masked, i)
+			case f.Schema.Default != nil:
+				p.defaults = append(p.defaults, i)
+			}
 		}
-		return m, nil
+		return p, nil
 	})
-	out := sv // a struct this chain made is masked in place
-	if !t.part.owns(own) {
-		out = connect.NewStruct(in)
+	if t.part.owns(own) {
+		// A struct this chain made is masked in place: only the fields
+		// that change are written, the masked ones and null ones that
+		// read as their default. (A failure drops the whole record, so
+		// a half-masked struct is never seen.)
+		for _, i := range plan.masked {
+			fv, err := t.masked(field(sv, in.Fields[i], t.withDefault))
+			if err != nil {
+				return false, err
+			}
+			setField(sv, i, fv)
+		}
+		if t.withDefault {
+			for _, i := range plan.defaults {
+				if sv.GetIndex(i) == nil {
+					sv.SetIndex(i, in.Fields[i].Schema.Default)
+				}
+			}
+		}
+		return true, nil
 	}
+	out := own.structToFill(in)
 	for _, f := range in.Fields {
 		fv := field(sv, f, t.withDefault)
-		if mask[f.Index] {
+		if plan.mask[f.Index] {
 			if fv, err = t.masked(fv); err != nil {
 				return false, err
 			}
 		}
-		out.SetIndex(f.Index, fv)
+		setField(out, f.Index, fv)
 	}
 	t.part.setFresh(r, own, s, out)
 	return true, nil

@@ -1,7 +1,6 @@
 package transforms
 
 import (
-	"maps"
 	"strings"
 
 	"github.com/connectd/connectd/framework/connect"
@@ -133,7 +132,7 @@ func (t *replaceField) update(r *connect.Record, own *owned) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		t.part.setFresh(r, own, nil, t.replaceMap(m, t.part.owns(own)))
+		t.part.setFresh(r, own, nil, t.replaceMap(m, own, t.part.owns(own)))
 		return true, nil
 	}
 	sv, err := requireStruct(v, replacePurpose)
@@ -144,9 +143,9 @@ func (t *replaceField) update(r *connect.Record, own *owned) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	out := connect.NewStruct(plan.schema)
+	out := own.structToFill(plan.schema)
 	for i, f := range plan.from {
-		out.SetIndex(i, field(sv, f, t.withDefault))
+		setField(out, i, field(sv, f, t.withDefault))
 	}
 	t.part.setFresh(r, own, plan.schema, out)
 	return true, nil
@@ -185,9 +184,9 @@ func (t *replaceField) buildPlan(in *connect.Schema) (*replacePlan, error) {
 // so renames that swap or chain names (a:b,b:c) read the original values.
 //
 // A map the chain made (owned) is edited in place.
-func (t *replaceField) replaceMap(m map[string]any, owned bool) map[string]any {
+func (t *replaceField) replaceMap(m map[string]any, own *owned, owned bool) map[string]any {
 	if len(t.include) > 0 {
-		out := make(map[string]any, len(t.include))
+		out := own.newMap(len(t.include))
 		for k, fv := range m {
 			if t.keep(k) {
 				out[t.renamed(k)] = fv
@@ -211,7 +210,7 @@ func (t *replaceField) replaceMap(m map[string]any, owned bool) map[string]any {
 	}
 	out := m
 	if !owned {
-		out = maps.Clone(m)
+		out = own.cloneMap(m)
 	}
 	for _, k := range t.excludeList {
 		delete(out, k)

@@ -149,7 +149,7 @@ func (t *timestampConverter) update(r *connect.Record, own *owned) (bool, error)
 	if err != nil {
 		return false, err
 	}
-	out, err := t.convertStruct(sv, schema)
+	out, err := t.convertStruct(sv, schema, own)
 	if err != nil {
 		return false, err
 	}
@@ -176,7 +176,7 @@ func (t *timestampConverter) buildSchema(in *connect.Schema) (*connect.Schema, e
 	out := structOf(copyBasics(in, connect.Struct), fields)
 	out.Optional = in.Optional
 	if d, ok := in.Default.(*connect.StructValue); ok && d != nil {
-		cd, err := t.convertStruct(d, out)
+		cd, err := t.convertStruct(d, out, &owned{})
 		if err != nil {
 			return nil, err
 		}
@@ -185,11 +185,11 @@ func (t *timestampConverter) buildSchema(in *connect.Schema) (*connect.Schema, e
 	return out, nil
 }
 
-func (t *timestampConverter) convertStruct(sv *connect.StructValue, schema *connect.Schema) (*connect.StructValue, error) {
+func (t *timestampConverter) convertStruct(sv *connect.StructValue, schema *connect.Schema, own *owned) (*connect.StructValue, error) {
 	if sv == nil {
 		return nil, nil
 	}
-	out := connect.NewStruct(schema)
+	out := own.structToFill(schema)
 	for _, f := range sv.Schema().Fields {
 		fv := field(sv, f, t.withDefault)
 		if f.Name == t.field {
@@ -204,7 +204,7 @@ func (t *timestampConverter) convertStruct(sv *connect.StructValue, schema *conn
 		if f.Index >= len(schema.Fields) || schema.Fields[f.Index].Name != f.Name {
 			return nil, dataErr("%s is not a valid field name", f.Name)
 		}
-		out.SetIndex(f.Index, fv) // the converted schema keeps the field order
+		setField(out, f.Index, fv) // the converted schema keeps the field order
 
 	}
 	return out, nil

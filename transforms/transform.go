@@ -157,13 +157,21 @@ func dataErr(format string, args ...any) error {
 // own says which of r's key and value are maps or structs that an earlier
 // transform of the chain made: those may be changed in place (no one else
 // holds them), which saves a copy per transform. update sets own for what
-// it leaves in r.
+// it leaves in r. The structs, maps and header slices update makes come
+// from own's newStruct, structToFill, newMap, cloneMap and newHeaders,
+// which reuse the memory of the previous record when the chain runs with a
+// Scratch.
 type updater interface {
 	update(r *connect.Record, own *owned) (keep bool, err error)
 }
 
-// owned marks the key and value that the chain made itself.
-type owned struct{ key, value bool }
+// owned marks the key and value that the chain made itself, and holds
+// the memory a stage may reuse (see Scratch): nil when the result must be
+// new memory, as for Apply.
+type owned struct {
+	key, value bool
+	slot       *slot
+}
 
 // ownedRecord is the chain's copy of a record with its ownership marks, in
 // one allocation.

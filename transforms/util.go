@@ -2,7 +2,6 @@ package transforms
 
 import (
 	"fmt"
-	"maps"
 	"time"
 
 	"github.com/connectd/connectd/framework/connect"
@@ -52,12 +51,19 @@ func (p part) set(r *connect.Record, own *owned, s *connect.Schema, v any) {
 // setFresh replaces this part of r with a map or struct the transform
 // made, which later transforms of the chain may change in place.
 func (p part) setFresh(r *connect.Record, own *owned, s *connect.Schema, v any) {
+	schema, value := &r.ValueSchema, &r.Value
 	if p == keyPart {
-		r.KeySchema, r.Key = s, v
+		schema, value = &r.KeySchema, &r.Key
 		own.key = true
 	} else {
-		r.ValueSchema, r.Value = s, v
 		own.value = true
+	}
+	// Written only where they change: see copyRecord.
+	if *schema != s {
+		*schema = s
+	}
+	if !sameAny(*value, v) {
+		*value = v
 	}
 }
 
@@ -76,9 +82,9 @@ func (p part) writable(m map[string]any, own *owned) map[string]any {
 		return m
 	}
 	if m == nil {
-		return map[string]any{}
+		return own.newMap(0)
 	}
-	return maps.Clone(m)
+	return own.cloneMap(m)
 }
 
 // requireMap is Kafka's Requirements.requireMap: the schemaless form of a
