@@ -26,6 +26,9 @@ type local struct {
 	sink      connect.SinkTask
 	conv      *converters.Set
 	chain     *transforms.Chain // nil: the task has no transforms
+	// scratch is the chain's memory for source records: each is
+	// converted before the next is transformed (see Chain.ApplyReusing).
+	scratch   transforms.Scratch
 	policy    ErrorPolicy
 	convNames [3]string // key, value, header converter, as configured
 	className string
@@ -201,10 +204,10 @@ func (l *local) processSource(ctx context.Context, r *connect.Record, w *Record)
 	}
 	t := r
 	if l.chain != nil {
-		t, err = l.chain.Apply(r)
+		t, err = l.chain.ApplyReusing(r, &l.scratch)
 		if err != nil && connect.IsRetriable(err) {
 			err = l.policy.retry(ctx, err, func() (e error) {
-				t, e = l.chain.Apply(r)
+				t, e = l.chain.ApplyReusing(r, &l.scratch)
 				return e
 			})
 		}
