@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,10 +37,18 @@ func runDev(ctx context.Context, args []string) error {
 	isolation := fs.String("plugin-isolation", "process", "process: each task in its own plugin process; none: in the worker")
 	flushMs := fs.Int("offset-flush-interval-ms", 1000, "how often source offsets are committed and sinks flushed")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	workerFile := fs.String("worker-config", "", "a worker .properties file whose keys are added (e.g. config.providers, converters); the flags above win")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	logger := newLogger(*logLevel)
+	extra := map[string]string{}
+	if *workerFile != "" {
+		var err error
+		if extra, err = runtime.ReadProperties(*workerFile); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
 		return err
 	}
@@ -50,13 +59,14 @@ func runDev(ctx context.Context, args []string) error {
 	defer broker.Close()
 	bootstrap := strings.Join(broker.ListenAddrs(), ",")
 
-	props := map[string]string{
+	props := extra
+	maps.Copy(props, map[string]string{
 		runtime.KeyBootstrapServers:    bootstrap,
 		runtime.KeyOffsetFile:          filepath.Join(*dataDir, "offsets.json"),
 		runtime.KeyListeners:           "http://127.0.0.1:" + strconv.Itoa(*restPort),
 		runtime.KeyPluginIsolation:     *isolation,
 		runtime.KeyOffsetFlushInterval: strconv.Itoa(*flushMs),
-	}
+	})
 	sw, err := startStandalone(ctx, props, runtime.FileConfigStore{Path: filepath.Join(*dataDir, "connectors.json")}, logger)
 	if err != nil {
 		return err
