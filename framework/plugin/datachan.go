@@ -1,13 +1,13 @@
 package plugin
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"github.com/connectd/connectd/framework/connect"
@@ -21,18 +21,21 @@ import (
 //
 // Frame: type byte, flags byte, 4-byte big-endian length, payload.
 //
-//	type 1: a packed batch (pack.go)
+//	type 1: a batch: 4-byte big-endian record count, then the records as
+//	        pack.go lays them out
 //	type 2: the task failed; payload is the message, flags bit 0 retriable
 //
 // The stream ends when the worker cancels the SourcePoll call or closes
 // its end, or after a type 2 frame. Every plugin process Launch starts has
 // a data channel; SourcePoll refuses to run without one.
 const (
-	dataFDEnv     = "CONNECTD_DATA_FD"
-	frameBatch    = 1
-	frameError    = 2
-	frameHeader   = 6
-	maxFrameBytes = maxMessageBytes
+	dataFDEnv   = "CONNECTD_DATA_FD"
+	frameBatch  = 1
+	frameError  = 2
+	frameHeader = 6
+	// batchCountBytes is the record count at the start of a batch frame.
+	batchCountBytes = 4
+	maxFrameBytes   = maxMessageBytes
 )
 
 // newDataChannel returns the worker's end and the plugin's end of a new
@@ -68,12 +71,29 @@ func pluginDataChannel() *os.File {
 	if err != nil || fd < 3 {
 		return nil
 	}
+	// Non-blocking, so the runtime poller serves it: a write that waits
+	// for the worker parks the sending goroutine instead of holding a
+	// thread in the kernel.
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		return nil
+	}
 	return os.NewFile(uintptr(fd), "data")
 }
 
 // appendFrameHeader reserves a frame header at the start of b; finishFrame
 // fills it once the payload is appended.
 func appendFrameHeader(b []byte) []byte { return append(b[:0], 0, 0, 0, 0, 0, 0) }
+
+// startBatchFrame reserves a batch frame's header and record count at the
+// start of b; records follow (appendRecords), then finishBatchFrame.
+func startBatchFrame(b []byte) []byte { return append(b[:0], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) }
+
+// finishBatchFrame fills in the header and count of a batch frame of n
+// records.
+func finishBatchFrame(b []byte, n int) []byte {
+	binary.BigEndian.PutUint32(b[frameHeader:], uint32(n))
+	return finishFrame(b, frameBatch, 0)
+}
 
 func finishFrame(b []byte, typ, flags byte) []byte {
 	b[0], b[1] = typ, flags
@@ -90,40 +110,117 @@ func errorFrame(err error) []byte {
 	return finishFrame(append(appendFrameHeader(nil), err.Error()...), frameError, flags)
 }
 
-// frameReader reads frames from the worker's end.
-type frameReader struct{ r *bufio.Reader }
+// frameReader reads frames from the worker's end. A batch's records alias
+// the bytes of their frame; the frame's buffers are reused once the worker
+// hands the batch back (recycle), and left to the garbage collector if it
+// never does.
+type frameReader struct {
+	r   io.Reader
+	hdr [frameHeader]byte
 
-func newFrameReader(r io.Reader) *frameReader {
-	return &frameReader{r: bufio.NewReaderSize(r, 1<<20)}
+	mu   sync.Mutex
+	free []*inFrame
+	// lent holds the newest batches handed out, oldest first: a batch the
+	// worker never hands back drops out of it as newer ones arrive.
+	lent []*inFrame
 }
+
+// inFrame is one batch frame as the worker holds it: the bytes read and the
+// records decoded from them.
+type inFrame struct {
+	buf  []byte
+	recs []Record
+}
+
+// Bounds of the frames kept for reuse and of the batches out on loan: more
+// than the producer buffers at once.
+const (
+	maxFreeFrames = 8
+	maxLentFrames = 64
+)
+
+func newFrameReader(r io.Reader) *frameReader { return &frameReader{r: r} }
 
 // next returns the next batch, or the task's error from an error frame, or
 // the read error.
 func (f *frameReader) next() ([]Record, error) {
-	var h [frameHeader]byte
-	if _, err := io.ReadFull(f.r, h[:]); err != nil {
+	if _, err := io.ReadFull(f.r, f.hdr[:]); err != nil {
 		return nil, err
 	}
-	n := binary.BigEndian.Uint32(h[2:6])
+	n := binary.BigEndian.Uint32(f.hdr[2:6])
 	if n > maxFrameBytes {
 		return nil, fmt.Errorf("plugin: data channel frame of %d bytes", n)
 	}
-	// A fresh buffer per frame: the records alias it until produced.
-	payload := make([]byte, n)
+	fr := f.get()
+	if uint32(cap(fr.buf)) < n {
+		fr.buf = make([]byte, n)
+	}
+	payload := fr.buf[:n]
 	if _, err := io.ReadFull(f.r, payload); err != nil {
 		return nil, err
 	}
-	switch h[0] {
+	switch f.hdr[0] {
 	case frameBatch:
-		return unpackRecords(payload)
+		if len(payload) < batchCountBytes {
+			return nil, errShort
+		}
+		recs, err := decodeRecords(payload[batchCountBytes:], uint64(binary.BigEndian.Uint32(payload)), fr.recs)
+		if err != nil {
+			return nil, err
+		}
+		fr.recs = recs
+		f.lend(fr)
+		return recs, nil
 	case frameError:
 		err := errors.New(string(payload))
-		if h[1]&1 != 0 {
+		if f.hdr[1]&1 != 0 {
 			err = connect.Retriable(err)
 		}
 		return nil, &taskError{err: err}
 	}
-	return nil, fmt.Errorf("plugin: data channel frame of unknown type %d", h[0])
+	return nil, fmt.Errorf("plugin: data channel frame of unknown type %d", f.hdr[0])
+}
+
+func (f *frameReader) get() *inFrame {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n := len(f.free); n > 0 {
+		fr := f.free[n-1]
+		f.free = f.free[:n-1]
+		return fr
+	}
+	return &inFrame{}
+}
+
+func (f *frameReader) lend(fr *inFrame) {
+	if len(fr.recs) == 0 {
+		return
+	}
+	f.mu.Lock()
+	if len(f.lent) == maxLentFrames {
+		f.lent = append(f.lent[:0], f.lent[1:]...)
+	}
+	f.lent = append(f.lent, fr)
+	f.mu.Unlock()
+}
+
+// recycle takes back a batch next returned, once nothing refers to its
+// records or their bytes any more. Anything else is ignored.
+func (f *frameReader) recycle(batch []Record) {
+	if len(batch) == 0 {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, fr := range f.lent {
+		if &fr.recs[0] == &batch[0] {
+			f.lent = append(f.lent[:i], f.lent[i+1:]...)
+			if len(f.free) < maxFreeFrames {
+				f.free = append(f.free, fr)
+			}
+			return
+		}
+	}
 }
 
 // taskError marks an error the task returned, as opposed to a broken channel.

@@ -48,17 +48,30 @@ func appendString(b []byte, s string) []byte {
 // packRecords encodes rs into a new buffer.
 func packRecords(rs []Record) []byte { return appendPacked(nil, rs) }
 
-// appendPacked encodes rs after b.
+// appendPacked encodes rs after b: the record count, then the records.
 func appendPacked(b []byte, rs []Record) []byte {
-	size := 8
+	b = slices.Grow(b, packedSize(rs)+binary.MaxVarintLen64)
+	b = binary.AppendUvarint(b, uint64(len(rs)))
+	return appendRecords(b, rs)
+}
+
+// packedSize is about how many bytes appendRecords takes for rs, a little
+// more rather than less.
+func packedSize(rs []Record) int {
+	size := 0
 	for i := range rs {
 		size += 48 + len(rs[i].Topic) + len(rs[i].Key) + len(rs[i].Value) + len(rs[i].SourcePartition) + len(rs[i].SourceOffset)
 		for _, h := range rs[i].Headers {
 			size += 16 + len(h.Key) + len(h.Value)
 		}
 	}
-	b = slices.Grow(b, size)
-	b = binary.AppendUvarint(b, uint64(len(rs)))
+	return size
+}
+
+// appendRecords encodes rs after b without their count, for a frame that
+// counts its records itself.
+func appendRecords(b []byte, rs []Record) []byte {
+	b = slices.Grow(b, packedSize(rs))
 	for i := range rs {
 		r := &rs[i]
 		var flags byte
@@ -188,10 +201,22 @@ func unpackRecords(b []byte) ([]Record, error) {
 	if u.err != nil {
 		return nil, u.err
 	}
+	return decodeRecords(u.b, n, nil)
+}
+
+// decodeRecords decodes n records that appendRecords wrote as all of b,
+// into out's storage when it has room. Keys, values and headers alias b.
+func decodeRecords(b []byte, n uint64, out []Record) ([]Record, error) {
 	if n > uint64(len(b)) { // every record takes at least one byte
 		return nil, fmt.Errorf("plugin: record batch claims %d records in %d bytes", n, len(b))
 	}
-	out := make([]Record, n)
+	if out != nil && uint64(cap(out)) >= n {
+		out = out[:n]
+		clear(out)
+	} else {
+		out = make([]Record, n)
+	}
+	u := &unpacker{b: b}
 	lastTopic := ""
 	for i := range out {
 		r := &out[i]

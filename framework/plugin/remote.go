@@ -32,6 +32,28 @@ type remote struct {
 	pollCancel context.CancelFunc
 	batches    chan []Record
 	pollErr    chan error
+	frames     *frameReader // the data channel's reader, once polling
+}
+
+// Recycler is implemented by Clients whose source batches alias buffers
+// they can reuse. Once nothing refers to a batch SourcePoll returned, its
+// records or their bytes (every record produced and acknowledged), the
+// worker may hand it back with Recycle; the Client then overwrites it. A
+// batch that is not handed back is left to the garbage collector.
+type Recycler interface {
+	Recycle(batch []Record)
+}
+
+var _ Recycler = (*remote)(nil)
+
+// Recycle implements Recycler.
+func (r *remote) Recycle(batch []Record) {
+	r.pollMu.Lock()
+	fr := r.frames
+	r.pollMu.Unlock()
+	if fr != nil {
+		fr.recycle(batch)
+	}
 }
 
 func newRemote(rpc pb.PluginClient, pc *goplugin.Client, data *os.File, exitErr func() error) *remote {
@@ -159,7 +181,8 @@ func (r *remote) SourceStart(ctx context.Context, config map[string]string, offs
 	r.pollCancel = cancel
 	r.batches = make(chan []Record, 2)
 	r.pollErr = make(chan error, 1)
-	batches, perr := r.batches, r.pollErr
+	r.frames = newFrameReader(r.data)
+	batches, perr, frames := r.batches, r.pollErr, r.frames
 	r.pollMu.Unlock()
 	readDone := make(chan struct{})
 	r.wg.Add(2)
@@ -180,7 +203,7 @@ func (r *remote) SourceStart(ctx context.Context, config map[string]string, offs
 	}()
 	go func() {
 		defer close(readDone)
-		r.readData(sctx, batches, perr)
+		r.readData(sctx, frames, batches, perr)
 	}()
 	return nil
 }
@@ -195,9 +218,8 @@ func setErr(perr chan error, err error) {
 
 // readData reads the data channel until the task's error, the channel's
 // end, or cancellation.
-func (r *remote) readData(ctx context.Context, batches chan []Record, perr chan error) {
+func (r *remote) readData(ctx context.Context, fr *frameReader, batches chan []Record, perr chan error) {
 	defer r.wg.Done()
-	fr := newFrameReader(r.data)
 	for {
 		recs, err := fr.next()
 		if err != nil {

@@ -102,10 +102,12 @@ func (s *server) SourceStart(ctx context.Context, r *pb.SourceStartRequest) (*pb
 	return &pb.Empty{}, errStatus(s.impl.SourceStart(ctx, r.Config.GetValues(), offsets))
 }
 
-// SourcePoll polls the task ahead of the worker into a buffer, and writes
-// whatever has gathered as one frame on the data channel each time the
-// channel takes one. A slow worker makes frames larger rather than the task
-// idle; a full buffer makes the task wait. It returns when the worker
+// SourcePoll polls the task ahead of the worker, packing each batch into
+// the frame being filled as soon as it is polled, and writes the frame on
+// the data channel each time the channel takes one. A slow worker makes
+// frames larger rather than the task idle; a full frame makes the task
+// wait. Polled records become garbage once packed, so the process keeps
+// about two frames of memory, not records. It returns when the worker
 // cancels the call, or after writing the task's error as the last frame.
 func (s *server) SourcePoll(ctx context.Context, _ *pb.Empty) (*pb.Empty, error) {
 	if s.data == nil {
@@ -113,7 +115,7 @@ func (s *server) SourcePoll(ctx context.Context, _ *pb.Empty) (*pb.Empty, error)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	buf := newPollBuffer()
+	buf := newFrameBuffer()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -135,13 +137,11 @@ func (s *server) SourcePoll(ctx context.Context, _ *pb.Empty) (*pb.Empty, error)
 		}
 	}()
 	defer wg.Wait()
-	var frame []byte // reused: Write is done with it when it returns
 	for {
-		recs, err := buf.take()
-		if len(recs) > 0 {
-			frame = finishFrame(appendPacked(appendFrameHeader(frame), recs), frameBatch, 0)
+		frame, err := buf.take()
+		if frame != nil {
 			_, werr := s.data.Write(frame)
-			buf.recycle(recs)
+			buf.recycle(frame)
 			if werr != nil { // the worker closed its end
 				cancel()
 				return nil, status.Error(codes.Canceled, werr.Error())
@@ -156,73 +156,77 @@ func (s *server) SourcePoll(ctx context.Context, _ *pb.Empty) (*pb.Empty, error)
 	}
 }
 
-// pollBuffer hands batches from the poller to the sender.
-type pollBuffer struct {
+// frameBuffer hands packed batches from the poller to the sender: the
+// poller appends to the frame being filled, the sender takes it whole and
+// hands the written buffer back for reuse.
+type frameBuffer struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
-	recs   []Record
-	spare  []Record // a taken slice handed back, reused for the next batch
-	size   int
+	fill   []byte // a batch frame being filled; empty when count is 0
+	count  int    // records in fill
+	spare  []byte // a written frame handed back, reused as the next fill
 	err    error
 	closed bool
 }
 
-func newPollBuffer() *pollBuffer {
-	b := &pollBuffer{}
+func newFrameBuffer() *frameBuffer {
+	b := &frameBuffer{}
 	b.cond = sync.NewCond(&b.mu)
 	return b
 }
 
-// add appends recs, waiting while the buffer is full. It reports false once
-// the buffer is closed.
-func (b *pollBuffer) add(recs []Record) bool {
+// add packs recs into the frame being filled, waiting while it is full. It
+// reports false once the buffer is closed.
+func (b *frameBuffer) add(recs []Record) bool {
+	if len(recs) == 0 {
+		return true
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for !b.closed && (len(b.recs) >= maxStreamRecords || b.size >= maxStreamBytes) {
+	for !b.closed && (b.count >= maxStreamRecords || len(b.fill) >= maxStreamBytes) {
 		b.cond.Wait()
 	}
 	if b.closed {
 		return false
 	}
-	for i := range recs {
-		b.size += len(recs[i].Key) + len(recs[i].Value) + 64
+	if b.count == 0 {
+		b.fill = startBatchFrame(b.fill)
 	}
-	b.recs = append(b.recs, recs...)
+	b.fill = appendRecords(b.fill, recs)
+	b.count += len(recs)
 	b.cond.Broadcast()
 	return true
 }
 
-// take waits for records and returns all gathered; after close it returns
-// what is left, then the close error.
-func (b *pollBuffer) take() ([]Record, error) {
+// take waits for records and returns the filled frame, finished; after
+// close it returns what is left, then (nil and) the close error.
+func (b *frameBuffer) take() ([]byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for len(b.recs) == 0 && !b.closed {
+	for b.count == 0 && !b.closed {
 		b.cond.Wait()
 	}
-	recs := b.recs
-	b.recs, b.size = b.spare, 0
-	b.spare = nil
-	b.cond.Broadcast()
-	if len(recs) > 0 {
-		return recs, nil
+	if b.count == 0 {
+		return nil, b.err
 	}
-	return nil, b.err
+	frame := finishBatchFrame(b.fill, b.count)
+	b.fill, b.count, b.spare = b.spare, 0, nil
+	b.cond.Broadcast()
+	return frame, nil
 }
 
-// recycle hands back a slice take returned, once its records are sent.
-func (b *pollBuffer) recycle(recs []Record) {
-	clear(recs) // drop references to keys and values
+// recycle hands back a frame take returned, once it is written.
+func (b *frameBuffer) recycle(frame []byte) {
 	b.mu.Lock()
-	if b.spare == nil && b.recs == nil {
-		b.recs = recs[:0]
+	if b.count == 0 && cap(b.fill) < cap(frame) {
+		b.fill = frame[:0]
 	} else if b.spare == nil {
-		b.spare = recs[:0]
+		b.spare = frame[:0]
 	}
 	b.mu.Unlock()
 }
 
-func (b *pollBuffer) close(err error) {
+func (b *frameBuffer) close(err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.closed {
