@@ -1,10 +1,12 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -34,6 +36,10 @@ type sourceRun struct {
 	topics map[string]bool // topics known to exist; poll goroutine only
 	m      taskMetrics
 	errs   *errorHandler
+
+	recycler plugin.Recycler // the client, when it reuses batches' buffers
+	slabMu   sync.Mutex
+	slabs    [][]kgo.Record // producer records of acknowledged batches, for reuse
 }
 
 // ensureTopics creates the batch's topics that do not exist yet, with the
@@ -137,6 +143,7 @@ func (t *Task) runSource(stop context.Context) error {
 	defer producer.Close()
 
 	r := &sourceRun{t: t, client: client, producer: producer, tracker: newTracker(), failed: make(chan struct{}), topics: map[string]bool{}, m: w.Metrics.task(t.spec.ID.Connector, t.spec.ID.Task)}
+	r.recycler, _ = client.(plugin.Recycler)
 	r.errs = newErrorHandler(policy, t.spec.ID, t.logger, r.m.errs)
 	if policy.DLQTopic != "" {
 		if r.errs.dlq, err = newDLQWriter(sctx, w, t.spec.ID, policy, producer, r.m.errs); err != nil {
@@ -260,7 +267,9 @@ func (r *sourceRun) produce(ctx context.Context, batch []plugin.Record) error {
 	if !r.errs.policy.TolerateAll {
 		for i := range batch {
 			if batch[i].Err != nil {
-				if err := r.send(ctx, batch[:i]); err != nil {
+				// Not reusable: the failed record's dead letter write
+				// may still read from the batch.
+				if err := r.send(ctx, batch[:i], false); err != nil {
 					return err
 				}
 				r.m.poll.Inc()
@@ -269,17 +278,29 @@ func (r *sourceRun) produce(ctx context.Context, batch []plugin.Record) error {
 			}
 		}
 	}
-	return r.send(ctx, batch)
+	return r.send(ctx, batch, true)
 }
 
 // send produces a batch, routing its failed records per errors.tolerance=all.
-func (r *sourceRun) send(ctx context.Context, batch []plugin.Record) error {
+//
+// A reusable batch whose records are all produced (none failed or
+// dropped) is reference counted: once every record is acknowledged, its
+// producer records are reused for a later batch and, when the client
+// reuses its buffers (plugin.Recycler), the batch goes back to the client.
+// Nothing else keeps a reference into it: the tracker holds copies of its
+// source partitions and offsets.
+func (r *sourceRun) send(ctx context.Context, batch []plugin.Record, reusable bool) error {
 	// Group by source partition; a batch nearly always holds one or a few.
 	var groups []*pending
 	owner := make([]*pending, len(batch))
+	plain, untracked := reusable, int32(0)
 	for i := range batch {
 		rec := &batch[i]
+		if rec.Dropped || rec.Err != nil {
+			plain = false
+		}
 		if rec.SourcePartition == nil {
+			untracked++
 			continue
 		}
 		var g *pending
@@ -308,14 +329,26 @@ func (r *sourceRun) send(ctx context.Context, batch []plugin.Record) error {
 			g.size++
 		}
 	}
+	var krs []kgo.Record
+	var refs *batchRefs
+	if plain && len(batch) > 0 {
+		krs = r.slab(len(batch))
+		refs = &batchRefs{run: r, batch: batch, krs: krs}
+		refs.remaining.Store(int32(len(groups)) + untracked)
+	} else {
+		krs = make([]kgo.Record, len(batch))
+	}
 	for _, g := range groups {
+		if r.recycler != nil { // the batch's bytes are the client's to reuse
+			g.partition, g.offset = bytes.Clone(g.partition), bytes.Clone(g.offset)
+		}
+		g.refs = refs
 		if g.remaining.Load() == 0 {
 			g.acked.Store(true) // nothing of it is produced
 		}
 		r.tracker.add(g)
 	}
 	r.m.poll.Add(float64(len(batch)))
-	krs := make([]kgo.Record, len(batch))
 	for i := range batch {
 		rec, kr := &batch[i], &krs[i]
 		if rec.Dropped {
@@ -345,10 +378,72 @@ func (r *sourceRun) send(ctx context.Context, batch []plugin.Record) error {
 		cb := r.onUntracked
 		if g := owner[i]; g != nil {
 			cb = g.onAck
+		} else if refs != nil {
+			cb = refs.onUntracked
 		}
 		r.producer.Produce(ctx, kr, cb)
 	}
 	return nil
+}
+
+// batchRefs counts what of a plain batch is still with the producer: its
+// source partition groups and its records without a source partition.
+type batchRefs struct {
+	remaining atomic.Int32
+	run       *sourceRun
+	batch     []plugin.Record
+	krs       []kgo.Record
+}
+
+// done counts down one group or untracked record; the last releases the
+// batch. A nil receiver does nothing.
+func (b *batchRefs) done() {
+	if b == nil || b.remaining.Add(-1) != 0 {
+		return
+	}
+	b.run.release(b.krs)
+	if b.run.recycler != nil {
+		b.run.recycler.Recycle(b.batch)
+	}
+	// The tracker keeps the batch's groups, and them this, until their
+	// offsets are stored: let go of the records now.
+	b.batch, b.krs = nil, nil
+}
+
+// onUntracked is the produce callback of a plain batch's records without a
+// source position.
+func (b *batchRefs) onUntracked(kr *kgo.Record, err error) {
+	b.run.onUntracked(kr, err)
+	if err == nil {
+		b.done()
+	}
+}
+
+// maxSlabs bounds the producer record slabs kept for reuse.
+const maxSlabs = 8
+
+// slab returns n zeroed producer records, reused when one is free.
+func (r *sourceRun) slab(n int) []kgo.Record {
+	r.slabMu.Lock()
+	for i := len(r.slabs) - 1; i >= 0; i-- {
+		if s := r.slabs[i]; cap(s) >= n {
+			r.slabs = append(r.slabs[:i], r.slabs[i+1:]...)
+			r.slabMu.Unlock()
+			return s[:n]
+		}
+	}
+	r.slabMu.Unlock()
+	return make([]kgo.Record, n)
+}
+
+// release takes back a slab whose records the producer is done with.
+func (r *sourceRun) release(krs []kgo.Record) {
+	clear(krs)
+	r.slabMu.Lock()
+	if len(r.slabs) < maxSlabs {
+		r.slabs = append(r.slabs, krs[:0])
+	}
+	r.slabMu.Unlock()
 }
 
 // onUntrackedDLQ is the dead letter queue callback of failed records

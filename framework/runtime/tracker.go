@@ -37,6 +37,7 @@ type pending struct {
 	size      int32 // records covered, for the write metric
 	acked     atomic.Bool
 	run       *sourceRun
+	refs      *batchRefs // the batch's reference count, when it has one
 }
 
 // onAck is the produce callback of each record the entry covers.
@@ -48,6 +49,7 @@ func (p *pending) onAck(kr *kgo.Record, err error) {
 	if p.remaining.Add(-1) == 0 {
 		p.acked.Store(true)
 		p.run.m.write.Add(float64(p.size))
+		p.refs.done()
 	}
 }
 
