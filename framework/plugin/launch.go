@@ -60,6 +60,7 @@ func (p *grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, conn 
 // Serve runs p as a plugin process; it returns when the worker ends the
 // process. Call it from a plugin executable's main.
 func Serve(p Plugin) {
+	setProcs(p)
 	go exitWithParent()
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
