@@ -195,3 +195,39 @@ func TestHeartbeatsAdvanceIdleSlot(t *testing.T) {
 		t.Fatalf("heartbeat record: key %s value %s", beats[0].Key, beats[0].Value)
 	}
 }
+
+// TestDroppedSlotWhenNeeded drops the slot under a connector with
+// snapshot.mode=when_needed: it creates a new slot and takes a new
+// snapshot, as that mode asks, and streams on.
+func TestDroppedSlotWhenNeeded(t *testing.T) {
+	pg := pgtest.Start(t)
+	pg.CreateDatabase("app")
+	pg.Exec("app", "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL)", "INSERT INTO accounts VALUES (1, 1)")
+	p := newPipeline(t, pg, "app", false)
+	p.create("pg", p.connectorConfig(map[string]string{"snapshot.mode": "when_needed"}))
+	waitSlot(t, pg, "app", "cdc")
+	pg.Exec("app", "INSERT INTO accounts VALUES (2, 2)")
+	p.readTopics(2, "srv.public.accounts")
+	c := pg.Connect("app")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c.Exec(context.Background(), "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'cdc' AND active")
+		if _, err := c.Exec(context.Background(), "SELECT pg_drop_replication_slot('cdc')"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("could not drop the slot within 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Changed while no slot existed: only a new snapshot can carry it.
+	pg.Exec("app", "UPDATE accounts SET balance = 10 WHERE id = 1")
+	waitSlot(t, pg, "app", "cdc")
+	pg.Exec("app", "INSERT INTO accounts VALUES (3, 3)")
+	msgs := p.readTopics(2+2+1, "srv.public.accounts")
+	want := tableRows(t, c, "accounts")
+	if d := diffStates(want, rebuild(t, msgs)["accounts"]); d != "" {
+		t.Fatalf("after the new snapshot the topic does not rebuild the table:\n%s", d)
+	}
+	p.waitTask("pg", herder.Running, "")
+}
