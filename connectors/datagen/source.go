@@ -188,12 +188,17 @@ func (t *SourceTask) generate(n int) []*connect.Record {
 	recs := make([]connect.Record, n)
 	out := make([]*connect.Record, n)
 
-	// For bytes and string, render every value into one slab first; ends[i]
-	// is where record i's value ends.
+	// Bytes values are rendered into one slab as the records are built
+	// (should it grow, earlier values keep the bytes they point at). String
+	// values are rendered first and converted once; ends[i] is where record
+	// i's value ends.
 	var slab []byte
 	var text string
 	var ends []int
-	if t.cfg.schema != SchemaSimple {
+	switch t.cfg.schema {
+	case SchemaBytes:
+		slab = make([]byte, 0, n*max(t.cfg.recordSize, 96))
+	case SchemaString:
 		slab = make([]byte, 0, n*max(t.cfg.recordSize, 96))
 		ends = make([]int, n)
 		for i := range n {
@@ -201,15 +206,19 @@ func (t *SourceTask) generate(n int) []*connect.Record {
 			slab = t.appendText(slab, t.id(seq), seq)
 			ends[i] = len(slab)
 		}
-		if t.cfg.schema == SchemaString {
-			text = string(slab)
-		}
+		text = string(slab)
 	}
+	// The id is boxed only where a record holds it.
+	boxID := t.cfg.schema == SchemaSimple || t.cfg.keyMode == KeyModeSequence && t.cfg.keyCardinality <= 0
 
 	for i := range n {
 		seq := t.next + int64(i)
 		id := t.id(seq)
-		idValue, seqValue := any(id), any(seq)
+		var idValue any
+		if boxID {
+			idValue = id
+		}
+		seqValue := any(seq)
 		r := &recs[i]
 		r.Topic = t.cfg.topic
 		r.Partition = -1
@@ -239,9 +248,11 @@ func (t *SourceTask) generate(n int) []*connect.Record {
 			v.SetIndex(fieldPayload, t.payloadValue)
 			r.ValueSchema, r.Value = SimpleSchema, v
 		case SchemaBytes:
+			start := len(slab)
+			slab = t.appendText(slab, id, seq)
 			// The full slice expression keeps an append by a later stage
 			// from writing into the next record's bytes.
-			r.ValueSchema, r.Value = connect.BytesSchema, slab[valueStart(ends, i):ends[i]:ends[i]]
+			r.ValueSchema, r.Value = connect.BytesSchema, slab[start:len(slab):len(slab)]
 		case SchemaString:
 			r.ValueSchema, r.Value = connect.StringSchema, text[valueStart(ends, i):ends[i]]
 		}
