@@ -142,6 +142,13 @@ func (l *local) SourceStart(ctx context.Context, config map[string]string, offse
 // dropped with Dropped set: either way its source position crosses the
 // boundary, so the worker commits past it.
 func (l *local) SourcePoll(ctx context.Context) ([]Record, error) {
+	return l.sourcePollInto(ctx, nil)
+}
+
+// sourcePollInto is SourcePoll writing into out's storage when it has room:
+// the plugin process packs each batch before it polls the next, so it
+// reuses one slice.
+func (l *local) sourcePollInto(ctx context.Context, out []Record) ([]Record, error) {
 	recs, err := l.source.Poll(ctx)
 	if err != nil {
 		return nil, err
@@ -149,7 +156,12 @@ func (l *local) SourcePoll(ctx context.Context) ([]Record, error) {
 	if len(recs) == 0 {
 		return nil, nil
 	}
-	out := make([]Record, len(recs))
+	if cap(out) >= len(recs) {
+		out = out[:len(recs)]
+		clear(out)
+	} else {
+		out = make([]Record, len(recs))
+	}
 	for i, r := range recs {
 		l.processSource(ctx, r, &out[i])
 		if out[i].Err != nil && !l.policy.TolerateAll {

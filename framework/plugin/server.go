@@ -125,8 +125,21 @@ func (s *server) SourcePoll(ctx context.Context, _ *pb.Empty) (*pb.Empty, error)
 	}()
 	go func() {
 		defer wg.Done()
+		poll := s.impl.SourcePoll
+		if l, ok := s.impl.(*local); ok {
+			// Each batch is packed before the next poll: one slice of
+			// records serves every poll.
+			var reuse []Record
+			poll = func(ctx context.Context) ([]Record, error) {
+				recs, err := l.sourcePollInto(ctx, reuse)
+				if cap(recs) > cap(reuse) {
+					reuse = recs
+				}
+				return recs, err
+			}
+		}
 		for ctx.Err() == nil {
-			recs, err := s.impl.SourcePoll(ctx)
+			recs, err := poll(ctx)
 			if err != nil {
 				buf.close(err)
 				return
