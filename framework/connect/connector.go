@@ -122,3 +122,18 @@ type PartitionAware interface {
 	Open(ctx context.Context, partitions []TopicPartition) error
 	Close(ctx context.Context, partitions []TopicPartition) error
 }
+
+// ProgressReporter is implemented by source and sink tasks that can say how
+// far they are in a long piece of work, such as an initial snapshot: the
+// worker shows it in the task's REST status under "progress".
+//
+// Progress is called by the framework from its own goroutine every few
+// seconds while the task runs, concurrently with Poll, Put, Flush and
+// Commit: it must be cheap, must not block, and must be safe to call at any
+// time between Start and Stop. The map must hold JSON-compatible values
+// (strings, numbers, booleans, nil, and maps and slices of them); the
+// framework encodes it and does not keep it, so a task may build a fresh
+// map per call. A nil or empty map means there is nothing to show.
+type ProgressReporter interface {
+	Progress() map[string]any
+}
