@@ -216,28 +216,60 @@ func decodeRecords(b []byte, n uint64, out []Record) ([]Record, error) {
 	} else {
 		out = make([]Record, n)
 	}
-	u := &unpacker{b: b}
+	// The fields every record has are read inline, a one-byte varint (the
+	// usual, but for timestamps) without a call; headers and errors, which
+	// few records have, by an unpacker.
+	p := 0
 	lastTopic := ""
+	var t []byte
+	var u64 uint64
+	var nh uint64
 	for i := range out {
 		r := &out[i]
-		flags := u.byte()
+		if uint(p) >= uint(len(b)) {
+			return nil, errShort
+		}
+		flags := b[p]
+		p++
 		r.Dropped = flags&flagDropped != 0
-		if t := u.bytes(true); string(t) != lastTopic {
+		if t, p = bytesAt(b, p, true); p < 0 {
+			return nil, errShort
+		}
+		if string(t) != lastTopic {
 			lastTopic = string(t)
 		}
 		r.Topic = lastTopic
-		r.Partition = int32(u.varint())
+		if uint(p) < uint(len(b)) && b[p] < 0x80 {
+			u64, p = uint64(b[p]), p+1
+		} else {
+			u64, p = uvarintAt(b, p)
+		}
+		r.Partition = int32(unzigzag(u64))
 		if flags&flagKeyNull == 0 {
-			r.Key = u.bytes(true)
+			r.Key, p = bytesAt(b, p, true)
 		}
 		if flags&flagValueNull == 0 {
-			r.Value = u.bytes(true)
+			r.Value, p = bytesAt(b, p, true)
 		}
-		r.TimestampMs = u.varint()
-		r.Offset = u.varint()
-		r.SourcePartition = u.bytes(false)
-		r.SourceOffset = u.bytes(false)
-		nh := u.uvarint()
+		u64, p = uvarintAt(b, p)
+		r.TimestampMs = unzigzag(u64)
+		if uint(p) < uint(len(b)) && b[p] < 0x80 {
+			u64, p = uint64(b[p]), p+1
+		} else {
+			u64, p = uvarintAt(b, p)
+		}
+		r.Offset = unzigzag(u64)
+		r.SourcePartition, p = bytesAt(b, p, false)
+		r.SourceOffset, p = bytesAt(b, p, false)
+		if uint(p) < uint(len(b)) && b[p] < 0x80 {
+			nh, p = uint64(b[p]), p+1
+		} else if nh, p = uvarintAt(b, p); p < 0 {
+			return nil, errShort
+		}
+		if nh == 0 && flags&flagErr == 0 {
+			continue
+		}
+		u := &unpacker{b: b[p:]}
 		if nh > uint64(len(u.b)) {
 			return nil, errShort
 		}
@@ -263,9 +295,52 @@ func decodeRecords(b []byte, n uint64, out []Record) ([]Record, error) {
 		if u.err != nil {
 			return nil, u.err
 		}
+		p = len(b) - len(u.b)
 	}
-	if len(u.b) != 0 {
-		return nil, fmt.Errorf("plugin: %d bytes after the last record of a batch", len(u.b))
+	if p != len(b) {
+		return nil, fmt.Errorf("plugin: %d bytes after the last record of a batch", len(b)-p)
 	}
 	return out, nil
+}
+
+// uvarintAt decodes the uvarint at b[p:] and returns it with the position
+// after it; the position is -1 when b holds none there (or p is -1).
+func uvarintAt(b []byte, p int) (uint64, int) {
+	if p < 0 || p >= len(b) {
+		return 0, -1
+	}
+	v, n := binary.Uvarint(b[p:])
+	if n <= 0 {
+		return 0, -1
+	}
+	return v, p + n
+}
+
+// unzigzag turns a uvarint into the varint it encodes.
+func unzigzag(u uint64) int64 {
+	x := int64(u >> 1)
+	if u&1 != 0 {
+		x = ^x
+	}
+	return x
+}
+
+// bytesAt returns the length-prefixed slice at b[p:], sharing b, and the
+// position after it (-1 as uvarintAt). A zero length gives an empty,
+// non-nil slice when keepEmpty, else nil.
+func bytesAt(b []byte, p int, keepEmpty bool) ([]byte, int) {
+	var n uint64
+	if uint(p) < uint(len(b)) && b[p] < 0x80 {
+		n, p = uint64(b[p]), p+1
+	} else if n, p = uvarintAt(b, p); p < 0 {
+		return nil, -1
+	}
+	if n > uint64(len(b)-p) {
+		return nil, -1
+	}
+	if n == 0 && !keepEmpty {
+		return nil, p
+	}
+	end := p + int(n)
+	return b[p:end:end], end
 }
