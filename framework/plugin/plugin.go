@@ -185,6 +185,12 @@ type Client interface {
 	SinkFlush(ctx context.Context, offsets map[connect.TopicPartition]int64) error
 	SinkStop(ctx context.Context) error
 
+	// TaskProgress returns what the running task reports of its progress
+	// (connect.ProgressReporter), decoded from JSON; nil when the task does
+	// not report progress or is not running. It may run concurrently with
+	// every task method.
+	TaskProgress(ctx context.Context) (map[string]any, error)
+
 	// Close releases the instance: for a process, ends it.
 	Close() error
 	// Exited is closed when the plugin process ends on its own. For an

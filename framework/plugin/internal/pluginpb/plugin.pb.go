@@ -1100,6 +1100,50 @@ func (x *FlushRequest) GetOffsets() []*PartitionOffset {
 	return nil
 }
 
+type Progress struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Json          []byte                 `protobuf:"bytes,1,opt,name=json,proto3" json:"json,omitempty"` // a JSON object, or empty for none
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Progress) Reset() {
+	*x = Progress{}
+	mi := &file_plugin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Progress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Progress) ProtoMessage() {}
+
+func (x *Progress) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Progress.ProtoReflect.Descriptor instead.
+func (*Progress) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *Progress) GetJson() []byte {
+	if x != nil {
+		return x.Json
+	}
+	return nil
+}
+
 var File_plugin_proto protoreflect.FileDescriptor
 
 const file_plugin_proto_rawDesc = "" +
@@ -1183,7 +1227,9 @@ const file_plugin_proto_rawDesc = "" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
 	"\x06offset\x18\x03 \x01(\x03R\x06offset\"M\n" +
 	"\fFlushRequest\x12=\n" +
-	"\aoffsets\x18\x01 \x03(\v2#.connectd.plugin.v1.PartitionOffsetR\aoffsets2\xe2\b\n" +
+	"\aoffsets\x18\x01 \x03(\v2#.connectd.plugin.v1.PartitionOffsetR\aoffsets\"\x1e\n" +
+	"\bProgress\x12\x12\n" +
+	"\x04json\x18\x01 \x01(\fR\x04json2\xab\t\n" +
 	"\x06Plugin\x12C\n" +
 	"\x04Info\x12\x19.connectd.plugin.v1.Empty\x1a .connectd.plugin.v1.InfoResponse\x12L\n" +
 	"\bValidate\x12\x1a.connectd.plugin.v1.Config\x1a$.connectd.plugin.v1.ValidateResponse\x12G\n" +
@@ -1201,7 +1247,8 @@ const file_plugin_proto_rawDesc = "" +
 	"\tSinkClose\x12\x1e.connectd.plugin.v1.Partitions\x1a\x19.connectd.plugin.v1.Empty\x12K\n" +
 	"\aSinkPut\x12\x1f.connectd.plugin.v1.RecordBatch\x1a\x1f.connectd.plugin.v1.PutResponse\x12H\n" +
 	"\tSinkFlush\x12 .connectd.plugin.v1.FlushRequest\x1a\x19.connectd.plugin.v1.Empty\x12@\n" +
-	"\bSinkStop\x12\x19.connectd.plugin.v1.Empty\x1a\x19.connectd.plugin.v1.EmptyBAZ?github.com/connectd/connectd/framework/plugin/internal/pluginpbb\x06proto3"
+	"\bSinkStop\x12\x19.connectd.plugin.v1.Empty\x1a\x19.connectd.plugin.v1.Empty\x12G\n" +
+	"\fTaskProgress\x12\x19.connectd.plugin.v1.Empty\x1a\x1c.connectd.plugin.v1.ProgressBAZ?github.com/connectd/connectd/framework/plugin/internal/pluginpbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -1215,7 +1262,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: connectd.plugin.v1.Empty
 	(*Config)(nil),              // 1: connectd.plugin.v1.Config
@@ -1236,10 +1283,11 @@ var file_plugin_proto_goTypes = []any{
 	(*Partitions)(nil),          // 16: connectd.plugin.v1.Partitions
 	(*PartitionOffset)(nil),     // 17: connectd.plugin.v1.PartitionOffset
 	(*FlushRequest)(nil),        // 18: connectd.plugin.v1.FlushRequest
-	nil,                         // 19: connectd.plugin.v1.Config.ValuesEntry
+	(*Progress)(nil),            // 19: connectd.plugin.v1.Progress
+	nil,                         // 20: connectd.plugin.v1.Config.ValuesEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	19, // 0: connectd.plugin.v1.Config.values:type_name -> connectd.plugin.v1.Config.ValuesEntry
+	20, // 0: connectd.plugin.v1.Config.values:type_name -> connectd.plugin.v1.Config.ValuesEntry
 	3,  // 1: connectd.plugin.v1.InfoResponse.config:type_name -> connectd.plugin.v1.ConfigKey
 	5,  // 2: connectd.plugin.v1.ValidateResponse.values:type_name -> connectd.plugin.v1.ConfigValue
 	1,  // 3: connectd.plugin.v1.TaskConfigsResponse.configs:type_name -> connectd.plugin.v1.Config
@@ -1265,23 +1313,25 @@ var file_plugin_proto_depIdxs = []int32{
 	12, // 23: connectd.plugin.v1.Plugin.SinkPut:input_type -> connectd.plugin.v1.RecordBatch
 	18, // 24: connectd.plugin.v1.Plugin.SinkFlush:input_type -> connectd.plugin.v1.FlushRequest
 	0,  // 25: connectd.plugin.v1.Plugin.SinkStop:input_type -> connectd.plugin.v1.Empty
-	2,  // 26: connectd.plugin.v1.Plugin.Info:output_type -> connectd.plugin.v1.InfoResponse
-	4,  // 27: connectd.plugin.v1.Plugin.Validate:output_type -> connectd.plugin.v1.ValidateResponse
-	0,  // 28: connectd.plugin.v1.Plugin.ConnectorStart:output_type -> connectd.plugin.v1.Empty
-	7,  // 29: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:output_type -> connectd.plugin.v1.TaskConfigsResponse
-	0,  // 30: connectd.plugin.v1.Plugin.ConnectorStop:output_type -> connectd.plugin.v1.Empty
-	0,  // 31: connectd.plugin.v1.Plugin.SourceStart:output_type -> connectd.plugin.v1.Empty
-	0,  // 32: connectd.plugin.v1.Plugin.SourcePoll:output_type -> connectd.plugin.v1.Empty
-	0,  // 33: connectd.plugin.v1.Plugin.SourceCommit:output_type -> connectd.plugin.v1.Empty
-	0,  // 34: connectd.plugin.v1.Plugin.SourceStop:output_type -> connectd.plugin.v1.Empty
-	0,  // 35: connectd.plugin.v1.Plugin.SinkStart:output_type -> connectd.plugin.v1.Empty
-	0,  // 36: connectd.plugin.v1.Plugin.SinkOpen:output_type -> connectd.plugin.v1.Empty
-	0,  // 37: connectd.plugin.v1.Plugin.SinkClose:output_type -> connectd.plugin.v1.Empty
-	13, // 38: connectd.plugin.v1.Plugin.SinkPut:output_type -> connectd.plugin.v1.PutResponse
-	0,  // 39: connectd.plugin.v1.Plugin.SinkFlush:output_type -> connectd.plugin.v1.Empty
-	0,  // 40: connectd.plugin.v1.Plugin.SinkStop:output_type -> connectd.plugin.v1.Empty
-	26, // [26:41] is the sub-list for method output_type
-	11, // [11:26] is the sub-list for method input_type
+	0,  // 26: connectd.plugin.v1.Plugin.TaskProgress:input_type -> connectd.plugin.v1.Empty
+	2,  // 27: connectd.plugin.v1.Plugin.Info:output_type -> connectd.plugin.v1.InfoResponse
+	4,  // 28: connectd.plugin.v1.Plugin.Validate:output_type -> connectd.plugin.v1.ValidateResponse
+	0,  // 29: connectd.plugin.v1.Plugin.ConnectorStart:output_type -> connectd.plugin.v1.Empty
+	7,  // 30: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:output_type -> connectd.plugin.v1.TaskConfigsResponse
+	0,  // 31: connectd.plugin.v1.Plugin.ConnectorStop:output_type -> connectd.plugin.v1.Empty
+	0,  // 32: connectd.plugin.v1.Plugin.SourceStart:output_type -> connectd.plugin.v1.Empty
+	0,  // 33: connectd.plugin.v1.Plugin.SourcePoll:output_type -> connectd.plugin.v1.Empty
+	0,  // 34: connectd.plugin.v1.Plugin.SourceCommit:output_type -> connectd.plugin.v1.Empty
+	0,  // 35: connectd.plugin.v1.Plugin.SourceStop:output_type -> connectd.plugin.v1.Empty
+	0,  // 36: connectd.plugin.v1.Plugin.SinkStart:output_type -> connectd.plugin.v1.Empty
+	0,  // 37: connectd.plugin.v1.Plugin.SinkOpen:output_type -> connectd.plugin.v1.Empty
+	0,  // 38: connectd.plugin.v1.Plugin.SinkClose:output_type -> connectd.plugin.v1.Empty
+	13, // 39: connectd.plugin.v1.Plugin.SinkPut:output_type -> connectd.plugin.v1.PutResponse
+	0,  // 40: connectd.plugin.v1.Plugin.SinkFlush:output_type -> connectd.plugin.v1.Empty
+	0,  // 41: connectd.plugin.v1.Plugin.SinkStop:output_type -> connectd.plugin.v1.Empty
+	19, // 42: connectd.plugin.v1.Plugin.TaskProgress:output_type -> connectd.plugin.v1.Progress
+	27, // [27:43] is the sub-list for method output_type
+	11, // [11:27] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -1298,7 +1348,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

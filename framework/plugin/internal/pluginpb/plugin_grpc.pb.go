@@ -38,6 +38,7 @@ const (
 	Plugin_SinkPut_FullMethodName              = "/connectd.plugin.v1.Plugin/SinkPut"
 	Plugin_SinkFlush_FullMethodName            = "/connectd.plugin.v1.Plugin/SinkFlush"
 	Plugin_SinkStop_FullMethodName             = "/connectd.plugin.v1.Plugin/SinkStop"
+	Plugin_TaskProgress_FullMethodName         = "/connectd.plugin.v1.Plugin/TaskProgress"
 )
 
 // PluginClient is the client API for Plugin service.
@@ -64,6 +65,9 @@ type PluginClient interface {
 	SinkPut(ctx context.Context, in *RecordBatch, opts ...grpc.CallOption) (*PutResponse, error)
 	SinkFlush(ctx context.Context, in *FlushRequest, opts ...grpc.CallOption) (*Empty, error)
 	SinkStop(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
+	// TaskProgress returns what the running task reports of its progress
+	// (connect.ProgressReporter); an empty json when it reports none.
+	TaskProgress(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Progress, error)
 }
 
 type pluginClient struct {
@@ -224,6 +228,16 @@ func (c *pluginClient) SinkStop(ctx context.Context, in *Empty, opts ...grpc.Cal
 	return out, nil
 }
 
+func (c *pluginClient) TaskProgress(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Progress, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Progress)
+	err := c.cc.Invoke(ctx, Plugin_TaskProgress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginServer is the server API for Plugin service.
 // All implementations must embed UnimplementedPluginServer
 // for forward compatibility.
@@ -248,6 +262,9 @@ type PluginServer interface {
 	SinkPut(context.Context, *RecordBatch) (*PutResponse, error)
 	SinkFlush(context.Context, *FlushRequest) (*Empty, error)
 	SinkStop(context.Context, *Empty) (*Empty, error)
+	// TaskProgress returns what the running task reports of its progress
+	// (connect.ProgressReporter); an empty json when it reports none.
+	TaskProgress(context.Context, *Empty) (*Progress, error)
 	mustEmbedUnimplementedPluginServer()
 }
 
@@ -302,6 +319,9 @@ func (UnimplementedPluginServer) SinkFlush(context.Context, *FlushRequest) (*Emp
 }
 func (UnimplementedPluginServer) SinkStop(context.Context, *Empty) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method SinkStop not implemented")
+}
+func (UnimplementedPluginServer) TaskProgress(context.Context, *Empty) (*Progress, error) {
+	return nil, status.Error(codes.Unimplemented, "method TaskProgress not implemented")
 }
 func (UnimplementedPluginServer) mustEmbedUnimplementedPluginServer() {}
 func (UnimplementedPluginServer) testEmbeddedByValue()                {}
@@ -594,6 +614,24 @@ func _Plugin_SinkStop_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Plugin_TaskProgress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServer).TaskProgress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Plugin_TaskProgress_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServer).TaskProgress(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Plugin_ServiceDesc is the grpc.ServiceDesc for Plugin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -660,6 +698,10 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SinkStop",
 			Handler:    _Plugin_SinkStop_Handler,
+		},
+		{
+			MethodName: "TaskProgress",
+			Handler:    _Plugin_TaskProgress_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
