@@ -224,8 +224,7 @@ func TestDevWorkerKilled(t *testing.T) {
 	if len(plugins) != 2 {
 		t.Fatalf("plugin processes of gen: %v, want the connector's and the task's", plugins)
 	}
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.exited
+	p.KillNow()
 	waitFor(t, 10*time.Second, "the plugin processes to die with their worker", func() (bool, string) {
 		var alive []int
 		for _, pid := range plugins {

@@ -1,21 +1,19 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/internal/proctest"
 )
 
 // connectdBin is the binary under test, built once in TestMain.
@@ -38,24 +36,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return proctest.FreePort(t) }
 
 // devProcess is a running `connectd dev`.
 type devProcess struct {
+	*proctest.Proc
 	t         *testing.T
-	cmd       *exec.Cmd
 	rest      string
 	bootstrap string
 	client    *api.Client
-	exited    chan error
 }
 
 type devOpts struct {
@@ -65,64 +54,13 @@ type devOpts struct {
 
 func startDev(t *testing.T, o devOpts) *devProcess {
 	t.Helper()
-	cmd := exec.Command(connectdBin, "dev",
+	p := proctest.Start(t, "connectd", []string{"REST API", "Kafka bootstrap"}, connectdBin, "dev",
 		"--data-dir", o.dataDir,
 		"--rest-port", strconv.Itoa(o.restPort),
 		"--kafka-port", strconv.Itoa(o.kafkaPort),
 		"--offset-flush-interval-ms", "200",
 		"--log-level", "warn")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logf, err := os.Create(filepath.Join(t.TempDir(), "connectd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &devProcess{t: t, cmd: cmd, exited: make(chan error, 1)}
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	go func() { p.exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("connectd log:\n%s", tail(string(b), 4000))
-		}
-	})
-	timeout := time.After(60 * time.Second)
-	for p.rest == "" {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatal("connectd dev exited before it was ready")
-			}
-			if v, ok := strings.CutPrefix(l, "REST API: "); ok {
-				p.rest = v
-			}
-			if v, ok := strings.CutPrefix(l, "Kafka bootstrap: "); ok {
-				p.bootstrap = v
-			}
-		case <-timeout:
-			t.Fatal("connectd dev did not print its REST API address within 60s")
-		}
-	}
-	go func() {
-		for range lines {
-		}
-	}()
-	p.client = &api.Client{BaseURL: p.rest}
-	return p
+	return &devProcess{Proc: p, t: t, rest: p.Ready["REST API"], bootstrap: p.Ready["Kafka bootstrap"], client: &api.Client{BaseURL: p.Ready["REST API"]}}
 }
 
 func tail(s string, n int) string {
@@ -133,33 +71,12 @@ func tail(s string, n int) string {
 }
 
 // stop sends SIGTERM and waits for a clean exit.
-func (p *devProcess) stop() {
-	p.t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.exited:
-		if err != nil {
-			p.t.Fatalf("connectd dev exited with %v after SIGTERM", err)
-		}
-	case <-time.After(30 * time.Second):
-		p.t.Fatal("connectd dev did not stop within 30s of SIGTERM")
-	}
-}
-
-func (p *devProcess) kill() {
-	if p.cmd.ProcessState == nil {
-		p.cmd.Process.Kill()
-		select {
-		case <-p.exited:
-		case <-time.After(10 * time.Second):
-		}
-	}
-}
+func (p *devProcess) stop() { p.Stop() }
 
 // pluginPIDs returns the pids of this connectd's plugin processes serving
 // instance (a connector name or <connector>-<task>).
 func (p *devProcess) pluginPIDs(instance string) []int {
-	return pluginPIDsOf(p.cmd.Process.Pid, instance)
+	return pluginPIDsOf(p.Pid(), instance)
 }
 
 // pluginPIDsOf returns the pids of the plugin processes serving instance

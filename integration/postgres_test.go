@@ -296,8 +296,7 @@ func TestPostgresCDCFaults(t *testing.T) {
 	waitRecords(topicCount(t, p.bootstrap, topic) + 300)
 
 	// 2. The worker dies, with its plugin processes.
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.exited
+	p.KillNow()
 	time.Sleep(500 * time.Millisecond)
 	p = startDev(t, opts)
 	p.waitTask("pg", 0, herder.Running, "")
