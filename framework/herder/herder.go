@@ -161,6 +161,11 @@ type TaskState struct {
 	State    State  `json:"state"`
 	WorkerID string `json:"worker_id"`
 	Trace    string `json:"trace,omitempty"`
+	// Progress is what the task last reported of its progress (see
+	// connect.ProgressReporter), such as a snapshot's tables and rows
+	// done; absent when it reports none. A connectd addition to Kafka
+	// Connect's status.
+	Progress map[string]any `json:"progress,omitempty"`
 }
 
 // ConnectorStatus is the body of GET /connectors/{c}/status.

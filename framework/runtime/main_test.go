@@ -17,12 +17,13 @@ import (
 
 // Test connectors, served in-process or by re-executing the test binary.
 var testPlugins = map[string]plugin.Plugin{
-	"counter": {Name: "counter", Version: "1", Aliases: []string{"com.example.CounterConnector"}, NewSource: func() connect.SourceConnector { return &counterConnector{} }},
-	"collect": {Name: "collect", Version: "1", NewSink: func() connect.SinkConnector { return &collectConnector{} }},
+	"counter":  {Name: "counter", Version: "1", Aliases: []string{"com.example.CounterConnector"}, NewSource: func() connect.SourceConnector { return &counterConnector{} }},
+	"collect":  {Name: "collect", Version: "1", NewSink: func() connect.SinkConnector { return &collectConnector{} }},
+	"progress": {Name: "progress", Version: "1", NewSource: func() connect.SourceConnector { return &progressConnector{} }},
 }
 
 func TestMain(m *testing.M) {
-	connecttest.ServeIfPlugin(testPlugins["counter"], testPlugins["collect"])
+	connecttest.ServeIfPlugin(testPlugins["counter"], testPlugins["collect"], testPlugins["progress"])
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreTopFunction("github.com/connectd/connectd/framework/plugin.exitWithParent"),
 	)

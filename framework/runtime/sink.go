@@ -113,7 +113,9 @@ func (t *Task) runSink(stop context.Context) error {
 	r.consumer = consumer
 	t.spec.Report(herder.Running, "")
 	t.logger.Info("sink task started")
+	stopProgress := t.watchProgress(stop, client)
 	err = r.loop(stop)
+	stopProgress()
 	return r.shutdown(err)
 }
 

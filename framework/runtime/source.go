@@ -153,6 +153,7 @@ func (t *Task) runSource(stop context.Context) error {
 	}
 	t.spec.Report(herder.Running, "")
 	t.logger.Info("source task started", "offsets", len(offs))
+	defer t.watchProgress(stop, client)()
 	return r.loop(stop)
 }
 

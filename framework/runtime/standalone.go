@@ -163,9 +163,9 @@ func (h *Standalone) startTasks(cs *connState) {
 
 func (h *Standalone) startTask(cs *connState, i int, cfg map[string]string) *Task {
 	id := herder.TaskID{Connector: cs.name, Task: i}
-	report := h.status.taskReporter(id)
+	report, progress := h.status.taskReporter(id)
 	report(herder.Unassigned, "")
-	return h.w.StartTask(TaskSpec{ID: id, Entry: cs.entry, Config: cfg, Report: report}, cs.target == herder.TargetPaused)
+	return h.w.StartTask(TaskSpec{ID: id, Entry: cs.entry, Config: cfg, Report: report, Progress: progress}, cs.target == herder.TargetPaused)
 }
 
 // stopTasks stops every task of cs in parallel. Callers hold opMu.

@@ -57,8 +57,10 @@ func (b *statusBoard) setTasks(name string, n int) {
 	c.tasks = c.tasks[:n]
 }
 
-// taskReporter returns the StateFunc of a new incarnation of task id.
-func (b *statusBoard) taskReporter(id herder.TaskID) StateFunc {
+// taskReporter returns the StateFunc and ProgressFunc of a new incarnation
+// of task id. A state change keeps the progress last reported: a task that
+// failed still shows how far it got.
+func (b *statusBoard) taskReporter(id herder.TaskID) (StateFunc, ProgressFunc) {
 	b.mu.Lock()
 	b.gen++
 	gen := b.gen
@@ -67,16 +69,32 @@ func (b *statusBoard) taskReporter(id herder.TaskID) StateFunc {
 		c.tasks = append(c.tasks, taskStatus{state: herder.TaskState{ID: len(c.tasks), State: herder.Unassigned, WorkerID: b.workerID}})
 	}
 	c.tasks[id.Task].gen = gen
+	c.tasks[id.Task].state.Progress = nil
 	b.mu.Unlock()
-	return func(s herder.State, trace string) {
-		b.mu.Lock()
-		defer b.mu.Unlock()
+	// current returns the task's entry while this incarnation owns it.
+	// Callers hold b.mu.
+	current := func() *taskStatus {
 		c := b.conns[id.Connector]
 		if c == nil || id.Task >= len(c.tasks) || c.tasks[id.Task].gen != gen {
-			return
+			return nil
 		}
-		c.tasks[id.Task].state = herder.TaskState{ID: id.Task, State: s, WorkerID: b.workerID, Trace: trace}
+		return &c.tasks[id.Task]
 	}
+	report := func(s herder.State, trace string) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if ts := current(); ts != nil {
+			ts.state = herder.TaskState{ID: id.Task, State: s, WorkerID: b.workerID, Trace: trace, Progress: ts.state.Progress}
+		}
+	}
+	progress := func(p map[string]any) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if ts := current(); ts != nil {
+			ts.state.Progress = p
+		}
+	}
+	return report, progress
 }
 
 func (b *statusBoard) connectorStatus(name string) herder.ConnectorStatus {

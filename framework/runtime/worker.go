@@ -66,6 +66,10 @@ type TaskSpec struct {
 	Entry  *PluginEntry
 	Config map[string]string // the task's config, framework keys included
 	Report StateFunc
+	// Progress, when set, receives the task's progress while it runs, as
+	// its plugin reports it (see connect.ProgressReporter): asked every
+	// few seconds, handed on when it changed.
+	Progress ProgressFunc
 }
 
 // StartTask starts a task's executor in the background, paused if asked.
