@@ -344,7 +344,7 @@ func (d *Distributed) ConnectorStatus(_ context.Context, name string) (herder.Co
 
 func (d *Distributed) taskState(id herder.TaskID) herder.TaskState {
 	if ts, ok := d.statuses.Task(id); ok {
-		return herder.TaskState{ID: id.Task, State: ts.State, WorkerID: ts.WorkerID, Trace: ts.Trace}
+		return herder.TaskState{ID: id.Task, State: ts.State, WorkerID: ts.WorkerID, Trace: ts.Trace, Progress: ts.Progress}
 	}
 	return herder.TaskState{ID: id.Task, State: herder.Unassigned}
 }

@@ -293,7 +293,8 @@ func (d *Distributed) startTask(id herder.TaskID, cfg map[string]string, paused 
 		return
 	}
 	report(herder.Unassigned, "")
-	t := d.w.StartTask(runtime.TaskSpec{ID: id, Entry: entry, Config: cfg, Report: report}, paused)
+	progress := func(p map[string]any) { d.status.taskProgress(id, gen, p) }
+	t := d.w.StartTask(runtime.TaskSpec{ID: id, Entry: entry, Config: cfg, Report: report, Progress: progress}, paused)
 	d.mu.Lock()
 	d.tasks[id] = &runningTask{task: t, config: cfg, paused: paused}
 	d.mu.Unlock()

@@ -28,6 +28,13 @@ type statusWriter struct {
 	closed  bool
 	done    chan struct{}
 
+	// seq numbers reports, to tell a replaced one from the one sent.
+	seq uint64
+	// tasks holds the status last reported for each task this worker
+	// runs, so a progress report rewrites it with the new progress and a
+	// state change keeps the progress.
+	tasks map[herder.TaskID]storage.Status
+
 	// ctx bounds every write; close cancels it once its flush is over, so
 	// reports the topic does not take by then are dropped at once.
 	ctx    context.Context
@@ -39,6 +46,7 @@ type statusReport struct {
 	task   int // -1: the connector
 	status storage.Status
 	remove bool // tombstones for the connector and its tasks
+	seq    uint64
 }
 
 func (r statusReport) key() string {
@@ -52,7 +60,7 @@ func (r statusReport) key() string {
 }
 
 func newStatusWriter(log *storage.StatusLog, worker string, logger *slog.Logger) *statusWriter {
-	s := &statusWriter{log: log, logger: logger, worker: worker, pending: map[string]statusReport{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &statusWriter{log: log, logger: logger, worker: worker, pending: map[string]statusReport{}, tasks: map[herder.TaskID]storage.Status{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.idle = sync.NewCond(&s.mu)
 	go s.run()
@@ -62,6 +70,13 @@ func newStatusWriter(log *storage.StatusLog, worker string, logger *slog.Logger)
 func (s *statusWriter) put(r statusReport) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.putLocked(r)
+}
+
+// putLocked queues r. Callers hold s.mu.
+func (s *statusWriter) putLocked(r statusReport) {
+	s.seq++
+	r.seq = s.seq
 	if s.closed {
 		return
 	}
@@ -81,14 +96,45 @@ func (s *statusWriter) connector(name string, gen int32, state herder.State, tra
 	s.put(statusReport{conn: name, task: -1, status: storage.Status{State: state, Trace: trace, WorkerID: s.worker, Generation: gen}})
 }
 
-// task reports a task's state as owned by this worker in gen.
+// task reports a task's state as owned by this worker in gen. The progress
+// the task reported last stays, except on UNASSIGNED: a task let go or
+// starting anew has none yet.
 func (s *statusWriter) task(id herder.TaskID, gen int32, state herder.State, trace string) {
-	s.put(statusReport{conn: id.Connector, task: id.Task, status: storage.Status{State: state, Trace: trace, WorkerID: s.worker, Generation: gen}})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := storage.Status{State: state, Trace: trace, WorkerID: s.worker, Generation: gen}
+	if prev, ok := s.tasks[id]; ok && prev.Generation == gen && state != herder.Unassigned {
+		st.Progress = prev.Progress
+	}
+	s.tasks[id] = st
+	s.putLocked(statusReport{conn: id.Connector, task: id.Task, status: st})
+}
+
+// taskProgress reports a running task's progress: its last status again,
+// with the progress. A report of an incarnation this worker no longer
+// runs in gen is dropped.
+func (s *statusWriter) taskProgress(id herder.TaskID, gen int32, progress map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.tasks[id]
+	if !ok || st.Generation != gen || st.State == herder.Unassigned {
+		return
+	}
+	st.Progress = progress
+	s.tasks[id] = st
+	s.putLocked(statusReport{conn: id.Connector, task: id.Task, status: st})
 }
 
 // remove deletes a deleted connector's statuses.
 func (s *statusWriter) remove(name string) {
-	s.put(statusReport{conn: name, remove: true})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id := range s.tasks {
+		if id.Connector == name {
+			delete(s.tasks, id)
+		}
+	}
+	s.putLocked(statusReport{conn: name, remove: true})
 }
 
 func (s *statusWriter) run() {
@@ -140,7 +186,7 @@ func (s *statusWriter) run() {
 
 // drop forgets the report for k unless a newer one replaced it meanwhile.
 func (s *statusWriter) drop(k string, sent statusReport) {
-	if cur, ok := s.pending[k]; ok && cur == sent {
+	if cur, ok := s.pending[k]; ok && cur.seq == sent.seq {
 		delete(s.pending, k)
 		s.order = s.order[1:]
 		return

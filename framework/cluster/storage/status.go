@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,11 @@ type Status struct {
 	WorkerID string
 	// Generation is the worker's group generation when it reported it.
 	Generation int32
+	// Progress is what a running task last reported of its progress (see
+	// connect.ProgressReporter); nil when none. It is written as an extra
+	// "progress" field after Kafka Connect's, which Kafka Connect's
+	// workers ignore when they read the value.
+	Progress map[string]any
 }
 
 // TaskStatus is a task's Status with the task's id.
@@ -298,7 +304,8 @@ func taskStatusKey(id herder.TaskID) []byte {
 }
 
 // statusValue is Kafka Connect's status value: state, trace (null when
-// empty), worker_id, generation, in that order.
+// empty), worker_id, generation, in that order; then connectd's progress
+// when there is one.
 func statusValue(st Status) []byte {
 	b := append([]byte(nil), `{"state":`...)
 	b = appendString(b, string(st.State))
@@ -312,6 +319,14 @@ func statusValue(st Status) []byte {
 	b = appendString(b, st.WorkerID)
 	b = append(b, `,"generation":`...)
 	b = fmt.Appendf(b, "%d", st.Generation)
+	if len(st.Progress) > 0 {
+		// Progress comes decoded from JSON, so it encodes again; were it
+		// not to, the status goes out without it rather than not at all.
+		if p, err := json.Marshal(st.Progress); err == nil {
+			b = append(b, `,"progress":`...)
+			b = append(b, p...)
+		}
+	}
 	return append(b, '}')
 }
 
@@ -353,5 +368,22 @@ func parseStatus(v []byte) (Status, error) {
 		return Status{}, fmt.Errorf("generation: %w", err)
 	}
 	st.Generation = int32(gen)
+	switch p := m["progress"].(type) {
+	case map[string]any:
+		// Decoded again without UseNumber: numbers read as float64, as
+		// the worker that reported them saw them.
+		var pv struct {
+			Progress map[string]any `json:"progress"`
+		}
+		if err := json.Unmarshal(v, &pv); err != nil {
+			return Status{}, fmt.Errorf("progress: %w", err)
+		}
+		if len(pv.Progress) > 0 {
+			st.Progress = pv.Progress
+		}
+	case nil:
+	default:
+		return Status{}, fmt.Errorf("progress: want an object, found %s", typeName(p))
+	}
 	return st, nil
 }

@@ -1,6 +1,9 @@
 package storage
 
 import (
+	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -198,7 +201,7 @@ func TestStatusLogsConverge(t *testing.T) {
 		if _, ok := l.Connector("c"); ok || len(l.Tasks("c")) != 0 {
 			t.Errorf("%s still has statuses of the deleted connector: %v", name, l.Tasks("c"))
 		}
-		if got, ok := l.Task(herder.TaskID{Connector: "d", Task: 0}); !ok || got != run("b") {
+		if got, ok := l.Task(herder.TaskID{Connector: "d", Task: 0}); !ok || !cmp.Equal(got, run("b")) {
 			t.Errorf("%s: d-0 = %+v, %v", name, got, ok)
 		}
 	}
@@ -211,12 +214,15 @@ func TestParseStatus(t *testing.T) {
 		want    Status
 		wantErr bool
 	}{
-		"kafka connect's":    {in: `{"state":"RUNNING","trace":null,"worker_id":"h:8083","generation":12}`, want: Status{State: herder.Running, WorkerID: "h:8083", Generation: 12}},
-		"field order":        {in: `{"generation":1,"worker_id":"w","state":"FAILED","trace":"t"}`, want: Status{State: herder.Failed, Trace: "t", WorkerID: "w", Generation: 1}},
-		"unknown state":      {in: `{"state":"SLEEPING","worker_id":"w","generation":1}`, wantErr: true},
-		"fractional gen":     {in: `{"state":"RUNNING","worker_id":"w","generation":1.5}`, wantErr: true},
-		"missing generation": {in: `{"state":"RUNNING","worker_id":"w"}`, wantErr: true},
-		"not an object":      {in: `"RUNNING"`, wantErr: true},
+		"kafka connect's":     {in: `{"state":"RUNNING","trace":null,"worker_id":"h:8083","generation":12}`, want: Status{State: herder.Running, WorkerID: "h:8083", Generation: 12}},
+		"field order":         {in: `{"generation":1,"worker_id":"w","state":"FAILED","trace":"t"}`, want: Status{State: herder.Failed, Trace: "t", WorkerID: "w", Generation: 1}},
+		"unknown state":       {in: `{"state":"SLEEPING","worker_id":"w","generation":1}`, wantErr: true},
+		"fractional gen":      {in: `{"state":"RUNNING","worker_id":"w","generation":1.5}`, wantErr: true},
+		"missing generation":  {in: `{"state":"RUNNING","worker_id":"w"}`, wantErr: true},
+		"not an object":       {in: `"RUNNING"`, wantErr: true},
+		"progress":            {in: `{"state":"RUNNING","trace":null,"worker_id":"w","generation":2,"progress":{"rows_done":10,"phase":"snapshot"}}`, want: Status{State: herder.Running, WorkerID: "w", Generation: 2, Progress: map[string]any{"rows_done": float64(10), "phase": "snapshot"}}},
+		"progress null":       {in: `{"state":"RUNNING","worker_id":"w","generation":2,"progress":null}`, want: Status{State: herder.Running, WorkerID: "w", Generation: 2}},
+		"progress not object": {in: `{"state":"RUNNING","worker_id":"w","generation":2,"progress":[1]}`, wantErr: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -229,5 +235,74 @@ func TestParseStatus(t *testing.T) {
 				t.Fatalf("parseStatus(%s) (-want +got):\n%s", tc.in, d)
 			}
 		})
+	}
+}
+
+// TestStatusLogProgress: a task's progress is written as an extra
+// "progress" field after Kafka Connect's four, so the value still reads as
+// Kafka Connect's status (it ignores unknown fields: its four fields are
+// there, in its order, with their values), and reads back into Status.
+func TestStatusLogProgress(t *testing.T) {
+	t.Parallel()
+	seeds := newKafka(t)
+	topic := topicName(t, seeds, "status")
+	w := openStatus(t, seeds, topic)
+	ctx := ctxT(t)
+	id := herder.TaskID{Connector: "pg", Task: 0}
+	progress := map[string]any{
+		"phase": "snapshot", "tables_done": float64(1), "tables_total": float64(3),
+		"rows_done": float64(1500), "rows_estimated": float64(4000), "eta_seconds": 12.5,
+		"table": `public."Orders"`, "tables": []any{"public.a", "public.b"}, "lsn": nil,
+	}
+	running := Status{State: herder.Running, WorkerID: "10.0.0.1:8083", Generation: 3, Progress: progress}
+	must(t, w.PutTask(ctx, id, running))
+	must(t, w.PutTask(ctx, herder.TaskID{Connector: "pg", Task: 1}, Status{State: herder.Running, WorkerID: "10.0.0.1:8083", Generation: 3}))
+	must(t, w.ReadToEnd(ctx))
+
+	for name, l := range map[string]*StatusLog{"writer": w, "reader": openStatus(t, seeds, topic)} {
+		got, ok := l.Task(id)
+		if !ok {
+			t.Fatalf("%s: no status", name)
+		}
+		if d := cmp.Diff(running, got); d != "" {
+			t.Errorf("%s: status (-want +got):\n%s", name, d)
+		}
+		if got, _ := l.Task(herder.TaskID{Connector: "pg", Task: 1}); got.Progress != nil {
+			t.Errorf("%s: a status written without progress reads with %v", name, got.Progress)
+		}
+	}
+
+	values := byKey(readRaw(t, seeds, topic))
+	if got := values["status-task-pg-1"]; len(got) != 1 || got[0] != `{"state":"RUNNING","trace":null,"worker_id":"10.0.0.1:8083","generation":3}` {
+		t.Fatalf("a status without progress is not Kafka Connect's value byte for byte: %q", got)
+	}
+	raw := values["status-task-pg-0"]
+	if len(raw) != 1 {
+		t.Fatalf("want one value of the task's status, got %q", raw)
+	}
+	// Kafka Connect reads the value as schemaless JSON and takes its four
+	// fields by name.
+	d := json.NewDecoder(strings.NewReader(raw[0]))
+	var keys []string
+	tok, err := d.Token()
+	must(t, err)
+	if tok != json.Delim('{') {
+		t.Fatalf("value is not a JSON object: %s", raw[0])
+	}
+	fields := map[string]any{}
+	for d.More() {
+		k, err := d.Token()
+		must(t, err)
+		var v any
+		must(t, d.Decode(&v))
+		keys = append(keys, k.(string))
+		fields[k.(string)] = v
+	}
+	if want := []string{"state", "trace", "worker_id", "generation", "progress"}; !slices.Equal(keys, want) {
+		t.Errorf("fields %v, want %v", keys, want)
+	}
+	wantFields := map[string]any{"state": "RUNNING", "trace": nil, "worker_id": "10.0.0.1:8083", "generation": float64(3), "progress": progress}
+	if d := cmp.Diff(wantFields, fields); d != "" {
+		t.Errorf("fields of the value (-want +got):\n%s", d)
 	}
 }
