@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/connectd/connectd/framework/configprovider"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/connectd/connectd/framework/connect"
 	"github.com/connectd/connectd/framework/plugin"
 	"github.com/connectd/connectd/transforms"
@@ -83,6 +85,8 @@ type WorkerConfig struct {
 	RestartBackoff      [2]time.Duration // initial, max
 	ClientID            string
 	TopicCreation       bool
+	// ConsumerOpts are the sink consumers' options from consumer.* keys.
+	ConsumerOpts []kgo.Opt
 	// ConfigProviders resolves ${provider:path:key} placeholders in
 	// connector configs, from the config.providers keys.
 	ConfigProviders *configprovider.Resolver
@@ -114,7 +118,12 @@ func ParseWorkerConfig(raw map[string]string, logger *slog.Logger) (*WorkerConfi
 	if err != nil {
 		return nil, fmt.Errorf("worker config: %w", err)
 	}
+	consumer, err := consumerOpts(raw)
+	if err != nil {
+		return nil, err
+	}
 	return &WorkerConfig{
+		ConsumerOpts:        consumer,
 		Raw:                 raw,
 		Parsed:              parsed,
 		Bootstrap:           parsed.List(KeyBootstrapServers),

@@ -96,6 +96,7 @@ func (t *Task) runSink(stop context.Context) error {
 		kgo.OnPartitionsRevoked(r.onRevoked),
 		kgo.OnPartitionsLost(r.onLost),
 	)
+	opts = append(opts, w.Config.ConsumerOpts...)
 	if re := config[KeyTopicsRegex]; re != "" {
 		if _, err := regexp.Compile(re); err != nil {
 			client.SinkStop(context.Background())
