@@ -3,7 +3,6 @@ package transforms
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -102,19 +101,23 @@ var (
 // appendFormat appends t (taken in UTC) formatted by f.
 func (f *dateFormat) appendFormat(dst []byte, t time.Time) []byte {
 	t = t.UTC()
+	// Each of time.Time's Year, Month, Day, Hour... works the date out
+	// again from the instant: do it once.
+	year, month, day := t.Date()
+	hour, minute, second := t.Clock()
 	for _, it := range f.items {
 		n := it.count
 		switch it.letter {
 		case 0:
 			dst = append(dst, it.lit...)
 		case 'G':
-			if t.Year() <= 0 {
+			if year <= 0 {
 				dst = append(dst, "BC"...)
 			} else {
 				dst = append(dst, "AD"...)
 			}
 		case 'y', 'Y':
-			y := t.Year()
+			y := year
 			if it.letter == 'Y' {
 				y = weekYear(t)
 			}
@@ -127,7 +130,7 @@ func (f *dateFormat) appendFormat(dst []byte, t time.Time) []byte {
 				dst = appendPadded(dst, y, n)
 			}
 		case 'M', 'L':
-			m := int(t.Month())
+			m := int(month)
 			switch {
 			case n >= 4:
 				dst = append(dst, monthsLong[m-1]...)
@@ -143,9 +146,9 @@ func (f *dateFormat) appendFormat(dst []byte, t time.Time) []byte {
 		case 'D':
 			dst = appendPadded(dst, t.YearDay(), n)
 		case 'd':
-			dst = appendPadded(dst, t.Day(), n)
+			dst = appendPadded(dst, day, n)
 		case 'F':
-			dst = appendPadded(dst, (t.Day()-1)/7+1, n)
+			dst = appendPadded(dst, (day-1)/7+1, n)
 		case 'E':
 			d := daysLong[t.Weekday()]
 			if n >= 4 {
@@ -160,27 +163,27 @@ func (f *dateFormat) appendFormat(dst []byte, t time.Time) []byte {
 			}
 			dst = appendPadded(dst, wd, n)
 		case 'a':
-			dst = append(dst, ampmStrings[t.Hour()/12]...)
+			dst = append(dst, ampmStrings[hour/12]...)
 		case 'H':
-			dst = appendPadded(dst, t.Hour(), n)
+			dst = appendPadded(dst, hour, n)
 		case 'k':
-			h := t.Hour()
+			h := hour
 			if h == 0 {
 				h = 24
 			}
 			dst = appendPadded(dst, h, n)
 		case 'K':
-			dst = appendPadded(dst, t.Hour()%12, n)
+			dst = appendPadded(dst, hour%12, n)
 		case 'h':
-			h := t.Hour() % 12
+			h := hour % 12
 			if h == 0 {
 				h = 12
 			}
 			dst = appendPadded(dst, h, n)
 		case 'm':
-			dst = appendPadded(dst, t.Minute(), n)
+			dst = appendPadded(dst, minute, n)
 		case 's':
-			dst = appendPadded(dst, t.Second(), n)
+			dst = appendPadded(dst, second, n)
 		case 'S':
 			dst = appendPadded(dst, t.Nanosecond()/1e6, n)
 		case 'z':
@@ -231,11 +234,18 @@ func appendPadded(dst []byte, v, width int) []byte {
 		v = -v
 	}
 	var buf [20]byte
-	s := strconv.AppendInt(buf[:0], int64(v), 10)
-	for i := len(s); i < width; i++ {
+	i := len(buf)
+	for v >= 10 {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+	}
+	i--
+	buf[i] = byte('0' + v)
+	for n := len(buf) - i; n < width; n++ {
 		dst = append(dst, '0')
 	}
-	return append(dst, s...)
+	return append(dst, buf[i:]...)
 }
 
 // format returns t formatted by f.

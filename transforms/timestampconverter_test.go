@@ -1,6 +1,8 @@
 package transforms
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/connectd/connectd/framework/connect"
@@ -126,5 +128,23 @@ func TestDateFormat(t *testing.T) {
 	}
 	if _, err := f.parse("1970/01/01"); err == nil {
 		t.Error("parse accepted a text that does not match")
+	}
+}
+
+// TestAppendPadded checks the date formatter's digits against strconv.
+func TestAppendPadded(t *testing.T) {
+	t.Parallel()
+	for _, v := range []int{0, 1, 9, 10, 99, 100, 999, 1000, 2017, 9999, 10000, 123456789, -1, -12, -2017} {
+		for width := 0; width <= 6; width++ {
+			digits := strconv.Itoa(v)
+			sign := ""
+			if v < 0 {
+				sign, digits = "-", digits[1:]
+			}
+			want := sign + strings.Repeat("0", max(0, width-len(digits))) + digits
+			if got := string(appendPadded([]byte("x"), v, width)); got != "x"+want {
+				t.Errorf("appendPadded(%d, %d) = %q, want %q", v, width, got, "x"+want)
+			}
+		}
 	}
 }
