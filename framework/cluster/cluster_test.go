@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,6 +53,13 @@ type seqTask struct {
 	topic, id   string
 	next, count int64
 	part        map[string]any
+	done        atomic.Int64 // next, published for Progress
+}
+
+// Progress reports the records written of the count (read on the
+// worker's goroutine, concurrently with Poll).
+func (t *seqTask) Progress() map[string]any {
+	return map[string]any{"task": t.id, "done": t.done.Load(), "total": t.count}
 }
 
 func (t *seqTask) Start(_ context.Context, cfg map[string]string, offs connect.OffsetReader) error {
@@ -80,6 +88,7 @@ func (t *seqTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 			SourcePartition: t.part, SourceOffset: map[string]any{"i": t.next},
 		})
 	}
+	t.done.Store(t.next)
 	return out, nil
 }
 
@@ -261,4 +270,38 @@ func countRecords(t *testing.T, seeds []string, topic string, want int) int {
 		}
 	}
 	return n
+}
+
+// TestProgressFromAnyWorker: each worker runs one task of a connector; a
+// task's progress goes through the status topic, so both workers' REST
+// APIs show the progress of both tasks.
+func TestProgressFromAnyWorker(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(100*time.Millisecond), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kc.Close)
+	seeds := kc.ListenAddrs()
+	a, b := startNode(t, seeds), startNode(t, seeds)
+	waitFor(t, "both workers to know the leader", func() (bool, string) {
+		return a.h.Ready() == nil && b.h.Ready() == nil, ""
+	})
+	const count = 200
+	cfg := map[string]string{"connector.class": "seq", "topic": "out", "count": strconv.Itoa(count), "tasks.max": "2"}
+	if _, err := a.client.CreateConnector(context.Background(), "s", cfg); err != nil {
+		t.Fatal(err)
+	}
+	st := running(t, a, "s", 2)
+	if st.Tasks[0].WorkerID == st.Tasks[1].WorkerID {
+		t.Fatalf("both tasks on %s; want one per worker", st.Tasks[0].WorkerID)
+	}
+	for _, n := range []*node{a, b} {
+		for task := range 2 {
+			waitFor(t, fmt.Sprintf("task %d's progress done, through %s", task, n.h.w.ID), func() (bool, string) {
+				ts, err := n.client.TaskStatus(context.Background(), "s", task)
+				want := map[string]any{"task": strconv.Itoa(task), "done": float64(count), "total": float64(count)}
+				return err == nil && ts.State == herder.Running && fmt.Sprint(ts.Progress) == fmt.Sprint(want), fmt.Sprintf("%+v %v", ts, err)
+			})
+		}
+	}
 }
