@@ -61,6 +61,7 @@ func (p *grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, conn 
 // process. Call it from a plugin executable's main.
 func Serve(p Plugin) {
 	setProcs(p)
+	defer startCPUProfile()()
 	tuneGC()
 	go exitWithParent()
 	goplugin.Serve(&goplugin.ServeConfig{
