@@ -210,6 +210,7 @@ func (c *capture) session(ctx context.Context) (progressed bool, err error) {
 		progressed = true
 	}
 	if c.cfg.snapshotMode == SnapshotInitialOnly {
+		c.t.prog.setPhase(phaseSnapshotDone)
 		c.log.Info("postgres-cdc: snapshot.mode=initial_only: the snapshot is done and no changes are streamed")
 		<-ctx.Done()
 		return true, nil
@@ -230,6 +231,9 @@ func (c *capture) emit(ctx context.Context, recs []*connect.Record, keepalive fu
 	for {
 		select {
 		case c.t.out <- batchOrErr{recs: recs}:
+			if c.started {
+				c.t.prog.streamed(c.sent)
+			}
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()

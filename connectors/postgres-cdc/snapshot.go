@@ -42,6 +42,7 @@ func (c *capture) snapshot(ctx context.Context, conn *pgconn.PgConn, exported st
 	for _, m := range metas {
 		p.estRows += m.estRows
 	}
+	c.t.prog.snapshotUpdate(p.start, p.counts(""))
 	c.log.Info("postgres-cdc: snapshot started", "tables", len(metas), "estimated_rows", p.estRows,
 		"exported_snapshot", exported != "", "resumed_after_table", c.snapTable, "start_lsn", lsnString(c.snapStart.commit))
 
@@ -129,6 +130,7 @@ func (c *capture) snapshot(ctx context.Context, conn *pgconn.PgConn, exported st
 				return fmt.Errorf("snapshot of %s: %w", name, err)
 			}
 			p.rows += int64(n)
+			c.t.prog.snapshotUpdate(p.start, p.counts(name))
 			if len(pk) == 0 || n < c.cfg.fetchSize {
 				break
 			}
@@ -145,6 +147,7 @@ func (c *capture) snapshot(ctx context.Context, conn *pgconn.PgConn, exported st
 			return err
 		}
 		p.tablesDone++
+		c.t.prog.snapshotUpdate(p.start, p.counts(""))
 		p.maybeLog(c, c.t.now(), name)
 	}
 	if held != nil {
@@ -165,7 +168,9 @@ func (c *capture) snapshot(ctx context.Context, conn *pgconn.PgConn, exported st
 		return err
 	}
 	c.snapTable, c.snapKey = "", nil
-	elapsed := c.t.now().Sub(p.start)
+	end := c.t.now()
+	c.t.prog.snapshotFinished(end, p.counts(""))
+	elapsed := end.Sub(p.start)
 	c.log.Info("postgres-cdc: snapshot done", "tables", p.tables, "rows", p.rows, "elapsed", elapsed.Round(time.Millisecond))
 	return nil
 }
@@ -247,6 +252,11 @@ type progress struct {
 	rows, estRows int64
 }
 
+// counts returns the counters for the task's status, reading table.
+func (p *progress) counts(table string) snapshotCounts {
+	return snapshotCounts{table: table, tables: p.tables, tablesDone: p.tablesDone, rowsDone: p.rows, rowsEstimated: p.estRows}
+}
+
 func (p *progress) maybeLog(c *capture, now time.Time, table string) {
 	if now.Sub(p.last) < c.cfg.progressInterval {
 		return
@@ -254,8 +264,8 @@ func (p *progress) maybeLog(c *capture, now time.Time, table string) {
 	p.last = now
 	elapsed := now.Sub(p.start)
 	eta := "unknown"
-	if p.rows > 0 && p.estRows > p.rows {
-		eta = (time.Duration(float64(elapsed) * float64(p.estRows-p.rows) / float64(p.rows))).Round(time.Second).String()
+	if d, ok := snapshotETA(elapsed, p.rows, p.estRows); ok {
+		eta = d.Round(time.Second).String()
 	}
 	c.log.Info("postgres-cdc: snapshot progress", "tables_done", p.tablesDone, "tables", p.tables, "table", table,
 		"rows_done", p.rows, "rows_estimated", p.estRows, "elapsed", elapsed.Round(time.Second), "eta", eta)

@@ -46,14 +46,17 @@ type SourceTask struct {
 
 	// confirmed is the newest LSN the framework stored an offset for.
 	confirmed atomic.Uint64
+	// prog is what Progress reports; the capture goroutine updates it.
+	prog *taskProgress
 
 	stopOnce sync.Once
 	now      func() time.Time
 }
 
 var (
-	_ connect.SourceTask = (*SourceTask)(nil)
-	_ connect.Committer  = (*SourceTask)(nil)
+	_ connect.SourceTask       = (*SourceTask)(nil)
+	_ connect.Committer        = (*SourceTask)(nil)
+	_ connect.ProgressReporter = (*SourceTask)(nil)
 )
 
 // Start parses the configuration, reads the stored offset and starts the
@@ -89,6 +92,7 @@ func (t *SourceTask) Start(_ context.Context, raw map[string]string, offsets con
 	t.out = make(chan batchOrErr, 4)
 	t.done = make(chan struct{})
 	t.failed = nil
+	t.prog = &taskProgress{}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.cancel = cancel
 	c := newCapture(t)

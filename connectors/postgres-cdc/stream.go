@@ -53,6 +53,7 @@ func (c *capture) stream(ctx context.Context, repl *pgconn.PgConn) (bool, error)
 		pglogrepl.StartReplicationOptions{Mode: pglogrepl.LogicalReplication, PluginArgs: args}); err != nil {
 		return false, fmt.Errorf("start replication from %s: %w", lsnString(c.sent.commit), err)
 	}
+	c.t.prog.setPhase(phaseStreaming)
 	c.log.Info("postgres-cdc: streaming changes", "slot", c.cfg.slot, "from_lsn", lsnString(c.sent.commit))
 	s := &streamer{c: c, repl: repl, rels: map[uint32]*table{}, lastStatus: time.Now()}
 	if c.cfg.heartbeatInterval > 0 {
