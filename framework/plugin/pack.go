@@ -15,7 +15,8 @@ import (
 // Layout, per record, after a uvarint record count:
 //
 //	flags        byte: 1 key null, 2 value null, 4 has error, 8 dropped,
-//	             16 the error has details
+//	             16 the error has details; 32, 64, 128: the topic, source
+//	             partition, timestamp are the previous record's (absent)
 //	topic        uvarint length + bytes
 //	partition    varint
 //	key, value   uvarint length + bytes (absent when null)
@@ -33,6 +34,10 @@ const (
 	flagErr       = 4
 	flagDropped   = 8
 	flagErrDetail = 16
+	// A batch's records mostly share these with the record before.
+	flagSameTopic     = 32
+	flagSamePartition = 64 // the source partition
+	flagSameTimestamp = 128
 )
 
 func appendBytes(b, v []byte) []byte {
@@ -75,6 +80,18 @@ func appendRecords(b []byte, rs []Record) []byte {
 	for i := range rs {
 		r := &rs[i]
 		var flags byte
+		if i > 0 {
+			prev := &rs[i-1]
+			if r.Topic == prev.Topic {
+				flags |= flagSameTopic
+			}
+			if r.SourcePartition != nil && prev.SourcePartition != nil && string(r.SourcePartition) == string(prev.SourcePartition) {
+				flags |= flagSamePartition
+			}
+			if r.TimestampMs == prev.TimestampMs {
+				flags |= flagSameTimestamp
+			}
+		}
 		if r.Key == nil {
 			flags |= flagKeyNull
 		}
@@ -91,7 +108,9 @@ func appendRecords(b []byte, rs []Record) []byte {
 			flags |= flagDropped
 		}
 		b = append(b, flags)
-		b = appendString(b, r.Topic)
+		if flags&flagSameTopic == 0 {
+			b = appendString(b, r.Topic)
+		}
 		b = binary.AppendVarint(b, int64(r.Partition))
 		if r.Key != nil {
 			b = appendBytes(b, r.Key)
@@ -99,9 +118,13 @@ func appendRecords(b []byte, rs []Record) []byte {
 		if r.Value != nil {
 			b = appendBytes(b, r.Value)
 		}
-		b = binary.AppendVarint(b, r.TimestampMs)
+		if flags&flagSameTimestamp == 0 {
+			b = binary.AppendVarint(b, r.TimestampMs)
+		}
 		b = binary.AppendVarint(b, r.Offset)
-		b = appendBytes(b, r.SourcePartition)
+		if flags&flagSamePartition == 0 {
+			b = appendBytes(b, r.SourcePartition)
+		}
 		b = appendBytes(b, r.SourceOffset)
 		b = binary.AppendUvarint(b, uint64(len(r.Headers)))
 		for _, h := range r.Headers {
@@ -221,6 +244,8 @@ func decodeRecords(b []byte, n uint64, out []Record) ([]Record, error) {
 	// few records have, by an unpacker.
 	p := 0
 	lastTopic := ""
+	var lastTimestamp int64
+	var lastPartition []byte
 	var t []byte
 	var u64 uint64
 	var nh uint64
@@ -232,11 +257,13 @@ func decodeRecords(b []byte, n uint64, out []Record) ([]Record, error) {
 		flags := b[p]
 		p++
 		r.Dropped = flags&flagDropped != 0
-		if t, p = bytesAt(b, p, true); p < 0 {
-			return nil, errShort
-		}
-		if string(t) != lastTopic {
-			lastTopic = string(t)
+		if flags&flagSameTopic == 0 {
+			if t, p = bytesAt(b, p, true); p < 0 {
+				return nil, errShort
+			}
+			if string(t) != lastTopic {
+				lastTopic = string(t)
+			}
 		}
 		r.Topic = lastTopic
 		if uint(p) < uint(len(b)) && b[p] < 0x80 {
@@ -251,15 +278,21 @@ func decodeRecords(b []byte, n uint64, out []Record) ([]Record, error) {
 		if flags&flagValueNull == 0 {
 			r.Value, p = bytesAt(b, p, true)
 		}
-		u64, p = uvarintAt(b, p)
-		r.TimestampMs = unzigzag(u64)
+		if flags&flagSameTimestamp == 0 {
+			u64, p = uvarintAt(b, p)
+			lastTimestamp = unzigzag(u64)
+		}
+		r.TimestampMs = lastTimestamp
 		if uint(p) < uint(len(b)) && b[p] < 0x80 {
 			u64, p = uint64(b[p]), p+1
 		} else {
 			u64, p = uvarintAt(b, p)
 		}
 		r.Offset = unzigzag(u64)
-		r.SourcePartition, p = bytesAt(b, p, false)
+		if flags&flagSamePartition == 0 {
+			lastPartition, p = bytesAt(b, p, false)
+		}
+		r.SourcePartition = lastPartition
 		r.SourceOffset, p = bytesAt(b, p, false)
 		if uint(p) < uint(len(b)) && b[p] < 0x80 {
 			nh, p = uint64(b[p]), p+1
