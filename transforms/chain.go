@@ -1,6 +1,8 @@
 package transforms
 
 import (
+	"unsafe"
+
 	"github.com/connectd/connectd/framework/connect"
 )
 
@@ -80,17 +82,18 @@ func (c *Chain) apply(r *connect.Record, s *Scratch) (*connect.Record, error) {
 				var cp *ownedRecord
 				if s != nil {
 					copyRecord(&s.rec.Record, r)
-					s.rec.own = owned{}
+					o := &s.rec.own
+					o.key, o.value = false, false
+					if unsafe.SliceData(o.slots) != unsafe.SliceData(s.slots) || len(o.slots) != len(s.slots) {
+						o.slots = s.slots
+					}
 					cp = &s.rec
 				} else {
 					cp = &ownedRecord{Record: *r}
 				}
 				r, own = &cp.Record, &cp.own
 			}
-			own.slot = nil
-			if s != nil {
-				own.slot = &s.slots[i]
-			}
+			own.stage = i
 			keep, err := st.updater.update(r, own)
 			if err != nil {
 				return nil, &TransformError{Alias: st.alias, Class: st.class, Err: err}

@@ -34,7 +34,7 @@ const maxReusedMap = 64
 // made for the previous record, when that had the same schema.
 func (o *owned) newStruct(s *connect.Schema) *connect.StructValue {
 	sv := o.structToFill(s)
-	if o.slot != nil {
+	if o.slots != nil {
 		for i := range s.Fields {
 			sv.SetIndex(i, nil)
 		}
@@ -47,7 +47,7 @@ func (o *owned) newStruct(s *connect.Schema) *connect.StructValue {
 // garbage collector marks, every pointer written to the heap costs a write
 // barrier, so clearing fields that are about to be set is not free.)
 func (o *owned) structToFill(s *connect.Schema) *connect.StructValue {
-	sl := o.slot
+	sl := o.slot()
 	if sl == nil {
 		return connect.NewStruct(s)
 	}
@@ -62,7 +62,7 @@ func (o *owned) structToFill(s *connect.Schema) *connect.StructValue {
 // fill and put in its result. With a scratch it is the map the stage made
 // for the previous record, cleared.
 func (o *owned) newMap(n int) map[string]any {
-	sl := o.slot
+	sl := o.slot()
 	if sl == nil {
 		return make(map[string]any, n)
 	}
@@ -77,7 +77,7 @@ func (o *owned) newMap(n int) map[string]any {
 // cloneMap returns a copy of m for the stage to change and put in its
 // result (nil for a nil m, as maps.Clone).
 func (o *owned) cloneMap(m map[string]any) map[string]any {
-	if o.slot == nil || m == nil {
+	if o.slots == nil || m == nil {
 		return maps.Clone(m)
 	}
 	out := o.newMap(len(m))
@@ -89,7 +89,7 @@ func (o *owned) cloneMap(m map[string]any) map[string]any {
 // the stage to append to and put in its result. Appending more than n may
 // move it to a new array, which is correct but not reused.
 func (o *owned) newHeaders(n int) []connect.Header {
-	sl := o.slot
+	sl := o.slot()
 	if sl == nil {
 		return make([]connect.Header, 0, n)
 	}

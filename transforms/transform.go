@@ -165,12 +165,24 @@ type updater interface {
 	update(r *connect.Record, own *owned) (keep bool, err error)
 }
 
-// owned marks the key and value that the chain made itself, and holds
-// the memory a stage may reuse (see Scratch): nil when the result must be
-// new memory, as for Apply.
+// owned marks the key and value that the chain made itself, and says
+// where the running stage may reuse memory (see Scratch): slots[stage],
+// or nowhere when slots is nil and the result must be new memory, as for
+// Apply. (The stage is an index rather than a pointer to its slot: the
+// chain's record lives on the heap, and while the garbage collector marks
+// every pointer written there costs a write barrier, once per stage.)
 type owned struct {
 	key, value bool
-	slot       *slot
+	stage      int
+	slots      []slot
+}
+
+// slot returns the running stage's reusable memory, or nil.
+func (o *owned) slot() *slot {
+	if o.slots == nil {
+		return nil
+	}
+	return &o.slots[o.stage]
 }
 
 // ownedRecord is the chain's copy of a record with its ownership marks, in
