@@ -4,10 +4,15 @@ package kafkatest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -57,4 +62,48 @@ func EndOffsets(adm *kadm.Client, topic string) int64 {
 		}
 	})
 	return n
+}
+
+// Seeds returns the seed brokers of the cluster a test runs against: the
+// cluster KAFKA_BOOTSTRAP names (comma-separated host:port), or else a
+// fresh in-process single-broker kfake cluster. Tests that use kfake's own
+// controls call NewFake instead.
+func Seeds(t testing.TB) []string {
+	t.Helper()
+	if env := os.Getenv("KAFKA_BOOTSTRAP"); env != "" {
+		return strings.Split(env, ",")
+	}
+	return NewFake(t).ListenAddrs()
+}
+
+// NewFake starts a fresh single-broker kfake cluster, closed when the test
+// ends.
+func NewFake(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// TopicName returns a topic name no other test (or earlier run against a
+// real cluster) uses, and deletes the topic when the test ends.
+func TopicName(t testing.TB, seeds []string, base string) string {
+	t.Helper()
+	b := make([]byte, 4)
+	rand.Read(b)
+	name := base + "-" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+		if err != nil {
+			return
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		kadm.NewClient(cl).DeleteTopics(ctx, name)
+	})
+	return name
 }

@@ -2,10 +2,6 @@ package storage
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,56 +9,22 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
+
+	"github.com/connectd/connectd/internal/kafkatest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// newKafka returns the seed brokers of the cluster a test runs against: a
-// fresh in-process kfake broker, or the cluster KAFKA_BOOTSTRAP names
-// (comma-separated host:port), for the tests that need nothing
-// kfake-specific.
-func newKafka(t *testing.T) []string {
-	t.Helper()
-	if env := os.Getenv("KAFKA_BOOTSTRAP"); env != "" {
-		return strings.Split(env, ",")
-	}
-	return newFake(t).ListenAddrs()
-}
+func newKafka(t *testing.T) []string { return kafkatest.Seeds(t) }
 
-// newFake starts a fresh single-broker kfake cluster, for tests that use
-// kfake's own controls (compaction on demand).
-func newFake(t *testing.T) *kfake.Cluster {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
+func newFake(t *testing.T) *kfake.Cluster { return kafkatest.NewFake(t) }
 
 func clientOpts(seeds []string) []kgo.Opt {
 	return []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.MetadataMinAge(50 * time.Millisecond)}
 }
 
-// topicName returns a topic name no other test (or earlier run against a
-// real cluster) uses, and deletes the topic when the test ends.
 func topicName(t *testing.T, seeds []string, base string) string {
-	t.Helper()
-	b := make([]byte, 4)
-	rand.Read(b)
-	name := base + "-" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
-		if err != nil {
-			return
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		kadm.NewClient(cl).DeleteTopics(ctx, name)
-	})
-	return name
+	return kafkatest.TopicName(t, seeds, base)
 }
 
 func ctxT(t *testing.T) context.Context {
