@@ -55,8 +55,10 @@ func (d *Distributed) leader(ctx context.Context) (*api.Client, error) {
 	return &api.Client{BaseURL: url, HTTP: d.http}, nil
 }
 
-// readBack waits until this worker's view holds what it just wrote, so a
-// read right after a write sees it.
+// readBack waits until this worker's view holds everything in the config
+// topic so far: before a write checks what exists, and after a target state
+// (storage.ConfigLog's other writes already wait to read themselves back),
+// so a read right after a write sees it.
 func (d *Distributed) readBack(ctx context.Context) error {
 	if err := d.configs.ReadToEnd(ctx); err != nil {
 		return fmt.Errorf("read the config topic back: %w", err)
@@ -119,9 +121,6 @@ func (d *Distributed) putConnector(ctx context.Context, name string, config map[
 	if err := d.configs.PutConnectorConfig(ctx, name, config, target); err != nil {
 		return herder.ConnectorInfo{}, false, fmt.Errorf("write connector config: %w", err)
 	}
-	if err := d.readBack(ctx); err != nil {
-		return herder.ConnectorInfo{}, false, err
-	}
 	s, cfg, err := d.lookup(name)
 	if err != nil {
 		return herder.ConnectorInfo{}, false, err
@@ -147,7 +146,7 @@ func (d *Distributed) DeleteConnector(ctx context.Context, name string) error {
 	if err := d.configs.RemoveConnector(ctx, name); err != nil {
 		return fmt.Errorf("delete connector: %w", err)
 	}
-	return d.readBack(ctx)
+	return nil
 }
 
 // SetTargetState implements herder.Herder. Stopping also empties the
@@ -213,7 +212,7 @@ func (d *Distributed) PutTaskConfigs(ctx context.Context, name string, configs [
 	if err := d.configs.PutTaskConfigs(ctx, name, configs); err != nil {
 		return fmt.Errorf("write task configs: %w", err)
 	}
-	return d.readBack(ctx)
+	return nil
 }
 
 // RestartConnector implements herder.Herder. The leader writes a restart
