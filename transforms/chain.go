@@ -20,8 +20,11 @@ type stage struct {
 	alias     string
 	class     string
 	transform Transform
-	updater   updater   // set for built-in transforms
-	drop      bool      // the transform is Filter
+	updater   updater // set for built-in transforms
+	drop      bool    // the transform is Filter
+	// run, when set, is this stage and the ones after it, which the chain
+	// runs as one plan when it can (see fuse.go).
+	run       *fusedRun
 	predicate Predicate // nil: always apply
 	negate    bool
 }
@@ -67,7 +70,7 @@ func (c *Chain) apply(r *connect.Record, s *Scratch) (*connect.Record, error) {
 		s.slots = make([]slot, len(c.stages))
 	}
 	var own *owned // set once r is the chain's own copy of the input
-	for i := range c.stages {
+	for i := 0; i < len(c.stages); i++ {
 		st := &c.stages[i]
 		if st.predicate != nil && st.predicate.Test(r) == st.negate {
 			continue
@@ -94,6 +97,10 @@ func (c *Chain) apply(r *connect.Record, s *Scratch) (*connect.Record, error) {
 				r, own = &cp.Record, &cp.own
 			}
 			own.stage = i
+			if st.run != nil && st.run.update(r, own) {
+				i += len(st.run.mappers) - 1
+				continue
+			}
 			keep, err := st.updater.update(r, own)
 			if err != nil {
 				return nil, &TransformError{Alias: st.alias, Class: st.class, Err: err}

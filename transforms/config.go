@@ -195,6 +195,7 @@ func (r *Registry) parse(config map[string]string, env Env) (*Chain, problems) {
 		}
 	}
 	c.reusable = reusableWith(c.stages)
+	fuse(c.stages)
 	return c, errs
 }
 

@@ -235,3 +235,46 @@ func newStructSchema(s *connect.Schema, fields []connect.Field) (*connect.Schema
 // boxTopic returns topic as an interface value, so that the memo holds one
 // boxed string per topic rather than boxing it for every record.
 func boxTopic(topic string) any { return topic }
+
+func (t *insertField) mapsPart() (part, bool) {
+	// An offset field on a source record fails every record: run alone.
+	return t.part, t.offset == nil || t.sink
+}
+
+// fieldPlan: the input's fields, then the inserted ones, as update fills them.
+func (t *insertField) fieldPlan(in *connect.Schema) (*fieldPlan, error) {
+	schema, err := t.cache.get(in, t.buildSchema)
+	if err != nil {
+		return nil, err
+	}
+	p := identityPlan(in, schema, t.withDefault)
+	add := func(gen func(r *connect.Record) any) {
+		p.src = append(p.src, fieldSource{from: -1, gen: gen})
+	}
+	if t.topic != nil {
+		add(func(r *connect.Record) any { return t.topics.get(r.Topic, boxTopic) })
+	}
+	if t.partition != nil {
+		add(func(r *connect.Record) any {
+			if r.Partition < 0 {
+				return nil
+			}
+			return r.Partition
+		})
+	}
+	if t.offset != nil {
+		add(func(r *connect.Record) any { return r.Offset })
+	}
+	if t.ts != nil {
+		add(func(r *connect.Record) any {
+			if r.Timestamp.IsZero() {
+				return nil
+			}
+			return time.UnixMilli(r.Timestamp.UnixMilli()).UTC()
+		})
+	}
+	if t.staticFld != nil {
+		add(func(*connect.Record) any { return t.staticValue })
+	}
+	return p, nil
+}

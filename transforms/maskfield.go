@@ -113,19 +113,7 @@ func (t *maskField) update(r *connect.Record, own *owned) (bool, error) {
 		return false, err
 	}
 	in := sv.Schema()
-	plan, _ := t.cache.get(in, func(in *connect.Schema) (*maskPlan, error) {
-		p := &maskPlan{mask: make([]bool, len(in.Fields))}
-		for i, f := range in.Fields {
-			switch {
-			case t.fields[f.Name]:
-				p.mask[i] = true
-				p.masked = append(p.masked, i)
-			case f.Schema.Default != nil:
-				p.defaults = append(p.defaults, i)
-			}
-		}
-		return p, nil
-	})
+	plan, _ := t.cache.get(in, t.buildPlan)
 	if t.part.owns(own) {
 		// A struct this chain made is masked in place: only the fields
 		// that change are written, the masked ones and null ones that
@@ -159,6 +147,32 @@ func (t *maskField) update(r *connect.Record, own *owned) (bool, error) {
 	}
 	t.part.setFresh(r, own, s, out)
 	return true, nil
+}
+
+func (t *maskField) buildPlan(in *connect.Schema) (*maskPlan, error) {
+	p := &maskPlan{mask: make([]bool, len(in.Fields))}
+	for i, f := range in.Fields {
+		switch {
+		case t.fields[f.Name]:
+			p.mask[i] = true
+			p.masked = append(p.masked, i)
+		case f.Schema.Default != nil:
+			p.defaults = append(p.defaults, i)
+		}
+	}
+	return p, nil
+}
+
+func (t *maskField) mapsPart() (part, bool) { return t.part, true }
+
+// fieldPlan: every field as it is, the masked ones masked.
+func (t *maskField) fieldPlan(in *connect.Schema) (*fieldPlan, error) {
+	plan, _ := t.cache.get(in, t.buildPlan)
+	p := identityPlan(in, in, t.withDefault)
+	for _, i := range plan.masked {
+		p.src[i].ops = append(p.src[i].ops, fieldOp{fn: t.masked})
+	}
+	return p, nil
 }
 
 var epoch = time.UnixMilli(0).UTC()

@@ -227,3 +227,18 @@ func (t *replaceField) replaceMap(m map[string]any, own *owned, owned bool) map[
 	}
 	return out
 }
+
+func (t *replaceField) mapsPart() (part, bool) { return t.part, true }
+
+// fieldPlan: each kept field from the input field it renames.
+func (t *replaceField) fieldPlan(in *connect.Schema) (*fieldPlan, error) {
+	plan, err := t.cache.get(in, t.buildPlan)
+	if err != nil {
+		return nil, err
+	}
+	p := &fieldPlan{schema: plan.schema, src: make([]fieldSource, len(plan.from))}
+	for i, f := range plan.from {
+		p.src[i] = fieldSource{from: f.Index, ops: defaultOp(f, t.withDefault)}
+	}
+	return p, nil
+}
