@@ -77,3 +77,9 @@ func canonical(raw []byte) ([]byte, error) {
 	}
 	return json.Marshal(v)
 }
+
+// Canonical re-encodes a JSON object the way the stores key partitions:
+// sorted keys, numbers exactly as written. Offsets written through the
+// REST API go through it, so that a partition given there names the same
+// entry the connector's tasks wrote.
+func Canonical(raw []byte) ([]byte, error) { return canonical(raw) }
