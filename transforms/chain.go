@@ -38,7 +38,27 @@ type stage struct {
 // Apply is safe for concurrent use when every transform and predicate of
 // the chain is, as the built-in ones are.
 func (c *Chain) Apply(r *connect.Record) (*connect.Record, error) {
-	return c.apply(r, nil)
+	return c.apply(r, nil, false)
+}
+
+// ApplyOwned is Apply for a caller that hands r over to the chain and
+// will not look at it again, as the runtime does with a sink task's
+// records, which the converter makes afresh for each record. The chain
+// then changes r, and the map or struct r's Key and Value hold (not the
+// values nested in them), in place rather than copying them, so that a
+// transform on a sink task's records costs about what it costs on a
+// source task's. The result holds no memory the chain keeps: the caller
+// may keep it, as a sink task's Put may keep its records.
+//
+// r's Key and Value must be r's own: made for r, not shared with another
+// record or held elsewhere. (A Key or Value that is its schema's default,
+// as a converter gives for a null with a default, is taken to be shared,
+// and copied as Apply copies it.) After an error r may be half
+// transformed. A chain with a transform or predicate that is not built in
+// runs as Apply, leaving r as it was, since the built-in transforms are
+// the ones known to touch nothing but the record they are given.
+func (c *Chain) ApplyOwned(r *connect.Record) (*connect.Record, error) {
+	return c.apply(r, nil, c != nil && c.reusable)
 }
 
 // ApplyReusing is Apply for a caller that is done with each result before
@@ -58,11 +78,12 @@ func (c *Chain) ApplyReusing(r *connect.Record, s *Scratch) (*connect.Record, er
 	if c == nil || !c.reusable {
 		s = nil
 	}
-	return c.apply(r, s)
+	return c.apply(r, s, false)
 }
 
-// apply runs the chain, reusing s's memory when s is not nil.
-func (c *Chain) apply(r *connect.Record, s *Scratch) (*connect.Record, error) {
+// apply runs the chain, reusing s's memory when s is not nil, and working
+// on r itself when handed (see ApplyOwned).
+func (c *Chain) apply(r *connect.Record, s *Scratch, handed bool) (*connect.Record, error) {
 	if c == nil {
 		return r, nil
 	}
@@ -82,19 +103,7 @@ func (c *Chain) apply(r *connect.Record, s *Scratch) (*connect.Record, error) {
 			// Built-in transforms update the chain's copy in place: one
 			// record copy per chain rather than one per transform.
 			if own == nil {
-				var cp *ownedRecord
-				if s != nil {
-					copyRecord(&s.rec.Record, r)
-					o := &s.rec.own
-					o.key, o.value = false, false
-					if unsafe.SliceData(o.slots) != unsafe.SliceData(s.slots) || len(o.slots) != len(s.slots) {
-						o.slots = s.slots
-					}
-					cp = &s.rec
-				} else {
-					cp = &ownedRecord{Record: *r}
-				}
-				r, own = &cp.Record, &cp.own
+				r, own = ownRecord(r, s, handed)
 			}
 			own.stage = i
 			if st.run != nil && st.run.update(r, own) {
@@ -140,4 +149,35 @@ func (c *Chain) Aliases() []string {
 		out[i] = s.alias
 	}
 	return out
+}
+
+// ownRecord returns the record the chain's built-in transforms change in
+// place, with its ownership marks: r itself when handed (see ApplyOwned),
+// else a copy of r, in s when s is not nil.
+func ownRecord(r *connect.Record, s *Scratch, handed bool) (*connect.Record, *owned) {
+	if handed {
+		return r, &owned{key: ownedPart(r.KeySchema, r.Key), value: ownedPart(r.ValueSchema, r.Value)}
+	}
+	if s == nil {
+		cp := &ownedRecord{Record: *r}
+		return &cp.Record, &cp.own
+	}
+	copyRecord(&s.rec.Record, r)
+	o := &s.rec.own
+	o.key, o.value = false, false
+	if unsafe.SliceData(o.slots) != unsafe.SliceData(s.slots) || len(o.slots) != len(s.slots) {
+		o.slots = s.slots
+	}
+	return &s.rec.Record, o
+}
+
+// ownedPart reports whether v, the key or value of a record handed to
+// ApplyOwned, may be changed in place: a map or struct that is not its
+// schema's default (which every record of the schema shares).
+func ownedPart(s *connect.Schema, v any) bool {
+	switch v.(type) {
+	case map[string]any, *connect.StructValue:
+		return s == nil || !sameAny(v, s.Default)
+	}
+	return false
 }

@@ -139,7 +139,12 @@ func (f *fusedRun) update(r *connect.Record, own *owned) bool {
 	}
 	out := own.structToFill(plan.schema)
 	for i := range plan.src {
-		v, err := plan.src[i].value(sv, r)
+		src := &plan.src[i]
+		if src.from >= 0 && src.ops == nil { // most fields: a plain copy
+			setField(out, i, sv.GetIndex(src.from))
+			continue
+		}
+		v, err := src.value(sv, r)
 		if err != nil {
 			return false
 		}

@@ -128,6 +128,7 @@ func TestApplyReusingMatchesApply(t *testing.T) {
 			var scratch Scratch
 			var earlier []*connect.Record // Apply's results
 			var earlierViews []*view
+			handed := reuseRecords() // the same records again, for ApplyOwned
 			for i, in := range reuseRecords() {
 				before := snapshot(in)
 				want, wantErr := c.Apply(in)
@@ -137,6 +138,13 @@ func TestApplyReusingMatchesApply(t *testing.T) {
 				}
 				if d := diffRecords(want, got); d != "" {
 					t.Errorf("record %d: ApplyReusing vs Apply (-Apply +ApplyReusing):\n%s", i, d)
+				}
+				gotOwned, err := c.ApplyOwned(handed[i])
+				if errString(err) != errString(wantErr) {
+					t.Fatalf("record %d: ApplyOwned's error %v, Apply's %v", i, err, wantErr)
+				}
+				if d := diffRecords(want, gotOwned); d != "" {
+					t.Errorf("record %d: ApplyOwned vs Apply (-Apply +ApplyOwned):\n%s", i, d)
 				}
 				if d := cmp.Diff(before, snapshot(in)); d != "" {
 					t.Errorf("record %d: input changed (-before +after):\n%s", i, d)
@@ -315,5 +323,55 @@ func TestCopyRecordCopiesEveryField(t *testing.T) {
 		if !sameMap(dst.SourceOffset, src.SourceOffset) || !sameMap(dst.SourcePartition, src.SourcePartition) || &dst.Headers[0] != &src.Headers[0] {
 			t.Errorf("%s: copyRecord copied contents rather than references", name)
 		}
+	}
+}
+
+// TestApplyOwnedLeavesSharedValues checks that ApplyOwned changes in place
+// a record's own value but not a value the record shares with its schema
+// (a converter's default for a null) nor a record a chain with a plugin's
+// transform is given.
+func TestApplyOwnedLeavesSharedValues(t *testing.T) {
+	t.Parallel()
+	inner := connect.StructSchema().Field("secret", connect.StringSchema).Build()
+	def := connect.NewStruct(inner).Put("secret", "default pw")
+	s := connect.StructSchema().Field("secret", connect.StringSchema).Optional().Default(def).Build()
+	mask := chainOf(t, nil, nil, [3]any{"mask", "MaskField$Value", map[string]string{"fields": "secret"}})
+
+	own := &connect.Record{Topic: "t", ValueSchema: inner, Value: connect.NewStruct(inner).Put("secret", "pw")}
+	out, err := mask.ApplyOwned(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != own || own.Value.(*connect.StructValue).GetIndex(0) != "" {
+		t.Errorf("the record's own struct was not masked in place: got %v, input now %v", out.Value, own.Value)
+	}
+
+	shared := &connect.Record{Topic: "t", ValueSchema: s, Value: s.Default}
+	out, err = mask.ApplyOwned(shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Value.(*connect.StructValue).GetIndex(0); got != "" {
+		t.Errorf("masked value %v, want empty", got)
+	}
+	if got := def.GetIndex(0); got != "default pw" {
+		t.Errorf("the schema's default changed to %v", got)
+	}
+
+	var kept []*connect.Record
+	reg := NewRegistry()
+	if err := reg.AddTransform(TransformType{Class: "com.example.Keeper",
+		New: func(*connect.Config, Env) (Transform, error) { return keeper{kept: &kept}, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	mixed := chainOf(t, reg, nil,
+		[3]any{"keep", "com.example.Keeper", map[string]string{}},
+		[3]any{"mask", "MaskField$Value", map[string]string{"fields": "secret"}})
+	in := &connect.Record{Topic: "t", ValueSchema: inner, Value: connect.NewStruct(inner).Put("secret", "pw")}
+	if _, err := mixed.ApplyOwned(in); err != nil {
+		t.Fatal(err)
+	}
+	if got := in.Value.(*connect.StructValue).GetIndex(0); got != "pw" {
+		t.Errorf("a chain with a plugin's transform changed the record it was handed: secret %v", got)
 	}
 }
