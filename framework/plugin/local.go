@@ -406,7 +406,13 @@ func (l *local) SinkPut(ctx context.Context, records []Record) ([]FailedRecord, 
 	for i := range records {
 		r, rerr := l.toConnect(ctx, &records[i])
 		if rerr == nil && l.chain != nil {
-			t, err := l.chain.Apply(r)
+			// The converter made r for this record alone and nothing
+			// reads it after the chain (a failed record's dead letter
+			// queue entry and log line come from records[i]), so the
+			// chain may change it in place. A retriable error comes only
+			// from a plugin's transform, under which ApplyOwned leaves r
+			// as it was, so the retry starts from the converted record.
+			t, err := l.chain.ApplyOwned(r)
 			if err != nil && connect.IsRetriable(err) {
 				t, err = retried(ctx, l.policy, err, func() (*connect.Record, error) { return l.chain.Apply(r) })
 			}

@@ -232,6 +232,80 @@ func TestSinkPutToleranceNoneAndAll(t *testing.T) {
 	}
 }
 
+// TestSinkPutTransformsConvertedRecords: a sink task's records go through
+// the chain changed in place (Chain.ApplyOwned); what the task was put
+// stays as it was put while later batches go through the same chain, with
+// and without schemas.
+func TestSinkPutTransformsConvertedRecords(t *testing.T) {
+	t.Parallel()
+	chain := map[string]string{
+		"key.converter":          "org.apache.kafka.connect.storage.StringConverter",
+		"transforms":             "insert,rename,mask",
+		"transforms.insert.type": "InsertField$Value", "transforms.insert.static.field": "origin", "transforms.insert.static.value": "kafka",
+		"transforms.insert.offset.field": "off",
+		"transforms.rename.type":         "ReplaceField$Value", "transforms.rename.renames": "name:who",
+		"transforms.mask.type": "MaskField$Value", "transforms.mask.fields": "pw",
+	}
+	for name, tc := range map[string]struct {
+		schemas string
+		value   func(n int) string
+		// put renders a record the task was put.
+		put func(v any) string
+	}{
+		"schemaless": {
+			schemas: "false",
+			value:   func(n int) string { return fmt.Sprintf(`{"name":"n%d","pw":"secret%d"}`, n, n) },
+			put: func(v any) string {
+				m := v.(map[string]any)
+				return fmt.Sprintf("who=%v pw=%q origin=%v off=%v keys=%d", m["who"], m["pw"], m["origin"], m["off"], len(m))
+			},
+		},
+		"schema": {
+			schemas: "true",
+			value: func(n int) string {
+				return fmt.Sprintf(`{"schema":{"type":"struct","fields":[{"field":"name","type":"string"},{"field":"pw","type":"string"}]},"payload":{"name":"n%d","pw":"secret%d"}}`, n, n)
+			},
+			put: func(v any) string {
+				sv := v.(*connect.StructValue)
+				return fmt.Sprintf("who=%v pw=%q origin=%v off=%v keys=%d", sv.Get("who"), sv.Get("pw"), sv.Get("origin"), sv.Get("off"), len(sv.Schema().Fields))
+			},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := &fixedSource{}
+			l := NewLocal(Plugin{Name: "rec", NewSink: func() connect.SinkConnector { return sinkOf{f} }})
+			cfg := maps.Clone(chain)
+			cfg["value.converter"], cfg["value.converter.schemas.enable"] = "org.apache.kafka.connect.json.JsonConverter", tc.schemas
+			if err := l.SinkStart(context.Background(), cfg); err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for b := range 3 {
+				var batch []Record
+				for i := range 2 {
+					n := 2*b + i
+					batch = append(batch, Record{Topic: "in", Value: []byte(tc.value(n)), Offset: int64(100 + n)})
+					want = append(want, fmt.Sprintf(`who=n%d pw="" origin=kafka off=%d keys=4`, n, 100+n))
+				}
+				failed, err := l.SinkPut(context.Background(), batch)
+				if err != nil || len(failed) != 0 {
+					t.Fatalf("batch %d: failed %+v, error %v", b, failed, err)
+				}
+			}
+			var got []string
+			for _, b := range f.put {
+				for _, r := range b {
+					got = append(got, tc.put(r.Value))
+				}
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("records put, read after every batch went through (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
 func TestDescribeSource(t *testing.T) {
 	t.Parallel()
 	r := numbered("v")[0]
