@@ -263,17 +263,20 @@ func (h *Standalone) ConnectorConfig(_ context.Context, name string) (map[string
 
 // PutConnectorConfig implements herder.Herder.
 func (h *Standalone) PutConnectorConfig(ctx context.Context, name string, config map[string]string, allowReplace bool) (herder.ConnectorInfo, bool, error) {
-	return h.putConnector(ctx, name, config, allowReplace, herder.TargetStarted)
+	return h.putConnector(ctx, name, config, allowReplace, herder.TargetStarted, nil)
 }
 
 // CreateConnectorInState creates a connector that starts out paused or
 // stopped (POST /connectors with initial_state): it never runs before.
 func (h *Standalone) CreateConnectorInState(ctx context.Context, name string, config map[string]string, state herder.TargetState) (herder.ConnectorInfo, error) {
-	info, _, err := h.putConnector(ctx, name, config, false, state)
+	info, _, err := h.putConnector(ctx, name, config, false, state, nil)
 	return info, err
 }
 
-func (h *Standalone) putConnector(ctx context.Context, name string, config map[string]string, allowReplace bool, initial herder.TargetState) (herder.ConnectorInfo, bool, error) {
+// putConnector creates or replaces a connector. With expect set, the
+// connector must exist with exactly that config (a patch's base): else it
+// answers ErrNotFound, or errConfigChanged when another write came first.
+func (h *Standalone) putConnector(ctx context.Context, name string, config map[string]string, allowReplace bool, initial herder.TargetState, expect map[string]string) (herder.ConnectorInfo, bool, error) {
 	config = maps.Clone(config)
 	config[KeyName] = name
 	infos, entry, err := h.validate(ctx, config[KeyConnectorClass], config)
@@ -287,6 +290,14 @@ func (h *Standalone) putConnector(ctx context.Context, name string, config map[s
 	defer h.opMu.Unlock()
 	h.mu.Lock()
 	cs, exists := h.conns[name]
+	if expect != nil && !exists {
+		h.mu.Unlock()
+		return herder.ConnectorInfo{}, false, herder.NotFound("Connector %s not found", name)
+	}
+	if expect != nil && !maps.Equal(cs.config, expect) {
+		h.mu.Unlock()
+		return herder.ConnectorInfo{}, false, errConfigChanged
+	}
 	if exists && !allowReplace {
 		h.mu.Unlock()
 		return herder.ConnectorInfo{}, false, &herder.RequestError{Status: 409, Message: fmt.Sprintf("Connector %s already exists", name), Err: herder.ErrAlreadyExists}
