@@ -27,6 +27,8 @@ type memHerder struct {
 	calls []string
 	// validated is the last config Validate saw.
 	validated map[string]string
+	// offsets are each connector's offsets, for the offsets endpoints.
+	offsets map[string][]herder.ConnectorOffset
 }
 
 type memConnector struct {
@@ -59,6 +61,7 @@ func newMemHerder() *memHerder {
 		connectors:  map[string]*memConnector{},
 		fail:        map[string]error{},
 		failedTasks: map[herder.TaskID]bool{},
+		offsets:     map[string][]herder.ConnectorOffset{},
 		plugins: []memPlugin{
 			{info: herder.PluginInfo{Class: "datagen", Type: "source", Version: "0.1.0"}, def: datagenDef},
 			{info: herder.PluginInfo{Class: "file-sink", Type: "sink", Version: "0.1.0"}, def: datagenDef},

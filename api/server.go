@@ -35,6 +35,10 @@ type Options struct {
 	// DefaultRequestTimeout. A call that takes longer answers 500 "Request
 	// timed out", as Kafka Connect does.
 	RequestTimeout time.Duration
+	// Loggers, if set, serves Kafka Connect's /admin/loggers endpoints
+	// (KIP-495): this worker's log levels, changed at runtime. Nil leaves
+	// them out (404).
+	Loggers herder.LoggerAdmin
 }
 
 // Server serves the REST API for one herder. It holds no goroutines of its
@@ -44,12 +48,13 @@ type Server struct {
 	log     *slog.Logger
 	ready   func() error
 	timeout time.Duration
+	loggers herder.LoggerAdmin
 	router  *chi.Mux
 }
 
 // New returns a Server that answers for h.
 func New(h herder.Herder, opts Options) *Server {
-	s := &Server{h: h, log: opts.Logger, ready: opts.Ready, timeout: opts.RequestTimeout}
+	s := &Server{h: h, log: opts.Logger, ready: opts.Ready, timeout: opts.RequestTimeout, loggers: opts.Loggers}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -84,6 +89,7 @@ func (s *Server) routes(metrics http.Handler) *chi.Mux {
 			r.Delete("/", s.deleteConnector)
 			r.Get("/config", s.getConnectorConfig)
 			r.Put("/config", s.putConnectorConfig)
+			r.Patch("/config", s.patchConnectorConfig)
 			r.Get("/status", s.getConnectorStatus)
 			r.Post("/restart", s.restartConnector)
 			r.Put("/pause", s.pauseConnector)
@@ -93,8 +99,19 @@ func (s *Server) routes(metrics http.Handler) *chi.Mux {
 			r.Post("/tasks", s.putTaskConfigs)
 			r.Get("/tasks/{task}/status", s.getTaskStatus)
 			r.Post("/tasks/{task}/restart", s.restartTask)
+			r.Get("/offsets", s.getConnectorOffsets)
+			r.Patch("/offsets", s.alterConnectorOffsets)
+			r.Delete("/offsets", s.resetConnectorOffsets)
 		})
 	})
+
+	if s.loggers != nil {
+		r.Route("/admin/loggers", func(r chi.Router) {
+			r.Get("/", s.listLoggers)
+			r.Get("/{logger}", s.getLogger)
+			r.Put("/{logger}", s.setLoggerLevel)
+		})
+	}
 
 	r.Route("/connector-plugins", func(r chi.Router) {
 		r.Get("/", s.listPlugins)
