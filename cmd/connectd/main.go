@@ -13,11 +13,14 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/connectd/connectd/framework/runtime"
 )
 
 func main() {
@@ -90,5 +93,7 @@ func newLogger(level string) *slog.Logger {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	// The levels decide what is logged, and /admin/loggers changes them.
+	levels := runtime.NewLogLevels(l)
+	return slog.New(levels.Handler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.Level(math.MinInt32)})))
 }

@@ -113,6 +113,9 @@ func startWorker(ctx context.Context, cfg *runtime.WorkerConfig, store offsets.S
 		return nil, err
 	}
 	opts := api.Options{Logger: w.Logger, Metrics: promhttp.HandlerFor(w.Metrics.Registry, promhttp.HandlerOpts{})}
+	if levels := runtime.LevelsOf(logger.Handler()); levels != nil {
+		opts.Loggers = levels
+	}
 	if r, ok := h.(interface{ Ready() error }); ok {
 		opts.Ready = r.Ready
 	}
