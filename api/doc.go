@@ -20,6 +20,7 @@
 //	DELETE /connectors/{c}                            204
 //	GET    /connectors/{c}/config                     200 config
 //	PUT    /connectors/{c}/config                     201 created, 200 updated; ConnectorInfo
+//	PATCH  /connectors/{c}/config                     200 ConnectorInfo; keys merged, null removes (KIP-477)
 //	GET    /connectors/{c}/status                     200 ConnectorStatus
 //	POST   /connectors/{c}/restart                    204; 202 ConnectorStatus with includeTasks or onlyFailed
 //	PUT    /connectors/{c}/pause                      202
@@ -28,9 +29,18 @@
 //	GET    /connectors/{c}/tasks                      200 []TaskInfo
 //	GET    /connectors/{c}/tasks/{n}/status           200 TaskState
 //	POST   /connectors/{c}/tasks/{n}/restart          204
+//	GET    /connectors/{c}/offsets                    200 ConnectorOffsets (KIP-875)
+//	PATCH  /connectors/{c}/offsets                    200 Message; 400 unless STOPPED
+//	DELETE /connectors/{c}/offsets                    200 Message; 400 unless STOPPED
 //	GET    /connector-plugins[?connectorsOnly=false]  200 []PluginInfo
 //	GET    /connector-plugins/{p}/config              200 []ConfigKeyInfo
 //	PUT    /connector-plugins/{p}/config/validate     200 ConfigInfos, errors included
+//	GET    /admin/loggers                             200 name -> LoggerLevel (Options.Loggers, KIP-495)
+//	GET    /admin/loggers/{name}                      200 LoggerLevel; 404 unknown logger
+//	PUT    /admin/loggers/{name}[?scope=...]          200 affected loggers; 204 with scope=cluster
+//
+// docs/rest.md describes each endpoint for operators, with what differs
+// from Kafka Connect.
 //
 // # Errors
 //
