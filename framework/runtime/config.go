@@ -122,6 +122,9 @@ func ParseWorkerConfig(raw map[string]string, logger *slog.Logger) (*WorkerConfi
 	if err != nil {
 		return nil, err
 	}
+	if _, err := producerOpts(raw, producerPrefix); err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
 	return &WorkerConfig{
 		ConsumerOpts:        consumer,
 		Raw:                 raw,

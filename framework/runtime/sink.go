@@ -73,7 +73,12 @@ func (t *Task) runSink(stop context.Context) error {
 	defer stopPuts()
 	r.putCtx = putCtx
 	if policy.DLQTopic != "" {
-		dlq, err := kgo.NewClient(w.kafkaOpts(kgo.ClientID(w.clientID("dlq-producer", t.spec.ID)))...)
+		popts, err := w.connectorProducerOpts(config)
+		if err != nil {
+			client.SinkStop(context.Background())
+			return err
+		}
+		dlq, err := kgo.NewClient(w.kafkaOpts(append(popts, kgo.ClientID(w.clientID("dlq-producer", t.spec.ID)))...)...)
 		if err != nil {
 			client.SinkStop(context.Background())
 			return fmt.Errorf("dead letter queue producer: %w", err)

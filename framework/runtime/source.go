@@ -125,10 +125,14 @@ func (t *Task) runSource(stop context.Context) error {
 	if err != nil {
 		return err
 	}
+	popts, err := w.connectorProducerOpts(config)
+	if err != nil {
+		return err
+	}
 	if err := client.SourceStart(sctx, config, offs); err != nil {
 		return fmt.Errorf("start: %w", w.redactErr(err))
 	}
-	popts := w.kafkaOpts(kgo.ClientID(w.clientID("producer", t.spec.ID)))
+	popts = w.kafkaOpts(append(popts, kgo.ClientID(w.clientID("producer", t.spec.ID)))...)
 	if !w.Config.TopicCreation {
 		popts = append(popts, kgo.AllowAutoTopicCreation())
 	}
