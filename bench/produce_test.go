@@ -36,9 +36,12 @@ func BenchmarkProducePath(b *testing.B) {
 	b.Logf("produce path: connectd %.0f rec/s / raw franz-go %.0f rec/s = %.3f (goal >= 0.8); constant-value producer %.0f rec/s", connectd, raw, connectd/raw, constant)
 }
 
+// rawClient is the peer's producer, set up as the worker's: batches up to
+// 1 MiB, no compression (Kafka's default, and the worker's).
 func rawClient(b *testing.B, p *pipeline, topic string) *kgo.Client {
 	p.createTopic(b, topic)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(p.cluster.ListenAddrs()...), kgo.ProducerBatchMaxBytes(1<<20))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.cluster.ListenAddrs()...), kgo.ProducerBatchMaxBytes(1<<20),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
 	if err != nil {
 		b.Fatal(err)
 	}
