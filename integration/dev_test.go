@@ -23,38 +23,18 @@ import (
 // in an envelope whose payload is that string.
 func datagenIDs(t *testing.T, bootstrap, topic string, want int) (map[int64]int, int) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(bootstrap, ",")...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	ids := map[int64]int{}
-	total := 0
-	quiet := 0
-	deadline := time.Now().Add(60 * time.Second)
-	for quiet < 3 && time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		n := 0
-		fs.EachRecord(func(r *kgo.Record) {
-			n++
-			var env struct {
-				Payload string `json:"payload"`
-			}
-			if err := json.Unmarshal(r.Value, &env); err != nil {
-				t.Fatalf("record %s is not a JSON envelope: %v", r.Value, err)
-			}
-			ids[idOf(t, env.Payload)]++
-		})
-		total += n
-		if n == 0 && total >= want {
-			quiet++
+	recs := kafkatest.ReadRecords(t, strings.Split(bootstrap, ","), kafkatest.Until{Want: want, Quiet: 3 * time.Second}, topic)
+	for _, r := range recs {
+		var env struct {
+			Payload string `json:"payload"`
 		}
-		if n == 0 && total < want {
-			quiet = 0
+		if err := json.Unmarshal(r.Value, &env); err != nil {
+			t.Fatalf("record %s is not a JSON envelope: %v", r.Value, err)
 		}
+		ids[idOf(t, env.Payload)]++
 	}
+	total := len(recs)
 	return ids, total
 }
 

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/internal/kafkatest"
 	"github.com/connectd/connectd/internal/pgtest"
 )
 
@@ -73,55 +73,40 @@ func pgbenchRows(t *testing.T, pg *pgtest.Server, db, table string) map[string]s
 // rebuildTopics applies the change events of every topic in order.
 func rebuildTopics(t *testing.T, bootstrap string, topics []string, minRecords int) map[string]map[string]string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(bootstrap, ",")...), kgo.ConsumeTopics(topics...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	out := map[string]map[string]string{}
-	n := 0
-	quiet := time.Now()
-	deadline := time.Now().Add(3 * time.Minute)
-	for time.Now().Before(deadline) && (n < minRecords || time.Since(quiet) < 3*time.Second) {
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		fs.EachRecord(func(r *kgo.Record) {
-			n++
-			quiet = time.Now()
-			if r.Value == nil {
-				return
-			}
-			var env struct {
-				Payload struct {
-					Op     string          `json:"op"`
-					After  json.RawMessage `json:"after"`
-					Source struct {
-						Table string `json:"table"`
-					} `json:"source"`
-				} `json:"payload"`
-			}
-			var key struct {
-				Payload json.RawMessage `json:"payload"`
-			}
-			if err := json.Unmarshal(r.Value, &env); err != nil {
-				t.Fatalf("value %s: %v", r.Value, err)
-			}
-			json.Unmarshal(r.Key, &key)
-			st := out[env.Payload.Source.Table]
-			if st == nil {
-				st = map[string]string{}
-				out[env.Payload.Source.Table] = st
-			}
-			k := canonical(t, string(key.Payload))
-			switch env.Payload.Op {
-			case "r", "c", "u":
-				st[k] = canonical(t, string(env.Payload.After))
-			case "d":
-				delete(st, k)
-			}
-		})
+	recs := kafkatest.ReadRecords(t, strings.Split(bootstrap, ","), kafkatest.Until{Want: minRecords, Quiet: 3 * time.Second, Timeout: 3 * time.Minute}, topics...)
+	for _, r := range recs {
+		if r.Value == nil {
+			continue
+		}
+		var env struct {
+			Payload struct {
+				Op     string          `json:"op"`
+				After  json.RawMessage `json:"after"`
+				Source struct {
+					Table string `json:"table"`
+				} `json:"source"`
+			} `json:"payload"`
+		}
+		var key struct {
+			Payload json.RawMessage `json:"payload"`
+		}
+		if err := json.Unmarshal(r.Value, &env); err != nil {
+			t.Fatalf("value %s: %v", r.Value, err)
+		}
+		json.Unmarshal(r.Key, &key)
+		st := out[env.Payload.Source.Table]
+		if st == nil {
+			st = map[string]string{}
+			out[env.Payload.Source.Table] = st
+		}
+		k := canonical(t, string(key.Payload))
+		switch env.Payload.Op {
+		case "r", "c", "u":
+			st[k] = canonical(t, string(env.Payload.After))
+		case "d":
+			delete(st, k)
+		}
 	}
 	return out
 }

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/internal/kafkatest"
 	"github.com/connectd/connectd/internal/pgtest"
 )
 
@@ -134,54 +134,39 @@ func accountsRows(t *testing.T, pg *pgtest.Server, db string) map[string]string 
 // identity (op, key, txId, lsn) in order.
 func rebuildTopic(t *testing.T, bootstrap, topic string, want int) (map[string]string, int, []string) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(bootstrap, ",")...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	state := map[string]string{}
-	n := 0
 	var ids []string
-	quiet := time.Now()
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) && (n < want || time.Since(quiet) < 3*time.Second) {
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		fs.EachRecord(func(r *kgo.Record) {
-			n++
-			quiet = time.Now()
-			if r.Value == nil {
-				return
-			}
-			var env struct {
-				Payload struct {
-					Op     string          `json:"op"`
-					After  json.RawMessage `json:"after"`
-					Source struct {
-						TxID json.Number `json:"txId"`
-						LSN  json.Number `json:"lsn"`
-					} `json:"source"`
-				} `json:"payload"`
-			}
-			var key struct {
-				Payload json.RawMessage `json:"payload"`
-			}
-			if err := json.Unmarshal(r.Value, &env); err != nil {
-				t.Fatalf("value %s: %v", r.Value, err)
-			}
-			json.Unmarshal(r.Key, &key)
-			ids = append(ids, fmt.Sprintf("%s %s tx=%s lsn=%s", env.Payload.Op, key.Payload, env.Payload.Source.TxID, env.Payload.Source.LSN))
-			switch env.Payload.Op {
-			case "r", "c", "u":
-				state[string(key.Payload)] = string(env.Payload.After)
-			case "d":
-				delete(state, string(key.Payload))
-			}
-		})
+	recs := kafkatest.ReadRecords(t, strings.Split(bootstrap, ","), kafkatest.Until{Want: want, Quiet: 3 * time.Second, Timeout: 2 * time.Minute}, topic)
+	for _, r := range recs {
+		if r.Value == nil {
+			continue
+		}
+		var env struct {
+			Payload struct {
+				Op     string          `json:"op"`
+				After  json.RawMessage `json:"after"`
+				Source struct {
+					TxID json.Number `json:"txId"`
+					LSN  json.Number `json:"lsn"`
+				} `json:"source"`
+			} `json:"payload"`
+		}
+		var key struct {
+			Payload json.RawMessage `json:"payload"`
+		}
+		if err := json.Unmarshal(r.Value, &env); err != nil {
+			t.Fatalf("value %s: %v", r.Value, err)
+		}
+		json.Unmarshal(r.Key, &key)
+		ids = append(ids, fmt.Sprintf("%s %s tx=%s lsn=%s", env.Payload.Op, key.Payload, env.Payload.Source.TxID, env.Payload.Source.LSN))
+		switch env.Payload.Op {
+		case "r", "c", "u":
+			state[string(key.Payload)] = string(env.Payload.After)
+		case "d":
+			delete(state, string(key.Payload))
+		}
 	}
-	return state, n, ids
+	return state, len(recs), ids
 }
 
 // checkReplays asserts that events repeat only as a task restarted from its

@@ -18,27 +18,7 @@ import (
 // and then nothing new for two seconds, or a minute has passed.
 func readRecords(t *testing.T, bootstrap, topic string, want int) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(bootstrap, ",")...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	var out []*kgo.Record
-	deadline, quiet := time.Now().Add(time.Minute), time.Now()
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		n := len(out)
-		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
-		if len(out) > n {
-			quiet = time.Now()
-		}
-		if len(out) >= want && time.Since(quiet) > 2*time.Second {
-			break
-		}
-	}
-	return out
+	return kafkatest.ReadRecords(t, strings.Split(bootstrap, ","), kafkatest.Until{Want: want, Quiet: 2 * time.Second}, topic)
 }
 
 // topicSize returns how many records topic holds (0 when it does not exist).

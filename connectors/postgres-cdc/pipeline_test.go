@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/herder"
 	"github.com/connectd/connectd/framework/plugin"
 	"github.com/connectd/connectd/framework/runtime"
+	"github.com/connectd/connectd/internal/kafkatest"
 	"github.com/connectd/connectd/internal/pgtest"
 	"github.com/connectd/connectd/offsets"
 )
@@ -141,36 +141,16 @@ func (p *pipeline) readTopics(want int, topics ...string) []message {
 
 func readKafka(t testing.TB, seeds []string, want int, topics ...string) []message {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topics...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.MetadataMinAge(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	var out []message
-	deadline := time.Now().Add(90 * time.Second)
-	quiet := time.Now()
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		n := len(out)
-		fs.EachRecord(func(r *kgo.Record) {
-			m := message{Topic: r.Topic, Key: nullable(r.Key), Value: nullable(r.Value), Offset: r.Offset}
-			for _, h := range r.Headers {
-				if m.Headers == nil {
-					m.Headers = map[string]string{}
-				}
-				m.Headers[h.Key] = string(h.Value)
+	for _, r := range kafkatest.ReadRecords(t, seeds, kafkatest.Until{Want: want, Timeout: 90 * time.Second}, topics...) {
+		m := message{Topic: r.Topic, Key: nullable(r.Key), Value: nullable(r.Value), Offset: r.Offset}
+		for _, h := range r.Headers {
+			if m.Headers == nil {
+				m.Headers = map[string]string{}
 			}
-			out = append(out, m)
-		})
-		if len(out) > n {
-			quiet = time.Now()
+			m.Headers[h.Key] = string(h.Value)
 		}
-		if len(out) >= want && time.Since(quiet) > time.Second {
-			break
-		}
+		out = append(out, m)
 	}
 	if len(out) < want {
 		t.Fatalf("read %d records from %v, want at least %d", len(out), topics, want)

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -105,27 +104,7 @@ func tail(s string, n int) string {
 // then nothing new for a second.
 func (e *env) readRecords(topic string, want int) []*kgo.Record {
 	e.t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.cluster.ListenAddrs()...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer cl.Close()
-	var out []*kgo.Record
-	deadline, quiet := time.Now().Add(time.Minute), time.Now()
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		n := len(out)
-		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
-		if len(out) > n {
-			quiet = time.Now()
-		}
-		if len(out) >= want && time.Since(quiet) > time.Second {
-			break
-		}
-	}
-	return out
+	return kafkatest.ReadRecords(e.t, e.cluster.ListenAddrs(), kafkatest.Until{Want: want}, topic)
 }
 
 // headers returns a record's headers as a map (the last one of a key wins).

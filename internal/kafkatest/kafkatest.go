@@ -16,32 +16,58 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// ReadValues reads topic from the start until it has seen at least want
-// records and then nothing new for a second (so duplicates beyond want are
-// seen too), or a minute has passed. It returns the values in the order
-// read.
-func ReadValues(t testing.TB, seeds []string, topic string, want int) []string {
+// Until says when ReadRecords stops: once it has read at least Want
+// records and then nothing new for Quiet (so that duplicates beyond Want
+// are seen too), or when Timeout has passed. Quiet defaults to a second,
+// Timeout to a minute.
+type Until struct {
+	Want           int
+	Quiet, Timeout time.Duration
+}
+
+// ReadRecords reads topics from the start until u says stop and returns
+// the records in the order read. It does not fail when fewer than u.Want
+// arrive: callers say what that means.
+func ReadRecords(t testing.TB, seeds []string, u Until, topics ...string) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if u.Quiet == 0 {
+		u.Quiet = time.Second
+	}
+	if u.Timeout == 0 {
+		u.Timeout = time.Minute
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.MetadataMinAge(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	var out []string
-	deadline := time.Now().Add(time.Minute)
+	var out []*kgo.Record
+	deadline := time.Now().Add(u.Timeout)
 	quiet := time.Now()
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
 		fs := cl.PollFetches(ctx)
 		cancel()
 		n := len(out)
-		fs.EachRecord(func(r *kgo.Record) { out = append(out, string(r.Value)) })
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
 		if len(out) > n {
 			quiet = time.Now()
 		}
-		if len(out) >= want && time.Since(quiet) > time.Second {
+		if len(out) >= u.Want && time.Since(quiet) > u.Quiet {
 			break
 		}
+	}
+	return out
+}
+
+// ReadValues is ReadRecords of one topic with the defaults, returning the
+// values.
+func ReadValues(t testing.TB, seeds []string, topic string, want int) []string {
+	t.Helper()
+	var out []string
+	for _, r := range ReadRecords(t, seeds, Until{Want: want}, topic) {
+		out = append(out, string(r.Value))
 	}
 	return out
 }
