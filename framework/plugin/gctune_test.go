@@ -2,7 +2,10 @@ package plugin
 
 import (
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // While busy, the collector's next target, as the runtime computes it from
@@ -26,5 +29,43 @@ func TestGCPercent(t *testing.T) {
 				t.Fatalf("GOGC %d puts the target at %d bytes, want max(2 × live, floor) = %d", p, target, want)
 			}
 		})
+	}
+}
+
+// TestGCTunerBusyAtOnce: busyGCs collections within gcTuneInterval put
+// the heap floor in place as the last of them ends, without waiting for a
+// tick; collections further apart do not.
+func TestGCTunerBusyAtOnce(t *testing.T) {
+	t.Parallel()
+	var set []int
+	tu := &gcTuner{set: func(p int) int { set = append(set, p); return 100 }}
+	tu.cycle()
+	time.Sleep(gcTuneInterval + 10*time.Millisecond)
+	for range busyGCs - 1 {
+		tu.cycle()
+	}
+	if tu.busy || len(set) != 0 {
+		t.Fatalf("busy %v after collections spread over more than %v (GOGC set to %v)", tu.busy, gcTuneInterval, set)
+	}
+	tu.cycle()
+	if !tu.busy || len(set) != 1 || set[0] <= 100 {
+		t.Fatalf("busy %v, GOGC set to %v after %d collections within %v; want busy and GOGC above 100", tu.busy, set, busyGCs, gcTuneInterval)
+	}
+}
+
+// TestOnEveryGC: the hook runs after each collection.
+func TestOnEveryGC(t *testing.T) {
+	var n atomic.Int32
+	onEveryGC(func() { n.Add(1) })
+	for i := int32(1); i <= 3; i++ {
+		runtime.GC()
+		deadline := time.Now().Add(10 * time.Second)
+		for n.Load() < i {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d calls after %d collections", n.Load(), i)
+			}
+			runtime.Gosched()
+			time.Sleep(time.Millisecond)
+		}
 	}
 }
