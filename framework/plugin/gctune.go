@@ -68,13 +68,13 @@ func readGCMetrics() gcStats {
 // the process busy at once; the tick re-aims the floor at the allocation
 // rate and the live heap, and sees a process that has gone quiet.
 type gcTuner struct {
-	set  func(int) int   // debug.SetGCPercent
+	set  func(int) int  // debug.SetGCPercent
 	read func() gcStats // readGCMetrics
 
 	mu     sync.Mutex
 	busy   bool
 	recent [busyGCs]gcMark // the last busyGCs collections, oldest first
-	last   gcMark           // at the last tick
+	last   gcMark          // at the last tick
 }
 
 // gcMark is the time and the runtime's counts at a point.

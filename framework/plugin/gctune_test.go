@@ -39,11 +39,11 @@ func TestGCPercent(t *testing.T) {
 func TestHeapFloor(t *testing.T) {
 	t.Parallel()
 	for rate, want := range map[float64]uint64{
-		0:                        gcHeapFloor,
-		100 << 20:                gcHeapFloor,
-		maxGCRate * (40 << 20):   40 << 20,
-		maxGCRate * gcHeapCap:    gcHeapCap,
-		10 * maxGCRate * (1<<30): gcHeapCap,
+		0:                          gcHeapFloor,
+		100 << 20:                  gcHeapFloor,
+		maxGCRate * (40 << 20):     40 << 20,
+		maxGCRate * gcHeapCap:      gcHeapCap,
+		10 * maxGCRate * (1 << 30): gcHeapCap,
 	} {
 		if got := heapFloor(rate); got != want {
 			t.Errorf("heapFloor(%.0f B/s) = %d, want %d", rate, got, want)
