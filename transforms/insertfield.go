@@ -110,6 +110,9 @@ func newInsertField(p part) func(*connect.Config, Env) (updater, error) {
 
 const insertPurpose = "field insertion"
 
+// smallMap is how many entries a Go map holds before it needs a table.
+const smallMap = 8
+
 func (t *insertField) update(r *connect.Record, own *owned) (bool, error) {
 	v := t.part.value(r)
 	if v == nil {
@@ -123,9 +126,12 @@ func (t *insertField) update(r *connect.Record, own *owned) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		// Sized for the new fields: cloning m and then growing it costs more.
+		// Sized for the new fields: cloning m and then growing it costs
+		// more. A map of ours is filled in place, unless the new fields
+		// take it past the eight entries of Go's small map: growing it
+		// into a table then costs more than a new one of the right size.
 		out := m
-		if !t.part.owns(own) {
+		if !t.part.owns(own) || len(m) <= smallMap && len(m)+t.count > smallMap {
 			out = own.newMap(len(m) + t.count)
 			maps.Copy(out, m)
 		}
