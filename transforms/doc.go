@@ -31,7 +31,7 @@
 // config with NewChain, passing Env{Sink: true} for sink tasks, and runs
 // every record through it: for a source task between Poll and the
 // converters with Chain.ApplyReusing (see Records), for a sink task
-// between the converters and Put with Chain.Apply. A nil record
+// between the converters and Put with Chain.ApplyOwned. A nil record
 // back means the record is dropped (Filter). An error is a
 // *TransformError: its Class fills the dead letter queue header
 // __connect.errors.class.name, ExceptionClass the exception class header,
@@ -71,9 +71,20 @@
 // seen a record's shape, and writes only the pointers that differ from the
 // previous record's (while the garbage collector marks, each pointer
 // written costs a write barrier). The input record is still never
-// modified. A sink task's records go to Put, which may keep them, so they
-// get new memory from Apply; so do records of a chain with a transform or
-// predicate that is not built in, which may keep what it is given.
+// modified.
+//
+// Chain.ApplyOwned is for a caller that hands the record over, as the
+// runtime does with a sink task's records, which the converter makes
+// afresh: the built-in transforms change the record, and the map or struct
+// its key and value hold, in place; what they make is new memory, since
+// Put may keep it. Records of a chain with a transform or predicate that
+// is not built in, which may keep what it is given, get Apply's treatment
+// whichever method runs them.
+//
+// Consecutive InsertField, ReplaceField and MaskField transforms on a
+// struct run as one plan per input schema, filling one struct rather than
+// one per transform; what the plan does not cover runs them one at a time
+// (see fuse.go).
 //
 // # Differences from Kafka Connect
 //
