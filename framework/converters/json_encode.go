@@ -34,6 +34,47 @@ type encoder struct {
 	numeric     bool     // decimal.format=NUMERIC
 	replaceNull bool
 	depth       int
+
+	// What precedes each field's value, by struct schema (see
+	// fieldPrefixes), and the last schema looked up.
+	prefixes     map[*connect.Schema][]string
+	lastSchema   *connect.Schema
+	lastPrefixes []string
+}
+
+// maxPrefixSchemas bounds the struct schemas an encoder keeps field
+// prefixes for; past it the encoder starts afresh (a source that builds a
+// schema per record would otherwise grow it without end).
+const maxPrefixSchemas = 64
+
+// fieldPrefixes returns, for each field of struct schema s, what precedes
+// its value in the JSON object: a comma for all but the first, the quoted
+// and escaped name, a colon. Schemas are not changed once built, so an
+// encoder keeps them by schema, and a stream of records with one schema
+// looks them up once per struct with a pointer comparison.
+func (e *encoder) fieldPrefixes(s *connect.Schema) []string {
+	if s == e.lastSchema {
+		return e.lastPrefixes
+	}
+	p, ok := e.prefixes[s]
+	if !ok {
+		if e.prefixes == nil || len(e.prefixes) >= maxPrefixSchemas {
+			e.prefixes = make(map[*connect.Schema][]string, 4)
+		}
+		p = make([]string, len(s.Fields))
+		var b []byte
+		for i, f := range s.Fields {
+			b = b[:0]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, f.Name)
+			p[i] = string(append(b, ':'))
+		}
+		e.prefixes[s] = p
+	}
+	e.lastSchema, e.lastPrefixes = s, p
+	return p
 }
 
 // isNil reports whether v is Connect's null: a nil interface or a nil *StructValue.
@@ -378,13 +419,10 @@ func (e *encoder) structValue(s *connect.Schema, sv *connect.StructValue) error 
 		return err
 	}
 	e.buf = append(e.buf, '{')
+	prefixes := e.fieldPrefixes(s)
 	for i := range s.Fields {
 		f := &s.Fields[i]
-		if i > 0 {
-			e.buf = append(e.buf, ',')
-		}
-		e.str(f.Name)
-		e.buf = append(e.buf, ':')
+		e.buf = append(e.buf, prefixes[i]...)
 		if err := e.value(f.Schema, sv.GetIndex(i)); err != nil {
 			return fmt.Errorf("field %q: %w", f.Name, err)
 		}

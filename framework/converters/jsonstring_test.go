@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/connectd/connectd/framework/connect"
 )
 
 // jacksonString is appendString written the plain way, a rune at a time:
@@ -72,5 +74,61 @@ func TestAppendStringEveryByteEverywhere(t *testing.T) {
 			b.WriteString(pieces[rng.IntN(len(pieces))])
 		}
 		check(b.String())
+	}
+}
+
+// TestFieldPrefixesAcrossSchemas writes structs of many schemas, some
+// nested, some with names that need escaping, in an order that keeps
+// switching schema and outgrows an encoder's prefix cache, and checks each
+// against the object written field by field.
+func TestFieldPrefixesAcrossSchemas(t *testing.T) {
+	t.Parallel()
+	c := mustJSON(t, "schemas.enable", "false")
+	names := []string{"id", `a"b`, "é", "line\nbreak", "x"}
+	type tc struct {
+		schema *connect.Schema
+		value  *connect.StructValue
+		want   string
+	}
+	var cases []tc
+	for i := range 3 * maxPrefixSchemas {
+		inner := connect.StructSchema().Field(fmt.Sprint("n", i), connect.Int32Schema).Build()
+		b := connect.StructSchema()
+		n := 1 + i%len(names)
+		for j := range n {
+			b = b.Field(fmt.Sprint(names[j], i), connect.Int64Schema)
+		}
+		nested := i%2 == 0 // and the others end with a plain field
+		if nested {
+			b = b.Field("inner", inner)
+		}
+		s := b.Build()
+		v := connect.NewStruct(s)
+		var want strings.Builder
+		want.WriteByte('{')
+		for j := range n {
+			v.SetIndex(j, int64(i*10+j))
+			if j > 0 {
+				want.WriteByte(',')
+			}
+			fmt.Fprintf(&want, "%s:%d", jacksonString(fmt.Sprint(names[j], i)), i*10+j)
+		}
+		if nested {
+			v.SetIndex(n, connect.NewStruct(inner).Put(fmt.Sprint("n", i), int32(i)))
+			fmt.Fprintf(&want, `,"inner":{"n%d":%d}`, i, i)
+		}
+		want.WriteByte('}')
+		cases = append(cases, tc{s, v, want.String()})
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 5000 {
+		k := cases[rng.IntN(len(cases))]
+		got, err := c.FromConnect("t", k.schema, k.value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != k.want {
+			t.Fatalf("got %s, want %s", got, k.want)
+		}
 	}
 }
