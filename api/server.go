@@ -102,6 +102,8 @@ func (s *Server) routes(metrics http.Handler) *chi.Mux {
 			r.Get("/offsets", s.getConnectorOffsets)
 			r.Patch("/offsets", s.alterConnectorOffsets)
 			r.Delete("/offsets", s.resetConnectorOffsets)
+			r.Get("/topics", s.getConnectorTopics)
+			r.Put("/topics/reset", s.resetConnectorTopics)
 		})
 	})
 
