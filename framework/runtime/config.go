@@ -35,6 +35,8 @@ const (
 	KeyRestartBackoffMax     = "task.restart.backoff.max.ms"
 	KeyRestartBackoffInitial = "task.restart.backoff.initial.ms"
 	KeyTopicCreation         = "topic.creation.enable"
+	KeyTopicTracking         = "topic.tracking.enable"
+	KeyTopicTrackingReset    = "topic.tracking.allow.reset"
 )
 
 // WorkerConfigDef defines the worker keys this worker understands. Unknown
@@ -57,6 +59,8 @@ func WorkerConfigDef() *connect.ConfigDef {
 		connect.ConfigKey{Name: KeyClientID, Type: connect.TypeString, Default: "connectd", Importance: connect.Low, Doc: "Prefix of the Kafka client ids."},
 		connect.ConfigKey{Name: KeyRestartBackoffInitial, Type: connect.TypeLong, Default: "500", Importance: connect.Low, Doc: "First delay before a task whose plugin process died is started again, in ms; it doubles per attempt.", Validator: connect.AtLeast(0)},
 		connect.ConfigKey{Name: KeyTopicCreation, Type: connect.TypeBoolean, Default: "true", Importance: connect.Low, Doc: "Whether source tasks create the topics they write to when missing, with the broker's default partitions and replication factor."},
+		connect.ConfigKey{Name: KeyTopicTracking, Type: connect.TypeBoolean, Default: "true", Importance: connect.Low, Doc: "Whether tasks record the topics each connector produces to or consumes from, served by GET /connectors/{c}/topics."},
+		connect.ConfigKey{Name: KeyTopicTrackingReset, Type: connect.TypeBoolean, Default: "true", Importance: connect.Low, Doc: "Whether PUT /connectors/{c}/topics/reset may clear a connector's recorded topics."},
 		connect.ConfigKey{Name: KeyRestartBackoffMax, Type: connect.TypeLong, Default: "60000", Importance: connect.Low, Doc: "Longest delay between restarts of a task whose plugin process died, in ms.", Validator: connect.AtLeast(0)},
 	)
 }
@@ -85,6 +89,11 @@ type WorkerConfig struct {
 	RestartBackoff      [2]time.Duration // initial, max
 	ClientID            string
 	TopicCreation       bool
+	// TopicTracking says whether tasks record the topics they use
+	// (topic.tracking.enable, KIP-558); TopicTrackingReset whether the
+	// REST API may reset them (topic.tracking.allow.reset).
+	TopicTracking      bool
+	TopicTrackingReset bool
 	// ConsumerOpts are the sink consumers' options from consumer.* keys.
 	ConsumerOpts []kgo.Opt
 	// ConfigProviders resolves ${provider:path:key} placeholders in
@@ -138,6 +147,8 @@ func ParseWorkerConfig(raw map[string]string, logger *slog.Logger) (*WorkerConfi
 		RestartBackoff:      [2]time.Duration{ms(KeyRestartBackoffInitial), ms(KeyRestartBackoffMax)},
 		ClientID:            parsed.String(KeyClientID),
 		TopicCreation:       parsed.Bool(KeyTopicCreation),
+		TopicTracking:       parsed.Bool(KeyTopicTracking),
+		TopicTrackingReset:  parsed.Bool(KeyTopicTrackingReset),
 		ConfigProviders:     providers,
 		Secrets:             &configprovider.Redactor{},
 	}, nil

@@ -151,6 +151,7 @@ func (r *sinkRun) loop(stop context.Context) error {
 		}
 		if recs := fetches.Records(); len(recs) > 0 {
 			r.m.read.Add(float64(len(recs)))
+			r.reportTopics(fetches)
 			if err := r.put(stop, recs); err != nil {
 				r.consumer.AllowRebalance()
 				return err

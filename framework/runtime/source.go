@@ -247,6 +247,7 @@ func (r *sourceRun) loop(stop context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
+		r.reportTopics(batch)
 		if err := r.produce(produceCtx, batch); err != nil {
 			r.fail(err)
 			break

@@ -29,6 +29,7 @@ type Standalone struct {
 	conns map[string]*connState
 
 	status *statusBoard
+	topics *ActiveTopics
 }
 
 type connState struct {
@@ -44,7 +45,7 @@ type connState struct {
 // NewStandalone returns a herder running connectors on w, and restores the
 // connectors store holds.
 func NewStandalone(ctx context.Context, w *Worker, store ConfigStore) (*Standalone, error) {
-	h := &Standalone{w: w, store: store, conns: map[string]*connState{}, status: newStatusBoard(w.ID)}
+	h := &Standalone{w: w, store: store, conns: map[string]*connState{}, status: newStatusBoard(w.ID), topics: NewActiveTopics()}
 	saved, err := store.Load()
 	if err != nil {
 		return nil, fmt.Errorf("load connectors: %w", err)
@@ -165,7 +166,7 @@ func (h *Standalone) startTask(cs *connState, i int, cfg map[string]string) *Tas
 	id := herder.TaskID{Connector: cs.name, Task: i}
 	report, progress := h.status.taskReporter(id)
 	report(herder.Unassigned, "")
-	return h.w.StartTask(TaskSpec{ID: id, Entry: cs.entry, Config: cfg, Report: report, Progress: progress}, cs.target == herder.TargetPaused)
+	return h.w.StartTask(TaskSpec{ID: id, Entry: cs.entry, Config: cfg, Report: report, Progress: progress, Topic: h.topicFunc(id)}, cs.target == herder.TargetPaused)
 }
 
 // stopTasks stops every task of cs in parallel. Callers hold opMu.
@@ -335,6 +336,9 @@ func (h *Standalone) DeleteConnector(_ context.Context, name string) error {
 	delete(h.conns, name)
 	h.mu.Unlock()
 	h.status.remove(name)
+	if h.w.Config.TopicTracking {
+		h.topics.Reset(name) // as Kafka Connect's distributed herder does
+	}
 	return h.persist()
 }
 

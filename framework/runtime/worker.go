@@ -70,6 +70,8 @@ type TaskSpec struct {
 	// its plugin reports it (see connect.ProgressReporter): asked every
 	// few seconds, handed on when it changed.
 	Progress ProgressFunc
+	// Topic, when set, receives the topics the task uses (KIP-558).
+	Topic TopicFunc
 }
 
 // StartTask starts a task's executor in the background, paused if asked.
