@@ -20,8 +20,7 @@ import (
 const (
 	connectorStatusPrefix = "status-connector-"
 	taskStatusPrefix      = "status-task-"
-	// Active-topic records (KIP-558); connectd does not track them and
-	// skips them quietly.
+	// Active topics (KIP-558): status-topic-<topic>:connector-<connector>.
 	topicStatusPrefix = "status-topic-"
 )
 
@@ -69,6 +68,10 @@ type StatusLog struct {
 	mu         sync.Mutex
 	connectors map[string]Status
 	tasks      map[string]map[int]Status
+	// topics are the connectors' active topics; topicRemovals counts,
+	// per connector, the active topic tombstones read.
+	topics        map[string]map[string]TopicStatus
+	topicRemovals map[string]uint64
 }
 
 // OpenStatusLog opens the status topic, creating it (compacted, with
@@ -82,7 +85,8 @@ func OpenStatusLog(ctx context.Context, o Options) (*StatusLog, error) {
 		o.Partitions = 5
 	}
 	logger := o.logger().With("topic", o.Topic)
-	s := &StatusLog{logger: logger, connectors: map[string]Status{}, tasks: map[string]map[int]Status{}}
+	s := &StatusLog{logger: logger, connectors: map[string]Status{}, tasks: map[string]map[int]Status{},
+		topics: map[string]map[string]TopicStatus{}, topicRemovals: map[string]uint64{}}
 	kl, err := kafkalog.Open(ctx, kafkalog.Options{
 		ClientOpts:        o.ClientOpts,
 		Topic:             o.Topic,
@@ -156,6 +160,7 @@ func (s *StatusLog) apply(r *kgo.Record) {
 		}
 		s.tasks[id.Connector][id.Task] = st
 	case strings.HasPrefix(key, topicStatusPrefix):
+		s.applyTopic(r)
 	default:
 		s.logger.Warn("storage: skipping a status record with an unknown key", "key", key)
 	}
