@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"slices"
 	"sync"
@@ -117,5 +118,27 @@ func TestTopicsResetThenGet(t *testing.T) {
 	got := call(t, ts, "GET", "/connectors/src/topics", "")
 	if d := jsonDiff(t, `{"src":{"topics":[]}}`, got.body); got.status != 200 || d != "" {
 		t.Fatalf("after reset: status %d, body (-want +got):\n%s", got.status, d)
+	}
+}
+
+// TestClientTopics: the client's calls of the active topics endpoints.
+func TestClientTopics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newClient(t, withTopics(false, false)(seeded()), Options{})
+	got, err := c.ConnectorTopics(ctx, "src")
+	if err != nil || !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("ConnectorTopics = %v, %v; want [a b]", got, err)
+	}
+	if err := c.ResetConnectorTopics(ctx, "src"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.ConnectorTopics(ctx, "src"); err != nil || len(got) != 0 {
+		t.Fatalf("ConnectorTopics after reset = %v, %v; want none", got, err)
+	}
+	off := newClient(t, withTopics(false, true)(seeded()), Options{})
+	var ae *APIError
+	if err := off.ResetConnectorTopics(ctx, "src"); !errors.As(err, &ae) || ae.Code != 403 || ae.Message != herder.MsgTopicTrackingResetDisabled {
+		t.Fatalf("reset not allowed: %v; want a 403 %q", err, herder.MsgTopicTrackingResetDisabled)
 	}
 }

@@ -169,6 +169,9 @@ func (d *Distributed) stopUnwanted(gen int32, shutdown bool) {
 		go func() {
 			defer wg.Done()
 			rt.task.Stop()
+			if _, exists := s.Connectors[id.Connector]; !exists {
+				d.forgetTopics(id.Connector)
+			}
 			if shutdown {
 				d.status.task(id, gen, herder.Unassigned, "")
 			}
@@ -190,6 +193,7 @@ func (d *Distributed) stopUnwanted(gen int32, shutdown bool) {
 			case !exists:
 				// Deleted: its owner removes its statuses.
 				d.status.remove(name)
+				d.forgetTopics(name)
 			case shutdown:
 				d.status.connector(name, gen, herder.Unassigned, "")
 			}
@@ -294,7 +298,7 @@ func (d *Distributed) startTask(id herder.TaskID, cfg map[string]string, paused 
 	}
 	report(herder.Unassigned, "")
 	progress := func(p map[string]any) { d.status.taskProgress(id, gen, p) }
-	t := d.w.StartTask(runtime.TaskSpec{ID: id, Entry: entry, Config: cfg, Report: report, Progress: progress}, paused)
+	t := d.w.StartTask(runtime.TaskSpec{ID: id, Entry: entry, Config: cfg, Report: report, Progress: progress, Topic: d.topicFunc(id)}, paused)
 	d.mu.Lock()
 	d.tasks[id] = &runningTask{task: t, config: cfg, paused: paused}
 	d.mu.Unlock()

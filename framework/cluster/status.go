@@ -34,6 +34,10 @@ type statusWriter struct {
 	// runs, so a progress report rewrites it with the new progress and a
 	// state change keeps the progress.
 	tasks map[herder.TaskID]storage.Status
+	// topicsSent holds, for each active topic this worker queued, how
+	// many of its connector's active topics had been removed then (see
+	// recordTopic in topics.go).
+	topicsSent map[string]map[string]uint64
 
 	// ctx bounds every write; close cancels it once its flush is over, so
 	// reports the topic does not take by then are dropped at once.
@@ -46,12 +50,22 @@ type statusReport struct {
 	task   int // -1: the connector
 	status storage.Status
 	remove bool // tombstones for the connector and its tasks
-	seq    uint64
+	// topic is an active topic to record; resetTopics asks for tombstones
+	// for every active topic of the connector.
+	topic       *storage.TopicStatus
+	resetTopics bool
+	seq         uint64
 }
 
 func (r statusReport) key() string {
 	if r.remove {
 		return "remove/" + r.conn
+	}
+	if r.resetTopics {
+		return "reset-topics/" + r.conn
+	}
+	if r.topic != nil {
+		return "topic/" + r.topic.Topic + "/" + r.conn // topic names hold no "/"
 	}
 	if r.task < 0 {
 		return "connector/" + r.conn
@@ -60,7 +74,7 @@ func (r statusReport) key() string {
 }
 
 func newStatusWriter(log *storage.StatusLog, worker string, logger *slog.Logger) *statusWriter {
-	s := &statusWriter{log: log, logger: logger, worker: worker, pending: map[string]statusReport{}, tasks: map[herder.TaskID]storage.Status{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &statusWriter{log: log, logger: logger, worker: worker, pending: map[string]statusReport{}, tasks: map[herder.TaskID]storage.Status{}, topicsSent: map[string]map[string]uint64{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.idle = sync.NewCond(&s.mu)
 	go s.run()
@@ -207,6 +221,10 @@ func (s *statusWriter) send(r statusReport) error {
 	switch {
 	case r.remove:
 		err = s.log.Delete(ctx, r.conn)
+	case r.topic != nil:
+		err = s.log.PutTopic(ctx, *r.topic)
+	case r.resetTopics:
+		err = s.log.ResetTopics(ctx, r.conn)
 	case r.task < 0 && safe:
 		_, err = s.log.PutConnectorSafe(ctx, r.conn, r.status)
 	case r.task < 0:
