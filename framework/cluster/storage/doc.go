@@ -21,6 +21,10 @@
 //
 //	status-connector-<c>   {"state":"RUNNING","trace":null,"worker_id":"host:8083","generation":5}
 //	status-task-<c>-<n>    the same shape
+//	status-topic-<t>:connector-<c>  {"topic":{"name":"t","connector":"c","task":0,"discoverTimestamp":1700000000000}}
+//
+// The last are KIP-558's active topics: a topic a task of c used, first
+// recorded by task 0 at that time (ms); a tombstone removes it.
 //
 // Values are written as Kafka Connect's JsonConverter (schemas disabled)
 // writes them: fields in schema order, no spaces, strings escaped as
