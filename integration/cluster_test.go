@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/framework/herder"
 	"github.com/connectd/connectd/internal/kafkatest"
@@ -61,7 +64,11 @@ func (c *cluster) underWay(p pipeline) herder.ConnectorStatus {
 
 // check counts the pipeline's records in Kafka and in the file: every id
 // exactly once plus at most maxDup duplicates in each.
-func (c *cluster) check(p pipeline, maxDup int) {
+func (c *cluster) check(p pipeline, maxDup int) { c.checkReplay(p, maxDup, -1) }
+
+// checkReplay is check where the sink file may replay only from record
+// replayFrom (its task's last committed offset; -1: from any record).
+func (c *cluster) checkReplay(p pipeline, maxDup int, replayFrom int64) {
 	c.t.Helper()
 	ids, total := datagenIDs(c.t, c.broker.bootstrap(), p.topic, p.n)
 	checkIDs(c.t, p.topic+" topic", ids, total, p.n, maxDup)
@@ -71,14 +78,34 @@ func (c *cluster) check(p pipeline, maxDup int) {
 	})
 	fids, ftotal := fileIDs(c.t, p.out)
 	checkIDs(c.t, p.topic+" sink file", fids, ftotal, p.n, ftotal-p.n)
-	checkReplayed(c.t, p.topic+" sink file", topicPayloads(c.t, c.broker.bootstrap(), p.topic, total), fileLines(c.t, p.out), maxDup == 0)
+	checkReplayed(c.t, p.topic+" sink file", topicPayloads(c.t, c.broker.bootstrap(), p.topic, total), fileLines(c.t, p.out), maxDup == 0, replayFrom)
+}
+
+// sinkCommitted returns the offset the pipeline's sink task has committed
+// on its one-partition topic, -1 before its first commit.
+func (c *cluster) sinkCommitted(p pipeline) int64 {
+	c.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.broker.bootstrap()))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer cl.Close()
+	got, err := kadm.NewClient(cl).FetchOffsets(context.Background(), "connect-"+p.sink)
+	if err != nil {
+		c.t.Fatalf("offsets of %s's group: %v", p.sink, err)
+	}
+	if o, ok := got.Lookup(p.topic, 0); ok && o.Err == nil {
+		return o.At
+	}
+	return -1
 }
 
 // checkReplayed asserts that a sink's output is the topic's records in
 // order, except that after some point it starts again from an earlier
 // record (the last committed offset) and carries on in order: duplicates
-// only after the last committed offset. With none, nothing may repeat.
-func checkReplayed(t *testing.T, what string, topic, out []string, none bool) {
+// only after the last committed offset. With none, nothing may repeat;
+// with from at 0 or more, a replay must start at record from.
+func checkReplayed(t *testing.T, what string, topic, out []string, none bool, from int64) {
 	t.Helper()
 	k := 0
 	for k < len(out) && k < len(topic) && out[k] == topic[k] {
@@ -90,15 +117,18 @@ func checkReplayed(t *testing.T, what string, topic, out []string, none bool) {
 	if none {
 		t.Fatalf("%s: line %d is %q, want %q: records repeated or out of order", what, k, out[k], topic[min(k, len(topic)-1)])
 	}
-	from := slices.Index(topic[:k], out[k])
-	if from < 0 {
+	replay := slices.Index(topic[:k], out[k])
+	if replay < 0 {
 		t.Fatalf("%s: line %d (%q) is neither the next record nor a replay of an earlier one", what, k, out[k])
 	}
-	rest := out[k:]
-	if len(rest) > len(topic)-from || !slices.Equal(rest, topic[from:from+len(rest)]) {
-		t.Fatalf("%s: from line %d the output replays from record %d but then departs from the topic's order", what, k, from)
+	if from >= 0 && int64(replay) != from {
+		t.Fatalf("%s: after %d records the output replays from record %d, not from the committed offset %d", what, k, replay, from)
 	}
-	t.Logf("%s: %d records, then a replay from record %d (%d repeated after the last committed offset)", what, k, from, k-from)
+	rest := out[k:]
+	if len(rest) > len(topic)-replay || !slices.Equal(rest, topic[replay:replay+len(rest)]) {
+		t.Fatalf("%s: from line %d the output replays from record %d but then departs from the topic's order", what, k, replay)
+	}
+	t.Logf("%s: %d records, then a replay from record %d (%d repeated after the last committed offset)", what, k, replay, k-replay)
 }
 
 // topicPayloads returns the datagen payloads of a one-partition topic in
@@ -212,12 +242,26 @@ func TestClusterWorkerLeaves(t *testing.T) {
 			// The worker running the sink task: with three source tasks
 			// over three workers it runs one of those too.
 			victim := c.worker(c.waitRunning(p.sink, 1).Tasks[0].WorkerID)
+			// A sink task killed before its first commit rightly
+			// replays from the start; after one, from its last commit.
+			waitFor(t, 60*time.Second, "the sink's first commit", func() (bool, string) {
+				o := c.sinkCommitted(p)
+				return o > 0, fmt.Sprint(o)
+			})
 			left := time.Now()
 			tt.leave(victim)
+			// Nothing commits for the sink's group now until the
+			// victim's consumer session (45 s) expires and a new task
+			// joins; a second lets a commit the victim had sent land.
+			replayFrom := int64(-1)
+			if tt.maxDup > 0 {
+				time.Sleep(time.Second)
+				replayFrom = c.sinkCommitted(p)
+			}
 			after := c.waitRunning(p.gen, 3)
 			c.waitRunning(p.sink, 1)
-			t.Logf("%s %s, which ran %v; work moved in %s: %v", tt.name, victim.id, owners(st)[victim.id], time.Since(left).Round(time.Millisecond), owners(after))
-			c.check(p, tt.maxDup)
+			t.Logf("%s %s, which ran %v; work moved in %s: %v; the sink had committed %d", tt.name, victim.id, owners(st)[victim.id], time.Since(left).Round(time.Millisecond), owners(after), replayFrom)
+			c.checkReplay(p, tt.maxDup, replayFrom)
 		})
 	}
 }
