@@ -191,6 +191,18 @@ func (l *ConfigLog) PutRestartRequest(ctx context.Context, name string, req Rest
 	return l.write(ctx, "a restart request for connector "+name, kafkalog.Message{Key: restartKey(name), Value: restartValue(req)})
 }
 
+// PutLoggerLevel writes a cluster-wide log level for a logger namespace
+// (KIP-976: key logger-cluster-<namespace>, value {"level":"<level>"}) and
+// returns once Kafka has it, without reading it back, as Kafka Connect
+// does. Any worker may write it; every worker started before it was
+// written sets the level on itself when it reads it.
+func (l *ConfigLog) PutLoggerLevel(ctx context.Context, namespace, level string) error {
+	if err := l.log.Send(ctx, loggerKey(namespace), loggerLevelValue(level)); err != nil {
+		return fmt.Errorf("storage: write the cluster log level of %s: %w", namespace, err)
+	}
+	return nil
+}
+
 // write sends msgs, in order, and reads them back.
 func (l *ConfigLog) write(ctx context.Context, what string, msgs ...kafkalog.Message) error {
 	if err := l.log.SendAll(ctx, msgs...); err != nil {

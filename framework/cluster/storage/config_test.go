@@ -59,6 +59,8 @@ func TestConfigLogWireFormat(t *testing.T) {
 	must(t, l.PutTargetState(ctx, "src", herder.TargetPaused))
 	must(t, l.PutTargetState(ctx, "src", herder.TargetStarted))
 	must(t, l.PutRestartRequest(ctx, "src", RestartRequest{IncludeTasks: true}))
+	must(t, l.PutLoggerLevel(ctx, "org.apache.kafka.connect", "DEBUG"))
+	must(t, l.PutLoggerLevel(ctx, `connector."q"`, "warn"))
 	must(t, l.PutTaskConfigs(ctx, "src", nil))
 	must(t, l.RemoveConnector(ctx, "src"))
 
@@ -71,6 +73,8 @@ func TestConfigLogWireFormat(t *testing.T) {
 		{"target-state-src", `{"state":"PAUSED","state.v2":"PAUSED"}`},
 		{"target-state-src", `{"state":"STARTED","state.v2":"STARTED"}`},
 		{"restart-connector-src", `{"include-tasks":true,"only-failed":false}`},
+		{"logger-cluster-org.apache.kafka.connect", `{"level":"DEBUG"}`},
+		{`logger-cluster-connector."q"`, `{"level":"warn"}`},
 		{"commit-src", `{"tasks":0}`},
 		{"connector-src", "null"},
 		{"target-state-src", "null"},
@@ -80,6 +84,33 @@ func TestConfigLogWireFormat(t *testing.T) {
 		t.Fatalf("records on the config topic (-want +got):\n%s", d)
 	}
 	checkTopic(t, seeds, topic, 1)
+}
+
+// TestConfigLogLoggerLevels: a cluster log level already in the topic when
+// the log opens is not reported (Kafka Connect ignores levels written
+// before a worker started); one written afterwards, by this log or
+// another, is reported to every open log.
+func TestConfigLogLoggerLevels(t *testing.T) {
+	t.Parallel()
+	seeds := newKafka(t)
+	topic := topicName(t, seeds, "connect-configs")
+	first := openConfig(t, seeds, topic, nil)
+	ctx := ctxT(t)
+	must(t, first.PutLoggerLevel(ctx, "root", "DEBUG"))
+	must(t, first.ReadToEnd(ctx))
+
+	var a, b changeLog
+	la := openConfig(t, seeds, topic, &a)
+	lb := openConfig(t, seeds, topic, &b)
+	must(t, lb.PutLoggerLevel(ctx, "connector.src", "TRACE"))
+	must(t, la.ReadToEnd(ctx))
+	must(t, lb.ReadToEnd(ctx))
+	want := []Change{{Kind: LoggerLevelChanged, Offset: 1, Namespace: "connector.src", Level: "TRACE"}}
+	for name, got := range map[string][]Change{"reader": a.get(), "writer": b.get()} {
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s's changes (-want +got):\n%s", name, d)
+		}
+	}
 }
 
 // checkTopic checks the partition count and that the topic is compacted.

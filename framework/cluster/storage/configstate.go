@@ -18,12 +18,12 @@ const (
 	commitPrefix      = "commit-"
 	targetStatePrefix = "target-state-"
 	restartPrefix     = "restart-connector-"
+	loggerPrefix      = "logger-cluster-"
 
 	// Kafka Connect features connectd does not have; their records are
 	// skipped quietly, so a topic a Kafka Connect cluster wrote reads clean.
 	taskCountPrefix = "tasks-fencing-"
 	sessionKeyKey   = "session-key"
-	loggerPrefix    = "logger-cluster-"
 )
 
 // ChangeKind says what a config record changed.
@@ -40,6 +40,9 @@ const (
 	TargetStateChanged
 	// RestartRequested: someone asked to restart a connector.
 	RestartRequested
+	// LoggerLevelChanged: someone set a log level with scope=cluster
+	// (KIP-976): every worker sets it on itself.
+	LoggerLevelChanged
 )
 
 func (k ChangeKind) String() string {
@@ -54,6 +57,8 @@ func (k ChangeKind) String() string {
 		return "target state changed"
 	case RestartRequested:
 		return "restart requested"
+	case LoggerLevelChanged:
+		return "logger level changed"
 	}
 	return "change " + strconv.Itoa(int(k))
 }
@@ -81,6 +86,10 @@ type Change struct {
 	TargetState herder.TargetState
 	// Restart (RestartRequested) is the request.
 	Restart RestartRequest
+	// Namespace and Level (LoggerLevelChanged) are the logger and the
+	// level as the record holds it: the level as the request gave it, not
+	// checked against the known levels.
+	Namespace, Level string
 }
 
 // Snapshot is the config topic's state as of a point in the log. Its maps
@@ -170,7 +179,9 @@ func (s *configState) apply(key string, value []byte, offset int64) *Change {
 		return s.commit(strings.TrimPrefix(key, commitPrefix), v, offset)
 	case strings.HasPrefix(key, restartPrefix):
 		return s.restart(strings.TrimPrefix(key, restartPrefix), v, offset)
-	case strings.HasPrefix(key, taskCountPrefix), key == sessionKeyKey, strings.HasPrefix(key, loggerPrefix):
+	case strings.HasPrefix(key, loggerPrefix):
+		return s.loggerLevel(strings.TrimPrefix(key, loggerPrefix), v, offset)
+	case strings.HasPrefix(key, taskCountPrefix), key == sessionKeyKey:
 		return nil
 	}
 	s.logger.Error("storage: skipping a config record with an unknown key", "key", key, "offset", offset)
@@ -351,6 +362,28 @@ func (s *configState) restart(conn string, v any, offset int64) *Change {
 		Restart: RestartRequest{IncludeTasks: includeTasks, OnlyFailed: onlyFailed}}
 }
 
+// loggerLevel reads a logger-cluster-<namespace> record, {"level":"..."}.
+// It changes no state: the level is the worker's to set, and only levels
+// read after the worker started are reported (ConfigLog's onChange), as
+// Kafka Connect applies them.
+func (s *configState) loggerLevel(namespace string, v any, offset int64) *Change {
+	if v == nil {
+		s.logger.Error("storage: skipping a cluster logger level that is null", "namespace", namespace, "offset", offset)
+		return nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		s.logger.Error("storage: skipping a cluster logger level that is not an object", "namespace", namespace, "offset", offset)
+		return nil
+	}
+	level, ok := m["level"].(string)
+	if !ok {
+		s.logger.Error("storage: skipping a cluster logger level whose level is not a string", "namespace", namespace, "offset", offset)
+		return nil
+	}
+	return &Change{Kind: LoggerLevelChanged, Offset: offset, Namespace: namespace, Level: level}
+}
+
 // snapshot copies the state.
 func (s *configState) snapshot() Snapshot {
 	snap := Snapshot{
@@ -406,6 +439,7 @@ func connectorKey(c string) []byte   { return []byte(connectorPrefix + c) }
 func targetStateKey(c string) []byte { return []byte(targetStatePrefix + c) }
 func commitKey(c string) []byte      { return []byte(commitPrefix + c) }
 func restartKey(c string) []byte     { return []byte(restartPrefix + c) }
+func loggerKey(ns string) []byte     { return []byte(loggerPrefix + ns) }
 func taskKey(c string, n int) []byte { return []byte(fmt.Sprintf("%s%s-%d", taskPrefix, c, n)) }
 
 func commitValue(n int) []byte { return []byte(fmt.Sprintf(`{"tasks":%d}`, n)) }
@@ -426,4 +460,11 @@ func targetStateValue(state herder.TargetState) []byte {
 
 func restartValue(r RestartRequest) []byte {
 	return []byte(fmt.Sprintf(`{"include-tasks":%t,"only-failed":%t}`, r.IncludeTasks, r.OnlyFailed))
+}
+
+// loggerLevelValue is Kafka Connect's logger level record, {"level":"..."}.
+func loggerLevelValue(level string) []byte {
+	b := append([]byte(nil), `{"level":`...)
+	b = appendString(b, level)
+	return append(b, '}')
 }

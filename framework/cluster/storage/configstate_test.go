@@ -216,15 +216,34 @@ func TestConfigStateRecords(t *testing.T) {
 			recs: []rec{
 				{"session-key", `{"key":"AAAA","algorithm":"HmacSHA256","creation-timestamp":1}`},
 				{"tasks-fencing-c", `{"task-count":2}`},
-				{"logger-cluster-org.apache", `{"level":"DEBUG"}`},
 				{"something-else", `{}`},
 				{"connector-c", `["not","an","object"]`},
 				{"connector-d", `{"properties":{"n":5}}`},
 				{"task-x", `{"properties":{}}`},
 				{"connector-e", `{"properties":`},
 			},
+			offset: 6,
+			conns:  map[string]map[string]string{},
+		},
+		// KIP-976's cluster log levels: reported as read (the level as the
+		// record has it); malformed ones skipped, as Kafka Connect does.
+		"cluster logger levels": {
+			recs: []rec{
+				{"logger-cluster-org.apache.kafka", `{"level":"DEBUG"}`},
+				{"logger-cluster-connector.a-b", `{"level":"warn","extra":1}`},
+				{"logger-cluster-root", "null"},
+				{"logger-cluster-root", `["DEBUG"]`},
+				{"logger-cluster-root", `{"level":5}`},
+				{"logger-cluster-root", `{}`},
+				{"logger-cluster-", `{"level":"ERROR"}`},
+			},
 			offset: 7,
 			conns:  map[string]map[string]string{},
+			changes: []Change{
+				{Kind: LoggerLevelChanged, Offset: 0, Namespace: "org.apache.kafka", Level: "DEBUG"},
+				{Kind: LoggerLevelChanged, Offset: 1, Namespace: "connector.a-b", Level: "warn"},
+				{Kind: LoggerLevelChanged, Offset: 6, Namespace: "", Level: "ERROR"},
+			},
 		},
 	}
 	for name, tc := range tests {
