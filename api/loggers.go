@@ -31,11 +31,12 @@ func (s *Server) getLogger(w http.ResponseWriter, r *http.Request) {
 }
 
 // setLoggerLevel serves PUT /admin/loggers/{logger} with a body
-// {"level": "DEBUG"}. With scope=worker (the default, and what Kafka
-// Connect falls back to for a scope it does not know) it answers the
-// affected loggers. scope=cluster answers 204 as Kafka Connect does, but
-// changes this worker only: connectd does not broadcast levels to the
-// other workers of a cluster.
+// {"level": "DEBUG"}, as Kafka Connect does. scope=worker (the default)
+// sets the level on this worker and answers the affected loggers.
+// scope=cluster answers 204: a herder that is a herder.ClusterLoggerAdmin
+// has every worker of its cluster set the level; any other (standalone)
+// sets it on this worker. scope is matched in any case; any other value
+// is logged and taken as worker.
 func (s *Server) setLoggerLevel(w http.ResponseWriter, r *http.Request) {
 	name := pathParam(r, "logger")
 	body, err := readBody(w, r)
@@ -63,16 +64,31 @@ func (s *Server) setLoggerLevel(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, herder.NotFound("invalid log level '%s'.", *given), "")
 		return
 	}
-	scope := strings.ToLower(r.URL.Query().Get("scope"))
-	if scope != scopeWorker && scope != scopeCluster && scope != "" {
+	scope := scopeWorker
+	if q := r.URL.Query(); q.Has("scope") {
+		scope = q.Get("scope")
+	}
+	switch strings.ToLower(scope) {
+	case scopeCluster:
+		if c, ok := s.h.(herder.ClusterLoggerAdmin); ok {
+			ctx, cancel := s.herderCtx(r)
+			defer cancel()
+			// The level goes out as given, as Kafka Connect writes it;
+			// each worker reads it in any case.
+			if err := c.SetClusterLoggerLevel(ctx, name, *given); err != nil {
+				s.fail(w, r, err, "")
+				return
+			}
+		} else {
+			s.loggers.SetLoggerLevel(name, level)
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case scopeWorker:
+	default:
 		s.log.WarnContext(r.Context(), "unknown scope in a request to set a log level; using worker", "scope", scope)
 	}
 	affected := s.loggers.SetLoggerLevel(name, level)
-	if scope == scopeCluster {
-		s.log.WarnContext(r.Context(), "log level set with scope=cluster changes this worker only", "logger", name, "level", level)
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
 	if affected == nil {
 		affected = []string{}
 	}

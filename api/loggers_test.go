@@ -97,7 +97,8 @@ func TestLoggersEndpoints(t *testing.T) {
 		t.Fatalf("after root=ERROR the log is:\n%s", buf)
 	}
 
-	// OFF silences a logger; cluster scope answers 204.
+	// OFF silences a logger; cluster scope answers 204 and, with a herder
+	// that is no cluster (standalone), sets this worker's levels.
 	got = call(t, ts, "PUT", "/admin/loggers/root?scope=cluster", `{"level":"OFF"}`)
 	if got.status != 204 || got.body != "" {
 		t.Fatalf("PUT root OFF scope=cluster = %d %q", got.status, got.body)
@@ -118,6 +119,54 @@ func TestLoggersEndpoints(t *testing.T) {
 	}
 	if d := cmp.Diff(map[string]string{"root": "OFF", "connector.other": "OFF", "connector.src": "OFF", "connector.src.task-0": "OFF"}, levels); d != "" {
 		t.Fatalf("levels (-want +got):\n%s", d)
+	}
+}
+
+// TestSetLoggerLevelScopes: the scope parameter as Kafka Connect reads it:
+// matched in any case, worker when absent, and any other value (an empty
+// one included) taken as worker. With a standalone herder, cluster scope
+// sets this worker's level and answers 204.
+func TestSetLoggerLevelScopes(t *testing.T) {
+	t.Parallel()
+	for name, tt := range map[string]struct {
+		query      string
+		wantStatus int
+		wantBody   string
+	}{
+		"absent":         {"", 200, `["connector.src"]`},
+		"worker":         {"?scope=worker", 200, `["connector.src"]`},
+		"worker, upper":  {"?scope=WORKER", 200, `["connector.src"]`},
+		"unknown":        {"?scope=everywhere", 200, `["connector.src"]`},
+		"empty":          {"?scope=", 200, `["connector.src"]`},
+		"cluster":        {"?scope=cluster", 204, ""},
+		"cluster, mixed": {"?scope=Cluster", 204, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ts, _, _ := loggersServer(t)
+			got := call(t, ts, "PUT", "/admin/loggers/connector.src"+tt.query, `{"level":"trace"}`)
+			if got.status != tt.wantStatus {
+				t.Fatalf("PUT = %d %s; want %d", got.status, got.body, tt.wantStatus)
+			}
+			if tt.wantBody == "" {
+				if got.body != "" {
+					t.Fatalf("PUT answered a body %q; want none", got.body)
+				}
+			} else if d := jsonDiff(t, tt.wantBody, got.body); d != "" {
+				t.Fatalf("PUT (-want +got):\n%s", d)
+			}
+			got = call(t, ts, "GET", "/admin/loggers/connector.src", "")
+			var lvl struct {
+				Level        string `json:"level"`
+				LastModified *int64 `json:"last_modified"`
+			}
+			if err := json.Unmarshal([]byte(got.body), &lvl); err != nil || got.status != 200 {
+				t.Fatalf("GET = %d %s (%v)", got.status, got.body, err)
+			}
+			if lvl.Level != "TRACE" || lvl.LastModified == nil {
+				t.Fatalf("connector.src after the PUT: %+v; want TRACE, modified", lvl)
+			}
+		})
 	}
 }
 

@@ -1,6 +1,9 @@
 package herder
 
-import "strings"
+import (
+	"context"
+	"strings"
+)
 
 // LoggerLevel is one logger's level as GET /admin/loggers shows it
 // (KIP-495, with KIP-976's last_modified): LastModified is when it was last
@@ -28,6 +31,20 @@ type LoggerAdmin interface {
 	// known logger under it, and returns their names, sorted. level is one
 	// of LogLevelNames.
 	SetLoggerLevel(namespace, level string) []string
+}
+
+// ClusterLoggerAdmin is implemented by herders whose workers form a
+// cluster: PUT /admin/loggers/{name}?scope=cluster (KIP-976) asks it to
+// set a level on every worker. A herder without it is a cluster of one,
+// and the REST API sets the level on its own worker, as Kafka Connect's
+// standalone herder does.
+type ClusterLoggerAdmin interface {
+	// SetClusterLoggerLevel has every worker of the cluster set the level
+	// of the logger namespace (as LoggerAdmin.SetLoggerLevel) once it
+	// learns of it; it returns once the request is recorded, before the
+	// workers have applied it. level is as the request gave it; the REST
+	// API checks it is one of LogLevelNames.
+	SetClusterLoggerLevel(ctx context.Context, namespace, level string) error
 }
 
 // LogLevelNames are the levels Kafka Connect accepts, least severe first.
