@@ -67,6 +67,7 @@ func startDistributed(ctx context.Context, props map[string]string, logger *slog
 	if err != nil {
 		return nil, err
 	}
+	ccfg.LogLevels = runtime.LevelsOf(logger.Handler())
 	store, err := offsets.NewKafka(ctx, offsets.KafkaOptions{
 		ClientOpts: runtime.BaseKafkaOpts(cfg), Topic: ccfg.OffsetTopic,
 		Partitions: ccfg.OffsetPartitions, ReplicationFactor: ccfg.OffsetRF,

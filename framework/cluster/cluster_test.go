@@ -106,8 +106,14 @@ type node struct {
 
 func startNode(t *testing.T, seeds []string) *node {
 	t.Helper()
+	return startNodeLogging(t, seeds, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// startNodeLogging starts a node whose worker and REST API log to logger;
+// when runtime.LogLevels made it, its REST API serves /admin/loggers.
+func startNodeLogging(t *testing.T, seeds []string, logger *slog.Logger) *node {
+	t.Helper()
 	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	props := map[string]string{
 		"bootstrap.servers": seeds[0], "plugin.isolation": "none", "offset.flush.interval.ms": "100",
 		"group.id": "g", "config.storage.topic": "cfg", "offset.storage.topic": "off", "status.storage.topic": "st",
@@ -122,6 +128,7 @@ func startNode(t *testing.T, seeds []string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cc.LogLevels = runtime.LevelsOf(logger.Handler())
 	reg, err := runtime.NewRegistry(ctx, map[string]plugin.Plugin{"seq": seqPlugin}, false, nil, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +147,11 @@ func startNode(t *testing.T, seeds []string) *node {
 		t.Fatal(err)
 	}
 	n := &node{h: h, store: store, client: &api.Client{BaseURL: "http://" + ln.Addr().String()}}
-	n.srv = &http.Server{Handler: api.New(h, api.Options{Ready: h.Ready}).Handler()}
+	opts := api.Options{Ready: h.Ready, Logger: w.Logger}
+	if cc.LogLevels != nil {
+		opts.Loggers = cc.LogLevels
+	}
+	n.srv = &http.Server{Handler: api.New(h, opts).Handler()}
 	go n.srv.Serve(ln)
 	t.Cleanup(n.close)
 	return n

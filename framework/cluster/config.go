@@ -59,6 +59,12 @@ type Config struct {
 
 	SessionTimeout, HeartbeatInterval, RebalanceTimeout time.Duration
 	MaxDelay, SyncTimeout                               time.Duration
+
+	// LogLevels are the worker's log levels, which log levels set with
+	// scope=cluster change (KIP-976). ParseConfig leaves it nil: the caller
+	// sets it to the levels its logger was made with. With none, cluster
+	// log levels are read and logged as ignored.
+	LogLevels *runtime.LogLevels
 }
 
 // ParseConfig reads the distributed keys of a worker config.

@@ -38,6 +38,7 @@ type Distributed struct {
 	url    string // this worker's REST URL, which other workers call
 	logger *slog.Logger
 	http   *http.Client
+	levels *runtime.LogLevels // the worker's log levels; nil when its logger has none
 
 	groupClient *kgo.Client
 	configs     *storage.ConfigLog
@@ -100,6 +101,7 @@ func New(ctx context.Context, w *runtime.Worker, cfg Config, url string) (*Distr
 	d := &Distributed{
 		w: w, cfg: cfg, url: url,
 		logger:        w.Logger.With("worker", w.ID),
+		levels:        cfg.LogLevels,
 		http:          &http.Client{Timeout: 30 * time.Second},
 		kick:          make(chan struct{}, 1),
 		assignedConns: map[string]bool{},
@@ -217,6 +219,10 @@ func (d *Distributed) reconcileLoop(ctx context.Context) {
 // onConfigChange is called by the config topic's reader for every record
 // it applies.
 func (d *Distributed) onConfigChange(c storage.Change) {
+	if c.Kind == storage.LoggerLevelChanged {
+		d.applyLoggerLevel(c)
+		return
+	}
 	d.mu.Lock()
 	started := d.started // changes before New returned are in its first pass
 	if c.Kind == storage.RestartRequested && started {
