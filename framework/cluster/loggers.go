@@ -36,7 +36,7 @@ func (d *Distributed) applyLoggerLevel(c storage.Change) {
 	}
 	level, ok := herder.ParseLogLevel(c.Level)
 	if !ok {
-		d.logger.Error("ignoring a cluster log level that is not a level Kafka Connect knows",
+		d.logger.Warn("ignoring a cluster log level that is not a level Kafka Connect knows",
 			"logger", c.Namespace, "level", c.Level, "offset", c.Offset)
 		return
 	}
