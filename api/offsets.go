@@ -10,19 +10,20 @@ import (
 // Kafka Connect's message for an alter request without offsets.
 const msgNoOffsets = "Partitions / offsets need to be provided for an alter offsets request"
 
-// offsetsManager returns the herder's offsets support, or answers 404 as
-// for a path that names nothing, when the herder has none.
-func (s *Server) offsetsManager(w http.ResponseWriter, r *http.Request) (herder.OffsetsManager, bool) {
-	om, ok := s.h.(herder.OffsetsManager)
+// capability returns the herder as T, an optional herder interface (offsets,
+// active topics), or answers 404 as for a path that names nothing when the
+// herder does not implement it.
+func capability[T any](s *Server, w http.ResponseWriter, r *http.Request) (T, bool) {
+	c, ok := s.h.(T)
 	if !ok {
 		s.notFound(w, r)
 	}
-	return om, ok
+	return c, ok
 }
 
 // getConnectorOffsets serves GET /connectors/{c}/offsets (KIP-875).
 func (s *Server) getConnectorOffsets(w http.ResponseWriter, r *http.Request) {
-	om, ok := s.offsetsManager(w, r)
+	om, ok := capability[herder.OffsetsManager](s, w, r)
 	if !ok {
 		return
 	}
@@ -43,7 +44,7 @@ func (s *Server) getConnectorOffsets(w http.ResponseWriter, r *http.Request) {
 // alterConnectorOffsets serves PATCH /connectors/{c}/offsets with a body
 // {"offsets": [{"partition": {...}, "offset": {...} or null}, ...]}.
 func (s *Server) alterConnectorOffsets(w http.ResponseWriter, r *http.Request) {
-	om, ok := s.offsetsManager(w, r)
+	om, ok := capability[herder.OffsetsManager](s, w, r)
 	if !ok {
 		return
 	}
@@ -70,7 +71,7 @@ func (s *Server) alterConnectorOffsets(w http.ResponseWriter, r *http.Request) {
 
 // resetConnectorOffsets serves DELETE /connectors/{c}/offsets.
 func (s *Server) resetConnectorOffsets(w http.ResponseWriter, r *http.Request) {
-	om, ok := s.offsetsManager(w, r)
+	om, ok := capability[herder.OffsetsManager](s, w, r)
 	if !ok {
 		return
 	}

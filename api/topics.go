@@ -6,22 +6,12 @@ import (
 	"github.com/connectd/connectd/framework/herder"
 )
 
-// topicTracker returns the herder's active topics support, or answers 404
-// as for a path that names nothing, when the herder has none.
-func (s *Server) topicTracker(w http.ResponseWriter, r *http.Request) (herder.TopicTracker, bool) {
-	tt, ok := s.h.(herder.TopicTracker)
-	if !ok {
-		s.notFound(w, r)
-	}
-	return tt, ok
-}
-
 // getConnectorTopics serves GET /connectors/{c}/topics (KIP-558): the
 // topics the connector's tasks used, as {"<c>": {"topics": [...]}}. Like
 // Kafka Connect, a connector that does not exist has no topics rather than
 // a 404.
 func (s *Server) getConnectorTopics(w http.ResponseWriter, r *http.Request) {
-	tt, ok := s.topicTracker(w, r)
+	tt, ok := capability[herder.TopicTracker](s, w, r)
 	if !ok {
 		return
 	}
@@ -42,7 +32,7 @@ func (s *Server) getConnectorTopics(w http.ResponseWriter, r *http.Request) {
 // resetConnectorTopics serves PUT /connectors/{c}/topics/reset: 202 with
 // no body, as Kafka Connect answers.
 func (s *Server) resetConnectorTopics(w http.ResponseWriter, r *http.Request) {
-	tt, ok := s.topicTracker(w, r)
+	tt, ok := capability[herder.TopicTracker](s, w, r)
 	if !ok {
 		return
 	}
