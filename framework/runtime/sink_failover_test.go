@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,37 +21,6 @@ import (
 	"github.com/connectd/connectd/internal/kafkatest"
 	"github.com/connectd/connectd/offsets"
 )
-
-// vanishingDialer dials Kafka for one worker's clients until vanish, which
-// closes every connection it made and refuses new ones: to the broker the
-// worker is gone as after kill -9, without a LeaveGroup or a last commit.
-type vanishingDialer struct {
-	mu    sync.Mutex
-	gone  bool
-	conns []net.Conn
-}
-
-func (d *vanishingDialer) dial(ctx context.Context, network, host string) (net.Conn, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.gone {
-		return nil, errors.New("the worker is gone")
-	}
-	c, err := (&net.Dialer{}).DialContext(ctx, network, host)
-	if err == nil {
-		d.conns = append(d.conns, c)
-	}
-	return c, err
-}
-
-func (d *vanishingDialer) vanish() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.gone = true
-	for _, c := range d.conns {
-		c.Close()
-	}
-}
 
 // sinkGate is what one worker's gated sink task delivered: the values of
 // every flush that returned. Once held, a flush of newly put records
@@ -161,7 +129,7 @@ func (t *gatedTask) Stop(context.Context) error { return nil }
 type failoverWorker struct {
 	w    *Worker
 	gate *sinkGate
-	dial *vanishingDialer
+	dial *kafkatest.VanishingDialer
 	task *Task
 }
 
@@ -187,8 +155,8 @@ func startFailoverWorker(t *testing.T, seeds []string, name string, gate *sinkGa
 	if err != nil {
 		t.Fatal(err)
 	}
-	fw := &failoverWorker{w: NewWorker(name, cfg, reg, offsets.NewMemory(), log), gate: gate, dial: &vanishingDialer{}}
-	fw.w.KafkaOpts = append(fw.w.KafkaOpts, kgo.Dialer(fw.dial.dial))
+	fw := &failoverWorker{w: NewWorker(name, cfg, reg, offsets.NewMemory(), log), gate: gate, dial: &kafkatest.VanishingDialer{}}
+	fw.w.KafkaOpts = append(fw.w.KafkaOpts, kgo.Dialer(fw.dial.Dial))
 	gateName := t.Name() + "/" + name
 	sinkGates.Store(gateName, gate)
 	entry, err := reg.Lookup("gated")
@@ -273,7 +241,7 @@ func TestSinkFailoverResumesAtCommittedOffset(t *testing.T) {
 			case <-time.After(30 * time.Second):
 				t.Fatal("timed out waiting for the first worker to flush records it put")
 			}
-			a.dial.vanish()
+			a.dial.Vanish()
 			committed := committedOffset(adm, "in")
 			if tt.commitFirst != (committed > 0) {
 				t.Fatalf("the first worker died with offset %d committed; the case needs commits: %v", committed, tt.commitFirst)

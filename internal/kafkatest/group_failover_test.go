@@ -2,10 +2,7 @@ package kafkatest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,37 +10,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
-
-// vanishingDialer dials until vanish, which closes every connection it
-// made and refuses new ones: the broker sees the client gone as after
-// kill -9, without a LeaveGroup.
-type vanishingDialer struct {
-	mu    sync.Mutex
-	gone  bool
-	conns []net.Conn
-}
-
-func (d *vanishingDialer) dial(ctx context.Context, network, host string) (net.Conn, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.gone {
-		return nil, errors.New("the client is gone")
-	}
-	c, err := (&net.Dialer{}).DialContext(ctx, network, host)
-	if err == nil {
-		d.conns = append(d.conns, c)
-	}
-	return c, err
-}
-
-func (d *vanishingDialer) vanish() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.gone = true
-	for _, c := range d.conns {
-		c.Close()
-	}
-}
 
 // TestDeadMemberCommitsSurvive: a group member commits an offset and
 // vanishes without leaving, with a 6 s session; a new member of the group
@@ -84,8 +50,8 @@ func TestDeadMemberCommitsSurvive(t *testing.T) {
 				return c
 			}
 
-			dial := &vanishingDialer{}
-			a := member(kgo.Dialer(dial.dial))
+			dial := &VanishingDialer{}
+			a := member(kgo.Dialer(dial.Dial))
 			defer a.Close()
 			for n := 0; n < 300; {
 				pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -113,7 +79,7 @@ func TestDeadMemberCommitsSurvive(t *testing.T) {
 			if commitErr != nil {
 				t.Fatalf("commit: %v", commitErr)
 			}
-			dial.vanish()
+			dial.Vanish()
 			if afterExpiry {
 				deadline := time.Now().Add(30 * time.Second)
 				for state := ""; state != "Empty"; {
