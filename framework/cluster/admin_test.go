@@ -11,10 +11,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/internal/kafkatest"
 )
 
 // valueCounts reads topic from the start until it has want records and
@@ -22,29 +22,14 @@ import (
 // payload of the JSON converter's envelope).
 func valueCounts(t *testing.T, seeds []string, topic string, want int) map[string]int {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	seen := map[string]int{}
-	n := 0
-	quiet := time.Now()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) && (n < want || time.Since(quiet) < 500*time.Millisecond) {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		fs.EachRecord(func(r *kgo.Record) {
-			// The worker's default converter is JSON with schemas.
-			var v struct{ Payload string }
-			if err := json.Unmarshal(r.Value, &v); err != nil {
-				t.Errorf("record value %s: %v", r.Value, err)
-			}
-			n++
-			seen[v.Payload]++
-			quiet = time.Now()
-		})
+	for _, r := range kafkatest.ReadRecords(t, seeds, kafkatest.Until{Want: want, Quiet: 500 * time.Millisecond}, topic) {
+		// The worker's default converter is JSON with schemas.
+		var v struct{ Payload string }
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			t.Errorf("record value %s: %v", r.Value, err)
+		}
+		seen[v.Payload]++
 	}
 	return seen
 }

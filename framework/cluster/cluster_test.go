@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 
 	"github.com/connectd/connectd/api"
@@ -21,6 +20,7 @@ import (
 	"github.com/connectd/connectd/framework/herder"
 	"github.com/connectd/connectd/framework/plugin"
 	"github.com/connectd/connectd/framework/runtime"
+	"github.com/connectd/connectd/internal/kafkatest"
 	"github.com/connectd/connectd/offsets"
 )
 
@@ -253,34 +253,18 @@ func TestTwoWorkers(t *testing.T) {
 // countRecords reads topic from the start until it has at least want
 // records and nothing more arrives for half a second.
 func countRecords(t *testing.T, seeds []string, topic string, want int) int {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	t.Helper()
+	recs := kafkatest.ReadRecords(t, seeds, kafkatest.Until{Want: want, Quiet: 500 * time.Millisecond, Timeout: 30 * time.Second}, topic)
 	seen := map[string]int{}
-	n := 0
-	quiet := time.Now()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) && (n < want || time.Since(quiet) < 500*time.Millisecond) {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		fs.EachRecord(func(r *kgo.Record) {
-			n++
-			seen[string(r.Value)]++
-			quiet = time.Now()
-		})
-		if want == 0 {
-			break
-		}
+	for _, r := range recs {
+		seen[string(r.Value)]++
 	}
 	for v, c := range seen {
 		if c > 1 {
 			t.Errorf("record %s written %d times", v, c)
 		}
 	}
-	return n
+	return len(recs)
 }
 
 // TestProgressFromAnyWorker: each worker runs one task of a connector; a

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/connectd/connectd/internal/kafkatest"
 )
 
 // lastValues reads the whole status topic st and returns the last value
@@ -19,41 +20,15 @@ import (
 // tombstone).
 func lastTopicValues(t *testing.T, seeds []string) map[string]string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics("st"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, "st")
-	if err != nil {
-		t.Fatal(err)
-	}
-	left := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			left[o.Partition] = o.Offset
-		}
-	})
 	out := map[string]string{}
-	for len(left) > 0 {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("reading st: still waiting for %v", left)
+	for _, r := range kafkatest.ReadToEnd(t, seeds, "st") {
+		if k := string(r.Key); strings.HasPrefix(k, "status-topic-") {
+			v := "null"
+			if r.Value != nil {
+				v = string(r.Value)
+			}
+			out[k] = v
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if k := string(r.Key); len(k) > len("status-topic-") && k[:len("status-topic-")] == "status-topic-" {
-				v := "null"
-				if r.Value != nil {
-					v = string(r.Value)
-				}
-				out[k] = v
-			}
-			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
-				delete(left, r.Partition)
-			}
-		})
 	}
 	return out
 }

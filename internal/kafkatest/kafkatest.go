@@ -61,6 +61,45 @@ func ReadRecords(t testing.TB, seeds []string, u Until, topics ...string) []*kgo
 	return out
 }
 
+// ReadToEnd reads topic from the start up to the end offset each of its
+// partitions had when it was called, and returns the records in the order
+// read (in order within each partition). It fails the test if that takes
+// more than a minute.
+func ReadToEnd(t testing.TB, seeds []string, topic string) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("end offsets of %s: %v", topic, err)
+	}
+	left := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			left[o.Partition] = o.Offset
+		}
+	})
+	var out []*kgo.Record
+	for len(left) > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("reading %s: still waiting for partitions' ends %v", topic, left)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			out = append(out, r)
+			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
+				delete(left, r.Partition)
+			}
+		})
+	}
+	return out
+}
+
 // ReadValues is ReadRecords of one topic with the defaults, returning the
 // values.
 func ReadValues(t testing.TB, seeds []string, topic string, want int) []string {

@@ -50,34 +50,13 @@ type rawRecord struct {
 // really on the topic, in order within each partition.
 func readRaw(t *testing.T, seeds []string, topic string) map[int32][]rawRecord {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	must(t, err)
-	defer cl.Close()
-	ctx := ctxT(t)
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	must(t, err)
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			want[o.Partition] = o.Offset
-		}
-	})
 	out := map[int32][]rawRecord{}
-	for len(want) > 0 {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("reading %s: still waiting for %v", topic, want)
+	for _, r := range kafkatest.ReadToEnd(t, seeds, topic) {
+		v := "null"
+		if r.Value != nil {
+			v = string(r.Value)
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			v := "null"
-			if r.Value != nil {
-				v = string(r.Value)
-			}
-			out[r.Partition] = append(out[r.Partition], rawRecord{Key: string(r.Key), Value: v})
-			if r.Offset+1 >= want[r.Partition] {
-				delete(want, r.Partition)
-			}
-		})
+		out[r.Partition] = append(out[r.Partition], rawRecord{Key: string(r.Key), Value: v})
 	}
 	return out
 }
