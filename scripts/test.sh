@@ -40,6 +40,11 @@ if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
 	useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
 fi
 
+# FTP, SFTP, S3 and Elasticsearch-API servers for the connector tests
+# (internal/testserver starts them); the ones built from source are cached
+# outside the checkout.
+scripts/servers.sh
+
 # Built binaries the integration tests and benchmarks run.
 mkdir -p bin
 go build -o bin/connectd ./cmd/connectd
