@@ -153,14 +153,19 @@ func (l *local) sourcePollInto(ctx context.Context, out []Record) ([]Record, err
 	if err != nil {
 		return nil, err
 	}
-	if len(recs) == 0 {
+	var forget []map[string]any
+	if f, ok := l.source.(connect.OffsetForgetter); ok {
+		forget = f.ForgetOffsets()
+	}
+	n := len(recs) + len(forget)
+	if n == 0 {
 		return nil, nil
 	}
-	if cap(out) >= len(recs) {
-		out = out[:len(recs)]
+	if cap(out) >= n {
+		out = out[:n]
 		clear(out)
 	} else {
-		out = make([]Record, len(recs))
+		out = make([]Record, n)
 	}
 	for i, r := range recs {
 		l.processSource(ctx, r, &out[i])
@@ -173,9 +178,23 @@ func (l *local) sourcePollInto(ctx context.Context, out []Record) ([]Record, err
 			return out[:i+1], nil
 		}
 	}
-	l.encodeOffsets(recs, out)
+	l.encodeOffsets(recs, out[:len(recs)])
+	for j, p := range forget {
+		// A position-only record after the batch's own: its null offset
+		// deletes the partition's once the records before it are durable.
+		w := &out[len(recs)+j]
+		w.Dropped, w.SourceOffset = true, nullOffset
+		var err error
+		if w.SourcePartition, err = EncodeMap(p); err != nil {
+			return nil, fmt.Errorf("plugin: %s: forget offsets: %w", l.className, err)
+		}
+	}
 	return out, nil
 }
+
+// nullOffset is the source offset of a forgotten partition: the JSON null
+// that Kafka Connect's offset stores read as a deleted offset.
+var nullOffset = []byte("null")
 
 // encodeOffsets sets the source offset of the newest record of each source
 // partition in the batch. The worker commits a batch's records of one

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -517,7 +518,18 @@ func (r *sourceRun) commit() error {
 	t := r.t
 	ctx, cancel := context.WithTimeout(context.Background(), t.w.Config.OffsetFlushTimeout)
 	defer cancel()
-	if err := t.w.Offsets.Commit(ctx, t.spec.ID.Connector, entries); err != nil {
+	// A partition the task forgot carries the offset null: the store
+	// deletes it. The tracker keeps its own entries to match them.
+	store := entries
+	for i, e := range entries {
+		if string(e.Offset) == "null" {
+			if len(store) > 0 && &store[0] == &entries[0] {
+				store = slices.Clone(entries)
+			}
+			store[i].Offset = nil
+		}
+	}
+	if err := t.w.Offsets.Commit(ctx, t.spec.ID.Connector, store); err != nil {
 		r.m.commitFailed.Inc()
 		return fmt.Errorf("store offsets: %w", err)
 	}
