@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/connectd/connectd/connectors/datagen"
 	"github.com/connectd/connectd/connectors/file"
+	"github.com/connectd/connectd/connectors/ftp"
 	postgrescdc "github.com/connectd/connectd/connectors/postgres-cdc"
 	"github.com/connectd/connectd/framework/plugin"
 )
@@ -21,6 +22,11 @@ func builtins() map[string]plugin.Plugin {
 			Name: "file-source", Version: file.Version,
 			Aliases:   []string{"org.apache.kafka.connect.file.FileStreamSourceConnector"},
 			NewSource: file.NewSource,
+		},
+		ftp.Name: {
+			Name: ftp.Name, Version: ftp.Version,
+			Aliases:   ftp.Aliases,
+			NewSource: ftp.NewSource,
 		},
 		"postgres-cdc": {
 			Name: "postgres-cdc", Version: postgrescdc.Version,

@@ -1,0 +1,561 @@
+package ftp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/connectd/connectd/framework/connect"
+)
+
+// stage is where a file is in its life in the task.
+type stage uint8
+
+const (
+	stageStored   stage = iota // known from the stored offsets, not read to the end; not listed yet
+	stageQueued                // complete, waiting its turn
+	stageReading               // being read
+	stageCommit                // every record returned (or it failed): waiting for their offsets to be committed
+	stageCleanup               // committed; to be moved or deleted
+	stageDone                  // finished and left in place (cleanup.policy=none)
+	stageFailed                // failed and left in place (no error.path)
+)
+
+// fileState is one file the task knows: listed and complete, being read,
+// finished, failed, or known from a stored offset.
+type fileState struct {
+	id   fileID
+	part map[string]any // the source partition, shared by its records
+	root string         // the input directory it was found under
+	name string
+	// stored is what the offsets held at start; emitted the position
+	// after the last record returned from Poll.
+	stored, emitted position
+	stage           stage
+	failed          string // why it failed
+	// listTime is the last inexact LIST time that matched this file.
+	listTime time.Time
+	seen     uint64 // the listing round that last saw it
+	attempts int    // transfers in a row that failed without progress
+	inStore  bool   // the offsets held it at start
+}
+
+// cleanupTarget says where a file goes once its records are committed.
+func (f *fileState) rel() string {
+	if rel, ok := strings.CutPrefix(f.id.path, f.root+"/"); ok && f.root != "/" {
+		return rel
+	}
+	return strings.TrimPrefix(f.id.path, "/")
+}
+
+// sourceTask reads the files of its share. Poll does all the work on one
+// connection, one file at a time: list the input directories, read the
+// complete files in order, move or delete those whose offsets are
+// committed. Commit (another goroutine) only hands over which files'
+// offsets are committed.
+type sourceTask struct {
+	cfg  *config
+	log  *slog.Logger
+	opts formatOpts
+
+	files  map[string]*fileState   // by fileID.key()
+	byPath map[string][]*fileState // the same, by path
+
+	rem       remote
+	dialed    bool      // rem was ever connected
+	downSince time.Time // zero while connected
+	lastErr   error
+	nextDial  time.Time
+	backoff   time.Duration
+	lastUse   time.Time // for keepalive
+
+	round    uint64
+	queue    []*fileState
+	cur      *openFile
+	cleanups []*fileState
+	observed map[string]observation // completeness, by path
+	nextList time.Time
+	more     bool // the last listing found more files than it kept
+	forget   []map[string]any
+	stopped  bool
+
+	// Shared with Commit.
+	mu       sync.Mutex
+	awaiting map[string]*fileState // stageCommit, by key
+	commited map[string]int64      // records committed, of files awaiting
+	wake     chan struct{}
+
+	prog progress
+}
+
+var (
+	_ connect.SourceTask       = (*sourceTask)(nil)
+	_ connect.Committer        = (*sourceTask)(nil)
+	_ connect.OffsetForgetter  = (*sourceTask)(nil)
+	_ connect.ProgressReporter = (*sourceTask)(nil)
+)
+
+// observation is a file seen by a listing but not yet known complete.
+type observation struct {
+	size  int64
+	mtime time.Time
+	first time.Time // when it was first seen with this size and time
+}
+
+const (
+	// idleWait is how long Poll waits with nothing to return before it
+	// returns (nil, nil), as the SDK asks.
+	idleWait     = time.Second
+	readBuffer   = 256 << 10
+	maxAttempts  = 5
+	firstBackoff = 200 * time.Millisecond
+)
+
+func (t *sourceTask) Start(_ context.Context, raw map[string]string, offsets connect.OffsetReader) error {
+	cfg, err := parseConfig(raw)
+	if err != nil {
+		return err
+	}
+	t.cfg = cfg
+	t.log = slog.Default().With("connector", raw["name"], "task", cfg.taskIndex, "plugin", Name)
+	t.opts = formatOpts{format: cfg.format, delim: cfg.csvDelim, quote: cfg.csvQuote, header: cfg.csvHeader,
+		types: cfg.csvTypes, max: cfg.maxRecord, dec: newDecoder(cfg.charset), schemas: &schemaCache{}}
+	if cfg.keyMode == KeyField {
+		t.opts.keyField = cfg.keyField
+	}
+	t.files, t.byPath = map[string]*fileState{}, map[string][]*fileState{}
+	t.observed = map[string]observation{}
+	t.awaiting, t.commited = map[string]*fileState{}, map[string]int64{}
+	t.wake = make(chan struct{}, 1)
+	t.queue, t.cleanups, t.forget, t.cur, t.rem = nil, nil, nil, nil, nil
+	t.stopped, t.round, t.nextList = false, 0, time.Time{}
+	t.prog = progress{}
+	// Every stored offset of this task's files: finished files (so they
+	// are not read again) and files read in part (to resume them).
+	if lister, ok := offsets.(connect.OffsetLister); ok {
+		for _, o := range lister.Offsets() {
+			id, ok := idOf(o.Partition)
+			if !ok || o.Offset == nil || owner(id.path, cfg.taskCount) != cfg.taskIndex {
+				continue
+			}
+			pos, err := positionOf(o.Offset)
+			if err != nil {
+				t.log.Warn("ftp: ignoring a stored offset that does not parse", "file", id.path, "error", err)
+				continue
+			}
+			f := t.add(id, "", pos)
+			f.inStore = true
+			if pos.eof {
+				f.stage = stageCleanup
+				if cfg.cleanup == CleanupNone {
+					f.stage = stageDone
+				}
+			}
+		}
+	} else {
+		return fmt.Errorf("ftp: the framework's offset reader %T cannot list offsets", offsets)
+	}
+	t.log.Info("ftp: task started", "inputs", cfg.inputs, "stored files", len(t.files), "share", fmt.Sprintf("%d/%d", cfg.taskIndex, cfg.taskCount))
+	return nil
+}
+
+// add records a file the task knows.
+func (t *sourceTask) add(id fileID, root string, pos position) *fileState {
+	f := &fileState{id: id, part: id.partition(), root: root, name: path.Base(id.path), stored: pos, emitted: pos}
+	t.files[id.key()] = f
+	t.byPath[id.path] = append(t.byPath[id.path], f)
+	return f
+}
+
+// drop forgets a file, and its stored offset, if it may have one, once
+// Poll returns.
+func (t *sourceTask) drop(f *fileState) {
+	delete(t.files, f.id.key())
+	fs := t.byPath[f.id.path]
+	for i, g := range fs {
+		if g == f {
+			fs = append(fs[:i], fs[i+1:]...)
+			break
+		}
+	}
+	if len(fs) == 0 {
+		delete(t.byPath, f.id.path)
+	} else {
+		t.byPath[f.id.path] = fs
+	}
+	delete(t.observed, f.id.path)
+	if f.inStore || f.emitted.records > 0 {
+		t.forget = append(t.forget, f.part)
+	}
+}
+
+// ForgetOffsets hands the framework the partitions of files that are gone.
+func (t *sourceTask) ForgetOffsets() []map[string]any {
+	f := t.forget
+	t.forget = nil
+	return f
+}
+
+// Commit learns which records are durable. Files waiting for it move on
+// to their cleanup, which Poll does.
+func (t *sourceTask) Commit(_ context.Context, offsets []connect.SourceOffset) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	woke := false
+	for _, o := range offsets {
+		if o.Offset == nil {
+			continue
+		}
+		id, ok := idOf(o.Partition)
+		if !ok {
+			continue
+		}
+		n, err := connect.OffsetInt64(o.Offset[OffsetRecords])
+		if err != nil {
+			continue
+		}
+		k := id.key()
+		if n > t.commited[k] {
+			t.commited[k] = n
+		}
+		if t.awaiting[k] != nil {
+			woke = true
+		}
+	}
+	if woke {
+		select {
+		case t.wake <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// Poll returns the next records. It lists, reads, and cleans up as the
+// files' states ask, and returns (nil, nil) after about a second without
+// records.
+func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
+	if t.stopped {
+		return nil, connect.ErrStopped
+	}
+	deadline := time.Now().Add(idleWait)
+	for ctx.Err() == nil {
+		if err := t.connect(ctx); err != nil {
+			if errors.Is(err, errWaiting) {
+				if !t.sleep(ctx, min(time.Until(deadline), time.Until(t.nextDial))) {
+					return nil, nil
+				}
+				continue
+			}
+			return nil, err
+		}
+		stop := context.AfterFunc(ctx, t.rem.interrupt)
+		recs, err := t.step(ctx)
+		stop()
+		if err != nil {
+			if ctx.Err() != nil {
+				return recs, nil
+			}
+			t.disconnect(err)
+		}
+		if len(recs) > 0 {
+			return recs, nil
+		}
+		if err == nil && !t.idle() {
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, nil
+		}
+		wait := time.Until(deadline)
+		if err == nil {
+			wait = min(wait, time.Until(t.nextList))
+		}
+		if !t.sleep(ctx, wait) {
+			return nil, nil
+		}
+	}
+	return nil, nil
+}
+
+// idle reports whether there is nothing to do until the next listing.
+func (t *sourceTask) idle() bool {
+	return t.cur == nil && len(t.queue) == 0 && len(t.cleanups) == 0 && !t.commitsArrived() && time.Now().Before(t.nextList)
+}
+
+func (t *sourceTask) commitsArrived() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, f := range t.awaiting {
+		if t.commited[k] >= f.emitted.records {
+			return true
+		}
+	}
+	return false
+}
+
+// sleep waits d, or until a commit arrives; false when ctx ended.
+func (t *sourceTask) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+	case <-t.wake:
+	}
+	return true
+}
+
+// step does the next piece of work on a connected server: read records,
+// clean up committed files, open the next file, or list.
+func (t *sourceTask) step(ctx context.Context) ([]*connect.Record, error) {
+	t.takeCommitted()
+	if len(t.cleanups) > 0 {
+		return nil, t.cleanup(ctx)
+	}
+	if t.cur != nil {
+		return t.readBatch(ctx)
+	}
+	if len(t.queue) > 0 {
+		f := t.queue[0]
+		t.queue = t.queue[1:]
+		return nil, t.openFile(ctx, f)
+	}
+	if !time.Now().Before(t.nextList) {
+		return nil, t.listRound(ctx)
+	}
+	if time.Since(t.lastUse) >= t.cfg.keepalive {
+		t.lastUse = time.Now()
+		if err := t.rem.keepalive(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// takeCommitted moves files whose records are all committed to cleanup.
+func (t *sourceTask) takeCommitted() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, f := range t.awaiting {
+		if t.commited[k] >= f.emitted.records {
+			delete(t.awaiting, k)
+			delete(t.commited, k)
+			t.toCleanup(f)
+		}
+	}
+}
+
+// await holds f until its records are committed, or sends it to cleanup
+// when nothing of it awaits a commit.
+func (t *sourceTask) await(f *fileState) {
+	if f.emitted.records <= f.stored.records {
+		t.toCleanup(f)
+		return
+	}
+	f.stage = stageCommit
+	t.mu.Lock()
+	t.awaiting[f.id.key()] = f
+	t.mu.Unlock()
+}
+
+// toCleanup decides what happens to a file whose records are committed.
+func (t *sourceTask) toCleanup(f *fileState) {
+	f.stored = f.emitted
+	switch {
+	case f.failed != "" && t.cfg.errorPath == "":
+		f.stage = stageFailed
+	case f.failed == "" && t.cfg.cleanup == CleanupNone:
+		f.stage = stageDone
+	default:
+		f.stage = stageCleanup
+		t.cleanups = append(t.cleanups, f)
+	}
+}
+
+// cleanup moves or deletes the files whose records are committed. A file
+// whose cleanup the server refuses stays, finished, and is tried again
+// after the next listing.
+func (t *sourceTask) cleanup(ctx context.Context) error {
+	for len(t.cleanups) > 0 {
+		f := t.cleanups[0]
+		var err error
+		var did string
+		switch {
+		case f.failed != "":
+			did, err = t.move(ctx, f, t.cfg.errorPath)
+		case t.cfg.cleanup == CleanupDelete:
+			did, err = "deleted", t.rem.remove(ctx, f.id.path)
+			if err == nil && t.cfg.doneSuffix != "" {
+				if merr := t.rem.remove(ctx, f.id.path+t.cfg.doneSuffix); merr != nil && !isFileError(merr) {
+					return merr
+				}
+			}
+		default:
+			did, err = t.move(ctx, f, t.cfg.finishedPath)
+		}
+		if err != nil && !isFileError(err) {
+			return err // the connection's: try again once reconnected
+		}
+		t.cleanups = t.cleanups[1:]
+		if err != nil {
+			t.log.Warn("ftp: cannot clean up a finished file; it stays, is not read again, and the cleanup is tried again after the next listing",
+				"file", f.id.path, "policy", t.cfg.cleanup, "error", err)
+			t.prog.cleanupFailed(f.id.path, err)
+			continue
+		}
+		t.log.Info("ftp: "+did, "file", f.id.path, "records", f.emitted.records)
+		t.drop(f)
+	}
+	return nil
+}
+
+// move moves f (and its marker) below dir, keeping its path below the
+// input directory; a name already taken there gets a time suffix.
+func (t *sourceTask) move(ctx context.Context, f *fileState, dir string) (string, error) {
+	to := path.Join(dir, f.rel())
+	if err := t.rem.mkdirAll(ctx, path.Dir(to)); err != nil {
+		return "", err
+	}
+	taken, err := t.rem.exists(ctx, to)
+	if err != nil {
+		return "", err
+	}
+	if taken {
+		to += "." + time.Now().UTC().Format("20060102T150405.000Z")
+	}
+	if err := t.rem.rename(ctx, f.id.path, to); err != nil {
+		return "", err
+	}
+	if t.cfg.doneSuffix != "" {
+		if err := t.rem.rename(ctx, f.id.path+t.cfg.doneSuffix, to+t.cfg.doneSuffix); err != nil && !isFileError(err) {
+			return "", err
+		}
+	}
+	return "moved to " + to, nil
+}
+
+// Stop ends the transfer and the connection. Records returned but not yet
+// committed are read again by the next run, from the stored offsets.
+func (t *sourceTask) Stop(context.Context) error {
+	t.stopped = true
+	if t.rem != nil {
+		t.rem.interrupt()
+		t.rem.close()
+		t.rem = nil
+	}
+	t.cur = nil
+	return nil
+}
+
+// errWaiting says the task waits before it connects again.
+var errWaiting = errors.New("ftp: waiting to reconnect")
+
+// permanentError is a failure connecting again will not cure: refused
+// credentials, an unknown or changed host key.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// connect makes sure the task has a connection: it dials with backoff
+// after a failure, and fails the task when the server stayed unreachable
+// longer than ftp.reconnect.timeout.ms or refuses the login.
+func (t *sourceTask) connect(ctx context.Context) error {
+	if t.rem != nil {
+		return nil
+	}
+	if time.Now().Before(t.nextDial) {
+		return errWaiting
+	}
+	dctx, cancel := context.WithTimeout(ctx, t.cfg.connectTimeout)
+	defer cancel()
+	var rem remote
+	var err error
+	if t.cfg.protocol == ProtoSFTP {
+		rem, err = dialSFTP(dctx, t.cfg, t.log)
+	} else {
+		rem, err = dialFTP(dctx, t.cfg, t.log)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return errWaiting
+		}
+		if t.downSince.IsZero() {
+			t.downSince = time.Now()
+		}
+		t.lastErr = err
+		t.prog.setConn(false, err, t.downSince)
+		var pe *permanentError
+		var ke *keyError
+		if errors.As(err, &pe) || errors.As(err, &ke) {
+			return fmt.Errorf("ftp: %w", err)
+		}
+		if t.cfg.reconnectTimeout >= 0 && time.Since(t.downSince) > t.cfg.reconnectTimeout {
+			return fmt.Errorf("ftp: the server has been unreachable for %s (%s): %w", time.Since(t.downSince).Round(time.Second), ReconnectTimeoutKey, err)
+		}
+		t.backoff = min(max(2*t.backoff, firstBackoff), t.cfg.backoffMax)
+		t.nextDial = time.Now().Add(t.backoff)
+		t.log.Warn("ftp: cannot connect; trying again", "in", t.backoff, "error", err)
+		return errWaiting
+	}
+	if !t.downSince.IsZero() {
+		t.log.Info("ftp: connected again", "server", rem.describe(), "down for", time.Since(t.downSince).Round(time.Millisecond))
+	} else if !t.dialed {
+		t.log.Info("ftp: connected", "server", rem.describe())
+	}
+	t.rem, t.dialed, t.downSince, t.backoff, t.lastUse = rem, true, time.Time{}, 0, time.Now()
+	t.prog.setConn(true, nil, time.Time{})
+	return nil
+}
+
+// disconnect drops a connection that failed. The file being read is read
+// again from after its last returned record once connected again.
+func (t *sourceTask) disconnect(err error) {
+	t.log.Warn("ftp: connection lost; connecting again", "error", err)
+	t.lastErr = err
+	if t.cur != nil {
+		f := t.cur.f
+		t.cur.rc = nil // the connection's close ends the transfer
+		t.cur = nil
+		f.attempts++
+		if f.attempts >= maxAttempts {
+			t.fail(f, fmt.Errorf("download failed %d times in a row: %w", f.attempts, err))
+		} else {
+			f.stage = stageQueued
+			t.queue = append([]*fileState{f}, t.queue...)
+		}
+	}
+	if t.rem != nil {
+		t.rem.interrupt()
+		t.rem.close()
+		t.rem = nil
+	}
+	t.downSince = time.Now()
+	t.prog.setConn(false, err, t.downSince)
+	t.backoff = firstBackoff
+	t.nextDial = time.Now().Add(t.backoff)
+}
+
+// fail records that f cannot be read: the reason goes to the log and the
+// progress, and the file to error.path (or it is remembered as failed)
+// once the records read before the failure are committed.
+func (t *sourceTask) fail(f *fileState, err error) {
+	f.failed = err.Error()
+	where := "it stays where it is and is not read again until the task restarts"
+	if t.cfg.errorPath != "" {
+		where = "it moves to " + t.cfg.errorPath + " once the records read before the failure are committed"
+	}
+	t.log.Error("ftp: file failed; "+where, "file", f.id.path, "records", f.emitted.records, "error", err)
+	t.prog.fileFailed(f.id.path, err)
+	t.await(f)
+}
