@@ -8,23 +8,23 @@ import (
 // progress is what the task shows under "progress" in its REST status.
 // Poll updates it; Progress reads it from another goroutine.
 type progress struct {
-	mu            sync.Mutex
-	connected     bool
-	downSince     time.Time
-	lastErr       string
-	filesQueued   int
-	filesWaiting  int // listed, not yet complete
-	moreWaiting   bool
-	filesDone     int64
-	filesFailed   int64
-	cleanupFails  int64
-	records       int64
-	bytes         int64
-	current       string
-	lastList      time.Time
-	listDuration  time.Duration
-	listFiles     int
-	failures      []map[string]any // the latest, newest last
+	mu           sync.Mutex
+	connected    bool
+	downSince    time.Time
+	lastErr      string
+	filesQueued  int
+	filesWaiting int // listed, not yet complete
+	moreWaiting  bool
+	filesDone    int64
+	filesFailed  int64
+	cleanupFails int64
+	records      int64
+	bytes        int64
+	current      string
+	lastList     time.Time
+	listDuration time.Duration
+	listFiles    int
+	failures     []map[string]any // the latest, newest last
 }
 
 const maxFailuresShown = 10

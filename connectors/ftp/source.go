@@ -17,13 +17,13 @@ import (
 type stage uint8
 
 const (
-	stageStored   stage = iota // known from the stored offsets, not read to the end; not listed yet
-	stageQueued                // complete, waiting its turn
-	stageReading               // being read
-	stageCommit                // every record returned (or it failed): waiting for their offsets to be committed
-	stageCleanup               // committed; to be moved or deleted
-	stageDone                  // finished and left in place (cleanup.policy=none)
-	stageFailed                // failed and left in place (no error.path)
+	stageStored  stage = iota // known from the stored offsets, not read to the end; not listed yet
+	stageQueued               // complete, waiting its turn
+	stageReading              // being read
+	stageCommit               // every record returned (or it failed): waiting for their offsets to be committed
+	stageCleanup              // committed; to be moved or deleted
+	stageDone                 // finished and left in place (cleanup.policy=none)
+	stageFailed               // failed and left in place (no error.path)
 )
 
 // fileState is one file the task knows: listed and complete, being read,
