@@ -108,6 +108,12 @@ func (t *sourceTask) startTransfer(ctx context.Context, of *openFile, from int64
 	if start != from {
 		t.log.Info("ftp: the server refuses to start a download in the middle (REST); reading from the start and skipping", "file", f.id.path, "position", from)
 	}
+	if f.id.size-start == 0 {
+		// Nothing to read, but the server waits for the data connection to
+		// be used (an FTPS server for its TLS handshake) before it reports
+		// the transfer done.
+		rc.Read(make([]byte, 1))
+	}
 	of.rc = rc
 	of.raw = &countReader{r: io.LimitReader(rc, f.id.size-start), n: start}
 	of.counted = start
