@@ -145,7 +145,7 @@ func (t *sourceTask) listRound(ctx context.Context) error {
 			cands.offer(candidate{a.root, a.path, a.e})
 			continue
 		}
-		if f := t.files[newFileID(a.path, a.e.size, mt).key()]; f != nil {
+		if f := t.known(newFileID(a.path, a.e.size, mt)); f != nil {
 			f.listTime = a.e.mtime
 			t.saw(f, a.root, round)
 			continue
@@ -185,6 +185,11 @@ func (t *sourceTask) listRound(ctx context.Context) error {
 // exists whose exact time the LIST time seems to rule out (a wrong
 // ftp.server.timezone, a server clock change): MDTM must tell.
 func (t *sourceTask) match(p string, e entry) (f *fileState, unsure bool) {
+	if e.exact && t.lookup != nil {
+		if g := t.known(newFileID(p, e.size, e.mtime)); g != nil {
+			return g, false
+		}
+	}
 	for _, g := range t.byPath[p] {
 		if g.id.size != e.size {
 			continue
@@ -277,7 +282,7 @@ func (t *sourceTask) queueComplete(ctx context.Context, cands *candidates, marke
 			}
 		}
 		id := newFileID(c.path, c.e.size, mtime)
-		if f := t.files[id.key()]; f != nil {
+		if f := t.known(id); f != nil {
 			if !c.e.exact {
 				f.listTime = c.e.mtime
 			}

@@ -65,6 +65,7 @@ type sourceTask struct {
 
 	files  map[string]*fileState   // by fileID.key()
 	byPath map[string][]*fileState // the same, by path
+	lookup connect.OffsetReader    // set when the offsets could not be listed
 
 	rem       remote
 	dialed    bool      // rem was ever connected
@@ -132,7 +133,7 @@ func (t *sourceTask) Start(_ context.Context, raw map[string]string, offsets con
 	t.observed = map[string]observation{}
 	t.awaiting, t.commited = map[string]*fileState{}, map[string]int64{}
 	t.wake = make(chan struct{}, 1)
-	t.queue, t.cleanups, t.forget, t.cur, t.rem = nil, nil, nil, nil, nil
+	t.queue, t.cleanups, t.forget, t.cur, t.rem, t.lookup = nil, nil, nil, nil, nil, nil
 	t.stopped, t.round, t.nextList = false, 0, time.Time{}
 	t.prog = progress{}
 	// Every stored offset of this task's files: finished files (so they
@@ -148,20 +149,46 @@ func (t *sourceTask) Start(_ context.Context, raw map[string]string, offsets con
 				t.log.Warn("ftp: ignoring a stored offset that does not parse", "file", id.path, "error", err)
 				continue
 			}
-			f := t.add(id, "", pos)
-			f.inStore = true
-			if pos.eof {
-				f.stage = stageCleanup
-				if cfg.cleanup == CleanupNone {
-					f.stage = stageDone
-				}
-			}
+			t.addStored(id, pos)
 		}
 	} else {
-		return fmt.Errorf("ftp: the framework's offset reader %T cannot list offsets", offsets)
+		// A reader that cannot list: each listed file's offset is looked
+		// up when it is listed, and offsets of files that are gone stay.
+		t.lookup = offsets
 	}
 	t.log.Info("ftp: task started", "inputs", cfg.inputs, "stored files", len(t.files), "share", fmt.Sprintf("%d/%d", cfg.taskIndex, cfg.taskCount))
 	return nil
+}
+
+// addStored records a file known from a stored offset.
+func (t *sourceTask) addStored(id fileID, pos position) *fileState {
+	f := t.add(id, "", pos)
+	f.inStore = true
+	if pos.eof {
+		f.stage = stageCleanup
+		if t.cfg.cleanup == CleanupNone {
+			f.stage = stageDone
+		}
+	}
+	return f
+}
+
+// known returns the file of identity id the task knows, looking its
+// offset up when the offsets could not be listed at start.
+func (t *sourceTask) known(id fileID) *fileState {
+	if f := t.files[id.key()]; f != nil || t.lookup == nil {
+		return f
+	}
+	off := t.lookup.Offset(id.partition())
+	if off == nil {
+		return nil
+	}
+	pos, err := positionOf(off)
+	if err != nil {
+		t.log.Warn("ftp: ignoring a stored offset that does not parse", "file", id.path, "error", err)
+		return nil
+	}
+	return t.addStored(id, pos)
 }
 
 // add records a file the task knows.
