@@ -221,6 +221,9 @@ func (t *sourceTask) saw(f *fileState, root string, round uint64) {
 	}
 	switch f.stage {
 	case stageCleanup:
+		if time.Now().Before(f.cleanupAt) {
+			return
+		}
 		for _, g := range t.cleanups {
 			if g == f {
 				return

@@ -43,6 +43,9 @@ type fileState struct {
 	seen     uint64 // the listing round that last saw it
 	attempts int    // transfers in a row that failed without progress
 	inStore  bool   // the offsets held it at start
+	// A cleanup the server refused waits before it is tried again.
+	cleanupFails int
+	cleanupAt    time.Time
 }
 
 // cleanupTarget says where a file goes once its records are committed.
@@ -111,10 +114,13 @@ type observation struct {
 const (
 	// idleWait is how long Poll waits with nothing to return before it
 	// returns (nil, nil), as the SDK asks.
-	idleWait     = time.Second
-	readBuffer   = 256 << 10
-	maxAttempts  = 5
-	firstBackoff = 200 * time.Millisecond
+	idleWait    = time.Second
+	readBuffer  = 256 << 10
+	maxAttempts = 5
+	// maxCleanupWait bounds the wait before a refused cleanup is tried
+	// again; waits start at a second and double.
+	maxCleanupWait = 10 * time.Minute
+	firstBackoff   = 200 * time.Millisecond
 )
 
 func (t *sourceTask) Start(_ context.Context, raw map[string]string, offsets connect.OffsetReader) error {
@@ -435,8 +441,11 @@ func (t *sourceTask) cleanup(ctx context.Context) error {
 		}
 		t.cleanups = t.cleanups[1:]
 		if err != nil {
-			t.log.Warn("ftp: cannot clean up a finished file; it stays, is not read again, and the cleanup is tried again after the next listing",
-				"file", f.id.path, "policy", t.cfg.cleanup, "error", err)
+			f.cleanupFails++
+			wait := min(time.Second<<min(f.cleanupFails-1, 10), maxCleanupWait)
+			f.cleanupAt = time.Now().Add(wait)
+			t.log.Warn("ftp: cannot clean up a finished file; it stays and is not read again; trying again later",
+				"file", f.id.path, "policy", t.cfg.cleanup, "in", wait, "error", err)
 			t.prog.cleanupFailed(f.id.path, err)
 			continue
 		}
