@@ -212,7 +212,7 @@ func (u User) WriteFile(tb testing.TB, root, rel string, data []byte) {
 }
 
 // MkdirAll makes the remote folder rel under root, giving the folders it
-// makes to u.
+// makes (only those) to u.
 func (u User) MkdirAll(tb testing.TB, root, rel string) {
 	tb.Helper()
 	p := root
@@ -221,10 +221,18 @@ func (u User) MkdirAll(tb testing.TB, root, rel string) {
 			continue
 		}
 		p = filepath.Join(p, part)
-		if err := os.Mkdir(p, 0o755); err != nil && !os.IsExist(err) {
+		err := os.Mkdir(p, 0o755)
+		if os.IsExist(err) {
+			continue
+		}
+		if err != nil {
 			tb.Fatal(err)
 		}
-		u.Chown(tb, p)
+		if os.Geteuid() == 0 {
+			if err := os.Lchown(p, u.UID, u.GID); err != nil {
+				tb.Fatal(err)
+			}
+		}
 	}
 }
 
