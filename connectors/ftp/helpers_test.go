@@ -61,14 +61,19 @@ func startServer(t *testing.T, kind string) *server {
 	return nil
 }
 
-// forEachServer runs f against every server kind, in parallel.
+// forEachServer runs f against every server kind at once. The subtests
+// do not call t.Parallel, which -parallel (the core count) would hold to
+// two at a time: they spend their time waiting on servers and timers.
 func forEachServer(t *testing.T, f func(t *testing.T, s *server)) {
+	var wg sync.WaitGroup
 	for _, kind := range serverKinds {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			f(t, startServer(t, kind))
-		})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(kind, func(t *testing.T) { f(t, startServer(t, kind)) })
+		}()
 	}
+	wg.Wait()
 }
 
 // fixedTime is the modification time test files get, so records are the
@@ -128,6 +133,9 @@ func (s *server) config(kv ...string) map[string]string {
 	}
 	return cfg
 }
+
+// testIdle is how long a test's Poll waits with nothing to return.
+const testIdle = 150 * time.Millisecond
 
 // store is the framework's offset store as the task sees it: Start reads
 // it, Commit writes what was polled.
@@ -217,7 +225,7 @@ func newDriver(t *testing.T, cfg map[string]string, st *store) *driver {
 
 func (d *driver) start() {
 	d.t.Helper()
-	d.task = &sourceTask{}
+	d.task = &sourceTask{idle: testIdle}
 	if err := d.task.Start(context.Background(), d.cfg, d.store); err != nil {
 		d.t.Fatalf("Start: %v", err)
 	}

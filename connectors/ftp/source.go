@@ -95,6 +95,8 @@ type sourceTask struct {
 	wake     chan struct{}
 
 	prog progress
+
+	idle time.Duration // zero means idleWait; tests shorten it
 }
 
 var (
@@ -276,7 +278,11 @@ func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 	if t.stopped {
 		return nil, connect.ErrStopped
 	}
-	deadline := time.Now().Add(idleWait)
+	idle := t.idle
+	if idle == 0 {
+		idle = idleWait
+	}
+	deadline := time.Now().Add(idle)
 	for ctx.Err() == nil {
 		if err := t.connect(ctx); err != nil {
 			if errors.Is(err, errWaiting) {
@@ -299,7 +305,7 @@ func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 		if len(recs) > 0 {
 			return recs, nil
 		}
-		if err == nil && !t.idle() {
+		if err == nil && !t.nothingToDo() {
 			continue
 		}
 		if time.Now().After(deadline) {
@@ -316,8 +322,8 @@ func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 	return nil, nil
 }
 
-// idle reports whether there is nothing to do until the next listing.
-func (t *sourceTask) idle() bool {
+// nothingToDo reports whether there is nothing to do until the next listing.
+func (t *sourceTask) nothingToDo() bool {
 	return t.cur == nil && len(t.queue) == 0 && len(t.cleanups) == 0 && !t.commitsArrived() && time.Now().Before(t.nextList)
 }
 
