@@ -195,11 +195,11 @@ func (t *sourceTask) readFailed(of *openFile, err error) error {
 	return &transferError{err}
 }
 
-// readBatch returns up to batch.size records of the file being read.
-func (t *sourceTask) readBatch(ctx context.Context) ([]*connect.Record, error) {
+// readBatch returns up to room records of the file being read.
+func (t *sourceTask) readBatch(ctx context.Context, room int) ([]*connect.Record, error) {
 	of := t.cur
 	var recs []*connect.Record
-	for len(recs) < t.cfg.batchSize {
+	for len(recs) < room {
 		if len(recs)&255 == 255 && ctx.Err() != nil {
 			break
 		}

@@ -283,29 +283,36 @@ func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 		idle = idleWait
 	}
 	deadline := time.Now().Add(idle)
+	var out []*connect.Record
 	for ctx.Err() == nil {
 		if err := t.connect(ctx); err != nil {
 			if errors.Is(err, errWaiting) {
-				if !t.sleep(ctx, min(time.Until(deadline), time.Until(t.nextDial))) {
-					return nil, nil
+				if len(out) > 0 || !t.sleep(ctx, min(time.Until(deadline), time.Until(t.nextDial))) {
+					return out, nil
 				}
 				continue
 			}
-			return nil, err
+			return out, err
 		}
 		stop := context.AfterFunc(ctx, t.rem.interrupt)
-		recs, err := t.step(ctx)
+		recs, err := t.step(ctx, t.cfg.batchSize-len(out), len(out) > 0)
 		stop()
+		out = append(out, recs...)
 		if err != nil {
 			if ctx.Err() != nil {
-				return recs, nil
+				// Interrupted by the end of the poll: the connection is
+				// of no more use, through no fault of the server's.
+				t.disconnect(err, false)
+				return out, nil
 			}
-			t.disconnect(err)
+			t.disconnect(err, true)
 		}
-		if len(recs) > 0 {
-			return recs, nil
-		}
-		if err == nil && !t.nothingToDo() {
+		switch {
+		case len(out) >= t.cfg.batchSize:
+			return out, nil
+		case len(out) > 0 && (err != nil || t.cur == nil && len(t.queue) == 0):
+			return out, nil // nothing more to read at once
+		case err == nil && (len(out) > 0 || !t.nothingToDo()):
 			continue
 		}
 		if time.Now().After(deadline) {
@@ -319,7 +326,7 @@ func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 			return nil, nil
 		}
 	}
-	return nil, nil
+	return out, nil
 }
 
 // nothingToDo reports whether there is nothing to do until the next listing.
@@ -354,20 +361,26 @@ func (t *sourceTask) sleep(ctx context.Context, d time.Duration) bool {
 	return true
 }
 
-// step does the next piece of work on a connected server: read records,
-// clean up committed files, open the next file, or list.
-func (t *sourceTask) step(ctx context.Context) ([]*connect.Record, error) {
-	t.takeCommitted()
-	if len(t.cleanups) > 0 {
-		return nil, t.cleanup(ctx)
+// step does the next piece of work on a connected server: read up to
+// room records, clean up committed files, open the next file, or list.
+// While a batch fills (filling), it only reads and opens files.
+func (t *sourceTask) step(ctx context.Context, room int, filling bool) ([]*connect.Record, error) {
+	if !filling {
+		t.takeCommitted()
+		if len(t.cleanups) > 0 {
+			return nil, t.cleanup(ctx)
+		}
 	}
 	if t.cur != nil {
-		return t.readBatch(ctx)
+		return t.readBatch(ctx, room)
 	}
 	if len(t.queue) > 0 {
 		f := t.queue[0]
 		t.queue = t.queue[1:]
 		return nil, t.openFile(ctx, f)
+	}
+	if filling {
+		return nil, nil
 	}
 	if !time.Now().Before(t.nextList) {
 		return nil, t.listRound(ctx)
@@ -562,14 +575,18 @@ func (t *sourceTask) connect(ctx context.Context) error {
 
 // disconnect drops a connection that failed. The file being read is read
 // again from after its last returned record once connected again.
-func (t *sourceTask) disconnect(err error) {
-	t.log.Warn("ftp: connection lost; connecting again", "error", err)
-	t.lastErr = err
+func (t *sourceTask) disconnect(err error, lost bool) {
+	if lost {
+		t.log.Warn("ftp: connection lost; connecting again", "error", err)
+		t.lastErr = err
+	}
 	if t.cur != nil {
 		f := t.cur.f
 		t.cur.rc = nil // the connection's close ends the transfer
 		t.cur = nil
-		f.attempts++
+		if lost {
+			f.attempts++
+		}
 		if f.attempts >= maxAttempts {
 			t.fail(f, fmt.Errorf("download failed %d times in a row: %w", f.attempts, err))
 		} else {
@@ -581,6 +598,9 @@ func (t *sourceTask) disconnect(err error) {
 		t.rem.interrupt()
 		t.rem.close()
 		t.rem = nil
+	}
+	if !lost {
+		return
 	}
 	t.downSince = time.Now()
 	t.prog.setConn(false, err, t.downSince)

@@ -1,0 +1,152 @@
+package ftp
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/connectd/connectd/internal/testserver"
+)
+
+// TestServerRestartMidFile restarts the server while a task is in the
+// middle of a file: the task connects again and resumes after its last
+// returned record; every line arrives exactly once.
+func TestServerRestartMidFile(t *testing.T) {
+	forEachServer(t, func(t *testing.T, s *server) {
+		s.write(t, "/in/big.txt", lines("b", 200_000), fixedTime)
+		d := newDriver(t, s.config(BatchSizeKey, "500"), nil)
+		d.run(30*time.Second, "a part of the file", func() bool { return d.count() >= 20_000 })
+		s.proc.Restart()
+		d.run(60*time.Second, "the whole file", func() bool { return d.count() >= 200_000 })
+		exactlyOnce(t, d.records(), wantLines("b", 200_000))
+		if up, _ := d.task.Progress()["connected"].(bool); !up {
+			t.Fatalf("progress after the restart: %v", d.task.Progress())
+		}
+	})
+}
+
+// TestTasksShareFiles runs three tasks over one directory: each file is
+// read by exactly one of them, and every line arrives once.
+func TestTasksShareFiles(t *testing.T) {
+	s := startServer(t, "proftpd")
+	var want []string
+	for i := range 30 {
+		name := fmt.Sprintf("f%02d", i)
+		s.write(t, "/in/"+name+".txt", lines(name, 20), fixedTime)
+		want = append(want, wantLines(name, 20)...)
+	}
+	c := &connector{}
+	if err := c.Start(context.Background(), s.config("tasks.max", "3")); err != nil {
+		t.Fatal(err)
+	}
+	tcs, err := c.TaskConfigs(context.Background(), 3)
+	if err != nil || len(tcs) != 3 {
+		t.Fatalf("TaskConfigs: %d, %v", len(tcs), err)
+	}
+	st := newStore()
+	var ds []*driver
+	for _, tc := range tcs {
+		ds = append(ds, newDriver(t, tc, st))
+	}
+	total := func() int {
+		n := 0
+		for _, d := range ds {
+			n += d.count()
+		}
+		return n
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for total() < len(want) && time.Now().Before(deadline) {
+		for _, d := range ds {
+			d.poll()
+			d.commit()
+		}
+	}
+	var all []rec
+	readers := map[string]int{}
+	for i, d := range ds {
+		files := map[string]bool{}
+		for _, r := range d.records() {
+			files[r.file] = true
+		}
+		for f := range files {
+			readers[f]++
+		}
+		if len(files) == 0 {
+			t.Errorf("task %d read no file", i)
+		}
+		all = append(all, d.records()...)
+	}
+	for f, n := range readers {
+		if n != 1 {
+			t.Errorf("%s was read by %d tasks", f, n)
+		}
+	}
+	exactlyOnce(t, all, want)
+}
+
+// TestListingIsBounded lists a directory of 1200 files keeping at most 40
+// of them at a time: the task never holds more, and reads every file
+// once, in name order.
+func TestListingIsBounded(t *testing.T) {
+	forEachServer(t, func(t *testing.T, s *server) {
+		var want []string
+		for i := range 1200 {
+			name := fmt.Sprintf("f%04d", i)
+			s.write(t, "/in/"+name+".txt", []byte(name+"\n"), fixedTime)
+			want = append(want, name)
+		}
+		d := newDriver(t, s.config(MaxCandidatesKey, "40", BatchSizeKey, "1000"), nil)
+		held := 0
+		d.run(120*time.Second, "every file", func() bool {
+			held = max(held, len(d.task.queue)+len(d.task.observed))
+			return d.count() >= 1200
+		})
+		if held > 40 {
+			t.Fatalf("the task held %d files to read, more than input.max.candidates=40", held)
+		}
+		got := d.records()
+		exactlyOnce(t, got, want)
+		for i := 1; i < len(got); i++ {
+			if got[i].file < got[i-1].file {
+				t.Fatalf("%s read after %s: not in name order", got[i].file, got[i-1].file)
+			}
+		}
+	})
+}
+
+// TestListTimesInLocalTime runs vsftpd listing local times (Asia/Tokyo)
+// with cleanup.policy=none, once with ftp.server.timezone right and once
+// wrong (UTC): either way a restarted task reads no finished file again
+// (a wrong zone costs an MDTM per file, once).
+func TestListTimesInLocalTime(t *testing.T) {
+	for _, zone := range []string{"Asia/Tokyo", "UTC"} {
+		t.Run(strings.ReplaceAll(zone, "/", "-"), func(t *testing.T) {
+			t.Parallel()
+			f := testserver.StartVsftpd(t, testserver.FTPOptions{TZ: "Asia/Tokyo"})
+			s := &server{kind: "vsftpd", root: f.Root, user: f.User, proc: f.Proc, cfg: map[string]string{
+				ProtocolKey: ProtoFTP, HostKey: f.Host, PortKey: fmt.Sprint(f.Port), UsernameKey: f.User.Name, PasswordKey: f.User.Password}}
+			for i := range 5 {
+				s.write(t, fmt.Sprintf("/in/f%d.txt", i), lines(fmt.Sprintf("f%d", i), 10), time.Now().Add(-time.Duration(i)*time.Hour))
+			}
+			s.write(t, "/in/old.txt", lines("old", 10), fixedTime) // LIST shows a year, not a time
+			cfg := s.config(ServerTimezoneKey, zone)
+			d := newDriver(t, cfg, nil)
+			d.run(20*time.Second, "every file", func() bool { return d.count() == 60 })
+			d.stop()
+			d2 := newDriver(t, cfg, d.store)
+			for range 5 {
+				d2.poll()
+				d2.commit()
+			}
+			if n := d2.count(); n != 0 {
+				t.Fatalf("the restarted task read %d records of finished files", n)
+			}
+			if got := len(d2.store.paths()); got != 6 {
+				t.Fatalf("%d stored offsets, want 6", got)
+			}
+		})
+	}
+}
