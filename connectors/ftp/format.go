@@ -283,6 +283,11 @@ func (b *bytesSource) next() (parsed, error) {
 	if err != nil {
 		return parsed{}, err
 	}
+	if len(data) <= b.o.max && b.s.complete != nil {
+		if err := b.s.complete(); err != nil {
+			return parsed{}, err
+		}
+	}
 	if len(data) > b.o.max {
 		return parsed{}, fmt.Errorf("%w: the file is larger than %d bytes (%s)", errParse, b.o.max, MaxRecordKey)
 	}

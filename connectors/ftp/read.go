@@ -132,6 +132,13 @@ func (t *sourceTask) startTransfer(ctx context.Context, of *openFile, from int64
 		stream, streamPos = zr, 0
 	}
 	s := newLineScanner(stream, readBuffer, t.cfg.maxRecord, streamPos, 0)
+	raw := of.raw
+	s.complete = func() error {
+		if raw.n < f.id.size {
+			return errShortTransfer
+		}
+		return nil
+	}
 	if streamPos == 0 && t.cfg.charset == nil && t.cfg.format != FormatBytes {
 		if err := s.skipBOM(); err != nil {
 			rc.Close()

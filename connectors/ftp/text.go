@@ -21,6 +21,9 @@ type lineScanner struct {
 	line int64 // line breaks consumed
 	max  int   // longest line accepted, terminator included
 	long []byte
+	// complete, when set, is asked at the end of the stream whether the
+	// whole file came: a line cut off by a broken transfer is no line.
+	complete func() error
 }
 
 func newLineScanner(r io.Reader, bufSize, max int, pos, line int64) *lineScanner {
@@ -51,6 +54,11 @@ func (s *lineScanner) next() ([]byte, error) {
 			s.long = append(s.long, b...)
 		}
 		b = s.long
+	}
+	if err == io.EOF && s.complete != nil {
+		if cerr := s.complete(); cerr != nil {
+			return nil, cerr
+		}
 	}
 	if err != nil && err != io.EOF {
 		return nil, err
