@@ -95,9 +95,11 @@ func (fs *faultServer) GetSettings() (*ftpserver.Settings, error) {
 	return &ftpserver.Settings{Listener: l, DefaultTransferType: ftpserver.TransferTypeBinary, DisableMLSD: fs.listOnly, DisableMLST: fs.listOnly}, nil
 }
 
-func (fs *faultServer) ClientConnected(ftpserver.ClientContext) (string, error) { return "fault server", nil }
-func (fs *faultServer) ClientDisconnected(ftpserver.ClientContext)               {}
-func (fs *faultServer) GetTLSConfig() (*tls.Config, error)                      { return nil, errors.New("no TLS") }
+func (fs *faultServer) ClientConnected(ftpserver.ClientContext) (string, error) {
+	return "fault server", nil
+}
+func (fs *faultServer) ClientDisconnected(ftpserver.ClientContext) {}
+func (fs *faultServer) GetTLSConfig() (*tls.Config, error)         { return nil, errors.New("no TLS") }
 
 func (fs *faultServer) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
 	if user != "test" || pass != "test" {

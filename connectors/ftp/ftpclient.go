@@ -225,6 +225,13 @@ func (r *ftpRemote) list(ctx context.Context, dir string, fn func(entry) error) 
 		return fn(e)
 	}
 	defer func() { r.listSink = nil }()
+	if !r.mlsd {
+		// LIST of a missing directory is an empty listing on some
+		// servers (vsftpd): make sure it is there.
+		if err := r.c.ChangeDir(dir); err != nil {
+			return ftpErr("list", dir, err)
+		}
+	}
 	_, err := r.c.List(dir)
 	if err != nil {
 		return ftpErr("list", dir, err)
