@@ -109,10 +109,10 @@ func parseLISTLine(line string, now time.Time, loc *time.Location) (entry, error
 		return parseDOSLine(line, loc)
 	}
 	f := fieldsN(line, 9)
-	if len(f) < 9 || len(f[0]) < 10 {
+	if len(f) < 8 || len(f[0]) < 10 {
 		return entry{}, errListLine
 	}
-	e := entry{name: f[8], res: time.Minute}
+	e := entry{res: time.Minute}
 	switch f[0][0] {
 	case '-':
 		e.kind = kindFile
@@ -124,7 +124,9 @@ func parseLISTLine(line string, now time.Time, loc *time.Location) (entry, error
 	// Some servers leave out the group: then the date starts one field
 	// earlier. The size is the number before the month.
 	mi := 5
-	if _, ok := months[strings.ToLower(f[5])]; !ok {
+	if _, ok := months[strings.ToLower(f[5])]; ok && len(f) == 9 {
+		e.name = f[8]
+	} else {
 		if _, ok := months[strings.ToLower(f[4])]; !ok {
 			return entry{}, errListLine
 		}
