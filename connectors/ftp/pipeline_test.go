@@ -12,10 +12,11 @@ import (
 func TestEveryRecordOnce(t *testing.T) {
 	forEachServer(t, func(t *testing.T, s *server) {
 		var want []string
-		for i := range 5 {
+		for i := range 5 { // a batch holds all of f0 and more, f4 spans several
 			name := fmt.Sprintf("f%d", i)
-			s.write(t, "/in/"+name+".txt", lines(name, 100*(i+1)), time.Time{})
-			want = append(want, wantLines(name, 100*(i+1))...)
+			n := []int{3, 10, 40, 100, 500}[i]
+			s.write(t, "/in/"+name+".txt", lines(name, n), time.Time{})
+			want = append(want, wantLines(name, n)...)
 		}
 		s.mkdir(t, "/done")
 		d := newDriver(t, s.config(CleanupKey, CleanupMove, FinishedPathKey, "/done", BatchSizeKey, "37"), nil)

@@ -222,6 +222,9 @@ func (t *sourceTask) readBatch(ctx context.Context, room int) ([]*connect.Record
 			}
 			break
 		}
+		if len(recs) == 0 {
+			t.track(of.f) // before finished may ask for its commit
+		}
 		recs = append(recs, t.record(of, p, last))
 		if last {
 			t.finished(of)

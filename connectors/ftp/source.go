@@ -90,8 +90,10 @@ type sourceTask struct {
 
 	// Shared with Commit.
 	mu       sync.Mutex
-	awaiting map[string]*fileState // stageCommit, by key
-	commited map[string]int64      // records committed, of files awaiting
+	// inFlight holds, by key, the files with records returned and not
+	// all committed yet: how many are committed, and, once the file is
+	// read to its end or failed, how many there are (want).
+	inFlight map[string]*flight
 	wake     chan struct{}
 
 	prog progress
@@ -139,7 +141,7 @@ func (t *sourceTask) Start(_ context.Context, raw map[string]string, offsets con
 	}
 	t.files, t.byPath = map[string]*fileState{}, map[string][]*fileState{}
 	t.observed = map[string]observation{}
-	t.awaiting, t.commited = map[string]*fileState{}, map[string]int64{}
+	t.inFlight = map[string]*flight{}
 	t.wake = make(chan struct{}, 1)
 	t.queue, t.cleanups, t.forget, t.cur, t.rem, t.lookup = nil, nil, nil, nil, nil, nil
 	t.stopped, t.round, t.nextList = false, 0, time.Time{}
@@ -236,6 +238,22 @@ func (t *sourceTask) ForgetOffsets() []map[string]any {
 	return f
 }
 
+// flight is what Commit and Poll share about one file's records.
+type flight struct {
+	f         *fileState
+	committed int64
+	want      int64 // 0 until the file is read to its end or failed
+}
+
+// track notes that records of f are on their way.
+func (t *sourceTask) track(f *fileState) {
+	t.mu.Lock()
+	if t.inFlight[f.id.key()] == nil {
+		t.inFlight[f.id.key()] = &flight{f: f, committed: f.stored.records}
+	}
+	t.mu.Unlock()
+}
+
 // Commit learns which records are durable. Files waiting for it move on
 // to their cleanup, which Poll does.
 func (t *sourceTask) Commit(_ context.Context, offsets []connect.SourceOffset) error {
@@ -250,15 +268,14 @@ func (t *sourceTask) Commit(_ context.Context, offsets []connect.SourceOffset) e
 		if !ok {
 			continue
 		}
-		n, err := connect.OffsetInt64(o.Offset[OffsetRecords])
-		if err != nil {
+		fl := t.inFlight[id.key()]
+		if fl == nil {
 			continue
 		}
-		k := id.key()
-		if n > t.commited[k] {
-			t.commited[k] = n
+		if n, err := connect.OffsetInt64(o.Offset[OffsetRecords]); err == nil && n > fl.committed {
+			fl.committed = n
 		}
-		if t.awaiting[k] != nil {
+		if fl.want > 0 && fl.committed >= fl.want {
 			woke = true
 		}
 	}
@@ -337,8 +354,8 @@ func (t *sourceTask) nothingToDo() bool {
 func (t *sourceTask) commitsArrived() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for k, f := range t.awaiting {
-		if t.commited[k] >= f.emitted.records {
+	for _, fl := range t.inFlight {
+		if fl.want > 0 && fl.committed >= fl.want {
 			return true
 		}
 	}
@@ -397,27 +414,33 @@ func (t *sourceTask) step(ctx context.Context, room int, filling bool) ([]*conne
 // takeCommitted moves files whose records are all committed to cleanup.
 func (t *sourceTask) takeCommitted() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	for k, f := range t.awaiting {
-		if t.commited[k] >= f.emitted.records {
-			delete(t.awaiting, k)
-			delete(t.commited, k)
-			t.toCleanup(f)
+	var done []*fileState
+	for k, fl := range t.inFlight {
+		if fl.want > 0 && fl.committed >= fl.want {
+			delete(t.inFlight, k)
+			done = append(done, fl.f)
 		}
+	}
+	t.mu.Unlock()
+	for _, f := range done {
+		t.toCleanup(f)
 	}
 }
 
-// await holds f until its records are committed, or sends it to cleanup
-// when nothing of it awaits a commit.
+// await holds f, read to its end or failed, until its records are
+// committed, or sends it to cleanup when none awaits a commit.
 func (t *sourceTask) await(f *fileState) {
-	if f.emitted.records <= f.stored.records {
+	t.mu.Lock()
+	fl := t.inFlight[f.id.key()]
+	if fl == nil || fl.committed >= f.emitted.records {
+		delete(t.inFlight, f.id.key())
+		t.mu.Unlock()
 		t.toCleanup(f)
 		return
 	}
-	f.stage = stageCommit
-	t.mu.Lock()
-	t.awaiting[f.id.key()] = f
+	fl.want = f.emitted.records
 	t.mu.Unlock()
+	f.stage = stageCommit
 }
 
 // toCleanup decides what happens to a file whose records are committed.
