@@ -89,7 +89,7 @@ type sourceTask struct {
 	stopped  bool
 
 	// Shared with Commit.
-	mu       sync.Mutex
+	mu sync.Mutex
 	// inFlight holds, by key, the files with records returned and not
 	// all committed yet: how many are committed, and, once the file is
 	// read to its end or failed, how many there are (want).
