@@ -17,14 +17,11 @@ const Name = "ftp-source"
 // Version is the connector's version, reported by the REST API's plugin list.
 const Version = "0.1.0"
 
-// Aliases are the class names of the Kafka Connect file connectors whose
-// configurations come closest (spooldir's line and CSV sources), accepted
-// in connector.class.
-var Aliases = []string{
-	"io.connectd.connectors.FtpSourceConnector",
-	"com.github.jcustenborder.kafka.connect.spooldir.SpoolDirLineDelimitedSourceConnector",
-	"com.github.jcustenborder.kafka.connect.spooldir.SpoolDirCsvSourceConnector",
-}
+// Aliases are other names connector.class accepts: a Java-style class
+// name, as the other built-in connectors have. No Kafka Connect FTP
+// connector's configuration works here unchanged (Camel's, kafka-connect-fs'
+// and FilePulse's keys differ), so none of their class names is taken.
+var Aliases = []string{"io.connectd.connectors.FtpSourceConnector"}
 
 // NewSource returns an unstarted FTP/FTPS/SFTP source connector.
 func NewSource() connect.SourceConnector { return &connector{} }
