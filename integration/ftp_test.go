@@ -86,7 +86,7 @@ func ftpFaults(t *testing.T, kind string) {
 		"file.minimum.age.ms": "0", "poll.interval.ms": "200", "batch.size": "500",
 		"cleanup.policy": "move", "finished.path": "/done", "record.key": "path",
 		"ftp.timeout.ms": "5000", "ftp.reconnect.backoff.max.ms": "1000",
-		"key.converter": "org.apache.kafka.connect.storage.StringConverter",
+		"key.converter":   "org.apache.kafka.connect.storage.StringConverter",
 		"value.converter": "org.apache.kafka.connect.storage.StringConverter",
 	}
 	for k, v := range srv.conn {
