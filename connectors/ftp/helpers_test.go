@@ -30,7 +30,7 @@ type server struct {
 // serverKinds are the servers every behaviour is checked against.
 var serverKinds = []string{"vsftpd", "proftpd", "proftpd-ftps", "sshd-password", "sshd-key"}
 
-func startServer(t *testing.T, kind string) *server {
+func startServer(t testing.TB, kind string) *server {
 	t.Helper()
 	switch kind {
 	case "vsftpd", "proftpd", "proftpd-ftps", "vsftpd-ftps":

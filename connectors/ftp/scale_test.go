@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/connectd/connectd/internal/testserver"
 )
 
@@ -107,6 +109,15 @@ func TestListingIsBounded(t *testing.T) {
 		if held > 40 {
 			t.Fatalf("the task held %d files to read, more than input.max.candidates=40", held)
 		}
+		// One connection for every listing and file, and no connection
+		// left open but it (FTP: the control connection; SFTP: the SSH
+		// connection).
+		if d.task.connects != 1 {
+			t.Fatalf("the task connected %d times, want once", d.task.connects)
+		}
+		if n := openConns(d.task.rem); n != 1 {
+			t.Fatalf("%d connections open after the files were read, want 1", n)
+		}
 		got := d.records()
 		exactlyOnce(t, got, want)
 		for i := 1; i < len(got); i++ {
@@ -149,4 +160,50 @@ func TestListTimesInLocalTime(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openConns counts the connections a remote holds open.
+func openConns(r remote) int {
+	var cs *conns
+	switch x := r.(type) {
+	case *ftpRemote:
+		cs = &x.cs
+	case *sftpRemote:
+		cs = &x.cs
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return len(cs.live)
+}
+
+// TestRecursiveAndOrder reads two input directories and their
+// subdirectories, oldest file first: hidden files and folders and
+// finished.path below an input directory are left alone.
+func TestRecursiveAndOrder(t *testing.T) {
+	forEachServer(t, func(t *testing.T, s *server) {
+		files := []string{"/in/b/one.txt", "/in2/two.txt", "/in/three.txt", "/in/a/deep/four.txt"}
+		for i, f := range files {
+			s.write(t, f, []byte(f+"\n"), fixedTime.Add(time.Duration(i)*time.Minute))
+		}
+		s.write(t, "/in/.hidden.txt", []byte("hidden\n"), fixedTime)
+		s.write(t, "/in/.dir/x.txt", []byte("hidden dir\n"), fixedTime)
+		s.write(t, "/in/done/old.txt", []byte("finished before\n"), fixedTime)
+		d := newDriver(t, s.config(InputPathKey, "/in,/in2", RecursiveKey, "true", SortKey, SortModified,
+			CleanupKey, CleanupMove, FinishedPathKey, "/in/done"), nil)
+		d.run(20*time.Second, "four files", func() bool { return d.count() >= 4 })
+		for range 3 {
+			d.poll()
+			d.commit()
+		}
+		var got []string
+		for _, r := range d.records() {
+			got = append(got, r.value)
+		}
+		if d := cmp.Diff(files, got); d != "" {
+			t.Fatalf("records (-want +got):\n%s", d)
+		}
+		d.run(20*time.Second, "the files moved below /in/done", func() bool {
+			return s.exists("/in/done/b/one.txt") && s.exists("/in/done/two.txt") && s.exists("/in/done/three.txt") && s.exists("/in/done/a/deep/four.txt")
+		})
+	})
 }

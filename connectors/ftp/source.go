@@ -72,6 +72,7 @@ type sourceTask struct {
 
 	rem       remote
 	dialed    bool      // rem was ever connected
+	connects  int       // connections made
 	downSince time.Time // zero while connected
 	lastErr   error
 	nextDial  time.Time
@@ -592,6 +593,7 @@ func (t *sourceTask) connect(ctx context.Context) error {
 		t.log.Info("ftp: connected", "server", rem.describe())
 	}
 	t.rem, t.dialed, t.downSince, t.backoff, t.lastUse = rem, true, time.Time{}, 0, time.Now()
+	t.connects++
 	t.prog.setConn(true, nil, time.Time{})
 	return nil
 }
