@@ -252,6 +252,19 @@ func (t *sourceTask) dropCleanup(f *fileState) {
 // next: when the first waiting candidate may be complete, or after
 // poll.interval.ms.
 func (t *sourceTask) queueComplete(ctx context.Context, cands *candidates, markers map[uint64]struct{}) {
+	if t.cfg.sortModified {
+		// LIST times order files to the minute (the day, for old ones):
+		// the kept files are ordered by their exact times.
+		for i := range cands.items {
+			c := &cands.items[i]
+			if c.e.exact {
+				continue
+			}
+			if mt, err := t.rem.modTime(ctx, c.path); err == nil {
+				c.e.mtime, c.e.exact = mt, true
+			}
+		}
+	}
 	now := time.Now()
 	next := now.Add(t.cfg.pollInterval)
 	observed := make(map[string]observation, len(cands.items))
