@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
-	mathrand "math/rand/v2"
 	"net"
 	"os"
 	"os/user"
@@ -61,7 +60,7 @@ func StartVsftpd(tb testing.TB, o FTPOptions) *FTP {
 	bin := Binary(tb, "vsftpd", "/usr/sbin/vsftpd")
 	f := newFTP(tb, "vsftpd", o)
 	dir := tb.TempDir()
-	pasv := passivePorts(tb, 20)
+	pasv := FreePortRange(tb, 20)
 	empty := filepath.Join(dir, "empty")
 	if err := os.Mkdir(empty, 0o755); err != nil {
 		tb.Fatal(err)
@@ -106,7 +105,7 @@ func StartProftpd(tb testing.TB, o FTPOptions) *FTP {
 	modules := filepath.Join(filepath.Dir(filepath.Dir(bin)), "lib", "proftpd")
 	f := newFTP(tb, "proftpd", o)
 	dir := tb.TempDir()
-	pasv := passivePorts(tb, 20)
+	pasv := FreePortRange(tb, 20)
 	g, err := user.LookupGroupId(strconv.Itoa(f.User.GID))
 	if err != nil {
 		tb.Fatal(err)
@@ -136,34 +135,6 @@ func StartProftpd(tb testing.TB, o FTPOptions) *FTP {
 	confFile := writeLines(tb, dir, "proftpd.conf", conf...)
 	f.Proc = Start(tb, "proftpd", Command{Path: bin, Args: []string{"--nodaemon", "-c", confFile}, Ready: ftpReady(f.Addr())})
 	return f
-}
-
-// passivePorts returns the first of n consecutive loopback ports that were
-// free a moment ago, below the kernel's range of ports for outgoing
-// connections (which other tests' clients keep taking from).
-func passivePorts(tb testing.TB, n int) int {
-	tb.Helper()
-	for try := 0; try < 200; try++ {
-		first := 20000 + mathrand.IntN(12000-n)
-		ok := true
-		var ls []net.Listener
-		for p := first; p < first+n && ok; p++ {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-			if err != nil {
-				ok = false
-				break
-			}
-			ls = append(ls, l)
-		}
-		for _, l := range ls {
-			l.Close()
-		}
-		if ok {
-			return first
-		}
-	}
-	tb.Fatalf("testserver: no %d free consecutive ports", n)
-	return 0
 }
 
 func newFTP(tb testing.TB, kind string, o FTPOptions) *FTP {
