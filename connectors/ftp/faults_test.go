@@ -1,9 +1,12 @@
 package ftp
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -79,6 +82,84 @@ func TestFailedFilesRememberedWithoutErrorPath(t *testing.T) {
 		}
 		if !s.exists("/in/a.jsonl") {
 			t.Fatal("the failed file was removed")
+		}
+	})
+}
+
+// TestSilentServerFailsTheTask points a task at a server that accepts
+// connections and never answers: every attempt times out, the progress
+// shows the connection down with the error, and after
+// ftp.reconnect.timeout.ms Poll fails the task, naming the key. Nothing
+// hangs.
+func TestSilentServerFailsTheTask(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		l.Close()
+		<-done
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	s := &server{cfg: map[string]string{ProtocolKey: ProtoFTP, HostKey: "127.0.0.1", PortKey: port, UsernameKey: "u", PasswordKey: "p"}}
+	task := &sourceTask{idle: testIdle}
+	if err := task.Start(context.Background(), s.config(ConnectTimeoutKey, "300", ReconnectBackoffKey, "200", ReconnectTimeoutKey, "1500"), newStore()); err != nil {
+		t.Fatal(err)
+	}
+	defer task.Stop(context.Background())
+	var pollErr error
+	sawDown := false
+	for pollErr == nil {
+		_, pollErr = task.Poll(context.Background())
+		p := task.Progress()
+		if up, _ := p["connected"].(bool); !up && p["down_since"] != nil && p["last_connection_error"] != nil {
+			sawDown = true
+		}
+	}
+	if !strings.Contains(pollErr.Error(), ReconnectTimeoutKey) {
+		t.Fatalf("Poll failed with %v, want the reconnect timeout named", pollErr)
+	}
+	if !sawDown {
+		t.Fatal("the progress never showed the connection down with its error")
+	}
+}
+
+// TestRefusedLoginFailsAtOnce: a login the server refuses fails the task
+// at the first poll; connecting again would not help.
+func TestRefusedLoginFailsAtOnce(t *testing.T) {
+	forEachServer(t, func(t *testing.T, s *server) {
+		if s.kind == "sshd-key" {
+			return
+		}
+		task := &sourceTask{idle: testIdle}
+		if err := task.Start(context.Background(), s.config(PasswordKey, "wrong"), newStore()); err != nil {
+			t.Fatal(err)
+		}
+		defer task.Stop(context.Background())
+		_, err := task.Poll(context.Background())
+		if err == nil {
+			t.Fatal("Poll succeeded with a wrong password")
 		}
 	})
 }
