@@ -68,13 +68,16 @@ func (c *connector) NewTask() connect.SourceTask { return &sourceTask{} }
 // server's key does not check out, input.path for a directory it cannot
 // list, finished.path or error.path for a folder it cannot make.
 func (c *connector) Validate(ctx context.Context, raw map[string]string) map[string][]string {
+	if _, err := configDef().Parse(raw); err != nil {
+		return nil // the ConfigDef's own checks name the keys
+	}
 	cfg, err := parseConfig(raw)
-	if err != nil {
+	if err != nil { // a combination of keys that does not go together
 		var ce *connect.ConfigError
 		if errors.As(err, &ce) {
 			return ce.Errs
 		}
-		return nil // the ConfigDef's own checks name the keys
+		return map[string][]string{InputPathKey: {err.Error()}}
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.connectTimeout+cfg.timeout)
 	defer cancel()
