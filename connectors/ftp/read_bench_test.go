@@ -10,12 +10,18 @@ import (
 )
 
 // BenchmarkPollLines measures the task alone (no framework, no Kafka):
-// MB/s of a 64 MiB file of 100-byte lines polled from vsftpd.
+// MB/s of a 64 MiB file of 100-byte lines polled from vsftpd and sshd.
 func BenchmarkPollLines(b *testing.B) {
+	for _, kind := range []string{"vsftpd", "sshd-password"} {
+		b.Run(kind, func(b *testing.B) { benchPollLines(b, kind) })
+	}
+}
+
+func benchPollLines(b *testing.B, kind string) {
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	s := startServer(b, "vsftpd")
-	const size, width = 64 << 20, 100
+	s := startServer(b, kind)
+	const size, width = 64 << 20, 1024
 	var sb strings.Builder
 	for i := 0; i < size/width; i++ {
 		head := fmt.Sprintf("%012d,customer-%06d,order,", i, i)

@@ -204,8 +204,39 @@ func (r *sftpRemote) open(_ context.Context, p string, off int64) (io.ReadCloser
 			return nil, 0, sftpErr("seek", p, err)
 		}
 	}
-	return f, off, nil
+	return newPipelined(f), off, nil
 }
+
+// pipelined reads an SFTP file with pkg/sftp's WriteTo, which keeps many
+// read requests in flight, on a goroutine of its own, so the transfer
+// runs while the task parses: File.Read waits for each buffer's requests
+// in turn. Close ends the goroutine and waits for it.
+type pipelined struct {
+	pr   *io.PipeReader
+	f    *sftp.File
+	done chan struct{}
+}
+
+func newPipelined(f *sftp.File) *pipelined {
+	pr, pw := io.Pipe()
+	p := &pipelined{pr: pr, f: f, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		_, err := f.WriteTo(pw)
+		pw.CloseWithError(err) // nil: EOF for the reader
+	}()
+	return p
+}
+
+func (p *pipelined) Read(b []byte) (int, error) { return p.pr.Read(b) }
+
+func (p *pipelined) Close() error {
+	p.pr.CloseWithError(errReaderClosed) // the writer's next write fails
+	<-p.done
+	return p.f.Close()
+}
+
+var errReaderClosed = errors.New("ftp: reader closed")
 
 func (r *sftpRemote) modTime(_ context.Context, p string) (time.Time, error) {
 	fi, err := r.c.Stat(p)

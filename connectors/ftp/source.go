@@ -529,10 +529,15 @@ func (t *sourceTask) Stop(context.Context) error {
 	t.stopped = true
 	if t.rem != nil {
 		t.rem.interrupt()
+	}
+	if t.cur != nil && t.cur.rc != nil {
+		t.cur.rc.Close()
+	}
+	t.cur = nil
+	if t.rem != nil {
 		t.rem.close()
 		t.rem = nil
 	}
-	t.cur = nil
 	return nil
 }
 
@@ -605,9 +610,15 @@ func (t *sourceTask) disconnect(err error, lost bool) {
 		t.log.Warn("ftp: connection lost; connecting again", "error", err)
 		t.lastErr = err
 	}
+	if t.rem != nil {
+		t.rem.interrupt() // what the transfer's close waits for fails at once
+	}
 	if t.cur != nil {
 		f := t.cur.f
-		t.cur.rc = nil // the connection's close ends the transfer
+		if t.cur.rc != nil {
+			t.cur.rc.Close()
+			t.cur.rc = nil
+		}
 		t.cur = nil
 		if lost {
 			f.attempts++
