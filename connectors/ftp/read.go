@@ -131,7 +131,13 @@ func (t *sourceTask) startTransfer(ctx context.Context, of *openFile, from int64
 		zr.Multistream(true)
 		stream, streamPos = zr, 0
 	}
-	s := newLineScanner(stream, readBuffer, t.cfg.maxRecord, streamPos, 0)
+	// A buffer the size of a small file: a large one per file would cost
+	// more than its transfer.
+	buf := int64(readBuffer)
+	if !gz {
+		buf = min(buf, max(4096, f.id.size-start+1))
+	}
+	s := newLineScanner(stream, int(buf), t.cfg.maxRecord, streamPos, 0)
 	raw := of.raw
 	s.complete = func() error {
 		if raw.n < f.id.size {
