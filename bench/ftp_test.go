@@ -391,6 +391,7 @@ func BenchmarkFTPSourceScale(b *testing.B) {
 			for _, n := range []int{few, many} {
 				dir := fmt.Sprintf("/files%d", n)
 				done := fmt.Sprintf("/done%d", n)
+				s.user.MkdirAll(b, s.root, done)
 				name := fmt.Sprintf("%s-files%d-%d", s.name, n, i)
 				secs, rss := w.run(b, s, name, dir, map[string]string{"cleanup.policy": "move", "finished.path": done, "batch.size": "5000"},
 					w.topicHolds(b, name, int64(n)))
