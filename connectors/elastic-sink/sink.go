@@ -32,7 +32,7 @@ type SinkTask struct {
 	cl       *client
 	conv     converter
 	w        *writer
-	pending  *pendingOffsets
+	pending  *connect.PendingOffsets
 	log      *slog.Logger
 	reporter ErrantRecordReporter
 
@@ -67,6 +67,7 @@ type indexState struct {
 
 var (
 	_ connect.SinkTask         = (*SinkTask)(nil)
+	_ connect.PreCommitter     = (*SinkTask)(nil)
 	_ connect.PartitionAware   = (*SinkTask)(nil)
 	_ connect.ProgressReporter = (*SinkTask)(nil)
 )
@@ -90,7 +91,7 @@ func (t *SinkTask) Start(ctx context.Context, raw map[string]string) error {
 	t.cfg, t.cl = cfg, cl
 	t.log = slog.Default().With("connector", raw["name"], "plugin", Name)
 	t.conv = converter{cfg: cfg}
-	t.pending = newPendingOffsets()
+	t.pending = &connect.PendingOffsets{}
 	t.assigned = map[connect.TopicPartition]bool{}
 	t.topicIndex = map[string]string{}
 	t.indexes = map[string]*indexState{}

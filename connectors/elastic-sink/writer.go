@@ -102,7 +102,7 @@ type writer struct {
 	cfg     *config
 	cl      *client
 	logger  *slog.Logger
-	pending *pendingOffsets
+	pending *connect.PendingOffsets
 	hooks   writerHooks
 	now     func() time.Time
 
@@ -130,7 +130,7 @@ type writer struct {
 	st         counters
 }
 
-func newWriter(cfg *config, cl *client, pending *pendingOffsets, hooks writerHooks, logger *slog.Logger) *writer {
+func newWriter(cfg *config, cl *client, pending *connect.PendingOffsets, hooks writerHooks, logger *slog.Logger) *writer {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &writer{
 		cfg: cfg, cl: cl, logger: logger, pending: pending, hooks: hooks, now: time.Now,
