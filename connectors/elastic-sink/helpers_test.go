@@ -53,7 +53,7 @@ func (r *reporter) reported() ([]*connect.Record, []error) {
 
 // startTask starts a task with cfg, opens partitions 0..parts-1 of every
 // topic given, and stops it when the test ends.
-func startTask(t *testing.T, cfg map[string]string, rep ErrantRecordReporter, tps ...connect.TopicPartition) *SinkTask {
+func startTask(t *testing.T, cfg map[string]string, rep connect.ErrantRecordReporter, tps ...connect.TopicPartition) *SinkTask {
 	t.Helper()
 	task := &SinkTask{}
 	if rep != nil {

@@ -14,13 +14,6 @@ import (
 	"github.com/connectd/connectd/framework/connect"
 )
 
-// ErrantRecordReporter is what the task needs of the framework's
-// errant record reporter: it hands on a record the task took in an earlier
-// Put and found it cannot write.
-type ErrantRecordReporter interface {
-	Report(rec *connect.Record, err error)
-}
-
 // SinkTask writes records to Elasticsearch as documents.
 //
 // Put converts each record into a bulk action and queues it; a writer
@@ -34,7 +27,7 @@ type SinkTask struct {
 	w        *writer
 	pending  *connect.PendingOffsets
 	log      *slog.Logger
-	reporter ErrantRecordReporter
+	reporter connect.ErrantRecordReporter
 
 	// Owned by the goroutine that calls Put, PreCommit, Open and Close.
 	assigned map[connect.TopicPartition]bool
@@ -66,16 +59,17 @@ type indexState struct {
 }
 
 var (
-	_ connect.SinkTask         = (*SinkTask)(nil)
-	_ connect.PreCommitter     = (*SinkTask)(nil)
-	_ connect.PartitionAware   = (*SinkTask)(nil)
-	_ connect.ProgressReporter = (*SinkTask)(nil)
+	_ connect.SinkTask              = (*SinkTask)(nil)
+	_ connect.PreCommitter          = (*SinkTask)(nil)
+	_ connect.PartitionAware        = (*SinkTask)(nil)
+	_ connect.ProgressReporter      = (*SinkTask)(nil)
+	_ connect.ErrantRecordReporting = (*SinkTask)(nil)
 )
 
 // SetErrantRecordReporter gives the task the framework's reporter, through
 // which documents Elasticsearch refuses after Put returned reach the
 // framework's error handling (log, dead letter queue, errors.tolerance).
-func (t *SinkTask) SetErrantRecordReporter(r ErrantRecordReporter) { t.reporter = r }
+func (t *SinkTask) SetErrantRecordReporter(r connect.ErrantRecordReporter) { t.reporter = r }
 
 // Start parses the configuration and connects; the cluster need not be
 // reachable yet (writes are retried until it is).

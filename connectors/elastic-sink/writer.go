@@ -579,6 +579,7 @@ func (w *writer) finish(b *batch, v verdict) {
 	}
 	_ = keepHeld // stay held: the task fails, and they are delivered again to the next one
 	acked := 0
+	var lost int64
 	byTP := map[connect.TopicPartition]int{}
 	for _, it := range done {
 		w.pending.Done(it.tp, it.offset)
@@ -589,13 +590,15 @@ func (w *writer) finish(b *batch, v verdict) {
 			acked++
 			byTP[s.tp]++
 			if s.lost {
-				w.st.conflicts++
-			} else {
-				w.st.written++
+				lost++
 			}
 		}
 	}
 	w.mu.Lock()
+	// Writes a newer one replaced count as written; those the server
+	// would have refused for their version, as conflicts.
+	w.st.conflicts += lost
+	w.st.written += int64(acked-len(done)) - lost
 	w.held -= acked
 	for tp, n := range byTP {
 		if w.heldByTP[tp] -= n; w.heldByTP[tp] <= 0 {

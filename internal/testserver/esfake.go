@@ -190,6 +190,16 @@ func (f *ESFake) SetWriteBlock(index string, on bool) {
 	f.mu.Unlock()
 }
 
+// DeleteIndex deletes an index with its documents, as DELETE /{index}.
+func (f *ESFake) DeleteIndex(index string) {
+	f.mu.Lock()
+	delete(f.indexes, index)
+	f.mu.Unlock()
+}
+
+// Close stops serving: the address refuses connections from then on.
+func (f *ESFake) Close() { f.srv.Close() }
+
 // SetClusterBlock sets (non-empty reason) or clears a cluster-wide write
 // block, such as cluster.blocks.read_only.
 func (f *ESFake) SetClusterBlock(reason string) {
