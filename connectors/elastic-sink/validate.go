@@ -46,6 +46,11 @@ func (c *connector) Validate(ctx context.Context, raw map[string]string) map[str
 			continue
 		}
 		si, err := cl.info(ctx)
+		if err == nil {
+			// Some servers answer GET / without checking credentials
+			// (ZincSearch does): ask for an index too, which they check.
+			_, err = cl.exists(ctx, probeIndex(cfg, raw))
+		}
 		cl.close()
 		var he *httpError
 		switch {
@@ -94,6 +99,16 @@ func (c *connector) Validate(ctx context.Context, raw map[string]string) map[str
 		return nil
 	}
 	return errs
+}
+
+// probeIndex names an index to ask about in Validate: the first topic's,
+// or one that surely does not exist (a 404 answer is fine: it says the
+// credentials passed).
+func probeIndex(cfg *config, raw map[string]string) string {
+	if topics := connect.SplitList(raw["topics"]); len(topics) > 0 {
+		return indexName(cfg, topics[0])
+	}
+	return "connectd-validate-probe"
 }
 
 // compareVersions compares dotted versions numerically, ignoring suffixes

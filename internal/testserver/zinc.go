@@ -20,10 +20,19 @@ const ZincVersion = "v0.4.10"
 // under /es. It differs from Elasticsearch in ways tests must allow for
 // (see TESTING.md): bulk actions on one _id in one request are not applied
 // in order; a bulk update replaces the document with its body rather than
-// merging; item failures can come back as 200 with errors:false; deleting
-// a missing id says 200; _version is always 1; documents become visible
-// asynchronously (seconds); GET /{index}/_doc/{id} and DELETE /{index} are
+// merging; item failures can come back as 200 with errors:false (a
+// request stops at a refused document, with the reason beside the items);
+// deleting a missing id says 200; _version is always 1; documents become
+// visible asynchronously; GET /{index}/_doc/{id} and DELETE /{index} are
 // missing. Use Search and WaitDocs, which poll.
+//
+// Writes go through a write-ahead log that ZincSearch applies to its index
+// every ZINC_WAL_SYNC_INTERVAL (50 ms here; 1 s by default), but a delete
+// looks the document up in the index at once: a delete of a document
+// written less than an interval earlier is lost (answered as deleted), and
+// so are rapid rewrites of one document at times. Tests that delete or
+// rewrite documents must leave an interval between writes of one id (write
+// in rounds, waiting until each round is visible).
 type Zinc struct {
 	*Proc
 	// URL is the Elasticsearch API's base address (http://host:port/es).
@@ -61,6 +70,7 @@ func StartZinc(tb testing.TB) *Zinc {
 			"ZINC_SENTRY=false",
 			"ZINC_TELEMETRY=false",
 			"ZINC_PLUGIN_ES_VERSION=8.11.0",
+			"ZINC_WAL_SYNC_INTERVAL=50ms",
 			"GIN_MODE=release",
 		},
 		Ready: z.ready,
