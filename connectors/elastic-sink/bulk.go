@@ -82,10 +82,18 @@ type bulkAnswer struct {
 // request (ZincSearch answers "index" for a create), so only the order
 // counts.
 func parseBulk(body []byte) (bulkAnswer, error) {
+	if a, ok := scanBulk(body); ok {
+		return a, nil
+	}
+	return parseBulkJSON(body)
+}
+
+// parseBulkJSON is parseBulk with encoding/json.
+func parseBulkJSON(body []byte) (bulkAnswer, error) {
 	var raw struct {
-		Errors bool                         `json:"errors"`
-		Items  []map[string]json.RawMessage `json:"items"`
-		Error  json.RawMessage              `json:"error"`
+		Errors bool            `json:"errors"`
+		Items  []bulkItemJ     `json:"items"`
+		Error  json.RawMessage `json:"error"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return bulkAnswer{}, fmt.Errorf("cannot read the bulk answer: %w", err)
@@ -98,20 +106,33 @@ func parseBulk(body []byte) (bulkAnswer, error) {
 		}
 		a.Error = s
 	}
-	for i, m := range raw.Items {
-		if len(m) != 1 {
-			return bulkAnswer{}, fmt.Errorf("cannot read the bulk answer: item %d has %d members, want 1", i, len(m))
-		}
-		for _, v := range m {
-			if err := json.Unmarshal(v, &a.Items[i]); err != nil {
-				return bulkAnswer{}, fmt.Errorf("cannot read the bulk answer: item %d: %w", i, err)
+	for i, it := range raw.Items {
+		var r *itemResult
+		n := 0
+		for _, x := range []*itemResult{it.Index, it.Create, it.Update, it.Delete} {
+			if x != nil {
+				r = x
+				n++
 			}
 		}
-		if e := a.Items[i].Error; e != nil && e.Type == "" && e.Reason == "" {
+		if n != 1 {
+			return bulkAnswer{}, fmt.Errorf("cannot read the bulk answer: item %d has %d known members, want 1", i, n)
+		}
+		a.Items[i] = *r
+		if e := r.Error; e != nil && e.Type == "" && e.Reason == "" {
 			a.Items[i].Error = nil // an empty error object (ZincSearch's deletes): none
 		}
 	}
 	return a, nil
+}
+
+// bulkItemJ is one item of a bulk answer: an object with one member named
+// by the action.
+type bulkItemJ struct {
+	Index  *itemResult `json:"index"`
+	Create *itemResult `json:"create"`
+	Update *itemResult `json:"update"`
+	Delete *itemResult `json:"delete"`
 }
 
 // classify decides what became of one item: op is the action sent, and

@@ -111,7 +111,17 @@ func TestParseBulk(t *testing.T) {
 func FuzzParseBulk(f *testing.F) {
 	f.Add([]byte(`{"errors":true,"items":[{"index":{"status":400,"error":{"type":"mapper_parsing_exception","reason":"x","caused_by":{"type":"y"}}}}]}`))
 	f.Add([]byte(`{"items":[{"delete":{"status":404}}],"error":"stopped"}`))
+	f.Add([]byte(`{"took":3,"errors":false,"items":[{"index":{"_index":"t","_id":"1","_version":1,"result":"created","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":0,"_primary_term":1,"status":201}}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The scanner, when it reads an answer, reads what encoding/json
+		// reads.
+		if fast, ok := scanBulk(b); ok {
+			if slow, err := parseBulkJSON(b); err == nil {
+				if d := cmp.Diff(slow, fast); d != "" {
+					t.Fatalf("%s: scanner and encoding/json differ (-json +scanner):\n%s", b, d)
+				}
+			}
+		}
 		a, err := parseBulk(b)
 		if err != nil {
 			return

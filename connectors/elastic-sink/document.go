@@ -492,8 +492,8 @@ func (e docEncoder) mapValue(b []byte, s *connect.Schema, v any, depth int) ([]b
 
 type entry struct{ k, v any }
 
-// mapEntries returns a map's entries, sorted by key so documents are
-// deterministic.
+// mapEntries returns a map's entries sorted by key, so documents are
+// deterministic: strings in order, other keys by their printed form.
 func mapEntries(v any) ([]entry, error) {
 	var out []entry
 	switch m := v.(type) {
@@ -502,6 +502,8 @@ func mapEntries(v any) ([]entry, error) {
 		for k, x := range m {
 			out = append(out, entry{k, x})
 		}
+		slices.SortFunc(out, func(a, b entry) int { return strings.Compare(a.k.(string), b.k.(string)) })
+		return out, nil
 	case map[any]any:
 		out = make([]entry, 0, len(m))
 		for k, x := range m {
@@ -512,6 +514,16 @@ func mapEntries(v any) ([]entry, error) {
 	}
 	slices.SortFunc(out, func(a, b entry) int { return strings.Compare(fmt.Sprint(a.k), fmt.Sprint(b.k)) })
 	return out, nil
+}
+
+// sortedKeys returns m's keys in order, in scratch's memory.
+func sortedKeys(m map[string]any, scratch []string) []string {
+	keys := scratch[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // schemaless writes a value without a schema by its Go type, as the
@@ -559,16 +571,17 @@ func (e docEncoder) schemaless(b []byte, v any, depth int) ([]byte, error) {
 		}
 		return append(b, ']'), nil
 	case map[string]any:
-		entries, _ := mapEntries(x)
+		var scratch [16]string
+		keys := sortedKeys(x, scratch[:])
 		b = append(b, '{')
-		for i, en := range entries {
+		for i, k := range keys {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, en.k.(string))
+			b = appendString(b, k)
 			b = append(b, ':')
 			var err error
-			if b, err = e.schemaless(b, en.v, depth+1); err != nil {
+			if b, err = e.schemaless(b, x[k], depth+1); err != nil {
 				return nil, err
 			}
 		}

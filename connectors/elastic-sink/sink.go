@@ -202,6 +202,12 @@ func (t *SinkTask) makeItem(r *connect.Record, index string, tp connect.TopicPar
 	}
 	it := &item{rec: r, tp: tp, offset: r.Offset, key: docKey(a.index, a.id), op: a.op,
 		external: a.external, version: a.version, index: a.index, data: a.data}
+	// The write holds all it sends; of the record it needs only the
+	// identity (the errant record reporter knows a record by its pointer,
+	// and the framework keeps what the dead letter queue needs), so the
+	// converted payload is let go rather than held until Elasticsearch
+	// answers: most of a held record's memory.
+	r.Key, r.Value, r.Headers = nil, nil, nil
 	if a.external && t.cfg.versionSource == VersionOffset && it.key != "" {
 		if other, ok := t.trap.see(it.key, tp); ok {
 			t.log.Warn("documents are written from several partitions while their external version is the Kafka offset: "+

@@ -155,6 +155,32 @@ func (z *Zinc) Search(index string) map[string]map[string]any {
 	}
 }
 
+// Count returns how many documents index holds (0 when it does not exist).
+func (z *Zinc) Count(index string) int {
+	z.tb.Helper()
+	code, body, err := z.Do("POST", "/"+index+"/_search", []byte(`{"query":{"match_all":{}},"size":0,"track_total_hits":true}`))
+	if err != nil {
+		z.tb.Fatalf("zinc: count %s: %v", index, err)
+	}
+	if code != 200 {
+		if strings.Contains(string(body), "does not exist") {
+			return 0
+		}
+		z.tb.Fatalf("zinc: count %s: %d %s", index, code, body)
+	}
+	var res struct {
+		Hits struct {
+			Total struct {
+				Value int `json:"value"`
+			} `json:"total"`
+		} `json:"hits"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		z.tb.Fatalf("zinc: count %s: %v: %s", index, err, body)
+	}
+	return res.Hits.Total.Value
+}
+
 // SearchJSON is Search with each source encoded as JSON (keys sorted).
 func (z *Zinc) SearchJSON(index string) map[string]string {
 	z.tb.Helper()
