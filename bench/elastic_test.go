@@ -170,7 +170,7 @@ func elasticConnectd(b *testing.B, c *api.Client, pids elasticPIDs, adm *kadm.Cl
 		"key.ignore": "true", "schema.ignore": "true",
 		"batch.size": strconv.Itoa(batch), "max.in.flight.requests": strconv.Itoa(inFlight),
 		"read.timeout.ms": "60000", "flush.timeout.ms": "600000",
-		"value.converter":     "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
+		"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
 	}
 	start := time.Now()
 	if _, err := c.CreateConnector(ctx, name, cfg); err != nil {
