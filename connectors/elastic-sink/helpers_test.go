@@ -127,3 +127,39 @@ func waitProgress(t *testing.T, task *SinkTask, what string, cond func(p map[str
 	})
 	return last
 }
+
+// settled waits until the task holds nothing, then checks that index
+// holds docs documents and that every offset of p below end is
+// committable.
+func settled(t *testing.T, task *SinkTask, es *testserver.ESFake, index string, docs int, p connect.TopicPartition, end int64) {
+	t.Helper()
+	flushed(t, task)
+	if n := len(es.Docs(index)); n != docs {
+		t.Fatalf("%d documents in %s, want %d", n, index, docs)
+	}
+	if got := committable(t, task, p, end); got != end {
+		t.Fatalf("committable offset %d, want %d", got, end)
+	}
+}
+
+// holdFirst makes the fake hold its first bulk request until the returned
+// channel is closed.
+func holdFirst(es *testserver.ESFake) chan struct{} {
+	release := make(chan struct{})
+	var once sync.Once
+	es.SetHold(func([]testserver.FakeAction) <-chan struct{} {
+		var ch <-chan struct{}
+		once.Do(func() { ch = release })
+		return ch
+	})
+	return release
+}
+
+// waitInFlight waits until the task has n requests in flight.
+func waitInFlight(t *testing.T, task *SinkTask, n int) {
+	t.Helper()
+	testserver.WaitFor(t, 10*time.Second, fmt.Sprintf("%d requests in flight", n), func() (bool, string) {
+		p := task.Progress()
+		return p["in_flight_requests"] == n, fmt.Sprint(p)
+	})
+}

@@ -158,13 +158,7 @@ func TestOffsetsStopAtFirstUnacknowledged(t *testing.T) {
 		}
 	}
 	close(release)
-	flushed(t, task)
-	if got := committable(t, task, tp("t", 0), 10); got != 10 {
-		t.Fatalf("committable offset %d after all were answered, want 10", got)
-	}
-	if n := len(es.Docs("t")); n != 10 {
-		t.Fatalf("%d documents, want 10", n)
-	}
+	settled(t, task, es, "t", 10, tp("t", 0), 10)
 }
 
 // TestItemFailuresAreRetried: items refused with 429, 503 and rejected
@@ -385,15 +379,9 @@ func TestBlockedCluster(t *testing.T) {
 				t.Fatalf("committable %d while blocked, want 1", got)
 			}
 			tc.unblock(es)
-			flushed(t, task)
+			settled(t, task, es, "t", 3, tp("t", 0), 3)
 			if p := task.Progress(); p["state"] != "idle" || p["blocked_reason"] != nil {
 				t.Fatalf("progress after the block %v, want idle", p)
-			}
-			if n := len(es.Docs("t")); n != 3 {
-				t.Fatalf("%d documents, want 3", n)
-			}
-			if got := committable(t, task, tp("t", 0), 3); got != 3 {
-				t.Fatalf("committable %d, want 3", got)
 			}
 		})
 	}
@@ -472,13 +460,7 @@ func TestCoalescing(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			es := testserver.StartESFake(t)
-			release := make(chan struct{})
-			var once sync.Once
-			es.SetHold(func([]testserver.FakeAction) <-chan struct{} {
-				var ch <-chan struct{}
-				once.Do(func() { ch = release })
-				return ch
-			})
+			release := holdFirst(es)
 			task := startTask(t, baseConfig(es.URL, tc.cfg...), nil)
 			mk := func(i int) *connect.Record {
 				r := rec("t", 0, int64(i), "a", doc("n", int64(i)))
@@ -488,9 +470,7 @@ func TestCoalescing(t *testing.T) {
 				return r
 			}
 			put(t, task, mk(0))
-			testserver.WaitFor(t, 10*time.Second, "the first request in flight", func() (bool, string) {
-				return task.Progress()["in_flight_requests"] == 1, fmt.Sprint(task.Progress())
-			})
+			waitInFlight(t, task, 1)
 			put(t, task, mk(1))
 			put(t, task, mk(2), mk(3))
 			close(release)
@@ -526,19 +506,11 @@ func TestCoalescing(t *testing.T) {
 func TestMalformedAfterCoalescing(t *testing.T) {
 	t.Parallel()
 	es := testserver.StartESFake(t)
-	release := make(chan struct{})
-	var once sync.Once
-	es.SetHold(func([]testserver.FakeAction) <-chan struct{} {
-		var ch <-chan struct{}
-		once.Do(func() { ch = release })
-		return ch
-	})
+	release := holdFirst(es)
 	rep := &reporter{}
 	task := startTask(t, baseConfig(es.URL, ExternalVersionSrcKey, VersionNone), rep)
 	put(t, task, rec("t", 0, 0, "a", doc("n", int64(0))))
-	testserver.WaitFor(t, 10*time.Second, "the first request in flight", func() (bool, string) {
-		return task.Progress()["in_flight_requests"] == 1, fmt.Sprint(task.Progress())
-	})
+	waitInFlight(t, task, 1)
 	bad := rec("t", 0, 2, "a", doc("n", "bad"))
 	put(t, task, rec("t", 0, 1, "a", doc("n", int64(1))), bad)
 	close(release)
@@ -649,13 +621,7 @@ func TestInvalidRecords(t *testing.T) {
 			if d := cmp.Diff(tc.wantFailed, failed); d != "" {
 				t.Fatalf("failed records (-want +got):\n%s", d)
 			}
-			flushed(t, task)
-			if n := len(es.Docs("t")); n != 2 {
-				t.Fatalf("%d documents, want 2", n)
-			}
-			if got := committable(t, task, tp("t", 0), 4); got != 4 {
-				t.Fatalf("committable %d, want 4", got)
-			}
+			settled(t, task, es, "t", 2, tp("t", 0), 4)
 		})
 	}
 }
@@ -703,9 +669,7 @@ func TestCloseWaitsForItsPartitions(t *testing.T) {
 	es.SetHold(func([]testserver.FakeAction) <-chan struct{} { return release })
 	task := startTask(t, baseConfig(es.URL), nil)
 	put(t, task, rec("t", 0, 0, "a", doc()))
-	testserver.WaitFor(t, 10*time.Second, "the request in flight", func() (bool, string) {
-		return task.Progress()["in_flight_requests"] == 1, fmt.Sprint(task.Progress())
-	})
+	waitInFlight(t, task, 1)
 	closed := make(chan error, 1)
 	go func() { closed <- task.Close(context.Background(), []connect.TopicPartition{tp("t", 0)}) }()
 	select {
