@@ -109,14 +109,16 @@ func (t *SinkTask) Open(_ context.Context, tps []connect.TopicPartition) error {
 	return nil
 }
 
-// Close waits, up to flush.timeout.ms, until the records of tps in flight
-// are acknowledged, so no write of this task lands after the partitions'
-// next owner wrote the same documents; then it forgets them.
+// Close drops the queued writes of tps (the framework committed up to the
+// first record not acknowledged, and the partitions' next owner writes the
+// rest again) and waits, up to flush.timeout.ms, until their requests in
+// flight are answered, so no write of this task lands after the next
+// owner wrote the same documents; then it forgets them.
 func (t *SinkTask) Close(ctx context.Context, tps []connect.TopicPartition) error {
 	if t.w == nil {
 		return nil
 	}
-	if err := t.w.flushPartitions(ctx, t.cfg.flushTimeout, tps); err != nil && !errors.Is(err, t.w.err()) {
+	if err := t.w.dropPartitions(ctx, t.cfg.flushTimeout, tps); err != nil && !errors.Is(err, t.w.err()) {
 		t.log.Warn("closing partitions before their writes were acknowledged; the next owner writes them again", "partitions", fmt.Sprint(tps), "error", err)
 	}
 	t.pending.Forget(tps)

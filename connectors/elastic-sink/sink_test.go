@@ -705,3 +705,44 @@ func TestTLSAndAuthentication(t *testing.T) {
 		t.Fatalf("%d documents, want 1", n)
 	}
 }
+
+// TestCloseDropsItsQueuedWrites: closing a partition drops its queued
+// writes (retried or not: its next owner writes them again) instead of
+// waiting for them; a write of a closed partition that had superseded one
+// of a partition still held gives that one back its place; and Close
+// returns once the requests in flight are answered.
+func TestCloseDropsItsQueuedWrites(t *testing.T) {
+	t.Parallel()
+	es := testserver.StartESFake(t)
+	es.SetItemFault(func(a testserver.FakeAction) *testserver.FakeError {
+		if a.ID == "stuck" {
+			return &testserver.FakeError{Status: 503, Type: "unavailable_shards_exception", Reason: "primary shard is not active"}
+		}
+		return nil
+	})
+	release := holdFirst(es)
+	task := startTask(t, baseConfig(es.URL, ExternalVersionSrcKey, VersionNone), nil, tp("t", 0), tp("t", 1))
+	put(t, task, rec("t", 0, 0, "a", doc("from", "p0 first")))
+	waitInFlight(t, task, 1)
+	// a@p1 waits behind a@p0 in flight; a@p0's next write replaces it in
+	// the queue; "stuck" retries without end.
+	put(t, task, rec("t", 1, 0, "a", doc("from", "p1")), rec("t", 0, 1, "a", doc("from", "p0 second")), rec("t", 0, 2, "stuck", doc()))
+	closed := make(chan error, 1)
+	go func() { closed <- task.Close(context.Background(), []connect.TopicPartition{tp("t", 0)}) }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) with the partition's request in flight", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	settled(t, task, es, "t", 1, tp("t", 1), 1)
+	if got := es.Docs("t")["a"]; got != `{"from":"p1"}` {
+		t.Fatalf("document a = %s, want the write of partition 1 written after the first one", got)
+	}
+	if p := task.Progress(); p["buffered_records"] != 0 {
+		t.Fatalf("progress %v: the closed partition's records are still held", p)
+	}
+}

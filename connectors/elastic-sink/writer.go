@@ -60,6 +60,10 @@ type item struct {
 	// lost marks a write superseded because its external version was not
 	// newer: Elasticsearch would have refused it as a conflict.
 	lost bool
+	// forgotten marks a write of a partition taken from the task while it
+	// was in flight: its outcome no longer counts (the partition's next
+	// owner writes it again from the committed offset).
+	forgotten bool
 
 	enqueued  time.Time
 	attempts  int
@@ -120,6 +124,7 @@ type writer struct {
 	heldByTP   map[connect.TopicPartition]int
 	bytes      int64 // queued bytes
 	inFlight   int
+	flying     map[*batch]bool // requests in flight
 	seq        uint64
 	lingerFrom time.Time
 	nextRetry  time.Time
@@ -136,7 +141,7 @@ func newWriter(cfg *config, cl *client, pending *connect.PendingOffsets, hooks w
 		cfg: cfg, cl: cl, logger: logger, pending: pending, hooks: hooks, now: time.Now,
 		ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1),
 		changed: make(chan struct{}),
-		last:    map[string]*item{}, busy: map[string]bool{},
+		last:    map[string]*item{}, busy: map[string]bool{}, flying: map[*batch]bool{},
 		heldByTP: map[connect.TopicPartition]int{},
 	}
 	w.wg.Add(1)
@@ -262,6 +267,7 @@ func (w *writer) dispatchLocked(now time.Time) time.Time {
 			break
 		}
 		w.inFlight++
+		w.flying[b] = true
 		w.st.requests++
 		w.wg.Add(1)
 		go w.send(b)
@@ -474,11 +480,36 @@ func (w *writer) finish(b *batch, v verdict) {
 
 	w.mu.Lock()
 	w.inFlight--
+	delete(w.flying, b)
 	var retry []*item
+	var gone []*item // forgotten writes: released, not acknowledged
 	okSeen, blockSeen := false, false
 	for i, it := range b.items {
 		if it.key != "" {
 			delete(w.busy, it.key)
+		}
+		if it.forgotten {
+			// Its partition was taken away; the writes it superseded of
+			// partitions still held count as written if it was, and go
+			// again if not.
+			var open []*item
+			for _, x := range it.superseded {
+				if !x.forgotten {
+					open = append(open, x)
+				}
+			}
+			if o := v.outcomes[i]; v.fatal == nil && (o == outOK || o == outConflict) && len(open) > 0 {
+				done = append(done, &item{tp: it.tp, forgotten: true, superseded: open})
+			} else if len(open) > 0 && !v.closing {
+				slices.SortFunc(open, func(a, b *item) int { return cmpUint(a.seq, b.seq) })
+				for _, x := range open {
+					x.lost, x.notBefore = false, time.Time{}
+				}
+				retry = append(retry, open...)
+			}
+			it.superseded = nil
+			gone = append(gone, it)
+			continue
 		}
 		if v.fatal != nil {
 			retry = append(retry, it)
@@ -564,11 +595,17 @@ func (w *writer) finish(b *batch, v verdict) {
 			sup := it.superseded
 			it.superseded = nil
 			slices.SortFunc(sup, func(a, b *item) int { return cmpUint(a.seq, b.seq) })
-			for _, s := range sup {
-				s.lost, s.notBefore = false, time.Time{}
-			}
 			w.mu.Lock()
-			w.requeueLocked(sup, now)
+			var again []*item
+			for _, s := range sup {
+				if s.forgotten {
+					w.releaseLocked(s)
+					continue
+				}
+				s.lost, s.notBefore = false, time.Time{}
+				again = append(again, s)
+			}
+			w.requeueLocked(again, now)
 			w.mu.Unlock()
 		}
 		if w.hooks.malformed(it, it.lastErr) {
@@ -579,15 +616,20 @@ func (w *writer) finish(b *batch, v verdict) {
 	}
 	_ = keepHeld // stay held: the task fails, and they are delivered again to the next one
 	acked := 0
-	var lost int64
+	var lost, sup int64
 	byTP := map[connect.TopicPartition]int{}
 	for _, it := range done {
-		w.pending.Done(it.tp, it.offset)
-		acked++
-		byTP[it.tp]++
-		for _, s := range it.superseded {
-			w.pending.Done(s.tp, s.offset)
+		if !it.forgotten {
+			w.pending.Done(it.tp, it.offset)
 			acked++
+			byTP[it.tp]++
+		}
+		for _, s := range it.superseded {
+			if !s.forgotten {
+				w.pending.Done(s.tp, s.offset)
+			}
+			acked++
+			sup++
 			byTP[s.tp]++
 			if s.lost {
 				lost++
@@ -595,10 +637,13 @@ func (w *writer) finish(b *batch, v verdict) {
 		}
 	}
 	w.mu.Lock()
+	for _, it := range gone {
+		w.releaseLocked(it)
+	}
 	// Writes a newer one replaced count as written; those the server
 	// would have refused for their version, as conflicts.
 	w.st.conflicts += lost
-	w.st.written += int64(acked-len(done)) - lost
+	w.st.written += sup - lost
 	w.held -= acked
 	for tp, n := range byTP {
 		if w.heldByTP[tp] -= n; w.heldByTP[tp] <= 0 {
@@ -739,9 +784,89 @@ func (w *writer) flush(ctx context.Context, timeout time.Duration) error {
 	return w.waitFor(ctx, timeout, func() bool { return w.held == 0 })
 }
 
-// flushPartitions waits until no record of tps is held.
-func (w *writer) flushPartitions(ctx context.Context, timeout time.Duration, tps []connect.TopicPartition) error {
-	w.requestFlush()
+// releaseLocked lets go of a write (and what it superseded) without
+// acknowledging it: its partition was taken away. Callers hold w.mu.
+func (w *writer) releaseLocked(it *item) {
+	for _, x := range append([]*item{it}, it.superseded...) {
+		w.held--
+		if w.heldByTP[x.tp]--; w.heldByTP[x.tp] <= 0 {
+			delete(w.heldByTP, x.tp)
+		}
+	}
+	it.superseded = nil
+}
+
+// dropPartitions forgets the writes of partitions taken from the task,
+// and waits until their requests in flight are answered, so none of this
+// task's writes lands after the partitions' next owner wrote the same
+// documents. Queued writes of tps are dropped (the next owner writes them
+// again from the committed offset); a dropped write's superseded writes of
+// other partitions take its place in the queue.
+func (w *writer) dropPartitions(ctx context.Context, timeout time.Duration, tps []connect.TopicPartition) error {
+	closing := make(map[connect.TopicPartition]bool, len(tps))
+	for _, tp := range tps {
+		closing[tp] = true
+	}
+	w.mu.Lock()
+	// openOnly strips the superseded writes of closing partitions from
+	// it, and returns those of open partitions when it is itself dropped.
+	openOnly := func(it *item, dropping bool) []*item {
+		var open, keep []*item
+		for _, x := range it.superseded {
+			switch {
+			case closing[x.tp]:
+				w.held--
+				if w.heldByTP[x.tp]--; w.heldByTP[x.tp] <= 0 {
+					delete(w.heldByTP, x.tp)
+				}
+			case dropping:
+				x.lost = false
+				open = append(open, x)
+			default:
+				keep = append(keep, x)
+			}
+		}
+		it.superseded = keep
+		slices.SortFunc(open, func(a, b *item) int { return cmpUint(a.seq, b.seq) })
+		return open
+	}
+	var kept []*item
+	for _, it := range w.queue {
+		if !closing[it.tp] {
+			openOnly(it, false)
+			kept = append(kept, it)
+			continue
+		}
+		open := openOnly(it, true)
+		w.bytes -= int64(len(it.data))
+		w.releaseLocked(it)
+		if it.key != "" && w.last[it.key] == it {
+			delete(w.last, it.key)
+			if len(open) > 0 {
+				w.last[it.key] = open[len(open)-1]
+			}
+		}
+		for _, x := range open {
+			w.bytes += int64(len(x.data))
+		}
+		kept = append(kept, open...)
+	}
+	w.queue = kept
+	for b := range w.flying {
+		for _, it := range b.items {
+			if closing[it.tp] {
+				it.forgotten = true
+			}
+			for _, x := range it.superseded {
+				if closing[x.tp] {
+					x.forgotten = true
+				}
+			}
+		}
+	}
+	w.notifyLocked()
+	w.mu.Unlock()
+	w.poke()
 	return w.waitFor(ctx, timeout, func() bool {
 		for _, tp := range tps {
 			if w.heldByTP[tp] > 0 {
