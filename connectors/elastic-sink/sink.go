@@ -142,9 +142,14 @@ func (t *SinkTask) Put(ctx context.Context, records []*connect.Record) error {
 		return nil // the writer's own timer sends lingering writes
 	}
 	if err := t.w.waitSpace(ctx, t.cfg.flushTimeout); err != nil {
-		if errors.Is(err, errTimeout) {
+		switch {
+		case errors.Is(err, errTimeout):
 			return connect.Retriable(fmt.Errorf("elastic-sink: %d records wait for Elasticsearch (%s=%d) after %s; the batch is handed again",
 				t.w.snapshot().held, MaxBufferedRecordsKey, t.cfg.maxBuffered, t.cfg.flushTimeout))
+		case ctx.Err() != nil:
+			// The framework gave up waiting (it is stopping): nothing of
+			// the batch was taken.
+			return connect.Retriable(fmt.Errorf("elastic-sink: waiting for buffer space: %w", ctx.Err()))
 		}
 		return err
 	}
@@ -251,7 +256,7 @@ func (t *SinkTask) Flush(ctx context.Context, _ map[connect.TopicPartition]int64
 
 func (t *SinkTask) flushAll(ctx context.Context) error {
 	err := t.w.flush(ctx, t.cfg.flushTimeout)
-	if errors.Is(err, errTimeout) {
+	if errors.Is(err, errTimeout) || (err != nil && ctx.Err() != nil) {
 		s := t.w.snapshot()
 		reason := ""
 		if s.blocked.reason != "" {
