@@ -1,7 +1,9 @@
 // Package transforms implements Apache Kafka Connect's single-message
 // transforms (SMTs) and predicates over connectd's SDK types, with Kafka
 // Connect's config keys, defaults, validation, error messages and
-// behaviour, for records with schemas (Struct values) and without (maps).
+// behaviour, for records with schemas (Struct values) and without (maps);
+// and Debezium's ExtractNewRecordState, which turns Debezium change events
+// into rows, as Debezium 2.7 does.
 //
 // # Configuration
 //
@@ -22,8 +24,10 @@
 //
 // A type is named by its Java class name or by its short name, the class
 // name without the package: "MaskField$Value", "RegexRouter",
-// "TopicNameMatches". (Kafka Connect itself accepts the short names of the
-// types that are not nested classes.) The README lists every type and key.
+// "TopicNameMatches", "ExtractNewRecordState"
+// (io.debezium.transforms.ExtractNewRecordState). (Kafka Connect itself
+// accepts the short names of the types that are not nested classes.) The
+// README lists every type and key.
 //
 // # Use by the runtime
 //
