@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/connectd/connectd/framework/connect"
 )
 
@@ -522,6 +524,151 @@ func TestExtractNewRecordStateConfig(t *testing.T) {
 	for _, n := range []string{"ExtractNewRecordState", unwrapClass} {
 		if _, err := oneErr(n, nil); err != nil {
 			t.Errorf("%s: %v", n, err)
+		}
+	}
+}
+
+// unwrapStream is a stream of change events of changing kinds, with and
+// without headers, on two tables, so that memory one event left in a
+// Scratch would show in the next one's result.
+func unwrapStream() []*connect.Record {
+	other := connect.StructSchema().Name("dbserver1.inventory.orders.Value").Optional().
+		Field("id", connect.Int32Schema).Field("customer", connect.Int32Schema).Build()
+	otherEnv := connect.StructSchema().Name("dbserver1.inventory.orders.Envelope").Version(2).
+		Field("before", other).Field("after", other).Field("source", dbzSource).Field("op", connect.StringSchema).
+		Field("ts_ms", connect.OptionalInt64).Build()
+	order := func(op string, id int32) *connect.Record {
+		src := dbzEvent(op, nil, sarah).Value.(*connect.StructValue).Get("source")
+		v := st(otherEnv, "op", op, "source", src, "ts_ms", dbzNowMs)
+		row := st(other, "id", id, "customer", int32(1001))
+		if op == "d" {
+			v.Put("before", row)
+		} else {
+			v.Put("after", row)
+		}
+		r := rec(nil, nil, otherEnv, v)
+		r.Topic = "dbserver1.inventory.orders"
+		return r
+	}
+	var out []*connect.Record
+	for i := range 3 {
+		out = append(out, dbzRead(), withHeaders(dbzCrt(), connect.Header{Key: "trace", Value: "t"}), dbzUpd(), order("c", int32(i)),
+			dbzDel(), dbzTomb(), dbzTrnc(), order("d", int32(i)), rec(nil, nil, dbzHeartbeat, st(dbzHeartbeat, "ts_ms", dbzNowMs)),
+			dbzEvent("c", nil, customer(int32(2000+i), "N", "M", "e", nil)))
+	}
+	return out
+}
+
+// TestExtractNewRecordStateInChains runs the stream through chains where
+// the transform comes before others, under a predicate, and last, and
+// checks ApplyReusing and ApplyOwned against Apply, and Apply against the
+// transforms applied one by one, leaving every input as it was.
+func TestExtractNewRecordStateInChains(t *testing.T) {
+	t.Parallel()
+	unwrap := func(keys map[string]string) [3]any { return [3]any{"unwrap", unwrapClass, keys} }
+	rewrite := map[string]string{"delete.tombstone.handling.mode": "rewrite-with-tombstone", "add.fields": "op,table,source.ts_ms",
+		"add.headers": "op,lsn"}
+	chains := map[string][][3]any{
+		"unwrap, then field transforms and routing": {
+			unwrap(rewrite),
+			{"insert", "InsertField$Value", map[string]string{"static.field": "origin", "static.value": "pg", "topic.field": "topic"}},
+			{"rename", "ReplaceField$Value", map[string]string{"renames": "email:mail"}},
+			{"mask", "MaskField$Value", map[string]string{"fields": "mail", "predicate": "tomb", "negate": "true"}},
+			{"route", "RegexRouter", map[string]string{"regex": "dbserver1\\.inventory\\.(.*)", "replacement": "$1"}},
+		},
+		"unwrap under a predicate, null deletes": {
+			{"drop", "DropHeaders", map[string]string{"headers": "trace"}},
+			[3]any{"unwrap", unwrapClass, map[string]string{"delete.handling.mode": "none", "drop.tombstones": "false", "predicate": "customers",
+				"add.headers": "op", "route.by.field": "last_name"}},
+			{"hoist", "HoistField$Value", map[string]string{"field": "row", "predicate": "tomb", "negate": "true"}},
+		},
+		"unwrap last": {
+			{"hdr", "InsertHeader", map[string]string{"header": "h", "value.literal": "v"}},
+			unwrap(map[string]string{"add.fields": "op", "add.fields.prefix": "", "add.headers": "source.ts_ms:at"}),
+		},
+	}
+	preds := map[string]string{"predicates": "customers,tomb", "predicates.customers.type": "TopicNameMatches",
+		"predicates.customers.pattern": ".*customers", "predicates.tomb.type": "RecordIsTombstone"}
+	for name, steps := range chains {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := chainOf(t, nil, preds, steps...)
+			if !c.reusable {
+				t.Fatal("a chain of built-in transforms does not reuse memory")
+			}
+			var scratch Scratch
+			var earlier []*connect.Record
+			var earlierViews []*view
+			handed := unwrapStream()
+			kept := 0
+			for i, in := range unwrapStream() {
+				before := snapshot(in)
+				want, wantErr := c.Apply(in)
+				if wantErr != nil {
+					t.Fatalf("record %d: %v", i, wantErr)
+				}
+				step, err := stepByStep(c, in)
+				if err != nil {
+					t.Fatalf("record %d step by step: %v", i, err)
+				}
+				if d := diffRecords(step, want); d != "" {
+					t.Errorf("record %d: Apply vs step by step (-step +Apply):\n%s", i, d)
+				}
+				got, err := c.ApplyReusing(in, &scratch)
+				if err != nil {
+					t.Fatalf("record %d reusing: %v", i, err)
+				}
+				if d := diffRecords(want, got); d != "" {
+					t.Errorf("record %d: ApplyReusing vs Apply (-Apply +ApplyReusing):\n%s", i, d)
+				}
+				gotOwned, err := c.ApplyOwned(handOverAll(handed[i]))
+				if err != nil {
+					t.Fatalf("record %d owned: %v", i, err)
+				}
+				if d := diffRecords(want, gotOwned); d != "" {
+					t.Errorf("record %d: ApplyOwned vs Apply (-Apply +ApplyOwned):\n%s", i, d)
+				}
+				if d := cmp.Diff(before, snapshot(in)); d != "" {
+					t.Errorf("record %d: input changed (-before +after):\n%s", i, d)
+				}
+				for j, e := range earlier {
+					if d := cmp.Diff(earlierViews[j], snapshot(e)); d != "" {
+						t.Errorf("record %d: Apply's result for record %d changed (-before +after):\n%s", i, j, d)
+					}
+				}
+				if want != nil {
+					kept++
+					earlier, earlierViews = append(earlier, want), append(earlierViews, snapshot(want))
+				}
+			}
+			if kept == 0 {
+				t.Fatal("every record was dropped")
+			}
+		})
+	}
+}
+
+// TestExtractNewRecordStateAllocatesNothing checks that, for a source
+// task's records (ApplyReusing), the transform allocates nothing per
+// record once it has seen the event's shape: with the default
+// configuration and with metadata fields and headers.
+func TestExtractNewRecordStateAllocatesNothing(t *testing.T) {
+	for name, keys := range map[string]map[string]string{
+		"defaults": nil,
+		"rewrite, fields and headers": {"delete.tombstone.handling.mode": "rewrite", "add.fields": "op,table,lsn,source.ts_ms",
+			"add.headers": "op", "route.by.field": "first_name"},
+	} {
+		c := one(t, unwrapClass, keys)
+		for _, in := range []*connect.Record{dbzCrt(), dbzUpd()} {
+			var scratch Scratch
+			var out *connect.Record
+			var err error
+			if allocs := testing.AllocsPerRun(100, func() { out, err = c.ApplyReusing(in, &scratch) }); allocs != 0 {
+				t.Errorf("%s: %v allocations per record", name, allocs)
+			}
+			if err != nil || out == nil {
+				t.Errorf("%s: got %v, %v", name, out, err)
+			}
 		}
 	}
 }
