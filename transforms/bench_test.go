@@ -73,17 +73,8 @@ var (
 		}
 		return b.Build()
 	}()
-	benchEnvelopeSchema = connect.StructSchema().Name("dbserver1.public.orders.Envelope").Version(2).
-				Field("before", benchRowSchema).
-				Field("after", benchRowSchema).
-				Field("source", dbzSource).
-				Field("transaction", dbzBlock).
-				Field("op", connect.StringSchema).
-				Field("ts_ms", connect.OptionalInt64).
-				Field("ts_us", connect.OptionalInt64).
-				Field("ts_ns", connect.OptionalInt64).
-				Build()
-	benchEnvelopeKey = connect.StructSchema().Name("dbserver1.public.orders.Key").Field("id", connect.Int64Schema).Build()
+	benchEnvelopeSchema = dbzEnvelopeOf("dbserver1.public.orders", benchRowSchema)
+	benchEnvelopeKey    = connect.StructSchema().Name("dbserver1.public.orders.Key").Field("id", connect.Int64Schema).Build()
 )
 
 // benchEnvelope returns change event n (0 or 1) of the benchmark: an

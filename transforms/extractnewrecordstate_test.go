@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/connectd/connectd/framework/connect"
 )
 
@@ -49,19 +47,26 @@ var (
 			Field("total_order", connect.Int64Schema).
 			Field("data_collection_order", connect.Int64Schema).
 			Build()
-	dbzEnvelope = connect.StructSchema().Name("dbserver1.inventory.customers.Envelope").Version(2).
-			Field("before", dbzRow).
-			Field("after", dbzRow).
-			Field("source", dbzSource).
-			Field("transaction", dbzBlock).
-			Field("op", connect.StringSchema).
-			Field("ts_ms", connect.OptionalInt64).
-			Field("ts_us", connect.OptionalInt64).
-			Field("ts_ns", connect.OptionalInt64).
-			Build()
+	dbzEnvelope  = dbzEnvelopeOf("dbserver1.inventory.customers", dbzRow)
 	dbzHeartbeat = connect.StructSchema().Name("io.debezium.connector.common.Heartbeat").Version(1).
 			Field("ts_ms", connect.Int64Schema).Build()
 )
+
+// dbzEnvelopeOf is the schema of the change events of a table whose
+// rows have schema row: Debezium's PostgreSQL connector names it
+// <prefix>.<schema>.<table>.Envelope, version 2.
+func dbzEnvelopeOf(table string, row *connect.Schema) *connect.Schema {
+	return connect.StructSchema().Name(table+".Envelope").Version(2).
+		Field("before", row).
+		Field("after", row).
+		Field("source", dbzSource).
+		Field("transaction", dbzBlock).
+		Field("op", connect.StringSchema).
+		Field("ts_ms", connect.OptionalInt64).
+		Field("ts_us", connect.OptionalInt64).
+		Field("ts_ns", connect.OptionalInt64).
+		Build()
+}
 
 const (
 	dbzTopic = "dbserver1.inventory.customers"
@@ -534,9 +539,7 @@ func TestExtractNewRecordStateConfig(t *testing.T) {
 func unwrapStream() []*connect.Record {
 	other := connect.StructSchema().Name("dbserver1.inventory.orders.Value").Optional().
 		Field("id", connect.Int32Schema).Field("customer", connect.Int32Schema).Build()
-	otherEnv := connect.StructSchema().Name("dbserver1.inventory.orders.Envelope").Version(2).
-		Field("before", other).Field("after", other).Field("source", dbzSource).Field("op", connect.StringSchema).
-		Field("ts_ms", connect.OptionalInt64).Build()
+	otherEnv := dbzEnvelopeOf("dbserver1.inventory.orders", other)
 	order := func(op string, id int32) *connect.Record {
 		src := dbzEvent(op, nil, sarah).Value.(*connect.StructValue).Get("source")
 		v := st(otherEnv, "op", op, "source", src, "ts_ms", dbzNowMs)
@@ -561,8 +564,8 @@ func unwrapStream() []*connect.Record {
 
 // TestExtractNewRecordStateInChains runs the stream through chains where
 // the transform comes before others, under a predicate, and last, and
-// checks ApplyReusing and ApplyOwned against Apply, and Apply against the
-// transforms applied one by one, leaving every input as it was.
+// checks the chain's three ways of applying them against each other and
+// against the transforms one by one (checkStream).
 func TestExtractNewRecordStateInChains(t *testing.T) {
 	t.Parallel()
 	unwrap := func(keys map[string]string) [3]any { return [3]any{"unwrap", unwrapClass, keys} }
@@ -596,52 +599,7 @@ func TestExtractNewRecordStateInChains(t *testing.T) {
 			if !c.reusable {
 				t.Fatal("a chain of built-in transforms does not reuse memory")
 			}
-			var scratch Scratch
-			var earlier []*connect.Record
-			var earlierViews []*view
-			handed := unwrapStream()
-			kept := 0
-			for i, in := range unwrapStream() {
-				before := snapshot(in)
-				want, wantErr := c.Apply(in)
-				if wantErr != nil {
-					t.Fatalf("record %d: %v", i, wantErr)
-				}
-				step, err := stepByStep(c, in)
-				if err != nil {
-					t.Fatalf("record %d step by step: %v", i, err)
-				}
-				if d := diffRecords(step, want); d != "" {
-					t.Errorf("record %d: Apply vs step by step (-step +Apply):\n%s", i, d)
-				}
-				got, err := c.ApplyReusing(in, &scratch)
-				if err != nil {
-					t.Fatalf("record %d reusing: %v", i, err)
-				}
-				if d := diffRecords(want, got); d != "" {
-					t.Errorf("record %d: ApplyReusing vs Apply (-Apply +ApplyReusing):\n%s", i, d)
-				}
-				gotOwned, err := c.ApplyOwned(handOverAll(handed[i]))
-				if err != nil {
-					t.Fatalf("record %d owned: %v", i, err)
-				}
-				if d := diffRecords(want, gotOwned); d != "" {
-					t.Errorf("record %d: ApplyOwned vs Apply (-Apply +ApplyOwned):\n%s", i, d)
-				}
-				if d := cmp.Diff(before, snapshot(in)); d != "" {
-					t.Errorf("record %d: input changed (-before +after):\n%s", i, d)
-				}
-				for j, e := range earlier {
-					if d := cmp.Diff(earlierViews[j], snapshot(e)); d != "" {
-						t.Errorf("record %d: Apply's result for record %d changed (-before +after):\n%s", i, j, d)
-					}
-				}
-				if want != nil {
-					kept++
-					earlier, earlierViews = append(earlier, want), append(earlierViews, snapshot(want))
-				}
-			}
-			if kept == 0 {
+			if kept := checkStream(t, c, unwrapStream); kept == 0 {
 				t.Fatal("every record was dropped")
 			}
 		})
