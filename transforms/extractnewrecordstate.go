@@ -29,7 +29,7 @@ const (
 	unwrapPurpose = "source field insertion"
 )
 
-// The __deleted field's values, boxed once.
+// The __deleted values and a tombstone's op header, each boxed once.
 var (
 	deletedTrue  any = "true"
 	deletedFalse any = "false"
@@ -412,27 +412,26 @@ func (t *extractNewRecordState) update(r *connect.Record, own *owned) (bool, err
 	if before == nil {
 		return false, nil // a truncate: Debezium drops it
 	}
-	switch t.deletes {
-	case deleteDrop:
+	return t.updateDelete(r, own, plan, env, before)
+}
+
+// updateDelete handles a delete event, whose before row is before.
+func (t *extractNewRecordState) updateDelete(r *connect.Record, own *owned, plan *unwrapPlan, env *connect.StructValue, before any) (bool, error) {
+	if t.deletes == deleteDrop {
 		return false, nil
-	case deleteToNull:
-		if err := t.route(r, before, plan.before.Schema, false, "DELETE"); err != nil {
-			return false, err
-		}
+	}
+	if err := t.route(r, before, plan.before.Schema, false, "DELETE"); err != nil {
+		return false, err
+	}
+	if t.deletes == deleteToNull {
 		// The after field's schema, with a null value: not a tombstone.
 		valuePart.set(r, own, plan.after.Schema, nil)
-		if err := t.dropFields(r, own); err != nil {
-			return false, err
-		}
-		return true, nil
+		return true, t.dropFields(r, own)
 	}
 	// A rewritten delete: the before row with __deleted="true".
 	row, ok := before.(*connect.StructValue)
 	if !ok {
 		return false, dataErr("Only Struct objects supported for [%s], found: %s", unwrapPurpose, javaClassName(before))
-	}
-	if err := t.route(r, row, plan.before.Schema, false, "DELETE"); err != nil {
-		return false, err
 	}
 	if t.dropHeader == "" {
 		return true, t.fill(r, own, &plan.deleteRow, env, row)
@@ -556,6 +555,9 @@ func (t *extractNewRecordState) route(r *connect.Record, rowValue any, rowSchema
 	}
 	row, ok := rowValue.(*connect.StructValue)
 	if !ok {
+		if what == "DELETE" { // Debezium reads the envelope's before as a struct
+			return dataErr("Field 'before' is not of type STRUCT")
+		}
 		return dataErr("Only Struct objects supported for [Read record to set topic routing for %s], found: %s", what, javaClassName(rowValue))
 	}
 	var v any
