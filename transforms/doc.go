@@ -103,4 +103,10 @@
 // refuse for a Decimal schema of another scale). Schemaless maps must be
 // map[string]any. Where Kafka Connect fails with a NullPointerException
 // (HeaderFrom on a field the schema lacks), the error says what is wrong.
+//
+// ExtractNewRecordState follows Debezium 2.7's code where its
+// documentation says otherwise, refuses a bad delete.tombstone.handling.mode
+// when the chain is built rather than at the first record, and says what is
+// wrong where Debezium's fails with a NullPointerException; the README
+// lists every difference.
 package transforms
