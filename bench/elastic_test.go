@@ -34,8 +34,8 @@ import (
 // consumer group committed every record (offset.flush.interval.ms=200),
 // the raw client's from its first request to its last answer: both count
 // documents ZincSearch acknowledged, which it indexes later, from its
-// write-ahead log (under load, minutes later). Each side writes into a
-// fresh ZincSearch, and the two take turns going first.
+// write-ahead log (under load, minutes later). Each side runs twice per
+// run, in the order A B B A (see below).
 func BenchmarkElasticSink(b *testing.B) {
 	const n, batch, inFlight = 200_000, 2000, 5
 	bin := proctest.Binary(b)
@@ -62,33 +62,47 @@ func BenchmarkElasticSink(b *testing.B) {
 	var connectd, raw, peak float64
 	var cpu elasticCPU
 	for i := 0; i < b.N; i++ {
-		// A topic per run, produced before any clock starts: the
-		// connector writes the index named after it. Each side writes
-		// into a ZincSearch of its own, started empty, which is stopped
-		// before the other side's starts.
-		topic := fmt.Sprintf("docs%d", i)
-		produceDocs(b, cl, adm, topic, values)
+		// Each side runs twice, in the order A B B A, so a load on the
+		// machine that rises or falls through the run weighs on both
+		// alike; which side is A alternates between runs. A side's rate
+		// is its documents over its total time. Each connector run reads
+		// a topic of its own, produced before any clock starts (the index
+		// is named after it), and each run of either side writes into a
+		// ZincSearch of its own, started empty and stopped after.
+		var ctime, rtime time.Duration
+		var c0, c1, z0, z1 time.Duration
 		pids := elasticPIDs{worker: worker.Pid(), broker: broker.Pid()}
-		runConnectd := func() {
+		runConnectd := func(k int) {
+			topic := fmt.Sprintf("docs%d-%d", i, k)
+			produceDocs(b, cl, adm, topic, values)
 			z := testserver.StartZinc(b)
 			pids.zinc = z.Pid()
-			connectd, peak, cpu.connectd, cpu.zincConnectd = elasticConnectd(b, c, pids, adm, z, fmt.Sprintf("es%d", i), topic, n, batch, inFlight)
+			rate, rss, used, zused := elasticConnectd(b, c, pids, adm, z, fmt.Sprintf("es%d-%d", i, k), topic, n, batch, inFlight)
+			ctime += time.Duration(float64(n) / rate * float64(time.Second))
+			peak, c0, z0 = max(peak, rss), c0+used, z0+zused
 			z.Kill()
 		}
-		runRaw := func() {
+		runRaw := func(k int) {
 			z := testserver.StartZinc(b)
 			before, self := procCPU(z.Pid()), cpuTime()
-			raw = rawBulk(b, z, fmt.Sprintf("raw%d", i), topic, values, batch, inFlight)
-			cpu.zincRaw, cpu.raw = procCPU(z.Pid())-before, cpuTime()-self
+			rate := rawBulk(b, z, fmt.Sprintf("raw%d-%d", i, k), fmt.Sprintf("docs%d-%d", i, k), values, batch, inFlight)
+			rtime += time.Duration(float64(n) / rate * float64(time.Second))
+			c1, z1 = c1+cpuTime()-self, z1+procCPU(z.Pid())-before
 			z.Kill()
 		}
 		if elasticRuns++; elasticRuns%2 == 1 {
-			runConnectd()
-			runRaw()
+			runConnectd(0)
+			runRaw(0)
+			runRaw(1)
+			runConnectd(1)
 		} else {
-			runRaw()
-			runConnectd()
+			runRaw(0)
+			runConnectd(0)
+			runConnectd(1)
+			runRaw(1)
 		}
+		connectd, raw = float64(2*n)/ctime.Seconds(), float64(2*n)/rtime.Seconds()
+		cpu = elasticCPU{connectd: c0 / 2, raw: c1 / 2, zincConnectd: z0 / 2, zincRaw: z1 / 2}
 	}
 	b.ReportMetric(connectd, "connectd-docs/s")
 	b.ReportMetric(raw, "raw-bulk-docs/s")
