@@ -54,10 +54,10 @@ type field struct {
 	name string
 }
 
-func (f field) Name() string                        { return f.name }
-func (f field) Value(reflect.Value) reflect.Value   { return reflect.Value{} }
-func (f field) String() string                      { return f.name }
-func newGroup(fields []parquet.Field) orderedGroup  { return orderedGroup{groupOf(fields), fields} }
+func (f field) Name() string                       { return f.name }
+func (f field) Value(reflect.Value) reflect.Value  { return reflect.Value{} }
+func (f field) String() string                     { return f.name }
+func newGroup(fields []parquet.Field) orderedGroup { return orderedGroup{groupOf(fields), fields} }
 func groupOf(fields []parquet.Field) parquet.Group {
 	g := parquet.Group{}
 	for _, f := range fields {

@@ -96,7 +96,9 @@ func newStore(ctx context.Context, cfg *config) (*store, error) {
 
 type backoffFunc func(attempt int) time.Duration
 
-func (f backoffFunc) BackoffDelay(attempt int, _ error) (time.Duration, error) { return f(attempt), nil }
+func (f backoffFunc) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+	return f(attempt), nil
+}
 
 func (s *store) close() { s.http.CloseIdleConnections() }
 
