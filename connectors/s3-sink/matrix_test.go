@@ -84,7 +84,9 @@ var partitionerCases = []partitionerCase{
 	{"default", []string{PartitionerClassKey, DefaultPartitioner},
 		func(r *connect.Record) string { return fmt.Sprintf("partition=%d", r.Partition) }},
 	{"field", []string{PartitionerClassKey, FieldPartitioner, PartitionFieldKey, "region"},
-		func(r *connect.Record) string { return "region=" + r.Value.(*connect.StructValue).Get("region").(string) }},
+		func(r *connect.Record) string {
+			return "region=" + r.Value.(*connect.StructValue).Get("region").(string)
+		}},
 	{"hourly", []string{PartitionerClassKey, HourlyPartitioner, TimestampExtractorKey, "Record", LocaleKey, "en-US", TimezoneKey, "UTC"},
 		func(r *connect.Record) string { return r.Timestamp.UTC().Format("year=2006/month=01/day=02/hour=15") }},
 	{"daily", []string{PartitionerClassKey, DailyPartitioner, TimestampExtractorKey, "Record", LocaleKey, "en_US", TimezoneKey, "UTC"},
