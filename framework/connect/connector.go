@@ -99,7 +99,10 @@ type SinkTask interface {
 	Start(ctx context.Context, config map[string]string) error
 
 	// Put hands the task a batch of records. It may buffer them; they need
-	// not be durable until Flush. Returning a *BatchError names records that
+	// not be durable until Flush. While no records arrive the framework
+	// calls Put with an empty batch about once a second, as Kafka Connect
+	// does, so a task can act on time (close idle files, send a lingering
+	// batch) without a goroutine of its own. Returning a *BatchError names records that
 	// failed while the rest were accepted; a retriable error makes the
 	// framework hand the same batch again; any other error fails the task.
 	Put(ctx context.Context, records []*Record) error
@@ -112,6 +115,29 @@ type SinkTask interface {
 	// Stop releases the task's resources. Records put but not flushed will
 	// be delivered again to a later task.
 	Stop(ctx context.Context) error
+}
+
+// PreCommitter is implemented by sink tasks that keep records across
+// flushes (open files, bulk requests in flight) and so cannot make all they
+// were handed durable on demand, as Kafka Connect's SinkTask.preCommit. The
+// framework then calls PreCommit instead of Flush whenever it is about to
+// commit offsets: every offset.flush.interval.ms, before partitions are
+// taken away (Close follows), and before Stop.
+//
+// offsets holds, for each partition with records put, the offset after the
+// last record put: what Flush would receive. PreCommit returns, per
+// partition, the offset of the first record that is not durable yet, so
+// that every record before it is: the framework commits exactly that. A
+// partition missing from the result is not committed this time; an offset
+// beyond the one given is ignored (with a warning, as Kafka Connect does).
+// A retriable error commits nothing and is retried at the next commit; any
+// other error fails the task.
+//
+// PreCommit runs on the goroutine that calls Put, never concurrently with
+// Put, Open or Close. Records put but never reported durable are delivered
+// again to a later task, from the last committed offset.
+type PreCommitter interface {
+	PreCommit(ctx context.Context, offsets map[TopicPartition]int64) (map[TopicPartition]int64, error)
 }
 
 // PartitionAware is implemented by sink tasks that keep per-partition state

@@ -101,3 +101,24 @@ func ExampleSourceTask() {
 	task.Stop(ctx)
 	// Output: ticks 42 map[n:42]
 }
+
+// A sink task whose writes finish out of order (concurrent requests)
+// answers PreCommit from PendingOffsets: each partition is durable up to its
+// first record still in flight.
+func ExamplePendingOffsets() {
+	tp := connect.TopicPartition{Topic: "orders", Partition: 0}
+	var pending connect.PendingOffsets
+	for offset := int64(10); offset < 15; offset++ {
+		pending.Add(tp, offset) // Put sent records 10..14 in two requests
+	}
+	for _, offset := range []int64{12, 13, 14, 10} {
+		pending.Done(tp, offset) // the second request, then part of the first, acknowledged
+	}
+	// The worker asks with the offset after the last record put.
+	fmt.Println(pending.Committable(map[connect.TopicPartition]int64{tp: 15})[tp], pending.Len())
+	pending.Done(tp, 11)
+	fmt.Println(pending.Committable(map[connect.TopicPartition]int64{tp: 15})[tp], pending.Len())
+	// Output:
+	// 11 1
+	// 15 0
+}

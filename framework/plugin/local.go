@@ -435,9 +435,8 @@ func (l *local) SinkPut(ctx context.Context, records []Record) ([]FailedRecord, 
 		recs = append(recs, r)
 		index = append(index, i)
 	}
-	if len(recs) == 0 {
-		return failed, nil
-	}
+	// Put runs even when nothing is left: an empty batch is the task's
+	// tick while no records arrive (see connect.SinkTask.Put).
 	err := l.sink.Put(ctx, recs)
 	var be *connect.BatchError
 	if errors.As(err, &be) {
@@ -501,8 +500,16 @@ func retried2(ctx context.Context, p ErrorPolicy, err error, op func() (*connect
 	return s, v, err
 }
 
-func (l *local) SinkFlush(ctx context.Context, offsets map[connect.TopicPartition]int64) error {
-	return l.sink.Flush(ctx, offsets)
+// SinkFlush asks a connect.PreCommitter which offsets are durable, and
+// flushes any other task, whose every record put is then durable.
+func (l *local) SinkFlush(ctx context.Context, offsets map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
+	if pc, ok := l.sink.(connect.PreCommitter); ok {
+		return pc.PreCommit(ctx, offsets)
+	}
+	if err := l.sink.Flush(ctx, offsets); err != nil {
+		return nil, err
+	}
+	return offsets, nil
 }
 
 func (l *local) SinkStop(ctx context.Context) error {

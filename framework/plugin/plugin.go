@@ -182,7 +182,10 @@ type Client interface {
 	// SinkPut hands a batch to the task; it returns the records that failed
 	// conversion, transformation or the task's Put while the rest were taken.
 	SinkPut(ctx context.Context, records []Record) ([]FailedRecord, error)
-	SinkFlush(ctx context.Context, offsets map[connect.TopicPartition]int64) error
+	// SinkFlush makes the task's records durable up to offsets and returns
+	// the offsets that may be committed: offsets itself after a Flush, or
+	// what a connect.PreCommitter reports durable.
+	SinkFlush(ctx context.Context, offsets map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error)
 	SinkStop(ctx context.Context) error
 
 	// TaskProgress returns what the running task reports of its progress

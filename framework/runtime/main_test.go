@@ -20,10 +20,11 @@ var testPlugins = map[string]plugin.Plugin{
 	"counter":  {Name: "counter", Version: "1", Aliases: []string{"com.example.CounterConnector"}, NewSource: func() connect.SourceConnector { return &counterConnector{} }},
 	"collect":  {Name: "collect", Version: "1", NewSink: func() connect.SinkConnector { return &collectConnector{} }},
 	"progress": {Name: "progress", Version: "1", NewSource: func() connect.SourceConnector { return &progressConnector{} }},
+	"chunks":   {Name: "chunks", Version: "1", NewSink: func() connect.SinkConnector { return chunksConnector{} }},
 }
 
 func TestMain(m *testing.M) {
-	connecttest.ServeIfPlugin(testPlugins["counter"], testPlugins["collect"], testPlugins["progress"])
+	connecttest.ServeIfPlugin(testPlugins["counter"], testPlugins["collect"], testPlugins["progress"], testPlugins["chunks"])
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreTopFunction("github.com/connectd/connectd/framework/plugin.exitWithParent"),
 	)

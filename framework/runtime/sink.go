@@ -149,13 +149,17 @@ func (r *sinkRun) loop(stop context.Context) error {
 		if fetchErr != nil {
 			t.logger.Warn("fetch error; the client retries", "error", fetchErr)
 		}
-		if recs := fetches.Records(); len(recs) > 0 {
+		recs := fetches.Records()
+		if len(recs) > 0 {
 			r.m.read.Add(float64(len(recs)))
 			r.reportTopics(fetches)
-			if err := r.put(stop, recs); err != nil {
-				r.consumer.AllowRebalance()
-				return err
-			}
+		}
+		// An empty batch too, as Kafka Connect does: it is the task's tick
+		// while nothing arrives, to close idle files or send a lingering
+		// batch (connect.SinkTask.Put).
+		if err := r.put(stop, recs); err != nil {
+			r.consumer.AllowRebalance()
+			return err
 		}
 		if time.Since(lastFlush) >= t.w.Config.OffsetFlushInterval {
 			if err := r.flushAndCommit(nil); err != nil {
@@ -300,7 +304,8 @@ func (r *sinkRun) flushAndCommitLocked(only map[connect.TopicPartition]bool) err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.t.w.Config.OffsetFlushTimeout+r.t.w.Config.ShutdownTimeout)
 	defer cancel()
-	if err := r.client.SinkFlush(ctx, offsets); err != nil {
+	durable, err := r.client.SinkFlush(ctx, offsets)
+	if err != nil {
 		if connect.IsRetriable(err) {
 			r.t.logger.Warn("flush failed; offsets not committed, retried at the next interval", "error", err)
 			return nil
@@ -314,9 +319,22 @@ func (r *sinkRun) flushAndCommitLocked(only map[connect.TopicPartition]bool) err
 		}
 		return err
 	}
+	// What the task says is durable: every offset given after a Flush, or
+	// its own choice (connect.PreCommitter), which may lag behind.
+	commit := map[connect.TopicPartition]int64{}
+	for tp, o := range durable {
+		switch given, ok := offsets[tp]; {
+		case !ok:
+			r.t.logger.Warn("the task reported an offset for a partition it was not asked about; ignored", "topic", tp.Topic, "partition", tp.Partition, "offset", o)
+		case o > given:
+			r.t.logger.Warn("the task reported an offset beyond the last record it was handed; ignored", "topic", tp.Topic, "partition", tp.Partition, "offset", o, "consumed", given)
+		default:
+			commit[tp] = o
+		}
+	}
 	toCommit := map[string]map[int32]kgo.EpochOffset{}
-	for tp, o := range offsets {
-		if r.committed[tp] == o {
+	for tp, o := range commit {
+		if c, ok := r.committed[tp]; ok && c == o {
 			continue
 		}
 		if toCommit[tp.Topic] == nil {
@@ -348,7 +366,7 @@ func (r *sinkRun) flushAndCommitLocked(only map[connect.TopicPartition]bool) err
 		r.t.logger.Warn("offset commit failed", "error", commitErr)
 		return nil
 	}
-	for tp, o := range offsets {
+	for tp, o := range commit {
 		r.committed[tp] = o
 	}
 	r.m.commitOK.Inc()

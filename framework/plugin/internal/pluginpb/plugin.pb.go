@@ -1100,6 +1100,62 @@ func (x *FlushRequest) GetOffsets() []*PartitionOffset {
 	return nil
 }
 
+// FlushResponse says which offsets may be committed.
+type FlushResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Set when committable lists what may be committed. A plugin built
+	// before these fields existed answers an empty message: every offset of
+	// the request is then durable (it could only flush).
+	PreCommit     bool               `protobuf:"varint,1,opt,name=pre_commit,json=preCommit,proto3" json:"pre_commit,omitempty"`
+	Committable   []*PartitionOffset `protobuf:"bytes,2,rep,name=committable,proto3" json:"committable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlushResponse) Reset() {
+	*x = FlushResponse{}
+	mi := &file_plugin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlushResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlushResponse) ProtoMessage() {}
+
+func (x *FlushResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlushResponse.ProtoReflect.Descriptor instead.
+func (*FlushResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *FlushResponse) GetPreCommit() bool {
+	if x != nil {
+		return x.PreCommit
+	}
+	return false
+}
+
+func (x *FlushResponse) GetCommittable() []*PartitionOffset {
+	if x != nil {
+		return x.Committable
+	}
+	return nil
+}
+
 type Progress struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Json          []byte                 `protobuf:"bytes,1,opt,name=json,proto3" json:"json,omitempty"` // a JSON object, or empty for none
@@ -1109,7 +1165,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1121,7 +1177,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1190,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Progress) GetJson() []byte {
@@ -1227,9 +1283,13 @@ const file_plugin_proto_rawDesc = "" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
 	"\x06offset\x18\x03 \x01(\x03R\x06offset\"M\n" +
 	"\fFlushRequest\x12=\n" +
-	"\aoffsets\x18\x01 \x03(\v2#.connectd.plugin.v1.PartitionOffsetR\aoffsets\"\x1e\n" +
+	"\aoffsets\x18\x01 \x03(\v2#.connectd.plugin.v1.PartitionOffsetR\aoffsets\"u\n" +
+	"\rFlushResponse\x12\x1d\n" +
+	"\n" +
+	"pre_commit\x18\x01 \x01(\bR\tpreCommit\x12E\n" +
+	"\vcommittable\x18\x02 \x03(\v2#.connectd.plugin.v1.PartitionOffsetR\vcommittable\"\x1e\n" +
 	"\bProgress\x12\x12\n" +
-	"\x04json\x18\x01 \x01(\fR\x04json2\xab\t\n" +
+	"\x04json\x18\x01 \x01(\fR\x04json2\xb3\t\n" +
 	"\x06Plugin\x12C\n" +
 	"\x04Info\x12\x19.connectd.plugin.v1.Empty\x1a .connectd.plugin.v1.InfoResponse\x12L\n" +
 	"\bValidate\x12\x1a.connectd.plugin.v1.Config\x1a$.connectd.plugin.v1.ValidateResponse\x12G\n" +
@@ -1245,8 +1305,8 @@ const file_plugin_proto_rawDesc = "" +
 	"\tSinkStart\x12\x1a.connectd.plugin.v1.Config\x1a\x19.connectd.plugin.v1.Empty\x12E\n" +
 	"\bSinkOpen\x12\x1e.connectd.plugin.v1.Partitions\x1a\x19.connectd.plugin.v1.Empty\x12F\n" +
 	"\tSinkClose\x12\x1e.connectd.plugin.v1.Partitions\x1a\x19.connectd.plugin.v1.Empty\x12K\n" +
-	"\aSinkPut\x12\x1f.connectd.plugin.v1.RecordBatch\x1a\x1f.connectd.plugin.v1.PutResponse\x12H\n" +
-	"\tSinkFlush\x12 .connectd.plugin.v1.FlushRequest\x1a\x19.connectd.plugin.v1.Empty\x12@\n" +
+	"\aSinkPut\x12\x1f.connectd.plugin.v1.RecordBatch\x1a\x1f.connectd.plugin.v1.PutResponse\x12P\n" +
+	"\tSinkFlush\x12 .connectd.plugin.v1.FlushRequest\x1a!.connectd.plugin.v1.FlushResponse\x12@\n" +
 	"\bSinkStop\x12\x19.connectd.plugin.v1.Empty\x1a\x19.connectd.plugin.v1.Empty\x12G\n" +
 	"\fTaskProgress\x12\x19.connectd.plugin.v1.Empty\x1a\x1c.connectd.plugin.v1.ProgressBAZ?github.com/connectd/connectd/framework/plugin/internal/pluginpbb\x06proto3"
 
@@ -1262,7 +1322,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: connectd.plugin.v1.Empty
 	(*Config)(nil),              // 1: connectd.plugin.v1.Config
@@ -1283,11 +1343,12 @@ var file_plugin_proto_goTypes = []any{
 	(*Partitions)(nil),          // 16: connectd.plugin.v1.Partitions
 	(*PartitionOffset)(nil),     // 17: connectd.plugin.v1.PartitionOffset
 	(*FlushRequest)(nil),        // 18: connectd.plugin.v1.FlushRequest
-	(*Progress)(nil),            // 19: connectd.plugin.v1.Progress
-	nil,                         // 20: connectd.plugin.v1.Config.ValuesEntry
+	(*FlushResponse)(nil),       // 19: connectd.plugin.v1.FlushResponse
+	(*Progress)(nil),            // 20: connectd.plugin.v1.Progress
+	nil,                         // 21: connectd.plugin.v1.Config.ValuesEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	20, // 0: connectd.plugin.v1.Config.values:type_name -> connectd.plugin.v1.Config.ValuesEntry
+	21, // 0: connectd.plugin.v1.Config.values:type_name -> connectd.plugin.v1.Config.ValuesEntry
 	3,  // 1: connectd.plugin.v1.InfoResponse.config:type_name -> connectd.plugin.v1.ConfigKey
 	5,  // 2: connectd.plugin.v1.ValidateResponse.values:type_name -> connectd.plugin.v1.ConfigValue
 	1,  // 3: connectd.plugin.v1.TaskConfigsResponse.configs:type_name -> connectd.plugin.v1.Config
@@ -1298,43 +1359,44 @@ var file_plugin_proto_depIdxs = []int32{
 	11, // 8: connectd.plugin.v1.FailedRecord.error:type_name -> connectd.plugin.v1.RecordError
 	15, // 9: connectd.plugin.v1.Partitions.partitions:type_name -> connectd.plugin.v1.TopicPartition
 	17, // 10: connectd.plugin.v1.FlushRequest.offsets:type_name -> connectd.plugin.v1.PartitionOffset
-	0,  // 11: connectd.plugin.v1.Plugin.Info:input_type -> connectd.plugin.v1.Empty
-	1,  // 12: connectd.plugin.v1.Plugin.Validate:input_type -> connectd.plugin.v1.Config
-	1,  // 13: connectd.plugin.v1.Plugin.ConnectorStart:input_type -> connectd.plugin.v1.Config
-	6,  // 14: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:input_type -> connectd.plugin.v1.TaskConfigsRequest
-	0,  // 15: connectd.plugin.v1.Plugin.ConnectorStop:input_type -> connectd.plugin.v1.Empty
-	8,  // 16: connectd.plugin.v1.Plugin.SourceStart:input_type -> connectd.plugin.v1.SourceStartRequest
-	0,  // 17: connectd.plugin.v1.Plugin.SourcePoll:input_type -> connectd.plugin.v1.Empty
-	10, // 18: connectd.plugin.v1.Plugin.SourceCommit:input_type -> connectd.plugin.v1.Offsets
-	0,  // 19: connectd.plugin.v1.Plugin.SourceStop:input_type -> connectd.plugin.v1.Empty
-	1,  // 20: connectd.plugin.v1.Plugin.SinkStart:input_type -> connectd.plugin.v1.Config
-	16, // 21: connectd.plugin.v1.Plugin.SinkOpen:input_type -> connectd.plugin.v1.Partitions
-	16, // 22: connectd.plugin.v1.Plugin.SinkClose:input_type -> connectd.plugin.v1.Partitions
-	12, // 23: connectd.plugin.v1.Plugin.SinkPut:input_type -> connectd.plugin.v1.RecordBatch
-	18, // 24: connectd.plugin.v1.Plugin.SinkFlush:input_type -> connectd.plugin.v1.FlushRequest
-	0,  // 25: connectd.plugin.v1.Plugin.SinkStop:input_type -> connectd.plugin.v1.Empty
-	0,  // 26: connectd.plugin.v1.Plugin.TaskProgress:input_type -> connectd.plugin.v1.Empty
-	2,  // 27: connectd.plugin.v1.Plugin.Info:output_type -> connectd.plugin.v1.InfoResponse
-	4,  // 28: connectd.plugin.v1.Plugin.Validate:output_type -> connectd.plugin.v1.ValidateResponse
-	0,  // 29: connectd.plugin.v1.Plugin.ConnectorStart:output_type -> connectd.plugin.v1.Empty
-	7,  // 30: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:output_type -> connectd.plugin.v1.TaskConfigsResponse
-	0,  // 31: connectd.plugin.v1.Plugin.ConnectorStop:output_type -> connectd.plugin.v1.Empty
-	0,  // 32: connectd.plugin.v1.Plugin.SourceStart:output_type -> connectd.plugin.v1.Empty
-	0,  // 33: connectd.plugin.v1.Plugin.SourcePoll:output_type -> connectd.plugin.v1.Empty
-	0,  // 34: connectd.plugin.v1.Plugin.SourceCommit:output_type -> connectd.plugin.v1.Empty
-	0,  // 35: connectd.plugin.v1.Plugin.SourceStop:output_type -> connectd.plugin.v1.Empty
-	0,  // 36: connectd.plugin.v1.Plugin.SinkStart:output_type -> connectd.plugin.v1.Empty
-	0,  // 37: connectd.plugin.v1.Plugin.SinkOpen:output_type -> connectd.plugin.v1.Empty
-	0,  // 38: connectd.plugin.v1.Plugin.SinkClose:output_type -> connectd.plugin.v1.Empty
-	13, // 39: connectd.plugin.v1.Plugin.SinkPut:output_type -> connectd.plugin.v1.PutResponse
-	0,  // 40: connectd.plugin.v1.Plugin.SinkFlush:output_type -> connectd.plugin.v1.Empty
-	0,  // 41: connectd.plugin.v1.Plugin.SinkStop:output_type -> connectd.plugin.v1.Empty
-	19, // 42: connectd.plugin.v1.Plugin.TaskProgress:output_type -> connectd.plugin.v1.Progress
-	27, // [27:43] is the sub-list for method output_type
-	11, // [11:27] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	17, // 11: connectd.plugin.v1.FlushResponse.committable:type_name -> connectd.plugin.v1.PartitionOffset
+	0,  // 12: connectd.plugin.v1.Plugin.Info:input_type -> connectd.plugin.v1.Empty
+	1,  // 13: connectd.plugin.v1.Plugin.Validate:input_type -> connectd.plugin.v1.Config
+	1,  // 14: connectd.plugin.v1.Plugin.ConnectorStart:input_type -> connectd.plugin.v1.Config
+	6,  // 15: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:input_type -> connectd.plugin.v1.TaskConfigsRequest
+	0,  // 16: connectd.plugin.v1.Plugin.ConnectorStop:input_type -> connectd.plugin.v1.Empty
+	8,  // 17: connectd.plugin.v1.Plugin.SourceStart:input_type -> connectd.plugin.v1.SourceStartRequest
+	0,  // 18: connectd.plugin.v1.Plugin.SourcePoll:input_type -> connectd.plugin.v1.Empty
+	10, // 19: connectd.plugin.v1.Plugin.SourceCommit:input_type -> connectd.plugin.v1.Offsets
+	0,  // 20: connectd.plugin.v1.Plugin.SourceStop:input_type -> connectd.plugin.v1.Empty
+	1,  // 21: connectd.plugin.v1.Plugin.SinkStart:input_type -> connectd.plugin.v1.Config
+	16, // 22: connectd.plugin.v1.Plugin.SinkOpen:input_type -> connectd.plugin.v1.Partitions
+	16, // 23: connectd.plugin.v1.Plugin.SinkClose:input_type -> connectd.plugin.v1.Partitions
+	12, // 24: connectd.plugin.v1.Plugin.SinkPut:input_type -> connectd.plugin.v1.RecordBatch
+	18, // 25: connectd.plugin.v1.Plugin.SinkFlush:input_type -> connectd.plugin.v1.FlushRequest
+	0,  // 26: connectd.plugin.v1.Plugin.SinkStop:input_type -> connectd.plugin.v1.Empty
+	0,  // 27: connectd.plugin.v1.Plugin.TaskProgress:input_type -> connectd.plugin.v1.Empty
+	2,  // 28: connectd.plugin.v1.Plugin.Info:output_type -> connectd.plugin.v1.InfoResponse
+	4,  // 29: connectd.plugin.v1.Plugin.Validate:output_type -> connectd.plugin.v1.ValidateResponse
+	0,  // 30: connectd.plugin.v1.Plugin.ConnectorStart:output_type -> connectd.plugin.v1.Empty
+	7,  // 31: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:output_type -> connectd.plugin.v1.TaskConfigsResponse
+	0,  // 32: connectd.plugin.v1.Plugin.ConnectorStop:output_type -> connectd.plugin.v1.Empty
+	0,  // 33: connectd.plugin.v1.Plugin.SourceStart:output_type -> connectd.plugin.v1.Empty
+	0,  // 34: connectd.plugin.v1.Plugin.SourcePoll:output_type -> connectd.plugin.v1.Empty
+	0,  // 35: connectd.plugin.v1.Plugin.SourceCommit:output_type -> connectd.plugin.v1.Empty
+	0,  // 36: connectd.plugin.v1.Plugin.SourceStop:output_type -> connectd.plugin.v1.Empty
+	0,  // 37: connectd.plugin.v1.Plugin.SinkStart:output_type -> connectd.plugin.v1.Empty
+	0,  // 38: connectd.plugin.v1.Plugin.SinkOpen:output_type -> connectd.plugin.v1.Empty
+	0,  // 39: connectd.plugin.v1.Plugin.SinkClose:output_type -> connectd.plugin.v1.Empty
+	13, // 40: connectd.plugin.v1.Plugin.SinkPut:output_type -> connectd.plugin.v1.PutResponse
+	19, // 41: connectd.plugin.v1.Plugin.SinkFlush:output_type -> connectd.plugin.v1.FlushResponse
+	0,  // 42: connectd.plugin.v1.Plugin.SinkStop:output_type -> connectd.plugin.v1.Empty
+	20, // 43: connectd.plugin.v1.Plugin.TaskProgress:output_type -> connectd.plugin.v1.Progress
+	28, // [28:44] is the sub-list for method output_type
+	12, // [12:28] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1348,7 +1410,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -63,7 +63,9 @@ type PluginClient interface {
 	SinkOpen(ctx context.Context, in *Partitions, opts ...grpc.CallOption) (*Empty, error)
 	SinkClose(ctx context.Context, in *Partitions, opts ...grpc.CallOption) (*Empty, error)
 	SinkPut(ctx context.Context, in *RecordBatch, opts ...grpc.CallOption) (*PutResponse, error)
-	SinkFlush(ctx context.Context, in *FlushRequest, opts ...grpc.CallOption) (*Empty, error)
+	// SinkFlush makes the task flush (or, for a task that buffers across
+	// flushes, asks it which offsets are durable: connect.PreCommitter).
+	SinkFlush(ctx context.Context, in *FlushRequest, opts ...grpc.CallOption) (*FlushResponse, error)
 	SinkStop(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
 	// TaskProgress returns what the running task reports of its progress
 	// (connect.ProgressReporter); an empty json when it reports none.
@@ -208,9 +210,9 @@ func (c *pluginClient) SinkPut(ctx context.Context, in *RecordBatch, opts ...grp
 	return out, nil
 }
 
-func (c *pluginClient) SinkFlush(ctx context.Context, in *FlushRequest, opts ...grpc.CallOption) (*Empty, error) {
+func (c *pluginClient) SinkFlush(ctx context.Context, in *FlushRequest, opts ...grpc.CallOption) (*FlushResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Empty)
+	out := new(FlushResponse)
 	err := c.cc.Invoke(ctx, Plugin_SinkFlush_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -260,7 +262,9 @@ type PluginServer interface {
 	SinkOpen(context.Context, *Partitions) (*Empty, error)
 	SinkClose(context.Context, *Partitions) (*Empty, error)
 	SinkPut(context.Context, *RecordBatch) (*PutResponse, error)
-	SinkFlush(context.Context, *FlushRequest) (*Empty, error)
+	// SinkFlush makes the task flush (or, for a task that buffers across
+	// flushes, asks it which offsets are durable: connect.PreCommitter).
+	SinkFlush(context.Context, *FlushRequest) (*FlushResponse, error)
 	SinkStop(context.Context, *Empty) (*Empty, error)
 	// TaskProgress returns what the running task reports of its progress
 	// (connect.ProgressReporter); an empty json when it reports none.
@@ -314,7 +318,7 @@ func (UnimplementedPluginServer) SinkClose(context.Context, *Partitions) (*Empty
 func (UnimplementedPluginServer) SinkPut(context.Context, *RecordBatch) (*PutResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SinkPut not implemented")
 }
-func (UnimplementedPluginServer) SinkFlush(context.Context, *FlushRequest) (*Empty, error) {
+func (UnimplementedPluginServer) SinkFlush(context.Context, *FlushRequest) (*FlushResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SinkFlush not implemented")
 }
 func (UnimplementedPluginServer) SinkStop(context.Context, *Empty) (*Empty, error) {
