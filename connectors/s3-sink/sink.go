@@ -20,6 +20,7 @@ var (
 	_ connect.SinkTask         = (*sinkTask)(nil)
 	_ connect.PartitionAware   = (*sinkTask)(nil)
 	_ connect.ProgressReporter = (*sinkTask)(nil)
+	_ connect.PreCommitter     = (*sinkTask)(nil)
 )
 
 func (t *sinkTask) Start(ctx context.Context, raw map[string]string) error {
