@@ -153,6 +153,9 @@ func (r *runner) putAll(recs []*connect.Record, n int) {
 	}
 }
 
+// settle waits until the uploads under way are done (Put returns before).
+func (r *runner) settle() { r.task.w.wait() }
+
 func (r *runner) preCommit(offsets map[connect.TopicPartition]int64) map[connect.TopicPartition]int64 {
 	r.t.Helper()
 	out, err := r.task.PreCommit(r.ctx, offsets)
