@@ -9,8 +9,8 @@ import (
 
 // chunkSize is the unit buffers grow by. Small enough that a thousand
 // open files with a few records each hold little; large enough that a
-// 25 MiB part is a few hundred chunks.
-const chunkSize = 32 << 10
+// 25 MiB part is a few thousand chunks.
+const chunkSize = 8 << 10
 
 // chunkPool hands out chunks and counts those in use: that count is what
 // the memory budget limits. Freed chunks are kept for reuse up to a small

@@ -726,7 +726,7 @@ func (w *writer) handle(r result) {
 			}
 		}
 		if s.uploadID != "" && !s.done {
-			s.done = true
+			s.done, s.final = true, true
 			w.submit(job{kind: jobAbort, s: s})
 		}
 		return
