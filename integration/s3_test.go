@@ -43,8 +43,8 @@ func (b *s3Bucket) sinkConfig(topic string, kv ...string) map[string]string {
 	cfg := map[string]string{
 		"connector.class": "io.confluent.connect.s3.S3SinkConnector", "topics": topic,
 		"s3.bucket.name": b.name, "store.url": b.gw.URL, "aws.access.key.id": b.gw.AccessKey, "aws.secret.access.key": b.gw.SecretKey,
-		"format.class": "io.confluent.connect.s3.format.json.JsonFormat",
-		"key.converter": "org.apache.kafka.connect.storage.StringConverter",
+		"format.class":    "io.confluent.connect.s3.format.json.JsonFormat",
+		"key.converter":   "org.apache.kafka.connect.storage.StringConverter",
 		"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
