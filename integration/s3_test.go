@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,15 +112,23 @@ func produceIDs(t *testing.T, bootstrap, topic string, partitions, from, to int)
 	}
 	defer cl.Close()
 	ctx := context.Background()
-	var recs []*kgo.Record
+	var firstErr error
+	var mu sync.Mutex
 	for i := from; i < to; i++ {
-		recs = append(recs, &kgo.Record{Partition: int32(i % partitions), Key: []byte(fmt.Sprint(i)), Value: []byte(fmt.Sprintf(`{"id":%d,"pad":"%s"}`, i, strings.Repeat("p", 100)))})
-		if len(recs) == 1000 || i == to-1 {
-			if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-				t.Fatal(err)
+		r := &kgo.Record{Partition: int32(i % partitions), Key: []byte(fmt.Sprint(i)), Value: []byte(fmt.Sprintf(`{"id":%d,"pad":"%s"}`, i, strings.Repeat("p", 100)))}
+		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
 			}
-			recs = recs[:0]
-		}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if firstErr != nil {
+		t.Fatal(firstErr)
 	}
 }
 
@@ -135,20 +144,35 @@ func createTopic(t *testing.T, bootstrap, topic string, partitions int32) {
 	}
 }
 
-// waitIDs waits until the bucket holds n records and returns them.
-func (b *s3Bucket) waitIDs(t *testing.T, p *devProcess, name string, n int) (map[int64]int, map[string][]byte) {
+// waitIDs waits until the sink's consumer group has committed all n
+// records of topic (so the task reported them in uploaded objects), then
+// returns the ids the bucket holds and its objects.
+func (b *s3Bucket) waitIDs(t *testing.T, p *devProcess, name, topic string, n int) (map[int64]int, map[string][]byte) {
 	t.Helper()
-	var ids map[int64]int
-	var objs map[string][]byte
-	waitFor(t, 3*time.Minute, fmt.Sprintf("%d records in the bucket", n), func() (bool, string) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(p.bootstrap, ",")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	waitFor(t, 3*time.Minute, fmt.Sprintf("%d records of %s committed", n, topic), func() (bool, string) {
 		if st, err := p.client.TaskStatus(context.Background(), name, 0); err == nil && st.State == herder.Failed {
 			t.Fatalf("task failed: %s", st.Trace)
 		}
-		objs = b.objects(t)
-		var got int
-		ids, got = jsonIDs(t, objs)
-		return got >= n, fmt.Sprintf("%d records in %d objects", got, len(objs))
+		offs, err := adm.FetchOffsets(context.Background(), "connect-"+name)
+		if err != nil {
+			return false, err.Error()
+		}
+		var sum int64
+		offs.Each(func(o kadm.OffsetResponse) {
+			if o.Topic == topic {
+				sum += o.At
+			}
+		})
+		return sum == int64(n), fmt.Sprint(sum)
 	})
+	objs := b.objects(t)
+	ids, _ := jsonIDs(t, objs)
 	return ids, objs
 }
 
@@ -200,7 +224,7 @@ func TestS3SinkKillExactlyOnce(t *testing.T) {
 			p.KillNow()
 			p = startDev(t, opts)
 			p.waitTask("s3", 0, herder.Running, "")
-			ids, objs := b.waitIDs(t, p, "s3", n)
+			ids, objs := b.waitIDs(t, p, "s3", "orders", n)
 			checkExactlyOnce(t, ids, n)
 			for k, v := range before {
 				if !bytes.Equal(objs[k], v) {
@@ -246,7 +270,7 @@ func TestS3SinkKillScheduledRotation(t *testing.T) {
 	p = startDev(t, opts)
 	p.waitTask("s3", 0, herder.Running, "")
 	produceIDs(t, p.bootstrap, "events", 3, n/2, n)
-	ids, objs := b.waitIDs(t, p, "s3", n)
+	ids, objs := b.waitIDs(t, p, "s3", "events", n)
 	for k, v := range before {
 		if !bytes.Equal(objs[k], v) {
 			t.Fatalf("object %s was replaced after the restart", k)

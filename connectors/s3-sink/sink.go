@@ -14,6 +14,7 @@ type sinkTask struct {
 	st      *store
 	w       *writer
 	stopped bool
+	release func() // gives back the task's share of the memory limit
 }
 
 var (
@@ -39,6 +40,7 @@ func (t *sinkTask) Start(ctx context.Context, raw map[string]string) error {
 		return err
 	}
 	t.cfg, t.st, t.w, t.stopped = cfg, st, w, false
+	t.release = reserveMemory(cfg.memoryBudget)
 	return nil
 }
 
@@ -98,6 +100,7 @@ func (t *sinkTask) Stop(context.Context) error {
 	t.stopped = true
 	t.w.stop()
 	t.st.close()
+	t.release()
 	return nil
 }
 
