@@ -38,13 +38,18 @@ import (
 //     object is uploaded) ÷ MB/s of manager.Uploader putting the same
 //     objects, 4 at a time (s3.upload.concurrency=4). Goal ≥ 0.8.
 //   - parquet: the same records with a schema, written as Parquet (snappy).
+//   - bytearray: the same JSON records through ByteArrayConverter and
+//     ByteArrayFormat: the path without decoding and encoding records.
 //
-// It also reports the peak resident memory (VmHWM) of the task's process.
+// It also reports the peak resident memory (VmHWM) of the task's process,
+// and s3-sink's records/s ÷ the file sink's on the same records with
+// ByteArrayConverter (vs-file-sink): the worker's sink path alone, which
+// bounds every sink.
 func BenchmarkS3Sink(b *testing.B) {
 	const records, parts, concurrency = 400_000, 4, 4
-	for _, format := range []string{"json", "parquet"} {
+	for _, format := range []string{"json", "parquet", "bytearray"} {
 		b.Run(format, func(b *testing.B) {
-			var ratio, sinkMBs, peerMBs, peak, recsPerSec float64
+			var ratio, sinkMBs, peerMBs, peak, recsPerSec, fileRecs float64
 			for i := 0; i < b.N; i++ {
 				env := newS3Env(b)
 				topic := "bench-" + format
@@ -57,9 +62,13 @@ func BenchmarkS3Sink(b *testing.B) {
 					"key.converter":         "org.apache.kafka.connect.storage.StringConverter",
 					"value.converter":       "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
 				}
-				if format == "parquet" {
+				switch format {
+				case "parquet":
 					cfg["format.class"] = "io.confluent.connect.s3.format.parquet.ParquetFormat"
 					cfg["value.converter.schemas.enable"] = "true"
+				case "bytearray":
+					cfg["format.class"] = "io.confluent.connect.s3.format.bytearray.ByteArrayFormat"
+					cfg["value.converter"] = "org.apache.kafka.connect.converters.ByteArrayConverter"
 				}
 				start := time.Now()
 				if _, err := env.rest.CreateConnector(context.Background(), "s3", cfg); err != nil {
@@ -78,6 +87,16 @@ func BenchmarkS3Sink(b *testing.B) {
 					size += int64(len(o.body))
 				}
 				peerElapsed := env.uploadAll(b, "peer", objs, concurrency)
+				// The worker's sink path alone: the file sink writing the
+				// same records' bytes to a local file.
+				fileCfg := map[string]string{"connector.class": "FileStreamSink", "topics": topic, "file": filepath.Join(b.TempDir(), "out.txt"),
+					"value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter", "key.converter": "org.apache.kafka.connect.storage.StringConverter"}
+				fstart := time.Now()
+				if _, err := env.rest.CreateConnector(context.Background(), "file", fileCfg); err != nil {
+					b.Fatal(err)
+				}
+				env.waitCommitted(b, "file", topic, records)
+				fileRecs = records / time.Since(fstart).Seconds()
 				sinkMBs = float64(size) / 1e6 / elapsed.Seconds()
 				peerMBs = float64(size) / 1e6 / peerElapsed.Seconds()
 				ratio = sinkMBs / peerMBs
@@ -89,8 +108,10 @@ func BenchmarkS3Sink(b *testing.B) {
 			b.ReportMetric(peerMBs, "uploader-MB/s")
 			b.ReportMetric(recsPerSec, "records/s")
 			b.ReportMetric(peak, "task-peak-MiB")
-			b.Logf("%s: s3-sink %.1f MB/s (%.0f records/s) ÷ upload manager %.1f MB/s = %.2f (goal ≥ 0.8 for JSON); task peak RSS %.1f MiB",
-				format, sinkMBs, recsPerSec, peerMBs, ratio, peak)
+			b.ReportMetric(recsPerSec/fileRecs, "vs-file-sink")
+			b.Logf("%s: s3-sink %.1f MB/s (%.0f records/s) ÷ upload manager %.1f MB/s = %.2f (goal ≥ 0.8 for JSON); task peak RSS %.1f MiB; "+
+				"÷ the file sink's %.0f records/s (the worker's sink path alone) = %.2f",
+				format, sinkMBs, recsPerSec, peerMBs, ratio, peak, fileRecs, recsPerSec/fileRecs)
 		})
 	}
 }
