@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -127,15 +125,9 @@ type s3Env struct {
 func newS3Env(b *testing.B) *s3Env {
 	b.Helper()
 	gw := testserver.StartVersityGW(b)
-	c := s3.New(s3.Options{Region: gw.Region, BaseEndpoint: aws.String(gw.URL), UsePathStyle: true,
-		Credentials:                credentials.NewStaticCredentialsProvider(gw.AccessKey, gw.SecretKey, ""),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired})
-	for _, bk := range []string{"sink", "peer"} {
-		if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bk)}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	gw.CreateBucket(b, "sink")
+	gw.CreateBucket(b, "peer")
+	c := gw.Client()
 	dir := b.TempDir()
 	bin := proctest.Binary(b)
 	kport, rport := proctest.FreePort(b), proctest.FreePort(b)
@@ -233,26 +225,9 @@ type benchObject struct {
 
 func (e *s3Env) read(b *testing.B, bucket string) []benchObject {
 	b.Helper()
-	ctx := context.Background()
 	var out []benchObject
-	p := s3.NewListObjectsV2Paginator(e.client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, o := range page.Contents {
-			g, err := e.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
-			if err != nil {
-				b.Fatal(err)
-			}
-			body, err := io.ReadAll(g.Body)
-			g.Body.Close()
-			if err != nil {
-				b.Fatal(err)
-			}
-			out = append(out, benchObject{aws.ToString(o.Key), body})
-		}
+	for k, v := range e.gw.Objects(b, bucket) {
+		out = append(out, benchObject{k, v})
 	}
 	return out
 }

@@ -5,14 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -31,12 +28,8 @@ type s3Bucket struct {
 func newS3Bucket(t *testing.T) *s3Bucket {
 	t.Helper()
 	gw := testserver.StartVersityGW(t)
-	c := s3.New(s3.Options{Region: gw.Region, BaseEndpoint: aws.String(gw.URL), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(gw.AccessKey, gw.SecretKey, "")})
-	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("sink")}); err != nil {
-		t.Fatal(err)
-	}
-	return &s3Bucket{gw: gw, name: "sink", client: c}
+	gw.CreateBucket(t, "sink")
+	return &s3Bucket{gw: gw, name: "sink", client: gw.Client()}
 }
 
 // sinkConfig is an S3 sink config for the bucket, with overrides.
@@ -57,28 +50,7 @@ func (b *s3Bucket) sinkConfig(topic string, kv ...string) map[string]string {
 // objects returns every object of the bucket by key.
 func (b *s3Bucket) objects(t *testing.T) map[string][]byte {
 	t.Helper()
-	ctx := context.Background()
-	out := map[string][]byte{}
-	p := s3.NewListObjectsV2Paginator(b.client, &s3.ListObjectsV2Input{Bucket: aws.String(b.name)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatalf("list: %v", err)
-		}
-		for _, o := range page.Contents {
-			g, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.name), Key: o.Key})
-			if err != nil {
-				t.Fatalf("get %s: %v", aws.ToString(o.Key), err)
-			}
-			body, err := io.ReadAll(g.Body)
-			g.Body.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[aws.ToString(o.Key)] = body
-		}
-	}
-	return out
+	return b.gw.Objects(t, b.name)
 }
 
 // jsonIDs returns how often each "id" appears in the JSON-lines objects.

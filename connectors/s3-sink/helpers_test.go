@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
@@ -58,12 +56,8 @@ func newBucket(t testing.TB) *bucket {
 
 func gwBucket(t testing.TB, gw *testserver.VersityGW, name string) *bucket {
 	t.Helper()
-	c := s3.New(s3.Options{Region: gw.Region, BaseEndpoint: aws.String(gw.URL), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(gw.AccessKey, gw.SecretKey, "")})
-	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
-		t.Fatalf("create bucket: %v", err)
-	}
-	return &bucket{gw: gw, name: name, client: c}
+	gw.CreateBucket(t, name)
+	return &bucket{gw: gw, name: name, client: gw.Client()}
 }
 
 // config is a valid sink config for the bucket, with overrides.
@@ -82,28 +76,7 @@ func (b *bucket) config(kv ...string) map[string]string {
 // objects returns every object of the bucket by key.
 func (b *bucket) objects(t testing.TB) map[string][]byte {
 	t.Helper()
-	ctx := context.Background()
-	out := map[string][]byte{}
-	p := s3.NewListObjectsV2Paginator(b.client, &s3.ListObjectsV2Input{Bucket: aws.String(b.name)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatalf("list: %v", err)
-		}
-		for _, o := range page.Contents {
-			g, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.name), Key: o.Key})
-			if err != nil {
-				t.Fatalf("get %s: %v", aws.ToString(o.Key), err)
-			}
-			body, err := io.ReadAll(g.Body)
-			g.Body.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[aws.ToString(o.Key)] = body
-		}
-	}
-	return out
+	return b.gw.Objects(t, b.name)
 }
 
 // keys returns the sorted keys of objects.

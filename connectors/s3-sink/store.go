@@ -127,42 +127,47 @@ func (s *store) ifNoneMatch() *string {
 	return nil
 }
 
+// writeOptions are the encryption and ACL settings of every new object.
+type writeOptions struct {
+	sse              types.ServerSideEncryption
+	kmsKeyID         *string
+	acl              types.ObjectCannedACL
+	cAlg, cKey, cMD5 *string
+}
+
+func (s *store) writeOptions() writeOptions {
+	var w writeOptions
+	if s.cfg.ssea != "" {
+		w.sse = types.ServerSideEncryption(s.cfg.ssea)
+		if s.cfg.kmsKeyID != "" {
+			w.kmsKeyID = aws.String(s.cfg.kmsKeyID)
+		}
+	}
+	if s.sseKey != "" {
+		w.cAlg, w.cKey, w.cMD5 = aws.String("AES256"), aws.String(s.sseKey), aws.String(s.sseMD5)
+	}
+	w.acl = types.ObjectCannedACL(s.cfg.acl)
+	return w
+}
+
 // put writes a whole object, only if absent when conditional writes are on.
 func (s *store) put(ctx context.Context, o object, body io.ReadSeeker, size int64) error {
 	in := &s3.PutObjectInput{
 		Bucket: aws.String(s.cfg.bucket), Key: aws.String(o.key), Body: body, ContentLength: aws.Int64(size),
 		Metadata: o.meta, IfNoneMatch: s.ifNoneMatch(), Tagging: s.tagging(o),
 	}
-	if s.cfg.ssea != "" {
-		in.ServerSideEncryption = types.ServerSideEncryption(s.cfg.ssea)
-		if s.cfg.kmsKeyID != "" {
-			in.SSEKMSKeyId = aws.String(s.cfg.kmsKeyID)
-		}
-	}
-	if s.sseKey != "" {
-		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = aws.String("AES256"), aws.String(s.sseKey), aws.String(s.sseMD5)
-	}
-	if s.cfg.acl != "" {
-		in.ACL = types.ObjectCannedACL(s.cfg.acl)
-	}
+	w := s.writeOptions()
+	in.ServerSideEncryption, in.SSEKMSKeyId, in.ACL = w.sse, w.kmsKeyID, w.acl
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = w.cAlg, w.cKey, w.cMD5
 	_, err := s.c.PutObject(ctx, in)
 	return s.wrap("put", o.key, err)
 }
 
 func (s *store) createMultipart(ctx context.Context, o object) (string, error) {
 	in := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.cfg.bucket), Key: aws.String(o.key), Metadata: o.meta, Tagging: s.tagging(o)}
-	if s.cfg.ssea != "" {
-		in.ServerSideEncryption = types.ServerSideEncryption(s.cfg.ssea)
-		if s.cfg.kmsKeyID != "" {
-			in.SSEKMSKeyId = aws.String(s.cfg.kmsKeyID)
-		}
-	}
-	if s.sseKey != "" {
-		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = aws.String("AES256"), aws.String(s.sseKey), aws.String(s.sseMD5)
-	}
-	if s.cfg.acl != "" {
-		in.ACL = types.ObjectCannedACL(s.cfg.acl)
-	}
+	w := s.writeOptions()
+	in.ServerSideEncryption, in.SSEKMSKeyId, in.ACL = w.sse, w.kmsKeyID, w.acl
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = w.cAlg, w.cKey, w.cMD5
 	out, err := s.c.CreateMultipartUpload(ctx, in)
 	if err != nil {
 		return "", s.wrap("start multipart upload of", o.key, err)
@@ -173,9 +178,8 @@ func (s *store) createMultipart(ctx context.Context, o object) (string, error) {
 func (s *store) uploadPart(ctx context.Context, key, id string, n int32, body io.ReadSeeker, size int64) (string, error) {
 	in := &s3.UploadPartInput{Bucket: aws.String(s.cfg.bucket), Key: aws.String(key), UploadId: aws.String(id),
 		PartNumber: aws.Int32(n), Body: body, ContentLength: aws.Int64(size)}
-	if s.sseKey != "" {
-		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = aws.String("AES256"), aws.String(s.sseKey), aws.String(s.sseMD5)
-	}
+	w := s.writeOptions()
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = w.cAlg, w.cKey, w.cMD5
 	out, err := s.c.UploadPart(ctx, in)
 	if err != nil {
 		return "", s.wrap(fmt.Sprintf("upload part %d of", n), key, err)

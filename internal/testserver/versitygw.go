@@ -1,12 +1,18 @@
 package testserver
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // VersityGWVersion is the versitygw release scripts/servers.sh builds.
@@ -58,4 +64,48 @@ func StartVersityGW(tb testing.TB) *VersityGW {
 		},
 	})
 	return g
+}
+
+// Client returns an S3 client for the gateway (path-style, its keys).
+func (g *VersityGW) Client() *s3.Client {
+	return s3.New(s3.Options{Region: g.Region, BaseEndpoint: aws.String(g.URL), UsePathStyle: true,
+		Credentials:                credentials.NewStaticCredentialsProvider(g.AccessKey, g.SecretKey, ""),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired})
+}
+
+// CreateBucket makes a bucket through the S3 API.
+func (g *VersityGW) CreateBucket(tb testing.TB, name string) {
+	tb.Helper()
+	if _, err := g.Client().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		tb.Fatalf("testserver: create bucket %s: %v", name, err)
+	}
+}
+
+// Objects returns every object of a bucket, by key.
+func (g *VersityGW) Objects(tb testing.TB, bucket string) map[string][]byte {
+	tb.Helper()
+	ctx := context.Background()
+	c := g.Client()
+	out := map[string][]byte{}
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			tb.Fatalf("testserver: list %s: %v", bucket, err)
+		}
+		for _, o := range page.Contents {
+			g, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
+			if err != nil {
+				tb.Fatalf("testserver: get %s: %v", aws.ToString(o.Key), err)
+			}
+			body, err := io.ReadAll(g.Body)
+			g.Body.Close()
+			if err != nil {
+				tb.Fatalf("testserver: get %s: %v", aws.ToString(o.Key), err)
+			}
+			out[aws.ToString(o.Key)] = body
+		}
+	}
+	return out
 }
