@@ -251,3 +251,50 @@ func TestS3SinkKillScheduledRotation(t *testing.T) {
 	checkExactlyOnce(t, ids, n)
 	p.stop()
 }
+
+// TestS3SinkDeadLetterQueue: with errors.tolerance=all, records the format
+// cannot hold (a string value for Parquet) and tombstones under
+// behavior.on.null.values=fail go to the dead letter queue; the task keeps
+// running and the bucket holds every other record.
+func TestS3SinkDeadLetterQueue(t *testing.T) {
+	b := newS3Bucket(t)
+	p := startDev(t, devOpts{dataDir: t.TempDir(), restPort: freePort(t), kafkaPort: freePort(t)})
+	createTopic(t, p.bootstrap, "mixed", 1)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(p.bootstrap, ",")...), kgo.DefaultProduceTopic("mixed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	const good = 30
+	var recs []*kgo.Record
+	for i := 0; i < good; i++ {
+		recs = append(recs, &kgo.Record{Value: []byte(fmt.Sprintf(`{"schema":{"type":"struct","fields":[{"field":"id","type":"int64"}]},"payload":{"id":%d}}`, i))})
+		if i%10 == 3 {
+			recs = append(recs, &kgo.Record{Value: []byte(`{"schema":{"type":"string"},"payload":"not a row"}`)}, &kgo.Record{Key: []byte("k")})
+		}
+	}
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := b.sinkConfig("mixed", "format.class", "io.confluent.connect.s3.format.parquet.ParquetFormat", "flush.size", "10",
+		"value.converter.schemas.enable", "true", "errors.tolerance", "all", "errors.deadletterqueue.topic.name", "mixed-dlq", "errors.deadletterqueue.topic.replication.factor", "1")
+	if _, err := p.client.CreateConnector(context.Background(), "s3", cfg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "the dead letter queue", func() (bool, string) {
+		if st, err := p.client.TaskStatus(context.Background(), "s3", 0); err == nil && st.State == herder.Failed {
+			t.Fatalf("task failed: %s", st.Trace)
+		}
+		n := topicCount(t, p.bootstrap, "mixed-dlq")
+		return n == 6, fmt.Sprint(n)
+	})
+	waitFor(t, time.Minute, "three objects", func() (bool, string) {
+		objs := b.objects(t)
+		return len(objs) == 3, fmt.Sprint(len(objs))
+	})
+	st, err := p.client.TaskStatus(context.Background(), "s3", 0)
+	if err != nil || st.State != herder.Running {
+		t.Fatalf("task after bad records: %+v %v", st, err)
+	}
+	p.stop()
+}
