@@ -183,6 +183,11 @@ type recordError struct{ err error }
 func (e *recordError) Error() string { return e.err.Error() }
 func (e *recordError) Unwrap() error { return e.err }
 
+// misaligned fails the task: a file's objects no longer hold the same records.
+type misaligned struct{ err error }
+
+func (e *misaligned) Error() string { return e.err.Error() }
+
 func recordErr(r *connect.Record, format string, args ...any) error {
 	return &recordError{fmt.Errorf("s3-sink: record %s-%d@%d: %s", r.Topic, r.Partition, r.Offset, fmt.Sprintf(format, args...))}
 }
@@ -237,7 +242,7 @@ func (w *writer) put(ctx context.Context, records []*connect.Record) error {
 }
 
 func (w *writer) add(ctx context.Context, ts *tpState, r *connect.Record, now time.Time) error {
-	if r.Value == nil && r.ValueSchema == nil {
+	if r.Value == nil {
 		switch w.cfg.nullValues {
 		case "ignore":
 			return nil
@@ -303,6 +308,10 @@ func (w *writer) add(ctx context.Context, ts *tpState, r *connect.Record, now ti
 		}
 	}
 	if err := w.writeRecord(f, rec); err != nil {
+		var m *misaligned
+		if errors.As(err, &m) {
+			return m.err
+		}
 		if f.count == 0 {
 			w.discard(f)
 		}
@@ -310,6 +319,9 @@ func (w *writer) add(ctx context.Context, ts *tpState, r *connect.Record, now ti
 	}
 	f.count++
 	f.last = r.Offset
+	if err := w.sendFullParts(f); err != nil {
+		return err
+	}
 	if f.count >= w.cfg.flushSize {
 		return w.closeFile(f)
 	}
@@ -460,18 +472,30 @@ func (w *writer) resync(ctx context.Context, ts *tpState, folder string, r *conn
 	return true, nil
 }
 
+// writeRecord encodes r into the file's streams, the value first: a
+// record whose value fails leaves no trace in the file. A key or headers
+// object that cannot take a record whose value was written would no longer
+// line up with its value object: that fails the task (*misaligned).
 func (w *writer) writeRecord(f *file, r *connect.Record) error {
-	for i := len(f.streams) - 1; i >= 0; i-- { // the value first: it fails most
+	for i := len(f.streams) - 1; i >= 0; i-- {
 		s := f.streams[i]
 		if err := s.enc.write(r); err != nil {
-			if errors.Is(err, errSchemaChanged) {
-				return fmt.Errorf("internal error: %w", err)
+			if i < len(f.streams)-1 {
+				return &misaligned{fmt.Errorf("s3-sink: record %s-%d@%d: its value is in %q but %q cannot take it (%w): fix %s/%s or the converters",
+					r.Topic, r.Partition, r.Offset, f.streams[len(f.streams)-1].key, s.key, err, KeysFormatKey, HeadersFormatKey)}
 			}
 			return err
 		}
 		held := s.enc.buffered()
 		w.parqHe += held - s.parqHeld
 		s.parqHeld = held
+	}
+	return nil
+}
+
+// sendFullParts sends the streams of f that hold a part's worth.
+func (w *writer) sendFullParts(f *file) error {
+	for _, s := range f.streams {
 		if s.buf.Len() >= int64(w.cfg.partSize) {
 			if err := w.sendPart(s); err != nil {
 				return err
