@@ -59,6 +59,7 @@ type Distributed struct {
 	generation    int32
 	memberID      string // this worker's id in the group, from the newest assignment
 	assignedOnce  bool
+	closing       bool           // Close began: take no assignment, start nothing
 	leaderCounts  map[string]int // task counts the last assignment was made with (leader)
 	conns         map[string]*runningConn
 	tasks         map[herder.TaskID]*runningTask
@@ -176,6 +177,10 @@ func (d *Distributed) closeLogs() {
 func (d *Distributed) Close() {
 	d.opMu.Lock()
 	d.mu.Lock()
+	// From here on no assignment is taken and nothing starts: the group
+	// may still hand this member work until it has left, and the
+	// reconcile loop runs until cancelled below.
+	d.closing = true
 	gen := d.generation
 	d.assignedConns, d.assignedTasks = map[string]bool{}, map[herder.TaskID]bool{}
 	d.mu.Unlock()

@@ -84,6 +84,10 @@ func (h handler) Assigned(ctx context.Context, a group.Assignment) {
 		return
 	}
 	d.mu.Lock()
+	if d.closing {
+		d.mu.Unlock()
+		return
+	}
 	d.generation = a.Generation
 	d.memberID = a.MemberID
 	d.assignedConns = map[string]bool{}
@@ -114,7 +118,7 @@ func (h handler) Assigned(ctx context.Context, a group.Assignment) {
 func (d *Distributed) reconcile(ctx context.Context) {
 	d.opMu.Lock()
 	d.mu.Lock()
-	gen, once := d.generation, d.assignedOnce
+	gen, once := d.generation, d.assignedOnce && !d.closing
 	restarts := d.restarts
 	d.restarts = nil
 	d.mu.Unlock()
