@@ -143,6 +143,9 @@ func TestFailingPartAborts(t *testing.T) {
 		err = r.task.Put(context.Background(), recs[i:i+10])
 	}
 	if err == nil {
+		err = r.task.Put(context.Background(), nil)
+	}
+	if err == nil {
 		_, err = r.task.PreCommit(context.Background(), map[connect.TopicPartition]int64{tp: 150})
 	}
 	if err == nil || !strings.Contains(err.Error(), "upload part 2") {
@@ -202,7 +205,10 @@ func TestPreconditionFailedFailsTheTask(t *testing.T) {
 	tp := connect.TopicPartition{Topic: "orders", Partition: 0}
 	r := startTask(t, fs.config(FlushSizeKey, "3"), tp)
 	r.put(jsonRecords("orders", 0, 0, 3)...)
-	_, err := r.task.PreCommit(context.Background(), map[connect.TopicPartition]int64{tp: 3})
+	err := r.task.Put(context.Background(), nil)
+	if err == nil {
+		_, err = r.task.PreCommit(context.Background(), map[connect.TopicPartition]int64{tp: 3})
+	}
 	if err == nil || !strings.Contains(err.Error(), "another task writes the same partition") {
 		t.Fatalf("PreCommit = %v, want the precondition failure explained", err)
 	}
@@ -226,6 +232,9 @@ func TestMissingBucketAndBadCredentials(t *testing.T) {
 	tp := connect.TopicPartition{Topic: "orders", Partition: 0}
 	r := startTask(t, b.config(BucketKey, "no-such-bucket", FlushSizeKey, "1", ConditionalWritesKey, "false"), tp)
 	err := r.task.Put(context.Background(), jsonRecords("orders", 0, 0, 1))
+	if err == nil {
+		err = r.task.Put(context.Background(), nil)
+	}
 	if err == nil {
 		_, err = r.task.PreCommit(context.Background(), map[connect.TopicPartition]int64{tp: 1})
 	}

@@ -129,8 +129,11 @@ func (r *runner) putAll(recs []*connect.Record, n int) {
 // settle waits until the uploads under way are done (Put returns before).
 func (r *runner) settle() { r.task.w.wait() }
 
+// preCommit asks for the committable offsets after an empty put (the
+// worker's idle tick), so uploads under way are awaited.
 func (r *runner) preCommit(offsets map[connect.TopicPartition]int64) map[connect.TopicPartition]int64 {
 	r.t.Helper()
+	r.put()
 	out, err := r.task.PreCommit(r.ctx, offsets)
 	if err != nil {
 		r.t.Fatalf("PreCommit: %v", err)

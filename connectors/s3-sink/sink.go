@@ -54,12 +54,18 @@ func (t *sinkTask) Put(ctx context.Context, records []*connect.Record) error {
 }
 
 // PreCommit returns, per partition, the offset before which every record
-// is in an uploaded object; uploads under way are awaited first.
+// is in an uploaded object. While records flow it reports the uploads done
+// so far and does not wait for those under way (they would stall the
+// worker's loop at every commit); once the topic is idle (the last put was
+// the worker's empty tick, or the flush that follows the last records) it
+// waits for them, so the commit catches up with everything closed.
 func (t *sinkTask) PreCommit(_ context.Context, offsets map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
 	if t.stopped {
 		return nil, connect.ErrStopped
 	}
-	t.w.wait()
+	if t.w.idle {
+		t.w.wait()
+	}
 	if t.w.fatal != nil {
 		return nil, t.w.fatal
 	}

@@ -59,6 +59,7 @@ type writer struct {
 	running int   // upload goroutines not yet handled
 	fatal   error // the first failed upload: the task must fail
 
+	idle   bool  // the last put had no records: the worker's tick while idle
 	fixed  int64 // fixed costs of open streams (gzip, Parquet writers)
 	parqHe int64 // rows Parquet encoders hold in memory
 	stats  stats
@@ -209,6 +210,7 @@ func (w *writer) put(ctx context.Context, records []*connect.Record) error {
 		return w.fatal
 	}
 	now := w.now()
+	w.idle = len(records) == 0
 	var failed map[int]error
 	for i, r := range records {
 		ts := w.state(connect.TopicPartition{Topic: r.Topic, Partition: r.Partition})
