@@ -4,6 +4,7 @@ import (
 	"github.com/connectd/connectd/connectors/datagen"
 	"github.com/connectd/connectd/connectors/file"
 	postgrescdc "github.com/connectd/connectd/connectors/postgres-cdc"
+	s3sink "github.com/connectd/connectd/connectors/s3-sink"
 	"github.com/connectd/connectd/framework/plugin"
 )
 
@@ -26,6 +27,11 @@ func builtins() map[string]plugin.Plugin {
 			Name: "postgres-cdc", Version: postgrescdc.Version,
 			Aliases:   []string{postgrescdc.DebeziumClass},
 			NewSource: postgrescdc.NewSource,
+		},
+		"s3-sink": {
+			Name: "s3-sink", Version: s3sink.Version,
+			Aliases: []string{s3sink.ConfluentClass},
+			NewSink: s3sink.NewSink,
 		},
 		"file-sink": {
 			Name: "file-sink", Version: file.Version,
