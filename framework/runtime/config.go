@@ -228,6 +228,12 @@ func ConnectorConfigDef(sink bool) *connect.ConfigDef {
 			def.Define(k)
 		}
 	}
+	if !sink {
+		def.Define(topicCreationGroupsKey())
+		for _, k := range sourceExactlyOnceKeys() {
+			def.Define(k)
+		}
+	}
 	return def
 }
 

@@ -396,7 +396,7 @@ func TestValidate(t *testing.T) {
 	e := newEnv(t, false)
 	ctx := context.Background()
 	_, _, err := e.h.validate(ctx, "nope", map[string]string{"connector.class": "nope"})
-	if err == nil || !strings.Contains(err.Error(), "available connectors are: collect") {
+	if err == nil || !strings.Contains(err.Error(), "available connectors are: ") || !strings.Contains(err.Error(), "collect") {
 		t.Fatalf("unknown class: %v", err)
 	}
 	infos, err := e.h.Validate(ctx, "counter", map[string]string{"connector.class": "counter", "name": "x"})
