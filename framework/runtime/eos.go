@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -315,4 +316,48 @@ func isRetriableKafka(err error) bool {
 		return ke.Retriable
 	}
 	return true
+}
+
+// pollAhead polls the task on a goroutine of its own (owned by wg, ended
+// by ctx), so that an interval boundary is kept while the task has
+// nothing to return: the plugin's poll blocks until it has a batch. The
+// returned poll waits for the next batch or the boundary, whichever comes
+// first; at the boundary it returns an empty batch.
+func (r *sourceRun) pollAhead(ctx context.Context, wg *sync.WaitGroup) func(context.Context) ([]plugin.Record, error) {
+	type polled struct {
+		batch []plugin.Record
+		err   error
+	}
+	ch := make(chan polled)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			b, err := r.client.SourcePoll(ctx)
+			select {
+			case ch <- polled{b, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil && !connect.IsRetriable(err) {
+				return
+			}
+		}
+	}()
+	return func(ctx context.Context) ([]plugin.Record, error) {
+		var due <-chan time.Time
+		if r.txnOpen {
+			timer := time.NewTimer(time.Until(r.txnStart.Add(r.interval)))
+			defer timer.Stop()
+			due = timer.C
+		}
+		select {
+		case p := <-ch:
+			return p.batch, p.err
+		case <-due:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }

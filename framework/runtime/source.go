@@ -248,6 +248,10 @@ func (r *sourceRun) loop(stop context.Context) error {
 		}()
 	}
 
+	poll := r.client.SourcePoll
+	if r.eos && r.boundary == connect.BoundaryInterval {
+		poll = r.pollAhead(ctx, &wg)
+	}
 	retry := time.Duration(0)
 	for ctx.Err() == nil {
 		if r.eos && r.intervalDue() {
@@ -260,7 +264,7 @@ func (r *sourceRun) loop(stop context.Context) error {
 		if !t.waitResumed(ctx) {
 			break
 		}
-		batch, err := r.client.SourcePoll(ctx)
+		batch, err := poll(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -533,6 +537,10 @@ func (r *sourceRun) produceFailed(kr *kgo.Record, err error) {
 	case <-r.hardStop:
 		// Failed by our own hard stop: not the record's fault.
 	default:
+		if r.eos {
+			r.fail(r.txnError("produce to "+kr.Topic+" in the", err))
+			return
+		}
 		r.fail(fmt.Errorf("produce to %s: %w", kr.Topic, err))
 	}
 }
