@@ -146,3 +146,49 @@ func Records(topic, connector string, es []Entry) ([]*kgo.Record, error) {
 
 // Close implements Store.
 func (s *Kafka) Close() error { return s.log.Close() }
+
+// Topics opens Kafka stores by topic and keeps each open until Close: the
+// stores of connectors' own offsets topics (offsets.storage.topic), which
+// the tasks of a connector share.
+type Topics struct {
+	opts KafkaOptions // Topic is set per store
+
+	mu     sync.Mutex
+	stores map[string]*Kafka
+}
+
+// NewTopics returns an empty set of stores opened with o (its Topic is
+// ignored).
+func NewTopics(o KafkaOptions) *Topics {
+	return &Topics{opts: o, stores: map[string]*Kafka{}}
+}
+
+// Open returns the store of topic, opening it (and creating the topic when
+// missing) the first time.
+func (t *Topics) Open(ctx context.Context, topic string) (Store, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s, ok := t.stores[topic]; ok {
+		return s, nil
+	}
+	o := t.opts
+	o.Topic = topic
+	s, err := NewKafka(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	t.stores[topic] = s
+	return s, nil
+}
+
+// Close closes every store opened.
+func (t *Topics) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var errs []error
+	for topic, s := range t.stores {
+		errs = append(errs, s.Close())
+		delete(t.stores, topic)
+	}
+	return errors.Join(errs...)
+}

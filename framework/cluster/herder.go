@@ -64,7 +64,12 @@ type Distributed struct {
 	conns         map[string]*runningConn
 	tasks         map[herder.TaskID]*runningTask
 	restarts      []restartRequest
+	fencing       map[string]bool // connectors whose zombie fencing this worker asked for
 
+	// fenceMu serialises zombie fencing on the leader.
+	fenceMu sync.Mutex
+
+	runCtx context.Context // ends when Close begins to stop the background work
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
 }
@@ -109,11 +114,16 @@ func New(ctx context.Context, w *runtime.Worker, cfg Config, url string) (*Distr
 		assignedTasks: map[herder.TaskID]bool{},
 		conns:         map[string]*runningConn{},
 		tasks:         map[herder.TaskID]*runningTask{},
+		fencing:       map[string]bool{},
 	}
+	w.ExactlyOnce = runtime.ExactlyOnce{Mode: cfg.ExactlyOnce, GroupID: cfg.GroupID}
 	opts := storage.Options{ClientOpts: w.KafkaOpts, Logger: d.logger}
 	var err error
 	co := opts
 	co.Topic, co.Partitions, co.ReplicationFactor = cfg.ConfigTopic, 1, cfg.ConfigRF
+	if cfg.ExactlyOnce != runtime.ExactlyOnceDisabled {
+		co.TransactionalID = configTransactionalID(cfg.GroupID)
+	}
 	if d.configs, err = storage.OpenConfigLog(ctx, co, d.onConfigChange); err != nil {
 		return nil, fmt.Errorf("config topic: %w", err)
 	}
@@ -150,7 +160,7 @@ func New(ctx context.Context, w *runtime.Worker, cfg Config, url string) (*Distr
 	d.started = true
 	d.mu.Unlock()
 	runCtx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
+	d.runCtx, d.cancel = runCtx, cancel
 	d.bg.Add(2)
 	go func() {
 		defer d.bg.Done()
@@ -342,6 +352,7 @@ func (d *Distributed) ConnectorStatus(_ context.Context, name string) (herder.Co
 		return herder.ConnectorStatus{}, err
 	}
 	st := herder.ConnectorStatus{Name: name, Type: d.connectorType(cfg), Tasks: []herder.TaskState{}}
+	st.ExactlyOnce = d.w.ExactlyOnceStatus(st.Type, cfg)
 	if cs, ok := d.statuses.Connector(name); ok {
 		st.Connector = herder.ConnectorState{State: cs.State, WorkerID: cs.WorkerID, Trace: cs.Trace}
 	} else {

@@ -174,6 +174,20 @@ type ConnectorStatus struct {
 	Connector ConnectorState `json:"connector"`
 	Tasks     []TaskState    `json:"tasks"`
 	Type      ConnectorType  `json:"type"`
+	// ExactlyOnce says, for a source connector, whether its tasks run
+	// exactly once (KIP-618): the answering worker has
+	// exactly.once.source.support=enabled. Absent for sinks. A connectd
+	// addition to Kafka Connect's status.
+	ExactlyOnce *ExactlyOnceStatus `json:"exactly_once,omitempty"`
+}
+
+// ExactlyOnceStatus is how a source connector delivers.
+type ExactlyOnceStatus struct {
+	// Enabled: records and offsets are written in transactions.
+	Enabled bool `json:"enabled"`
+	// TransactionBoundary is the connector's transaction.boundary when
+	// Enabled.
+	TransactionBoundary string `json:"transaction_boundary,omitempty"`
 }
 
 // PluginInfo is one element of GET /connector-plugins.

@@ -60,7 +60,7 @@ type exactlyOnce struct {
 // herder's pre-producer check.
 func (r *sourceRun) prepareExactlyOnce(ctx context.Context, config map[string]string) error {
 	t := r.t
-	k, ok := r.stores.primary.(*offsets.Kafka)
+	k, ok := r.stores.primary.(topicStore)
 	if !ok {
 		return errors.New("exactly-once source support needs a Kafka offsets topic")
 	}
@@ -244,6 +244,13 @@ func (r *sourceRun) drainTransactional() error {
 	return nil
 }
 
+// topicStore is an offset store in a Kafka topic (offsets.Kafka, and what
+// wraps it).
+type topicStore interface {
+	offsets.Store
+	Topic() string
+}
+
 // offsetStores are where a source task reads and writes its offsets: its
 // connector's own offsets topic (offsets.storage.topic) as primary with
 // the worker's as secondary, or the worker's alone.
@@ -259,7 +266,7 @@ func (w *Worker) sourceOffsetStores(ctx context.Context, config map[string]strin
 	if topic == "" || w.OpenOffsetsTopic == nil {
 		return offsetStores{primary: w.Offsets}, nil
 	}
-	if k, ok := w.Offsets.(*offsets.Kafka); ok && k.Topic() == topic {
+	if k, ok := w.Offsets.(topicStore); ok && k.Topic() == topic {
 		return offsetStores{primary: w.Offsets}, nil
 	}
 	s, err := w.OpenOffsetsTopic(ctx, topic)

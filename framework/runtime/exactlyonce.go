@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/connectd/connectd/framework/connect"
+	"github.com/connectd/connectd/framework/herder"
 	"github.com/connectd/connectd/framework/plugin"
 )
 
@@ -181,4 +182,20 @@ func FenceProducers(ctx context.Context, cl *kgo.Client, ids []string) error {
 		}
 	}
 	return nil
+}
+
+// ExactlyOnceStatus is what a source connector's status says of its
+// delivery on worker w; nil for a sink.
+func (w *Worker) ExactlyOnceStatus(t herder.ConnectorType, config map[string]string) *herder.ExactlyOnceStatus {
+	if t != herder.Source {
+		return nil
+	}
+	if !w.ExactlyOnce.Enabled() {
+		return &herder.ExactlyOnceStatus{}
+	}
+	b := strings.ToLower(strings.TrimSpace(config[KeyTransactionBoundary]))
+	if b == "" {
+		b = connect.BoundaryPoll
+	}
+	return &herder.ExactlyOnceStatus{Enabled: true, TransactionBoundary: b}
 }

@@ -379,19 +379,32 @@ func (l *Log) ReleaseWrites() {
 	}
 }
 
+// ErrNotClaimed is returned by SendTransactional when this process holds
+// no transactional writer: it never claimed one, or another process
+// claimed it since.
+var ErrNotClaimed = errors.New("kafkalog: this process is not the log's transactional writer (ClaimWrites)")
+
+// Claimed reports whether this process holds the log's transactional
+// writer (as far as it knows: another may have fenced it since).
+func (l *Log) Claimed() bool {
+	l.txnMu.Lock()
+	defer l.txnMu.Unlock()
+	return l.txnProducer != nil
+}
+
 // SendTransactional appends msgs in one transaction with the log's
-// transactional writer, claiming it first when it has none, and returns
-// once the transaction is committed: all of msgs are in the log, or none.
-// A writer fenced by another claims nothing more: the error says so and
-// the next call claims again.
+// transactional writer and returns once the transaction is committed: all
+// of msgs are in the log, or none. Without a claimed writer it returns
+// ErrNotClaimed; a writer that was fenced out by another is let go, so
+// the process must claim again (ClaimWrites) to write.
 func (l *Log) SendTransactional(ctx context.Context, msgs ...Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
 	l.txnMu.Lock()
 	defer l.txnMu.Unlock()
-	if err := l.claimLocked(ctx); err != nil {
-		return err
+	if l.txnProducer == nil {
+		return ErrNotClaimed
 	}
 	cl := l.txnProducer
 	fail := func(err error) error {

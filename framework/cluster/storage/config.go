@@ -238,6 +238,10 @@ func (l *ConfigLog) ClaimWrites(ctx context.Context) error {
 	return nil
 }
 
+// WritesClaimed reports whether this worker holds the transactional
+// writer; always true for a log without one.
+func (l *ConfigLog) WritesClaimed() bool { return !l.txn || l.log.Claimed() }
+
 // ReleaseWrites gives up the transactional writer (a worker that is no
 // longer the leader).
 func (l *ConfigLog) ReleaseWrites() {
