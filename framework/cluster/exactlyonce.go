@@ -89,6 +89,37 @@ func (d *Distributed) FenceZombies(ctx context.Context, name string) error {
 	return nil
 }
 
+// fenceForOffsets fences out every task of a stopped source connector
+// before its offsets are changed through the REST API, and records that
+// it has no tasks (so the next generation needs no fencing of these
+// again). The caller is the leader and has checked the connector is
+// stopped.
+func (d *Distributed) fenceForOffsets(ctx context.Context, name string) error {
+	d.fenceMu.Lock()
+	defer d.fenceMu.Unlock()
+	s := d.configs.Snapshot()
+	prev, ok := s.TaskCountRecords[name]
+	if ok && prev > 0 {
+		ids := make([]string, prev)
+		for i := range ids {
+			ids[i] = runtime.TransactionalID(d.cfg.GroupID, name, i)
+		}
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := runtime.FenceProducers(fctx, d.groupClient, ids)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("Failed to fence out the tasks of source connector %s before modifying its offsets: %w", name, err)
+		}
+		d.logger.Info("fenced out the connector's tasks before modifying its offsets", "connector", name, "tasks", prev)
+	}
+	if !ok || prev != 0 || s.PendingFencing[name] {
+		if err := d.configs.PutTaskCountRecord(ctx, name, 0); err != nil {
+			return fmt.Errorf("write the task count record of connector %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // requestFencing asks the leader, in the background, to fence the
 // connector's older tasks; the reconcile pass after its task count record
 // arrives starts the tasks. Callers hold opMu.

@@ -246,3 +246,57 @@ func hasMessage(infos herder.ConfigInfos, key, msg string) bool {
 	}
 	return false
 }
+
+// Offsets altered through the REST API are fenced like a new generation of
+// tasks: a task of the stopped connector still alive somewhere (a zombie)
+// can commit nothing after the offsets are written.
+func TestExactlyOnceOffsetsAlterFencesTasks(t *testing.T) {
+	t.Parallel()
+	seeds, nodes := startNodes(t, 2, eosProps)
+	a, b := nodes[0], nodes[1]
+	ctx := context.Background()
+	if _, err := a.client.CreateConnector(ctx, "c", map[string]string{"connector.class": "seq", "topic": "t", "count": "1000000", "tasks.max": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	running(t, b, "c", 1)
+	if err := b.client.StopConnector(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the connector stopped", func() (bool, string) {
+		st, err := a.h.ConnectorStatus(ctx, "c")
+		return err == nil && st.Connector.State == herder.Stopped && len(st.Tasks) == 0, fmt.Sprintf("%+v %v", st, err)
+	})
+	zombie, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.TransactionalID(runtime.TransactionalID("g", "c", 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zombie.Close()
+	if err := zombie.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zombie.ProduceSync(ctx, &kgo.Record{Topic: "t", Value: []byte("zombie")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := b.client.AlterConnectorOffsets(ctx, "c", []herder.ConnectorOffset{{Partition: []byte(`{"task":"0"}`), Offset: []byte(`{"i":41}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Message != herder.MsgOffsetsAltered {
+		t.Fatalf("alter: %q", msg.Message)
+	}
+	if err := zombie.EndTransaction(ctx, kgo.TryCommit); !errors.Is(err, kerr.ProducerFenced) && !errors.Is(err, kerr.InvalidProducerEpoch) && !errors.Is(err, kerr.InvalidTxnState) {
+		t.Fatalf("the zombie committed after the offsets were altered: %v", err)
+	}
+	for _, r := range kafkatest.ReadCommitted(t, seeds, "t") {
+		if string(r.Value) == "zombie" {
+			t.Fatal("the zombie's record is visible")
+		}
+	}
+	offs, err := a.client.ConnectorOffsets(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(offs.Offsets) != 1 || string(offs.Offsets[0].Offset) != `{"i":41}` {
+		t.Fatalf("offsets after alter: %s", offs.Offsets)
+	}
+}
