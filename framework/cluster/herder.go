@@ -352,7 +352,6 @@ func (d *Distributed) ConnectorStatus(_ context.Context, name string) (herder.Co
 		return herder.ConnectorStatus{}, err
 	}
 	st := herder.ConnectorStatus{Name: name, Type: d.connectorType(cfg), Tasks: []herder.TaskState{}}
-	st.ExactlyOnce = d.w.ExactlyOnceStatus(st.Type, cfg)
 	if cs, ok := d.statuses.Connector(name); ok {
 		st.Connector = herder.ConnectorState{State: cs.State, WorkerID: cs.WorkerID, Trace: cs.Trace}
 	} else {
@@ -361,12 +360,13 @@ func (d *Distributed) ConnectorStatus(_ context.Context, name string) (herder.Co
 	for i := range s.Tasks[name] {
 		st.Tasks = append(st.Tasks, d.taskState(herder.TaskID{Connector: name, Task: i}))
 	}
+	st.ExactlyOnce = runtime.TasksExactlyOnce(st.Type, cfg, st.Tasks)
 	return st, nil
 }
 
 func (d *Distributed) taskState(id herder.TaskID) herder.TaskState {
 	if ts, ok := d.statuses.Task(id); ok {
-		return herder.TaskState{ID: id.Task, State: ts.State, WorkerID: ts.WorkerID, Trace: ts.Trace, Progress: ts.Progress}
+		return herder.TaskState{ID: id.Task, State: ts.State, WorkerID: ts.WorkerID, Trace: ts.Trace, Progress: ts.Progress, ExactlyOnce: ts.ExactlyOnce}
 	}
 	return herder.TaskState{ID: id.Task, State: herder.Unassigned}
 }

@@ -305,12 +305,13 @@ func (d *Distributed) startConnector(ctx context.Context, name string, cfg map[s
 
 // startTask starts an assigned task. Callers hold opMu.
 func (d *Distributed) startTask(id herder.TaskID, cfg map[string]string, paused bool, gen int32) {
-	report := func(s herder.State, trace string) { d.status.task(id, gen, s, trace) }
 	entry, err := d.w.Plugins.Lookup(cfg[runtime.KeyConnectorClass])
 	if err != nil {
-		report(herder.Failed, runtime.Trace(err))
+		d.status.task(id, gen, herder.Failed, runtime.Trace(err))
 		return
 	}
+	eos := d.w.ExactlyOnce.Enabled() && entry.Info.Kind == plugin.Source
+	report := func(s herder.State, trace string) { d.status.taskEOS(id, gen, s, trace, eos) }
 	report(herder.Unassigned, "")
 	progress := func(p map[string]any) { d.status.taskProgress(id, gen, p) }
 	spec := runtime.TaskSpec{ID: id, Entry: entry, Config: cfg, Report: report, Progress: progress, Topic: d.topicFunc(id)}

@@ -184,8 +184,34 @@ func FenceProducers(ctx context.Context, cl *kgo.Client, ids []string) error {
 	return nil
 }
 
+// TasksExactlyOnce is what a source connector's status says of its
+// delivery, from its tasks' reports: exactly once when it has tasks and
+// every one runs exactly once (during a rolling upgrade some may not yet);
+// nil for a sink.
+func TasksExactlyOnce(t herder.ConnectorType, config map[string]string, tasks []herder.TaskState) *herder.ExactlyOnceStatus {
+	if t != herder.Source {
+		return nil
+	}
+	all := len(tasks) > 0
+	for _, ts := range tasks {
+		all = all && ts.ExactlyOnce
+	}
+	if !all {
+		return &herder.ExactlyOnceStatus{}
+	}
+	return &herder.ExactlyOnceStatus{Enabled: true, TransactionBoundary: boundaryOf(config)}
+}
+
+func boundaryOf(config map[string]string) string {
+	b := strings.ToLower(strings.TrimSpace(config[KeyTransactionBoundary]))
+	if b == "" {
+		b = connect.BoundaryPoll
+	}
+	return b
+}
+
 // ExactlyOnceStatus is what a source connector's status says of its
-// delivery on worker w; nil for a sink.
+// delivery on worker w (standalone mode); nil for a sink.
 func (w *Worker) ExactlyOnceStatus(t herder.ConnectorType, config map[string]string) *herder.ExactlyOnceStatus {
 	if t != herder.Source {
 		return nil
@@ -193,9 +219,5 @@ func (w *Worker) ExactlyOnceStatus(t herder.ConnectorType, config map[string]str
 	if !w.ExactlyOnce.Enabled() {
 		return &herder.ExactlyOnceStatus{}
 	}
-	b := strings.ToLower(strings.TrimSpace(config[KeyTransactionBoundary]))
-	if b == "" {
-		b = connect.BoundaryPoll
-	}
-	return &herder.ExactlyOnceStatus{Enabled: true, TransactionBoundary: b}
+	return &herder.ExactlyOnceStatus{Enabled: true, TransactionBoundary: boundaryOf(config)}
 }
