@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -19,7 +18,6 @@ import (
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/framework/herder"
 	"github.com/connectd/connectd/internal/kafkatest"
-	"github.com/connectd/connectd/internal/pgtest"
 )
 
 var eosWorker = map[string]string{"exactly.once.source.support": "enabled"}
@@ -28,18 +26,8 @@ var eosWorker = map[string]string{"exactly.once.source.support": "enabled"}
 // how often each datagen id occurs, and the records read.
 func committedIDs(t *testing.T, bootstrap, topic string) (map[int64]int, int) {
 	t.Helper()
-	ids := map[int64]int{}
 	recs := kafkatest.ReadCommitted(t, strings.Split(bootstrap, ","), topic)
-	for _, r := range recs {
-		var env struct {
-			Payload string `json:"payload"`
-		}
-		if err := json.Unmarshal(r.Value, &env); err != nil {
-			t.Fatalf("record %s is not a JSON envelope: %v", r.Value, err)
-		}
-		ids[idOf(t, env.Payload)]++
-	}
-	return ids, len(recs)
+	return recordIDs(t, recs), len(recs)
 }
 
 // waitCommitted waits until a read_committed consumer sees n distinct ids
@@ -291,20 +279,11 @@ func TestExactlyOnceRollingUpgrade(t *testing.T) {
 // no event repeats.
 func TestExactlyOncePostgresCDCSurvivesKills(t *testing.T) {
 	ctx := context.Background()
-	pg := pgtest.Start(t)
-	pg.CreateDatabase("shop")
 	const initial = 3000
-	pg.Exec("shop", "CREATE TABLE accounts (id bigint PRIMARY KEY, balance int NOT NULL, name text NOT NULL)",
-		fmt.Sprintf("INSERT INTO accounts SELECT i, i %% 100, 'acct ' || i FROM generate_series(0, %d) i", initial-1))
-
+	pg := startShop(t, initial)
 	c := newClusterWith(t, 2, eosWorker)
-	cfg := map[string]string{
-		"connector.class":   "io.debezium.connector.postgresql.PostgresConnector",
-		"database.hostname": pg.Host, "database.port": fmt.Sprint(pg.Port), "database.user": "postgres",
-		"database.dbname": "shop", "topic.prefix": "shop", "slot.name": "eos_slot",
-		"snapshot.fetch.size": "500", "heartbeat.interval.ms": "500",
-		"exactly.once.support": "required", "transaction.boundary": "poll",
-	}
+	cfg := shopCDC(pg, "eos_slot")
+	cfg["exactly.once.support"], cfg["transaction.boundary"] = "required", "poll"
 	if _, err := c.workers[1].client.CreateConnector(ctx, "pg", cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -318,13 +297,7 @@ func TestExactlyOncePostgresCDCSurvivesKills(t *testing.T) {
 		}
 	}()
 	const topic = "shop.public.accounts"
-	waitRecords := func(n int64) {
-		t.Helper()
-		waitFor(t, 90*time.Second, fmt.Sprintf("%d records in %s", n, topic), func() (bool, string) {
-			got := topicCount(t, c.broker.bootstrap(), topic)
-			return got >= n, fmt.Sprint(got)
-		})
-	}
+	waitRecords := func(n int64) { t.Helper(); c.waitTopicCount(topic, n) }
 	waitRecords(initial + 300)
 	for round := range 2 {
 		v := c.victim("pg")

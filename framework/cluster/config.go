@@ -59,7 +59,7 @@ func ConfigDef() *connect.ConfigDef {
 		connect.ConfigKey{Name: KeyWorkerSyncTimeout, Type: connect.TypeInt, Default: "3000", Importance: connect.Medium, Doc: "How long a worker waits to catch up with the config topic before it gives up its work and rejoins, in ms.", Validator: connect.AtLeast(1)},
 		connect.ConfigKey{Name: KeyExactlyOnceSourceSupport, Type: connect.TypeString, Default: runtime.ExactlyOnceDisabled, Importance: connect.High,
 			Doc:       "Whether to enable exactly-once support for source connectors in the cluster by using transactions to write source records and their source offsets, and by proactively fencing out old task generations before bringing up new ones. To enable exactly-once source support on a new cluster, set this property to 'enabled'. To enable support on an existing cluster, first set to 'preparing' on every worker in the cluster, then set to 'enabled'. A rolling upgrade may be used for both changes.",
-			Validator: oneOfFold(runtime.ExactlyOnceDisabled, runtime.ExactlyOncePreparing, runtime.ExactlyOnceEnabled)},
+			Validator: runtime.OneOfFold(runtime.ExactlyOnceDisabled, runtime.ExactlyOncePreparing, runtime.ExactlyOnceEnabled)},
 		connect.ConfigKey{Name: KeyInterWorkerKeyAlgorithm, Type: connect.TypeString, Default: defaultHMAC, Importance: connect.Low,
 			Doc: "The algorithm to use for generating internal request keys. One of HmacSHA1, HmacSHA224, HmacSHA256, HmacSHA384, HmacSHA512.", Validator: knownHMAC},
 		connect.ConfigKey{Name: KeyInterWorkerKeySize, Type: connect.TypeInt, Default: "", Importance: connect.Low,
@@ -135,17 +135,4 @@ func ParseConfig(wc *runtime.WorkerConfig) (Config, error) {
 		return Config{}, fmt.Errorf("worker config: %s (%s) must be below %s (%s)", KeyHeartbeatInterval, c.HeartbeatInterval, KeySessionTimeout, c.SessionTimeout)
 	}
 	return c, nil
-}
-
-// oneOfFold accepts one of values in any case.
-func oneOfFold(values ...string) connect.ValidatorFunc {
-	return func(v any) error {
-		s, _ := v.(string)
-		for _, ok := range values {
-			if strings.EqualFold(s, ok) {
-				return nil
-			}
-		}
-		return fmt.Errorf("String must be one of (case insensitive): %s", strings.Join(values, ", "))
-	}
 }

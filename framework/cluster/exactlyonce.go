@@ -71,21 +71,28 @@ func (d *Distributed) FenceZombies(ctx context.Context, name string) error {
 		// With one task before and after, the new task's own producer
 		// fences the old one as it starts; otherwise every older task's
 		// id must be fenced here, those that will have no successor too.
-		ids := make([]string, prev)
-		for i := range ids {
-			ids[i] = runtime.TransactionalID(d.cfg.GroupID, name, i)
-		}
-		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := runtime.FenceProducers(fctx, d.groupClient, ids)
-		cancel()
-		if err != nil {
+		if err := d.fenceTasks(ctx, name, prev); err != nil {
 			return fmt.Errorf("fence out the older tasks of connector %s: %w", name, err)
 		}
-		d.logger.Info("fenced out older tasks", "connector", name, "tasks", prev)
 	}
 	if err := d.configs.PutTaskCountRecord(ctx, name, count); err != nil {
 		return fmt.Errorf("write the task count record of connector %s: %w", name, err)
 	}
+	return nil
+}
+
+// fenceTasks fences out the producers of the connector's tasks 0..n-1.
+func (d *Distributed) fenceTasks(ctx context.Context, name string, n int) error {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = runtime.TransactionalID(d.cfg.GroupID, name, i)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := runtime.FenceProducers(fctx, d.groupClient, ids); err != nil {
+		return err
+	}
+	d.logger.Info("fenced out the connector's older tasks", "connector", name, "tasks", n)
 	return nil
 }
 
@@ -100,17 +107,9 @@ func (d *Distributed) fenceForOffsets(ctx context.Context, name string) error {
 	s := d.configs.Snapshot()
 	prev, ok := s.TaskCountRecords[name]
 	if ok && prev > 0 {
-		ids := make([]string, prev)
-		for i := range ids {
-			ids[i] = runtime.TransactionalID(d.cfg.GroupID, name, i)
-		}
-		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := runtime.FenceProducers(fctx, d.groupClient, ids)
-		cancel()
-		if err != nil {
+		if err := d.fenceTasks(ctx, name, prev); err != nil {
 			return fmt.Errorf("Failed to fence out the tasks of source connector %s before modifying its offsets: %w", name, err)
 		}
-		d.logger.Info("fenced out the connector's tasks before modifying its offsets", "connector", name, "tasks", prev)
 	}
 	if !ok || prev != 0 || s.PendingFencing[name] {
 		if err := d.configs.PutTaskCountRecord(ctx, name, 0); err != nil {

@@ -227,21 +227,7 @@ func (r *sourceRun) drainTransactional() error {
 			endErr = <-done
 		}
 	}
-	sctx, scancel := context.WithTimeout(context.Background(), t.w.Config.ShutdownTimeout)
-	defer scancel()
-	stopErr := r.client.SourceStop(sctx)
-	select {
-	case <-r.failed:
-		return r.failErr
-	default:
-	}
-	if errors.Is(stopErr, plugin.ErrPluginExited) {
-		return stopErr
-	}
-	if endErr != nil {
-		t.logger.Warn("final transaction failed", "error", endErr)
-	}
-	return nil
+	return r.stopTask(endErr, "final transaction failed")
 }
 
 // topicStore is an offset store in a Kafka topic (offsets.Kafka, and what
@@ -276,44 +262,68 @@ func (w *Worker) sourceOffsetStores(ctx context.Context, config map[string]strin
 	return offsetStores{primary: s, secondary: w.Offsets}, nil
 }
 
-// loadOffsets reads the connector's offsets: the worker's, overridden
-// partition by partition by its own topic's when it has one, as Kafka
-// Connect reads them.
+// loadOffsets reads the connector's offsets as the task's stores hold
+// them (see Worker.loadSourceOffsets).
 func (r *sourceRun) loadOffsets(ctx context.Context) ([]connect.SourceOffset, error) {
-	connector := r.t.spec.ID.Connector
-	merged := map[string][]byte{}
-	var order []string
-	for _, s := range []offsets.Store{r.stores.secondary, r.stores.primary} {
-		if s == nil {
-			continue
-		}
-		stored, err := s.Load(ctx, connector)
-		if err != nil {
-			return nil, fmt.Errorf("load offsets: %w", err)
-		}
-		for _, e := range stored {
-			if _, ok := merged[string(e.Partition)]; !ok {
-				order = append(order, string(e.Partition))
-			}
-			merged[string(e.Partition)] = e.Offset
-		}
+	stored, err := r.stores.load(ctx, r.t.spec.ID.Connector)
+	if err != nil {
+		return nil, fmt.Errorf("load offsets: %w", err)
 	}
-	offs := make([]connect.SourceOffset, 0, len(merged))
-	for _, part := range order {
-		if merged[part] == nil {
-			continue
-		}
-		p, err := plugin.DecodeMap([]byte(part))
+	offs := make([]connect.SourceOffset, 0, len(stored))
+	for _, e := range stored {
+		p, err := plugin.DecodeMap(e.Partition)
 		if err != nil {
 			return nil, err
 		}
-		o, err := plugin.DecodeMap(merged[part])
+		o, err := plugin.DecodeMap(e.Offset)
 		if err != nil {
 			return nil, err
 		}
 		offs = append(offs, connect.SourceOffset{Partition: p, Offset: o})
 	}
 	return offs, nil
+}
+
+// load reads a connector's offsets: the worker's, overridden partition by
+// partition by its own topic's when it has one, as Kafka Connect reads
+// them.
+func (s offsetStores) load(ctx context.Context, connector string) ([]offsets.Entry, error) {
+	merged := map[string][]byte{}
+	var order []string
+	for _, st := range []offsets.Store{s.secondary, s.primary} {
+		if st == nil {
+			continue
+		}
+		es, err := st.Load(ctx, connector)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			if _, ok := merged[string(e.Partition)]; !ok {
+				order = append(order, string(e.Partition))
+			}
+			merged[string(e.Partition)] = e.Offset
+		}
+	}
+	out := make([]offsets.Entry, 0, len(order))
+	for _, p := range order {
+		if merged[p] != nil {
+			out = append(out, offsets.Entry{Partition: []byte(p), Offset: merged[p]})
+		}
+	}
+	return out, nil
+}
+
+// commit writes entries to the primary store and copies them to the
+// secondary, if any.
+func (s offsetStores) commit(ctx context.Context, connector string, entries []offsets.Entry) error {
+	if err := s.primary.Commit(ctx, connector, entries); err != nil {
+		return err
+	}
+	if s.secondary != nil {
+		return s.secondary.Commit(ctx, connector, entries)
+	}
+	return nil
 }
 
 // isRetriableKafka reports whether a Kafka error may pass by itself.

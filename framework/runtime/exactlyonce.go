@@ -76,10 +76,10 @@ func sourceExactlyOnceKeys() []connect.ConfigKey {
 	return []connect.ConfigKey{
 		{Name: KeyExactlyOnceSupport, Type: connect.TypeString, Default: ExactlyOnceRequested, Importance: connect.Medium, Group: GroupExactlyOnce, Width: connect.WidthShort, DisplayName: "Exactly once support",
 			Doc:       "Permitted values are requested, required. If set to required, forces a preflight check for the connector to ensure that it can provide exactly-once semantics with the given configuration, and that the worker runs with exactly.once.source.support=enabled: the connector is refused otherwise. With requested, the connector runs exactly once when the worker has exactly.once.source.support=enabled.",
-			Validator: caseInsensitiveOneOf(ExactlyOnceRequested, ExactlyOnceRequired)},
+			Validator: OneOfFold(ExactlyOnceRequested, ExactlyOnceRequired)},
 		{Name: KeyTransactionBoundary, Type: connect.TypeString, Default: connect.BoundaryPoll, Importance: connect.Medium, Group: GroupExactlyOnce, Width: connect.WidthShort, DisplayName: "Transaction Boundary",
 			Doc:       "Permitted values are poll, interval, connector. If set to poll, a new producer transaction is started and committed for every batch of records that each task from this connector provides to the framework. If set to connector, relies on the connector to define where transactions end (its task's TransactionContext); the connector must say it can. If set to interval, commits transactions only after a user-defined time interval has passed.",
-			Validator: caseInsensitiveOneOf(connect.BoundaryPoll, connect.BoundaryInterval, connect.BoundaryConnector)},
+			Validator: OneOfFold(connect.BoundaryPoll, connect.BoundaryInterval, connect.BoundaryConnector)},
 		{Name: KeyTransactionBoundaryInterval, Type: connect.TypeLong, Default: "", Importance: connect.Low, Group: GroupExactlyOnce, Width: connect.WidthShort, DisplayName: "Transaction boundary interval",
 			Doc:       "If transaction.boundary is set to interval, determines the interval for producer transaction commits by connector tasks. If unset, defaults to the value of the worker-level offset.flush.interval.ms property. It has no effect if a different transaction.boundary is specified.",
 			Validator: connect.AtLeast(0)},
@@ -88,9 +88,9 @@ func sourceExactlyOnceKeys() []connect.ConfigKey {
 	}
 }
 
-// caseInsensitiveOneOf accepts one of values in any case, as Kafka's
+// OneOfFold accepts one of values in any case, as Kafka's
 // CaseInsensitiveValidString.
-func caseInsensitiveOneOf(values ...string) connect.ValidatorFunc {
+func OneOfFold(values ...string) connect.ValidatorFunc {
 	return func(v any) error {
 		s, _ := v.(string)
 		for _, ok := range values {

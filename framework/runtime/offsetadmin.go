@@ -58,30 +58,7 @@ func (w *Worker) loadSourceOffsets(ctx context.Context, name string, config map[
 	if err != nil {
 		return nil, err
 	}
-	merged := map[string][]byte{}
-	var order []string
-	for _, s := range []offsets.Store{stores.secondary, stores.primary} {
-		if s == nil {
-			continue
-		}
-		es, err := s.Load(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range es {
-			if _, ok := merged[string(e.Partition)]; !ok {
-				order = append(order, string(e.Partition))
-			}
-			merged[string(e.Partition)] = e.Offset
-		}
-	}
-	out := make([]offsets.Entry, 0, len(order))
-	for _, p := range order {
-		if merged[p] != nil {
-			out = append(out, offsets.Entry{Partition: []byte(p), Offset: merged[p]})
-		}
-	}
-	return out, nil
+	return stores.load(ctx, name)
 }
 
 // commitSourceOffsets writes entries where a source connector's tasks
@@ -92,13 +69,7 @@ func (w *Worker) commitSourceOffsets(ctx context.Context, name string, config ma
 	if err != nil {
 		return err
 	}
-	if err := stores.primary.Commit(ctx, name, entries); err != nil {
-		return err
-	}
-	if stores.secondary != nil {
-		return stores.secondary.Commit(ctx, name, entries)
-	}
-	return nil
+	return stores.commit(ctx, name, entries)
 }
 
 // AlterConnectorOffsets writes offsets for the connector name (a nil

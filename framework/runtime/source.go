@@ -555,8 +555,14 @@ func (r *sourceRun) drain() error {
 	if err := r.producer.Flush(fctx); err != nil {
 		t.logger.Warn("records still in flight at shutdown; their offsets are not committed", "outstanding", r.tracker.outstanding(), "error", err)
 	}
-	commitErr := r.commit()
-	sctx, scancel := context.WithTimeout(context.Background(), timeout)
+	return r.stopTask(r.commit(), "final offset commit failed")
+}
+
+// stopTask stops the plugin's task after the run's final commit, whose
+// error (commitErr) is only logged: the run's own failure, or the plugin
+// process's end, is what the run returns.
+func (r *sourceRun) stopTask(commitErr error, what string) error {
+	sctx, scancel := context.WithTimeout(context.Background(), r.t.w.Config.ShutdownTimeout)
 	defer scancel()
 	stopErr := r.client.SourceStop(sctx)
 	select {
@@ -568,7 +574,7 @@ func (r *sourceRun) drain() error {
 		return stopErr
 	}
 	if commitErr != nil {
-		t.logger.Warn("final offset commit failed", "error", commitErr)
+		r.t.logger.Warn(what, "error", commitErr)
 	}
 	return nil
 }
