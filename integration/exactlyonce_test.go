@@ -274,20 +274,34 @@ func TestExactlyOnceRollingUpgrade(t *testing.T) {
 	}
 }
 
-// postgres-cdc under writes, exactly once: the worker running the task is
-// killed twice; a read_committed consumer's events rebuild the table and
-// no event repeats.
+// postgres-cdc under writes, exactly once, with each transaction boundary
+// it supports (poll and interval; it does not define its own): the
+// workers running the tasks are killed twice; for each connector, a
+// read_committed consumer's events rebuild the table and no event repeats.
 func TestExactlyOncePostgresCDCSurvivesKills(t *testing.T) {
 	ctx := context.Background()
 	const initial = 3000
 	pg := startShop(t, initial)
 	c := newClusterWith(t, 2, eosWorker)
-	cfg := shopCDC(pg, "eos_slot")
-	cfg["exactly.once.support"], cfg["transaction.boundary"] = "required", "poll"
-	if _, err := c.workers[1].client.CreateConnector(ctx, "pg", cfg); err != nil {
-		t.Fatal(err)
+	boundaries := map[string]map[string]string{
+		"pg-poll":     {"transaction.boundary": "poll"},
+		"pg-interval": {"transaction.boundary": "interval", "transaction.boundary.interval.ms": "500"},
 	}
-	c.waitRunning("pg", 1)
+	var names []string
+	for name, extra := range boundaries {
+		cfg := shopCDC(pg, strings.ReplaceAll(name, "-", "_"))
+		cfg["topic.prefix"] = strings.ReplaceAll(name, "-", "_")
+		cfg["exactly.once.support"] = "required"
+		maps.Copy(cfg, extra)
+		if _, err := c.workers[len(names)%2].client.CreateConnector(ctx, name, cfg); err != nil {
+			t.Fatalf("create %s: %v", name, err)
+		}
+		names = append(names, name)
+	}
+	topic := func(name string) string { return strings.ReplaceAll(name, "-", "_") + ".public.accounts" }
+	for _, name := range names {
+		c.waitRunning(name, 1)
+	}
 	w := startWriter(pg, "shop", initial, 3)
 	defer func() {
 		select {
@@ -296,32 +310,42 @@ func TestExactlyOncePostgresCDCSurvivesKills(t *testing.T) {
 			w.halt()
 		}
 	}()
-	const topic = "shop.public.accounts"
-	waitRecords := func(n int64) { t.Helper(); c.waitTopicCount(topic, n) }
-	waitRecords(initial + 300)
+	waitRecords := func() {
+		t.Helper()
+		for _, name := range names {
+			c.waitTopicCount(topic(name), topicCount(t, c.broker.bootstrap(), topic(name))+300)
+		}
+	}
+	for _, name := range names {
+		c.waitTopicCount(topic(name), initial+300)
+	}
 	for round := range 2 {
-		v := c.victim("pg")
+		v := c.victim(names...)
 		t.Logf("round %d: kill -9 %s", round, v.id)
 		v.KillNow()
 		c.addWorker(freePort(t))
-		c.waitRunning("pg", 1)
-		waitRecords(topicCount(t, c.broker.bootstrap(), topic) + 300)
+		for _, name := range names {
+			c.waitRunning(name, 1)
+		}
+		waitRecords()
 	}
 	w.halt()
 	want := accountsRows(t, pg, "shop")
-	var got map[string]string
-	var ids []string
-	waitFor(t, 2*time.Minute, "the committed events to rebuild the table", func() (bool, string) {
-		got, ids = rebuildRecords(t, kafkatest.ReadCommitted(t, []string{c.broker.bootstrap()}, topic))
-		d := diffRows(want, got)
-		return d == "", d
-	})
-	dups := map[string]int{}
-	for _, id := range ids {
-		dups[id]++
-		if dups[id] > 1 {
-			t.Fatalf("event %s seen twice by a read_committed consumer", id)
+	for _, name := range names {
+		var got map[string]string
+		var ids []string
+		waitFor(t, 2*time.Minute, name+"'s committed events to rebuild the table", func() (bool, string) {
+			got, ids = rebuildRecords(t, kafkatest.ReadCommitted(t, []string{c.broker.bootstrap()}, topic(name)))
+			d := diffRows(want, got)
+			return d == "", d
+		})
+		seen := map[string]int{}
+		for _, id := range ids {
+			seen[id]++
+			if seen[id] > 1 {
+				t.Fatalf("%s: event %s seen twice by a read_committed consumer", name, id)
+			}
 		}
+		t.Logf("%s: %d rows match after %d transactions; %d events, none repeated", name, len(want), w.commits.Load(), len(ids))
 	}
-	t.Logf("%d rows match after %d transactions; %d events, none repeated", len(want), w.commits.Load(), len(ids))
 }

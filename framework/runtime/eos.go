@@ -87,6 +87,18 @@ func (r *sourceRun) prepareExactlyOnce(ctx context.Context, config map[string]st
 	return nil
 }
 
+// transactionTimeout is the task producer's transaction.timeout.ms: Kafka's
+// default, or twice a longer transaction interval, so that the broker does
+// not abort a transaction the task is still filling; at most Kafka's
+// default transaction.max.timeout.ms (15 minutes).
+func (r *sourceRun) transactionTimeout() time.Duration {
+	d := transactionTimeout
+	if r.boundary == connect.BoundaryInterval && 2*r.interval > d {
+		d = min(2*r.interval, 15*time.Minute)
+	}
+	return d
+}
+
 // intervalDue reports whether an interval boundary has passed with a
 // transaction open.
 func (r *sourceRun) intervalDue() bool {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/herder"
 	"github.com/connectd/connectd/internal/kafkatest"
@@ -174,4 +176,40 @@ func TestExactlyOnceZombieIsFenced(t *testing.T) {
 	// What is committed is records 0..n-1, each once.
 	vals := a.committedValues("t1")
 	checkExactlyOnce(t, vals, wantValues(1, len(vals)))
+}
+
+// Pausing a task commits its open transaction: an interval far longer
+// than the test would otherwise leave everything uncommitted.
+func TestExactlyOncePauseCommits(t *testing.T) {
+	t.Parallel()
+	e := newEOSEnv(t, false)
+	e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": "100000000", "batch": "5",
+		"transaction.boundary": "interval", "transaction.boundary.interval.ms": "600000"})
+	e.waitTaskState("c1", 0, herder.Running, "")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.cluster.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	waitFor(t, "records produced", func() (bool, string) {
+		n := kafkatest.EndOffsets(kadm.NewClient(cl), "t1")
+		return n > 100, fmt.Sprint(n)
+	})
+	if n := len(e.committedValues("t1")); n != 0 {
+		t.Fatalf("%d records committed before the interval passed", n)
+	}
+	if err := e.h.SetTargetState(context.Background(), "c1", herder.TargetPaused); err != nil {
+		t.Fatal(err)
+	}
+	e.waitTaskState("c1", 0, herder.Paused, "")
+	var vals []string
+	waitFor(t, "the open transaction committed on pause", func() (bool, string) {
+		vals = e.committedValues("t1")
+		return len(vals) > 100, fmt.Sprint(len(vals))
+	})
+	checkExactlyOnce(t, vals, wantValues(1, len(vals)))
+	got := e.committedN("c1")[`{"task":"0"}`]
+	if got != int64(len(vals)-1) {
+		t.Fatalf("stored offset %d; the committed records end at %d", got, len(vals)-1)
+	}
 }

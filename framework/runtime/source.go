@@ -153,7 +153,7 @@ func (t *Task) runSource(stop context.Context) error {
 		if err := r.prepareExactlyOnce(sctx, config); err != nil {
 			return err
 		}
-		popts = append(popts, kgo.TransactionalID(r.txnID), kgo.TransactionTimeout(transactionTimeout))
+		popts = append(popts, kgo.TransactionalID(r.txnID), kgo.TransactionTimeout(r.transactionTimeout()))
 	}
 	producer, err := kgo.NewClient(popts...)
 	if err != nil {
@@ -254,8 +254,10 @@ func (r *sourceRun) loop(stop context.Context) error {
 	}
 	retry := time.Duration(0)
 	for ctx.Err() == nil {
-		if r.eos && r.intervalDue() {
-			// An interval boundary passes while no records come.
+		if r.eos && (r.intervalDue() || t.paused.Load()) {
+			// An interval boundary passes while no records come, or the
+			// task pauses: a transaction left open while paused would
+			// outlive its timeout and be aborted by the broker.
 			if err := r.endTransaction(false); err != nil {
 				r.fail(err)
 				break
