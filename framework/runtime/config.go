@@ -72,7 +72,7 @@ var knownForeignPrefixes = []string{
 	"group.id", "config.storage.", "offset.storage.", "status.storage.", "producer.", "consumer.", "admin.",
 	"session.timeout.ms", "heartbeat.interval.ms", "rebalance.timeout.ms", "scheduled.rebalance.max.delay.ms",
 	"key.converter.", "value.converter.", "header.converter.", "rest.", "config.providers", "connector.client.config.override.policy",
-	"internal.", "exactly.once.source.support", "metrics.", "worker.sync.timeout.ms",
+	"internal.", "exactly.once.source.support", "inter.worker.", "metrics.", "worker.sync.timeout.ms",
 }
 
 // WorkerConfig is a parsed worker configuration.

@@ -213,3 +213,48 @@ func TestExactlyOncePauseCommits(t *testing.T) {
 		t.Fatalf("stored offset %d; the committed records end at %d", got, len(vals)-1)
 	}
 }
+
+// A connector with its own offsets topic (offsets.storage.topic) commits
+// its offsets there, in its transactions, and copies them to the worker's
+// topic; the REST API reads them from its topic first.
+func TestConnectorOffsetsTopic(t *testing.T) {
+	t.Parallel()
+	e := newEnvNoStart(t, false)
+	opts := offsets.KafkaOptions{ClientOpts: BaseKafkaOpts(e.cfg), Partitions: 3, ReadCommitted: true}
+	global := opts
+	global.Topic = "connect-offsets"
+	store, err := offsets.NewKafka(context.Background(), global)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	topics := offsets.NewTopics(opts)
+	t.Cleanup(func() { topics.Close() })
+	e.store, e.eos = store, ExactlyOnce{Mode: ExactlyOnceEnabled, GroupID: "connect-test"}
+	e.start()
+	e.h.w.OpenOffsetsTopic = topics.Open
+	t.Cleanup(func() { e.h.Close() })
+	e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": "200", "batch": "7", "offsets.storage.topic": "c1-offsets"})
+	waitFor(t, "every record committed", func() (bool, string) {
+		n := len(e.committedValues("t1"))
+		return n >= 200, fmt.Sprint(n)
+	})
+	checkExactlyOnce(t, e.committedValues("t1"), wantValues(1, 200))
+	own, err := topics.Open(context.Background(), "c1-offsets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]offsets.Store{"c1-offsets": own, "connect-offsets": store} {
+		waitFor(t, "the offsets in "+name, func() (bool, string) {
+			es, err := s.Load(context.Background(), "c1")
+			return err == nil && len(es) == 1 && string(es[0].Offset) == `{"n":199}`, fmt.Sprint(es, err)
+		})
+	}
+	got, err := e.h.ConnectorOffsets(context.Background(), "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Offsets) != 1 || string(got.Offsets[0].Offset) != `{"n":199}` {
+		t.Fatalf("GET offsets: %+v", got)
+	}
+}
