@@ -258,3 +258,26 @@ func TestConnectorOffsetsTopic(t *testing.T) {
 		t.Fatalf("GET offsets: %+v", got)
 	}
 }
+
+// With errors.tolerance=all, a record that fails goes to the dead letter
+// queue in the same transaction as the records around it: read_committed
+// consumers see it there once and every other record in the topic once.
+func TestExactlyOnceDeadLetterQueue(t *testing.T) {
+	t.Parallel()
+	e := newEOSEnv(t, false)
+	cfg := poisonSource(60, 7, 23, dlqConfig)
+	cfg["errors.tolerance"] = "all"
+	e.put("c1", cfg)
+	want := map[string]int{}
+	for n := range 60 {
+		if n != 23 {
+			want[fmt.Sprint(n)] = 1
+		}
+	}
+	waitFor(t, "every record committed", func() (bool, string) {
+		n := len(e.committedValues("t1"))
+		return n >= 59, fmt.Sprint(n)
+	})
+	checkExactlyOnce(t, e.committedValues("t1"), want)
+	checkExactlyOnce(t, e.committedValues("dlq"), map[string]int{"poison-23": 1})
+}
