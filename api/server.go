@@ -97,6 +97,7 @@ func (s *Server) routes(metrics http.Handler) *chi.Mux {
 			r.Put("/stop", s.stopConnector)
 			r.Get("/tasks", s.getTaskConfigs)
 			r.Post("/tasks", s.putTaskConfigs)
+			r.Put("/fence", s.fenceZombies)
 			r.Get("/tasks/{task}/status", s.getTaskStatus)
 			r.Post("/tasks/{task}/restart", s.restartTask)
 			r.Get("/offsets", s.getConnectorOffsets)

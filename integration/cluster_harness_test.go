@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -193,8 +194,8 @@ func (c *cluster) waitRunning(name string, tasks int) herder.ConnectorStatus {
 			}
 			if first == nil {
 				first = &st
-			} else if fmt.Sprint(*first) != fmt.Sprint(st) {
-				return false, fmt.Sprintf("views differ: %+v vs %+v", *first, st)
+			} else if a, b := jsonOf(*first), jsonOf(st); a != b {
+				return false, fmt.Sprintf("views differ: %s vs %s", a, b)
 			}
 		}
 		last = *first
@@ -225,4 +226,10 @@ func (c *cluster) worker(id string) *workerProc {
 // pluginPIDs returns the pids of w's plugin processes serving instance.
 func (w *workerProc) pluginPIDs(instance string) []int {
 	return pluginPIDsOf(w.Pid(), instance)
+}
+
+// jsonOf renders v as the REST API does, to compare views.
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

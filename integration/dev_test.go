@@ -23,8 +23,14 @@ import (
 // in an envelope whose payload is that string.
 func datagenIDs(t *testing.T, bootstrap, topic string, want int) (map[int64]int, int) {
 	t.Helper()
-	ids := map[int64]int{}
 	recs := kafkatest.ReadRecords(t, strings.Split(bootstrap, ","), kafkatest.Until{Want: want, Quiet: 3 * time.Second}, topic)
+	return recordIDs(t, recs), len(recs)
+}
+
+// recordIDs counts the datagen ids of records.
+func recordIDs(t *testing.T, recs []*kgo.Record) map[int64]int {
+	t.Helper()
+	ids := map[int64]int{}
 	for _, r := range recs {
 		var env struct {
 			Payload string `json:"payload"`
@@ -34,8 +40,7 @@ func datagenIDs(t *testing.T, bootstrap, topic string, want int) (map[int64]int,
 		}
 		ids[idOf(t, env.Payload)]++
 	}
-	total := len(recs)
-	return ids, total
+	return ids
 }
 
 func idOf(t *testing.T, line string) int64 {

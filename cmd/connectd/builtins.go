@@ -5,6 +5,7 @@ import (
 	elasticsink "github.com/connectd/connectd/connectors/elastic-sink"
 	"github.com/connectd/connectd/connectors/file"
 	postgrescdc "github.com/connectd/connectd/connectors/postgres-cdc"
+	s3sink "github.com/connectd/connectd/connectors/s3-sink"
 	"github.com/connectd/connectd/framework/plugin"
 )
 
@@ -32,6 +33,11 @@ func builtins() map[string]plugin.Plugin {
 			Name: "elastic-sink", Version: elasticsink.Version,
 			Aliases: []string{elasticsink.ConfluentClass},
 			NewSink: elasticsink.NewSink,
+		},
+		"s3-sink": {
+			Name: "s3-sink", Version: s3sink.Version,
+			Aliases: []string{s3sink.ConfluentClass},
+			NewSink: s3sink.NewSink,
 		},
 		"file-sink": {
 			Name: "file-sink", Version: file.Version,

@@ -68,14 +68,23 @@ func startDistributed(ctx context.Context, props map[string]string, logger *slog
 		return nil, err
 	}
 	ccfg.LogLevels = runtime.LevelsOf(logger.Handler())
-	store, err := offsets.NewKafka(ctx, offsets.KafkaOptions{
+	// With exactly-once source support, offsets are read read_committed:
+	// only those of committed transactions count.
+	oopts := offsets.KafkaOptions{
 		ClientOpts: runtime.BaseKafkaOpts(cfg), Topic: ccfg.OffsetTopic,
 		Partitions: ccfg.OffsetPartitions, ReplicationFactor: ccfg.OffsetRF,
-	})
+		ReadCommitted: ccfg.ExactlyOnce == runtime.ExactlyOnceEnabled,
+	}
+	global, err := offsets.NewKafka(ctx, oopts)
 	if err != nil {
 		return nil, fmt.Errorf("offsets topic: %w", err)
 	}
+	// Connectors' own offsets topics (offsets.storage.topic) are opened as
+	// their tasks first need them, and closed with the worker's.
+	topics := offsets.NewTopics(oopts)
+	store := &workerOffsets{Kafka: global, topics: topics}
 	return startWorker(ctx, cfg, store, logger, func(w *runtime.Worker, url string) (workerHerder, error) {
+		w.OpenOffsetsTopic = topics.Open
 		return cluster.New(ctx, w, ccfg, url)
 	})
 }
@@ -158,4 +167,16 @@ func listenAddr(listeners []string) (string, error) {
 		return "", fmt.Errorf("worker config: listeners: only http is supported, got %q", listeners[0])
 	}
 	return u.Host, nil
+}
+
+// workerOffsets is a distributed worker's offset store: the worker's
+// offsets topic, and closing it closes the connectors' own offsets topics
+// too.
+type workerOffsets struct {
+	*offsets.Kafka
+	topics *offsets.Topics
+}
+
+func (o *workerOffsets) Close() error {
+	return errors.Join(o.topics.Close(), o.Kafka.Close())
 }

@@ -18,7 +18,7 @@ import (
 // The writer turns queued document writes into bulk requests, up to
 // max.in.flight.requests at once, and acts on every item of every answer.
 // The batching is its own rather than go-elasticsearch's BulkIndexer (see
-// docs/adr/0007-elastic-sink-bulk-batching.md): that one spreads
+// docs/adr/0008-elastic-sink-bulk-batching.md): that one spreads
 // items over workers with no regard to document ids, so two writes of one
 // document can be in flight at once and land in either order, and it
 // neither classifies items nor tells which records may be committed.

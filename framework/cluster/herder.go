@@ -64,7 +64,12 @@ type Distributed struct {
 	conns         map[string]*runningConn
 	tasks         map[herder.TaskID]*runningTask
 	restarts      []restartRequest
+	fencing       map[string]bool // connectors whose zombie fencing this worker asked for
 
+	// fenceMu serialises zombie fencing on the leader.
+	fenceMu sync.Mutex
+
+	runCtx context.Context // ends when Close begins to stop the background work
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
 }
@@ -109,11 +114,16 @@ func New(ctx context.Context, w *runtime.Worker, cfg Config, url string) (*Distr
 		assignedTasks: map[herder.TaskID]bool{},
 		conns:         map[string]*runningConn{},
 		tasks:         map[herder.TaskID]*runningTask{},
+		fencing:       map[string]bool{},
 	}
+	w.ExactlyOnce = runtime.ExactlyOnce{Mode: cfg.ExactlyOnce, GroupID: cfg.GroupID}
 	opts := storage.Options{ClientOpts: w.KafkaOpts, Logger: d.logger}
 	var err error
 	co := opts
 	co.Topic, co.Partitions, co.ReplicationFactor = cfg.ConfigTopic, 1, cfg.ConfigRF
+	if cfg.ExactlyOnce != runtime.ExactlyOnceDisabled {
+		co.TransactionalID = configTransactionalID(cfg.GroupID)
+	}
 	if d.configs, err = storage.OpenConfigLog(ctx, co, d.onConfigChange); err != nil {
 		return nil, fmt.Errorf("config topic: %w", err)
 	}
@@ -150,7 +160,7 @@ func New(ctx context.Context, w *runtime.Worker, cfg Config, url string) (*Distr
 	d.started = true
 	d.mu.Unlock()
 	runCtx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
+	d.runCtx, d.cancel = runCtx, cancel
 	d.bg.Add(2)
 	go func() {
 		defer d.bg.Done()
@@ -350,12 +360,13 @@ func (d *Distributed) ConnectorStatus(_ context.Context, name string) (herder.Co
 	for i := range s.Tasks[name] {
 		st.Tasks = append(st.Tasks, d.taskState(herder.TaskID{Connector: name, Task: i}))
 	}
+	st.ExactlyOnce = runtime.TasksExactlyOnce(st.Type, cfg, st.Tasks)
 	return st, nil
 }
 
 func (d *Distributed) taskState(id herder.TaskID) herder.TaskState {
 	if ts, ok := d.statuses.Task(id); ok {
-		return herder.TaskState{ID: id.Task, State: ts.State, WorkerID: ts.WorkerID, Trace: ts.Trace, Progress: ts.Progress}
+		return herder.TaskState{ID: id.Task, State: ts.State, WorkerID: ts.WorkerID, Trace: ts.Trace, Progress: ts.Progress, ExactlyOnce: ts.ExactlyOnce}
 	}
 	return herder.TaskState{ID: id.Task, State: herder.Unassigned}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/connectd/connectd/framework/cluster/group"
 	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/framework/plugin"
 	"github.com/connectd/connectd/framework/runtime"
 )
 
@@ -136,6 +137,7 @@ func (d *Distributed) reconcile(ctx context.Context) {
 	for name, cfgs := range sends {
 		d.sendTaskConfigs(ctx, name, cfgs)
 	}
+	d.leaderDuties(ctx)
 }
 
 // stopUnwanted stops, in parallel, every instance that is not assigned,
@@ -247,6 +249,15 @@ func (d *Distributed) startWanted(ctx context.Context, gen int32) {
 		if s.Inconsistent[id.Connector] || id.Task >= len(ts) {
 			continue
 		}
+		d.mu.Lock()
+		running := d.tasks[id] != nil
+		d.mu.Unlock()
+		if !running && d.awaitsFencing(id.Connector, s.Connectors[id.Connector], s.PendingFencing) {
+			// Exactly once: the connector's older tasks are fenced out
+			// first; the task count record that says so starts this one.
+			d.requestFencing(id.Connector)
+			continue
+		}
 		paused := s.TargetStates[id.Connector] == herder.TargetPaused
 		d.mu.Lock()
 		rt := d.tasks[id]
@@ -294,15 +305,20 @@ func (d *Distributed) startConnector(ctx context.Context, name string, cfg map[s
 
 // startTask starts an assigned task. Callers hold opMu.
 func (d *Distributed) startTask(id herder.TaskID, cfg map[string]string, paused bool, gen int32) {
-	report := func(s herder.State, trace string) { d.status.task(id, gen, s, trace) }
 	entry, err := d.w.Plugins.Lookup(cfg[runtime.KeyConnectorClass])
 	if err != nil {
-		report(herder.Failed, runtime.Trace(err))
+		d.status.task(id, gen, herder.Failed, runtime.Trace(err))
 		return
 	}
+	eos := d.w.ExactlyOnce.Enabled() && entry.Info.Kind == plugin.Source
+	report := func(s herder.State, trace string) { d.status.taskEOS(id, gen, s, trace, eos) }
 	report(herder.Unassigned, "")
 	progress := func(p map[string]any) { d.status.taskProgress(id, gen, p) }
-	t := d.w.StartTask(runtime.TaskSpec{ID: id, Entry: entry, Config: cfg, Report: report, Progress: progress, Topic: d.topicFunc(id)}, paused)
+	spec := runtime.TaskSpec{ID: id, Entry: entry, Config: cfg, Report: report, Progress: progress, Topic: d.topicFunc(id)}
+	if d.w.ExactlyOnce.Enabled() && entry.Info.Kind == plugin.Source {
+		spec.PreProducerCheck = d.preProducerCheck(id, cfg)
+	}
+	t := d.w.StartTask(spec, paused)
 	d.mu.Lock()
 	d.tasks[id] = &runningTask{task: t, config: cfg, paused: paused}
 	d.mu.Unlock()

@@ -43,6 +43,10 @@ type local struct {
 	// SDK asks them not to change a map once handed over.
 	lastPart    map[string]any
 	lastPartEnc []byte
+
+	// txn is the transaction context of a source task that defines its
+	// own transaction boundaries; nil otherwise.
+	txn *txnContext
 }
 
 // NewLocal returns a Client that runs p in this process.
@@ -132,6 +136,10 @@ func (l *local) SourceStart(ctx context.Context, config map[string]string, offse
 		return err
 	}
 	task := l.p.NewSource().NewTask()
+	if tb, ok := task.(connect.TransactionBoundaryTask); ok && config[connect.KeyTransactionBoundary] == connect.BoundaryConnector {
+		l.txn = newTxnContext()
+		tb.SetTransactionContext(l.txn)
+	}
 	if err := task.Start(ctx, config, om); err != nil {
 		return err
 	}
@@ -157,7 +165,16 @@ func (l *local) sourcePollInto(ctx context.Context, out []Record) ([]Record, err
 	if err != nil {
 		return nil, err
 	}
+	var txns []TxnRequest
+	batchTxn := TxnNone
+	if l.txn != nil {
+		txns, batchTxn = l.txn.take(recs)
+	}
 	if len(recs) == 0 {
+		if batchTxn != TxnNone {
+			// Nothing to carry the request: a marker record does.
+			return append(out[:0], Record{Partition: -1, Dropped: true, Txn: batchTxn}), nil
+		}
 		return nil, nil
 	}
 	if cap(out) >= len(recs) {
@@ -168,6 +185,12 @@ func (l *local) sourcePollInto(ctx context.Context, out []Record) ([]Record, err
 	}
 	for i, r := range recs {
 		l.processSource(ctx, r, &out[i])
+		if txns != nil {
+			out[i].Txn = txns[i]
+		}
+		if batchTxn != TxnNone && i == len(recs)-1 {
+			out[i].Txn = batchTxn
+		}
 		if out[i].Err != nil && !l.policy.TolerateAll {
 			// errors.tolerance=none: the task fails at this record. The
 			// records before it go on (their offsets are committed, as in
@@ -182,10 +205,25 @@ func (l *local) sourcePollInto(ctx context.Context, out []Record) ([]Record, err
 }
 
 // encodeOffsets sets the source offset of the newest record of each source
+// partition in each stretch of the batch that ends with a transaction
+// request (the whole batch, nearly always), so a transaction commits the
+// offsets of exactly its records.
+func (l *local) encodeOffsets(recs []*connect.Record, out []Record) {
+	start := 0
+	for i := range out {
+		if out[i].Txn != TxnNone {
+			l.encodeStretchOffsets(recs[start:i+1], out[start:i+1])
+			start = i + 1
+		}
+	}
+	l.encodeStretchOffsets(recs[start:], out[start:])
+}
+
+// encodeStretchOffsets sets the source offset of the newest record of each source
 // partition in the batch. The worker commits a batch's records of one
 // partition together, once all are acknowledged, at the newest offset
 // among them: encoding the older offsets would be wasted work.
-func (l *local) encodeOffsets(recs []*connect.Record, out []Record) {
+func (l *local) encodeStretchOffsets(recs []*connect.Record, out []Record) {
 	var seen [][]byte
 	for i := len(out) - 1; i >= 0; i-- {
 		part := out[i].SourcePartition

@@ -72,7 +72,7 @@ var knownForeignPrefixes = []string{
 	"group.id", "config.storage.", "offset.storage.", "status.storage.", "producer.", "consumer.", "admin.",
 	"session.timeout.ms", "heartbeat.interval.ms", "rebalance.timeout.ms", "scheduled.rebalance.max.delay.ms",
 	"key.converter.", "value.converter.", "header.converter.", "rest.", "config.providers", "connector.client.config.override.policy",
-	"internal.", "exactly.once.source.support", "metrics.", "worker.sync.timeout.ms",
+	"internal.", "exactly.once.source.support", "inter.worker.", "metrics.", "worker.sync.timeout.ms",
 }
 
 // WorkerConfig is a parsed worker configuration.
@@ -225,6 +225,12 @@ func ConnectorConfigDef(sink bool) *connect.ConfigDef {
 	}
 	for _, k := range errs.Keys() {
 		if strings.HasPrefix(k.Name, "errors.deadletterqueue.") {
+			def.Define(k)
+		}
+	}
+	if !sink {
+		def.Define(topicCreationGroupsKey())
+		for _, k := range sourceExactlyOnceKeys() {
 			def.Define(k)
 		}
 	}

@@ -33,6 +33,10 @@ type Metrics struct {
 	errLastTime *prometheus.GaugeVec
 	tasks       prometheus.Gauge
 	connectors  prometheus.Gauge
+
+	// Exactly-once source tasks' transactions.
+	txnCommit *prometheus.HistogramVec
+	txnSize   *prometheus.HistogramVec
 }
 
 // NewMetrics registers the worker's metrics, and Go's own, on a new registry.
@@ -59,12 +63,17 @@ func NewMetrics() *Metrics {
 		dlqFailures:  counter("kafka_connect_task_error_metrics_deadletterqueue_produce_failures", "The number of failed writes to the dead letter queue."),
 		errLastTime: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kafka_connect_task_error_metrics_last_error_timestamp",
 			Help: "The epoch timestamp when this task last encountered an error."}, labels),
+		txnCommit: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "connectd_source_task_transaction_commit_seconds",
+			Help:    "How long an exactly-once source task's transaction commit takes: flushing its records, writing their offsets, ending the transaction.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, labels),
+		txnSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kafka_connect_source_task_metrics_transaction_size",
+			Help: "Records in each transaction an exactly-once source task committed.", Buckets: prometheus.ExponentialBuckets(1, 4, 12)}, labels),
 		tasks:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_connect_connect_worker_metrics_task_count", Help: "Tasks run by this worker."}),
 		connectors: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_connect_connect_worker_metrics_connector_count", Help: "Connectors run by this worker."}),
 	}
 	m.Registry.MustRegister(m.sourcePoll, m.sourceWrite, m.sinkRead, m.sinkSend, m.commitOK, m.commitFailed, m.restarts, m.tasks, m.connectors,
 		m.errFailures, m.errErrors, m.errSkipped, m.errRetries, m.errLogged, m.dlqRequests, m.dlqFailures, m.errLastTime,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.txnCommit, m.txnSize, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -72,6 +81,7 @@ func NewMetrics() *Metrics {
 type taskMetrics struct {
 	poll, write, read, send, commitOK, commitFailed prometheus.Counter
 	errs                                            errorMetrics
+	txnCommit, txnSize                              prometheus.Observer
 }
 
 // errorMetrics are one task's task-error-metrics.
@@ -86,6 +96,7 @@ func (m *Metrics) task(connector string, task int) taskMetrics {
 		poll: m.sourcePoll.With(l), write: m.sourceWrite.With(l),
 		read: m.sinkRead.With(l), send: m.sinkSend.With(l),
 		commitOK: m.commitOK.With(l), commitFailed: m.commitFailed.With(l),
+		txnCommit: m.txnCommit.With(l), txnSize: m.txnSize.With(l),
 		errs: errorMetrics{
 			failures: m.errFailures.With(l), errors: m.errErrors.With(l), skipped: m.errSkipped.With(l),
 			retries: m.errRetries.With(l), logged: m.errLogged.With(l),

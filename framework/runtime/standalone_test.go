@@ -31,6 +31,7 @@ type env struct {
 	store   offsets.Store
 	configs ConfigStore
 	h       *Standalone
+	eos     ExactlyOnce
 }
 
 func logger(t *testing.T) *slog.Logger {
@@ -42,6 +43,16 @@ func logger(t *testing.T) *slog.Logger {
 
 // newEnv starts a fresh kfake cluster and a standalone herder over it.
 func newEnv(t *testing.T, isolated bool) *env {
+	t.Helper()
+	e := newEnvNoStart(t, isolated)
+	e.start()
+	t.Cleanup(func() { e.h.Close() })
+	return e
+}
+
+// newEnvNoStart is newEnv without the herder: the caller changes the env,
+// then starts it.
+func newEnvNoStart(t *testing.T, isolated bool) *env {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(3))
 	if err != nil {
@@ -67,15 +78,13 @@ func newEnv(t *testing.T, isolated bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, cluster: c, cfg: cfg, reg: reg, store: offsets.NewMemory(), configs: &MemoryConfigStore{}}
-	e.start()
-	t.Cleanup(func() { e.h.Close() })
-	return e
+	return &env{t: t, cluster: c, cfg: cfg, reg: reg, store: offsets.NewMemory(), configs: &MemoryConfigStore{}}
 }
 
 func (e *env) start() {
 	e.t.Helper()
 	w := NewWorker("test-worker:8083", e.cfg, e.reg, e.store, logger(e.t))
+	w.ExactlyOnce = e.eos
 	h, err := NewStandalone(context.Background(), w, e.configs)
 	if err != nil {
 		e.t.Fatal(err)
@@ -396,7 +405,7 @@ func TestValidate(t *testing.T) {
 	e := newEnv(t, false)
 	ctx := context.Background()
 	_, _, err := e.h.validate(ctx, "nope", map[string]string{"connector.class": "nope"})
-	if err == nil || !strings.Contains(err.Error(), "available connectors are: collect") {
+	if err == nil || !strings.Contains(err.Error(), "available connectors are: ") || !strings.Contains(err.Error(), "collect") {
 		t.Fatalf("unknown class: %v", err)
 	}
 	infos, err := e.h.Validate(ctx, "counter", map[string]string{"connector.class": "counter", "name": "x"})

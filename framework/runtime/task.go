@@ -77,7 +77,7 @@ func (t *Task) supervise(ctx context.Context) {
 		if err == nil {
 			err = errors.New("task ended unexpectedly")
 		}
-		if !errors.Is(err, plugin.ErrPluginExited) {
+		if !errors.Is(err, plugin.ErrPluginExited) && !errors.Is(err, ErrTaskNotReady) {
 			t.logger.Error("task failed", "error", err)
 			t.spec.Report(herder.Failed, t.w.redact(trace(err)))
 			return
@@ -86,10 +86,16 @@ func (t *Task) supervise(ctx context.Context) {
 			attempt = 0
 		}
 		attempt++
-		t.w.Metrics.restarts.WithLabelValues(t.spec.ID.Connector, itoa(t.spec.ID.Task)).Inc()
 		delay := backoff(attempt, t.w.Config.RestartBackoff)
-		t.logger.Error("plugin process died; restarting task", "error", err, "attempt", attempt, "delay", delay)
-		t.spec.Report(herder.Failed, t.w.redact(fmt.Sprintf("%s\nThe worker restarts the task in %s (attempt %d).", trace(err), delay, attempt)))
+		if errors.Is(err, ErrTaskNotReady) {
+			// Not a failure: the task waits for its turn (zombie fencing,
+			// the config topic) and is not reported as failed.
+			t.logger.Info("task not ready to start; trying again", "reason", err, "attempt", attempt, "delay", delay)
+		} else {
+			t.w.Metrics.restarts.WithLabelValues(t.spec.ID.Connector, itoa(t.spec.ID.Task)).Inc()
+			t.logger.Error("plugin process died; restarting task", "error", err, "attempt", attempt, "delay", delay)
+			t.spec.Report(herder.Failed, t.w.redact(fmt.Sprintf("%s\nThe worker restarts the task in %s (attempt %d).", trace(err), delay, attempt)))
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -28,6 +28,13 @@ type Worker struct {
 	// KafkaOpts are the base options of every Kafka client the worker makes.
 	KafkaOpts []kgo.Opt
 	Metrics   *Metrics
+	// ExactlyOnce is the worker's exactly-once source setting; the zero
+	// value (standalone mode) is disabled.
+	ExactlyOnce ExactlyOnce
+	// OpenOffsetsTopic, when set, opens the store of a connector's own
+	// offsets topic (offsets.storage.topic, distributed mode); the worker
+	// keeps each one open once opened.
+	OpenOffsetsTopic func(ctx context.Context, topic string) (offsets.Store, error)
 
 	clusterMu sync.Mutex
 	clusterID string
@@ -72,6 +79,12 @@ type TaskSpec struct {
 	Progress ProgressFunc
 	// Topic, when set, receives the topics the task uses (KIP-558).
 	Topic TopicFunc
+	// PreProducerCheck, when set, is called before an exactly-once source
+	// task's transactional producer starts: it confirms the task may run
+	// (the herder checks its generation, its assignment and that older
+	// tasks were fenced). An error wrapping ErrTaskNotReady makes the
+	// worker try again after a backoff; any other fails the task.
+	PreProducerCheck func(ctx context.Context) error
 }
 
 // StartTask starts a task's executor in the background, paused if asked.
