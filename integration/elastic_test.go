@@ -131,14 +131,6 @@ func lastStates(t *testing.T, bootstrap, topic string) (map[string]string, int) 
 	return out, len(recs)
 }
 
-func createTopic(t *testing.T, bootstrap, topic string, partitions int32) {
-	t.Helper()
-	adm := kadm.NewClient(newKeyedClient(t, bootstrap))
-	if _, err := adm.CreateTopic(context.Background(), partitions, 1, nil, topic); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestElasticSinkKillNineConverges: an elastic-sink connector on connectd
 // dev writes a topic that a producer keeps appending to (inserts, updates
 // and tombstones of 600 keys over three partitions) into ZincSearch; the
