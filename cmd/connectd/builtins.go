@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/connectd/connectd/connectors/datagen"
+	elasticsink "github.com/connectd/connectd/connectors/elastic-sink"
 	"github.com/connectd/connectd/connectors/file"
 	postgrescdc "github.com/connectd/connectd/connectors/postgres-cdc"
 	s3sink "github.com/connectd/connectd/connectors/s3-sink"
@@ -27,6 +28,11 @@ func builtins() map[string]plugin.Plugin {
 			Name: "postgres-cdc", Version: postgrescdc.Version,
 			Aliases:   []string{postgrescdc.DebeziumClass},
 			NewSource: postgrescdc.NewSource,
+		},
+		"elastic-sink": {
+			Name: "elastic-sink", Version: elasticsink.Version,
+			Aliases: []string{elasticsink.ConfluentClass},
+			NewSink: elasticsink.NewSink,
 		},
 		"s3-sink": {
 			Name: "s3-sink", Version: s3sink.Version,

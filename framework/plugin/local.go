@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -33,6 +34,9 @@ type local struct {
 	convNames [3]string // key, value, header converter, as configured
 	className string
 	never     chan struct{}
+	// errant takes the reports of a sink task that is a
+	// connect.ErrantRecordReporting; nil for others.
+	errant *errantReporter
 
 	// The encoding of the source partition map seen last: tasks nearly
 	// always hand the same map with every record of a partition, and the
@@ -409,6 +413,10 @@ func (l *local) SinkStart(ctx context.Context, config map[string]string) error {
 		return err
 	}
 	task := l.p.NewSink().NewTask()
+	if er, ok := task.(connect.ErrantRecordReporting); ok {
+		l.errant = newErrantReporter(l)
+		er.SetErrantRecordReporter(l.errant)
+	}
 	if err := task.Start(ctx, config); err != nil {
 		return err
 	}
@@ -437,7 +445,18 @@ func (l *local) SinkClose(ctx context.Context, partitions []connect.TopicPartiti
 // conversion or a transform and puts nothing: the worker fails the task at
 // that record (or, for a retriable failure, hands the batch again). With
 // all, failed records are left out and the rest is put.
+//
+// The answer also carries the records the task reported since the last
+// put (connect.ErrantRecordReporter), with Index -1.
 func (l *local) SinkPut(ctx context.Context, records []Record) ([]FailedRecord, error) {
+	failed, err := l.sinkPut(ctx, records)
+	if err == nil && l.errant != nil {
+		failed = append(failed, l.errant.drain()...)
+	}
+	return failed, err
+}
+
+func (l *local) sinkPut(ctx context.Context, records []Record) ([]FailedRecord, error) {
 	var failed []FailedRecord
 	recs := make([]*connect.Record, 0, len(records))
 	index := make([]int, 0, len(records)) // recs[i] came from records[index[i]]
@@ -470,6 +489,9 @@ func (l *local) SinkPut(ctx context.Context, records []Record) ([]FailedRecord, 
 			}
 			continue
 		}
+		if l.errant != nil {
+			l.errant.remember(r, &records[i])
+		}
 		recs = append(recs, r)
 		index = append(index, i)
 	}
@@ -483,7 +505,7 @@ func (l *local) SinkPut(ctx context.Context, records []Record) ([]FailedRecord, 
 				return nil, fmt.Errorf("plugin: %s: batch error names record %d of %d", l.className, j, len(index))
 			}
 			if e == nil {
-				e = errors.New("put rejected the record without saying why")
+				e = errRejectedSilently
 			}
 			failed = append(failed, FailedRecord{Index: index[j], Err: NewRecordError(StagePut, l.className, e)})
 		}
@@ -540,14 +562,26 @@ func retried2(ctx context.Context, p ErrorPolicy, err error, op func() (*connect
 
 // SinkFlush asks a connect.PreCommitter which offsets are durable, and
 // flushes any other task, whose every record put is then durable.
+// Offsets never pass a record the task reported that the worker has not
+// had yet (see errantReporter).
 func (l *local) SinkFlush(ctx context.Context, offsets map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
+	var durable map[connect.TopicPartition]int64
 	if pc, ok := l.sink.(connect.PreCommitter); ok {
-		return pc.PreCommit(ctx, offsets)
+		var err error
+		if durable, err = pc.PreCommit(ctx, offsets); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := l.sink.Flush(ctx, offsets); err != nil {
+			return nil, err
+		}
+		durable = offsets
 	}
-	if err := l.sink.Flush(ctx, offsets); err != nil {
-		return nil, err
+	if l.errant != nil {
+		durable = maps.Clone(durable)
+		l.errant.holdBack(durable)
 	}
-	return offsets, nil
+	return durable, nil
 }
 
 func (l *local) SinkStop(ctx context.Context) error {

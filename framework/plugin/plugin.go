@@ -158,7 +158,15 @@ func NewRecordError(stage, class string, err error) *RecordError {
 type FailedRecord struct {
 	Index int
 	Err   *RecordError
+	// Record is set, and Index is -1, for a record the task reported after
+	// the put that took it (connect.ErrantRecordReporter): the record as
+	// consumed.
+	Record *Record
 }
+
+// errRejectedSilently stands for the error a task rejected a record with
+// when it gave none.
+var errRejectedSilently = errors.New("put rejected the record without saying why")
 
 // Client is the worker's handle on one plugin instance: one connector or one
 // task. Methods follow the SDK's calling rules (see framework/connect): the

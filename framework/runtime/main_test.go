@@ -21,10 +21,11 @@ var testPlugins = map[string]plugin.Plugin{
 	"collect":  {Name: "collect", Version: "1", NewSink: func() connect.SinkConnector { return &collectConnector{} }},
 	"progress": {Name: "progress", Version: "1", NewSource: func() connect.SourceConnector { return &progressConnector{} }},
 	"chunks":   {Name: "chunks", Version: "1", NewSink: func() connect.SinkConnector { return chunksConnector{} }},
+	"async":    {Name: "async", Version: "1", NewSink: func() connect.SinkConnector { return asyncConnector{} }},
 }
 
 func TestMain(m *testing.M) {
-	connecttest.ServeIfPlugin(testPlugins["counter"], testPlugins["collect"], testPlugins["progress"], testPlugins["chunks"])
+	connecttest.ServeIfPlugin(testPlugins["counter"], testPlugins["collect"], testPlugins["progress"], testPlugins["chunks"], testPlugins["async"])
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreTopFunction("github.com/connectd/connectd/framework/plugin.exitWithParent"),
 	)

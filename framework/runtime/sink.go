@@ -235,6 +235,15 @@ func (r *sinkRun) put(stop context.Context, recs []*kgo.Record) error {
 		}
 		var again []plugin.FailedRecord
 		for _, f := range failed {
+			if f.Record != nil {
+				// A record of an earlier put that the task could not
+				// write after all (connect.ErrantRecordReporter).
+				r.m.errs.failures.Inc()
+				if err := r.skipOrFail(consumedRecord(f.Record), f.Err); err != nil {
+					return err
+				}
+				continue
+			}
 			if index != nil {
 				f.Index = index[f.Index]
 			}
@@ -275,6 +284,18 @@ func (r *sinkRun) put(stop context.Context, recs []*kgo.Record) error {
 	}
 	r.m.send.Add(float64(len(recs)))
 	return nil
+}
+
+// consumedRecord rebuilds the consumed record a plugin sent back.
+func consumedRecord(w *plugin.Record) *kgo.Record {
+	kr := &kgo.Record{Topic: w.Topic, Partition: w.Partition, Offset: w.Offset, Key: w.Key, Value: w.Value}
+	if w.TimestampMs != 0 {
+		kr.Timestamp = time.UnixMilli(w.TimestampMs)
+	}
+	for _, h := range w.Headers {
+		kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	return kr
 }
 
 // skipOrFail reports a record that failed for good: it is skipped with

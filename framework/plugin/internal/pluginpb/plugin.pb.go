@@ -859,7 +859,8 @@ func (x *RecordBatch) GetPacked() []byte {
 
 type PutResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Indexes into the batch of records that failed, with why.
+	// Indexes into the batch of records that failed, with why, and records
+	// of earlier puts the task reported since.
 	Failed        []*FailedRecord `protobuf:"bytes,1,rep,name=failed,proto3" json:"failed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -903,9 +904,13 @@ func (x *PutResponse) GetFailed() []*FailedRecord {
 }
 
 type FailedRecord struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Index         int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	Error         *RecordError           `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Index int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Error *RecordError           `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// For a record the task reported after the put that took it
+	// (connect.ErrantRecordReporter): the record as consumed, packed as a
+	// batch of one (pack.go); index is then -1.
+	Record        []byte `protobuf:"bytes,3,opt,name=record,proto3" json:"record,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -950,6 +955,13 @@ func (x *FailedRecord) GetIndex() int32 {
 func (x *FailedRecord) GetError() *RecordError {
 	if x != nil {
 		return x.Error
+	}
+	return nil
+}
+
+func (x *FailedRecord) GetRecord() []byte {
+	if x != nil {
+		return x.Record
 	}
 	return nil
 }
@@ -1323,10 +1335,11 @@ const file_plugin_proto_rawDesc = "" +
 	"\vRecordBatch\x12\x16\n" +
 	"\x06packed\x18\x01 \x01(\fR\x06packed\"G\n" +
 	"\vPutResponse\x128\n" +
-	"\x06failed\x18\x01 \x03(\v2 .connectd.plugin.v1.FailedRecordR\x06failed\"[\n" +
+	"\x06failed\x18\x01 \x03(\v2 .connectd.plugin.v1.FailedRecordR\x06failed\"s\n" +
 	"\fFailedRecord\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x125\n" +
-	"\x05error\x18\x02 \x01(\v2\x1f.connectd.plugin.v1.RecordErrorR\x05error\"D\n" +
+	"\x05error\x18\x02 \x01(\v2\x1f.connectd.plugin.v1.RecordErrorR\x05error\x12\x16\n" +
+	"\x06record\x18\x03 \x01(\fR\x06record\"D\n" +
 	"\x0eTopicPartition\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\"P\n" +
