@@ -73,7 +73,7 @@ func (t *Task) runSink(stop context.Context) error {
 	defer stopPuts()
 	r.putCtx = putCtx
 	if policy.DLQTopic != "" {
-		popts, err := w.connectorProducerOpts(config)
+		popts, psec, err := w.connectorProducerOpts(config)
 		if err != nil {
 			client.SinkStop(context.Background())
 			return err
@@ -84,7 +84,17 @@ func (t *Task) runSink(stop context.Context) error {
 			return fmt.Errorf("dead letter queue producer: %w", err)
 		}
 		defer dlq.Close()
-		if r.errs.dlq, err = newDLQWriter(sctx, w, t.spec.ID, policy, dlq, r.m.errs); err != nil {
+		if err := psec.check(sctx, dlq, "dead letter queue producer"); err != nil {
+			client.SinkStop(context.Background())
+			return err
+		}
+		admin, err := w.newLazyAdmin(config, w.clientID("admin", t.spec.ID))
+		if err != nil {
+			client.SinkStop(context.Background())
+			return err
+		}
+		defer admin.close()
+		if r.errs.dlq, err = newDLQWriter(sctx, w, t.spec.ID, policy, dlq, admin, r.m.errs); err != nil {
 			client.SinkStop(context.Background())
 			return err
 		}
@@ -102,6 +112,12 @@ func (t *Task) runSink(stop context.Context) error {
 		kgo.OnPartitionsLost(r.onLost),
 	)
 	opts = append(opts, w.Config.ConsumerOpts...)
+	csec, err := w.connectorConsumerOpts(config)
+	if err != nil {
+		client.SinkStop(context.Background())
+		return err
+	}
+	opts = append(opts, csec.opts...)
 	if re := config[KeyTopicsRegex]; re != "" {
 		if _, err := regexp.Compile(re); err != nil {
 			client.SinkStop(context.Background())
@@ -115,6 +131,11 @@ func (t *Task) runSink(stop context.Context) error {
 	if err != nil {
 		client.SinkStop(context.Background())
 		return fmt.Errorf("consumer: %w", err)
+	}
+	if err := csec.check(sctx, consumer, "consumer"); err != nil {
+		consumer.Close()
+		client.SinkStop(context.Background())
+		return err
 	}
 	r.consumer = consumer
 	t.spec.Report(herder.Running, "")

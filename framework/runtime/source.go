@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -43,6 +42,7 @@ type sourceRun struct {
 	slabs    [][]kgo.Record // producer records of acknowledged batches, for reuse
 
 	stores        offsetStores
+	admin         *lazyAdmin     // topic creation and the dead letter queue's topic
 	topicCreation *topicCreation // the connector's KIP-158 settings; nil: broker defaults
 	exactlyOnce                  // the transaction state, when the task runs exactly once
 }
@@ -76,7 +76,10 @@ func (r *sourceRun) ensureTopics(ctx context.Context, batch []plugin.Record) err
 	}
 	// CreateTopics, not a metadata lookup first: with auto-creation allowed
 	// the lookup itself would create the topic the unpersisted way.
-	adm := kadm.NewClient(r.producer)
+	adm, err := r.admin.get(ctx)
+	if err != nil {
+		return connect.Retriable(err)
+	}
 	cctx, cancel := context.WithTimeout(ctx, r.t.w.Config.OffsetFlushTimeout)
 	defer cancel()
 	for _, t := range missing {
@@ -125,15 +128,20 @@ func (t *Task) runSource(stop context.Context) error {
 	if err != nil {
 		return err
 	}
-	popts, err := w.connectorProducerOpts(config)
+	popts, psec, err := w.connectorProducerOpts(config)
 	if err != nil {
 		return err
 	}
+	admin, err := w.newLazyAdmin(config, w.clientID("admin", t.spec.ID))
+	if err != nil {
+		return err
+	}
+	defer admin.close()
 	stores, err := w.sourceOffsetStores(sctx, config)
 	if err != nil {
 		return err
 	}
-	r := &sourceRun{t: t, client: client, tracker: newTracker(), failed: make(chan struct{}), topics: map[string]bool{}, m: w.Metrics.task(t.spec.ID.Connector, t.spec.ID.Task), stores: stores}
+	r := &sourceRun{t: t, client: client, tracker: newTracker(), failed: make(chan struct{}), topics: map[string]bool{}, m: w.Metrics.task(t.spec.ID.Connector, t.spec.ID.Task), stores: stores, admin: admin}
 	if r.topicCreation, _ = parseTopicCreation(config); r.topicCreation != nil {
 		t.logger.Debug("topics are created as the connector's topic.creation.* keys say")
 	}
@@ -160,6 +168,9 @@ func (t *Task) runSource(stop context.Context) error {
 		return fmt.Errorf("producer: %w", err)
 	}
 	defer producer.Close()
+	if err := psec.check(sctx, producer, "producer"); err != nil {
+		return err
+	}
 	r.producer = producer
 	if r.eos {
 		if _, _, err := producer.ProducerID(sctx); err != nil {
@@ -178,7 +189,7 @@ func (t *Task) runSource(stop context.Context) error {
 	r.recycler, _ = client.(plugin.Recycler)
 	r.errs = newErrorHandler(policy, t.spec.ID, t.logger, r.m.errs)
 	if policy.DLQTopic != "" {
-		if r.errs.dlq, err = newDLQWriter(sctx, w, t.spec.ID, policy, producer, r.m.errs); err != nil {
+		if r.errs.dlq, err = newDLQWriter(sctx, w, t.spec.ID, policy, producer, admin, r.m.errs); err != nil {
 			client.SourceStop(context.Background())
 			return err
 		}
