@@ -40,6 +40,8 @@ type Distributed struct {
 	levels *runtime.LogLevels // the worker's log levels; nil when its logger has none
 
 	groupClient *kgo.Client
+	rebalance   *runtime.RebalanceMetrics
+	coordinator *runtime.CoordinatorMetrics
 	configs     *storage.ConfigLog
 	statuses    *storage.StatusLog
 	status      *statusWriter
@@ -151,11 +153,12 @@ func New(ctx context.Context, w *runtime.Worker, cfg Config, url string) (*Distr
 		d.closeLogs()
 		return nil, err
 	}
+	d.rebalance, d.coordinator = w.Metrics.EnableRebalance(w.Config.ClientID + "-" + cfg.GroupID)
 	d.member = group.NewMember(group.Config{
 		Client: d.groupClient, GroupID: cfg.GroupID, URL: url,
 		SessionTimeout: cfg.SessionTimeout, RebalanceTimeout: cfg.RebalanceTimeout,
 		HeartbeatInterval: cfg.HeartbeatInterval, MaxDelay: cfg.MaxDelay,
-		Logger: d.logger,
+		Logger: d.logger, Observer: &observer{d: d},
 	}, handler{d})
 
 	d.mu.Lock()

@@ -168,7 +168,7 @@ type lazyAdmin struct {
 // newLazyAdmin returns the admin client of a task of the connector whose
 // config is config, not connected yet.
 func (w *Worker) newLazyAdmin(config map[string]string, clientID string) (*lazyAdmin, error) {
-	opts, sec, err := w.connectorAdminOpts(config, kgo.ClientID(clientID))
+	opts, sec, err := w.connectorAdminOpts(config, kgo.ClientID(clientID), w.Metrics.ClientHooks("admin_client", clientID))
 	if err != nil {
 		return nil, err
 	}

@@ -145,7 +145,7 @@ func (t *Task) runSource(stop context.Context) error {
 	if r.topicCreation, _ = parseTopicCreation(config); r.topicCreation != nil {
 		t.logger.Debug("topics are created as the connector's topic.creation.* keys say")
 	}
-	popts = w.kafkaOpts(append(popts, kgo.ClientID(w.clientID("producer", t.spec.ID)))...)
+	popts = w.kafkaOpts(append(popts, kgo.ClientID(w.clientID("producer", t.spec.ID)), w.Metrics.ClientHooks("producer", w.clientID("producer", t.spec.ID)))...)
 	if !w.Config.TopicCreation {
 		popts = append(popts, kgo.AllowAutoTopicCreation())
 	}
@@ -277,7 +277,12 @@ func (r *sourceRun) loop(stop context.Context) error {
 		if !t.waitResumed(ctx) {
 			break
 		}
+		polled := time.Now()
 		batch, err := poll(ctx)
+		if err == nil {
+			r.m.g.pollTime.record(float64(time.Since(polled)) / 1e6)
+			r.m.g.batchSize.record(float64(len(batch)))
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -375,11 +380,13 @@ func (r *sourceRun) send(ctx context.Context, batch []plugin.Record, reusable bo
 	// Group by source partition; a batch nearly always holds one or a few.
 	var groups []*pending
 	owner := make([]*pending, len(batch))
-	plain, untracked := reusable, int32(0)
+	plain, untracked, produced := reusable, int32(0), int64(0)
 	for i := range batch {
 		rec := &batch[i]
 		if rec.Dropped || rec.Err != nil {
 			plain = false
+		} else {
+			produced++
 		}
 		if rec.SourcePartition == nil {
 			untracked++
@@ -431,6 +438,7 @@ func (r *sourceRun) send(ctx context.Context, batch []plugin.Record, reusable bo
 		r.tracker.add(g)
 	}
 	r.m.poll.Add(float64(len(batch)))
+	r.m.g.sourceActiveW.record(float64(r.m.g.sourceActive.Add(produced)))
 	for i := range batch {
 		rec, kr := &batch[i], &krs[i]
 		if rec.Dropped {
@@ -603,7 +611,10 @@ func (r *sourceRun) commit() error {
 	t := r.t
 	ctx, cancel := context.WithTimeout(context.Background(), t.w.Config.OffsetFlushTimeout)
 	defer cancel()
-	if err := r.stores.primary.Commit(ctx, t.spec.ID.Connector, entries); err != nil {
+	start := time.Now()
+	err := r.stores.primary.Commit(ctx, t.spec.ID.Connector, entries)
+	r.m.g.commitTime.record(float64(time.Since(start)) / 1e6)
+	if err != nil {
 		r.m.commitFailed.Inc()
 		return fmt.Errorf("store offsets: %w", err)
 	}

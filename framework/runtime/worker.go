@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/framework/plugin"
 	"github.com/connectd/connectd/offsets"
 )
 
@@ -124,7 +125,23 @@ type TaskSpec struct {
 // StartTask starts a task's executor in the background, paused if asked.
 func (w *Worker) StartTask(spec TaskSpec, paused bool) *Task {
 	logger := w.Logger.With("connector", spec.ID.Connector, "task", spec.ID.Task, "worker", w.ID)
-	t := &Task{w: w, spec: spec, logger: logger, done: make(chan struct{}), resume: make(chan struct{})}
+	// The task's metric groups follow its states and progress, and count
+	// its startups: an attempt per run, a success at its first RUNNING,
+	// a failure when the run ends before that.
+	g := w.Metrics.addTask(spec.ID, spec.Entry != nil && spec.Entry.Info.Kind == plugin.Sink)
+	report := spec.Report
+	spec.Report = func(s herder.State, trace string) {
+		g.states.set(s, time.Now())
+		report(s, trace)
+	}
+	progress := spec.Progress
+	spec.Progress = func(p map[string]any) {
+		g.setProgress(p)
+		if progress != nil {
+			progress(p)
+		}
+	}
+	t := &Task{w: w, spec: spec, logger: logger, done: make(chan struct{}), resume: make(chan struct{}), metrics: g}
 	t.paused.Store(paused)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.cancel = cancel
