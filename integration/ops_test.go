@@ -42,7 +42,7 @@ func TestCtl(t *testing.T) {
 	}
 
 	has(run(0, "info"), "Version:", "Kafka cluster:")
-	has(run(0, "get", "plugins"), "datagen", "org.apache.kafka.connect.file.FileStreamSinkConnector")
+	has(run(0, "get", "plugins"), "io.connectd.connectors.DatagenConnector", "org.apache.kafka.connect.file.FileStreamSinkConnector")
 
 	dir := t.TempDir()
 	out := filepath.Join(t.TempDir(), "out.txt")

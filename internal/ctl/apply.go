@@ -356,7 +356,9 @@ func (e *env) validate(args []string) error {
 		}
 		cfg = conns[0].Config
 	case len(e.files) == 0 && len(args) >= 1:
-		cfg = map[string]string{"connector.class": args[0]}
+		// Kafka Connect requires a name to validate; one is made up when
+		// none is given.
+		cfg = map[string]string{"connector.class": args[0], "name": "validate"}
 		for _, kv := range args[1:] {
 			k, v, ok := strings.Cut(kv, "=")
 			if !ok {
