@@ -45,6 +45,9 @@ func startStandalone(ctx context.Context, props map[string]string, cs runtime.Co
 	if err != nil {
 		return nil, err
 	}
+	if err := runtime.CheckKafka(ctx, cfg); err != nil {
+		return nil, err
+	}
 	path := cfg.Parsed.String(runtime.KeyOffsetFile)
 	if path == "" {
 		return nil, fmt.Errorf("worker config: %s is required in standalone mode", runtime.KeyOffsetFile)
@@ -66,6 +69,11 @@ func startDistributed(ctx context.Context, props map[string]string, logger *slog
 	}
 	ccfg, err := cluster.ParseConfig(cfg)
 	if err != nil {
+		return nil, err
+	}
+	// A worker whose credentials the brokers refuse stops here, saying so,
+	// as Kafka Connect's stops when it cannot reach its Kafka cluster.
+	if err := runtime.CheckKafka(ctx, cfg); err != nil {
 		return nil, err
 	}
 	ccfg.LogLevels = runtime.LevelsOf(logger.Handler())
@@ -131,12 +139,6 @@ func startWorker(ctx context.Context, cfg *runtime.WorkerConfig, store offsets.S
 	}
 	id := net.JoinHostPort(host, port)
 	w := runtime.NewWorker(id, cfg, reg, store, logger)
-	// A worker whose credentials the brokers refuse stops here, saying so,
-	// as Kafka Connect's stops when it cannot reach its Kafka cluster.
-	if err := w.CheckKafka(ctx); err != nil {
-		closeAll()
-		return nil, err
-	}
 	h, err := mk(w, rest.advertised+"://"+id, rest.client)
 	if err != nil {
 		closeAll()

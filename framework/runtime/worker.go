@@ -81,17 +81,17 @@ func (w *Worker) kafkaOpts(extra ...kgo.Opt) []kgo.Opt {
 	return append(append(out, w.KafkaOpts...), extra...)
 }
 
-// CheckKafka connects the worker's own client to the brokers and returns
+// CheckKafka connects a worker's own client to the brokers and returns
 // an error wrapping ErrKafkaAuthentication when they refuse its TLS
 // handshake or SASL credentials, so that a worker with wrong credentials
 // stops at startup saying so. Brokers that cannot be reached are not an
 // error here.
-func (w *Worker) CheckKafka(ctx context.Context) error {
-	sec, err := clientSecurityOf(w.Config.securitySettings(clientWorker, nil))
+func CheckKafka(ctx context.Context, cfg *WorkerConfig) error {
+	sec, err := clientSecurityOf(cfg.securitySettings(clientWorker, nil))
 	if err != nil {
 		return err
 	}
-	cl, err := kgo.NewClient(w.kafkaOpts(sec.opts...)...)
+	cl, err := kgo.NewClient(append(kafkaBaseOpts(cfg), sec.opts...)...)
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)
 	}
