@@ -144,6 +144,9 @@ func ParseWorkerConfig(raw map[string]string, logger *slog.Logger) (*WorkerConfi
 	for _, k := range unknown {
 		logger.Warn("unknown worker config key ignored", "key", k)
 	}
+	if v := raw["rest.extension.classes"]; v != "" {
+		logger.Warn("REST extensions are not supported; for authentication use rest.auth.users.file or rest.auth.tokens.file (docs/security.md)", "key", "rest.extension.classes", "value", v)
+	}
 	ms := func(k string) time.Duration { return time.Duration(parsed.Long(k)) * time.Millisecond }
 	providers, err := configprovider.FromWorkerConfig(raw)
 	if err != nil {
