@@ -143,17 +143,7 @@ func (a *Authenticator) refresh() error {
 	if [2]time.Time{modTime(a.usersFile), modTime(a.tokensFile)} == a.stamp {
 		return nil
 	}
-	users, err := readUsers(a.usersFile)
-	if err != nil {
-		return err
-	}
-	tokens, err := readTokens(a.tokensFile)
-	if err != nil {
-		return err
-	}
-	a.users, a.tokens, a.verified = users, tokens, map[string][32]byte{}
-	a.stamp = [2]time.Time{modTime(a.usersFile), modTime(a.tokensFile)}
-	return nil
+	return a.load()
 }
 
 func readLines(path string, each func(n int, line string) error) error {

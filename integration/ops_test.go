@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/internal/proctest"
 )
 
 // TestCtl runs every `connectd ctl` command against a live cluster of two
@@ -480,4 +482,51 @@ func TestMetricsDashboardNames(t *testing.T) {
 			t.Errorf("%s = %v: want %s", check.series, v, check.what)
 		}
 	}
+}
+
+// TestDevSecured: `connectd dev` with its embedded broker on SASL_SSL and
+// its REST API on https with users: connectors run, ctl reaches it with
+// the CA it printed, and `connectd consume` reads the records with the
+// client keys it wrote.
+func TestDevSecured(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(t.TempDir(), "users")
+	alice, err := api.HashPassword(adminUser, adminPass, api.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, users, alice+"\n")
+	p := proctest.Start(t, "connectd", []string{"REST API", "Kafka bootstrap", "REST CA", "Kafka security"}, connectdBin, "dev",
+		"--data-dir", dir, "--rest-port", fmt.Sprint(freePort(t)), "--kafka-port", fmt.Sprint(freePort(t)),
+		"--kafka-security-protocol", "SASL_SSL", "--kafka-user", "app:app-secret", "--rest-tls", "--rest-users-file", users,
+		"--offset-flush-interval-ms", "200", "--log-level", "warn")
+	url := p.Ready["REST API"]
+	if !strings.HasPrefix(url, "https://") {
+		t.Fatalf("REST API at %s, want https", url)
+	}
+	env := map[string]string{"CONNECTD_URL": url, "CONNECTD_USER": adminUser, "CONNECTD_PASSWORD": adminPass, "CONNECTD_CA_FILE": p.Ready["REST CA"], "CONNECTD_CTL_CONFIG": filepath.Join(t.TempDir(), "ctl.json")}
+	cfgFile := filepath.Join(t.TempDir(), "gen.json")
+	writeTestFile(t, cfgFile, `{"name":"gen","config":{"connector.class":"datagen","topic":"secure","schema":"string","count":"50","rate":"500"}}`)
+	if code, o, e := ctlRun(t, env, "apply", "-f", cfgFile); code != 0 {
+		t.Fatalf("apply: %d %s %s", code, o, e)
+	}
+	if code, _, e := ctlRun(t, map[string]string{"CONNECTD_URL": url, "CONNECTD_CA_FILE": p.Ready["REST CA"]}, "get", "connectors"); code != 5 {
+		t.Errorf("no credentials: exit %d %s, want 5", code, e)
+	}
+	clientProps := filepath.Join(dir, "kafka", "client.properties")
+	if !strings.Contains(p.Ready["Kafka security"], clientProps) {
+		t.Errorf("Kafka security line %q does not name %s", p.Ready["Kafka security"], clientProps)
+	}
+	var got int
+	waitFor(t, 60*time.Second, "50 records through connectd consume", func() (bool, string) {
+		out, err := exec.Command(connectdBin, "consume", "--bootstrap", p.Ready["Kafka bootstrap"], "--consumer-config", clientProps, "--max", "50", "--timeout", "3s", "secure").CombinedOutput()
+		got = strings.Count(string(out), "\n")
+		return err == nil && got == 50, fmt.Sprint(got, " ", tail(string(out), 300), err)
+	})
+	// Without the client keys the broker lets nothing in.
+	out, _ := exec.Command(connectdBin, "consume", "--bootstrap", p.Ready["Kafka bootstrap"], "--max", "1", "--timeout", "3s", "secure").CombinedOutput()
+	if strings.Contains(string(out), "value=") {
+		t.Errorf("a plaintext client read records: %s", out)
+	}
+	p.Stop()
 }

@@ -468,13 +468,9 @@ func (e *env) logLevel(args []string) error {
 }
 
 func (e *env) configCmd(args []string) error {
-	path := e.configPath
-	if path == "" {
-		path = defaultConfigPath(e.getenv)
-	}
-	cfg, err := loadConfig(path)
+	cfg, path, err := e.loadConfig()
 	if err != nil {
-		return &exitError{exitUsage, err}
+		return err
 	}
 	if len(args) == 0 {
 		return usageErr("config: set-context, use-context, get-contexts, current-context or delete-context?")

@@ -323,13 +323,9 @@ func (e *env) run(args []string) error {
 // connect resolves the context (flags over the environment over the
 // config file) and makes the client.
 func (e *env) connect() error {
-	path := e.configPath
-	if path == "" {
-		path = defaultConfigPath(e.getenv)
-	}
-	cfg, err := loadConfig(path)
+	cfg, path, err := e.loadConfig()
 	if err != nil {
-		return &exitError{exitUsage, err}
+		return err
 	}
 	e.cfg = cfg
 	name := e.context
@@ -395,6 +391,19 @@ func (e *env) connect() error {
 		e.client.Authorization = api.BasicAuth(c.User, c.Password)
 	}
 	return nil
+}
+
+// loadConfig reads the config file --config or the environment names.
+func (e *env) loadConfig() (*Config, string, error) {
+	path := e.configPath
+	if path == "" {
+		path = defaultConfigPath(e.getenv)
+	}
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, "", &exitError{exitUsage, err}
+	}
+	return cfg, path, nil
 }
 
 // print writes v as JSON or YAML, or calls table for people.
