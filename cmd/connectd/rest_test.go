@@ -129,7 +129,7 @@ func TestHTTPSClientAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err := runtime.ParseWorkerConfig(map[string]string{
-		"listeners": "https://127.0.0.1:0",
+		"listeners":                         "https://127.0.0.1:0",
 		"listeners.https.ssl.keystore.type": "PEM", "listeners.https.ssl.keystore.location": keystore,
 		"listeners.https.ssl.truststore.type": "PEM", "listeners.https.ssl.truststore.location": caPath,
 		"listeners.https.ssl.client.auth": "required",
