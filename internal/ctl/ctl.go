@@ -333,7 +333,8 @@ func (e *env) connect() error {
 		name = e.getenv("CONNECTD_CONTEXT")
 	}
 	c := &Context{}
-	if name != "" {
+	named := name != ""
+	if named {
 		got, ok := cfg.Contexts[name]
 		if !ok {
 			return usageErr("no context %q in %s", name, path)
@@ -342,10 +343,12 @@ func (e *env) connect() error {
 	} else if got, ok := cfg.Contexts[cfg.CurrentContext]; ok && e.url == "" && e.getenv("CONNECTD_URL") == "" {
 		name, *c = cfg.CurrentContext, *got
 	}
+	// Flags override everything; the environment's fields apply when no
+	// context was named.
 	pick := func(dst *string, flagName, flagVal, envName string) {
 		if e.flagsSet[flagName] {
 			*dst = flagVal
-		} else if v := e.getenv(envName); v != "" {
+		} else if v := e.getenv(envName); v != "" && !named {
 			*dst = v
 		}
 	}

@@ -169,6 +169,9 @@ func TestContexts(t *testing.T) {
 	if c := resolve("--url", "http://flag:8083"); c.URL != "http://flag:8083" {
 		t.Errorf("--url over CONNECTD_URL: %+v", c)
 	}
+	if c := resolve("--context", "prod"); c.URL != "https://prod:8443" {
+		t.Errorf("--context over CONNECTD_URL: %+v", c)
+	}
 	delete(envs, "CONNECTD_URL")
 	envs["CONNECTD_CONTEXT"] = "prod"
 	if c := resolve(); c.URL != "https://prod:8443" {
