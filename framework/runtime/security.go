@@ -55,7 +55,7 @@ const (
 //
 // Kafka Connect gives producers and consumers only their prefixed keys;
 // connectd lets them inherit the unprefixed ones too, so that a worker
-// file with the security keys once reaches every client (see ADR 8).
+// file with the security keys once reaches every client (see ADR 10).
 func (c *WorkerConfig) securitySettings(kind string, connector map[string]string) *sslconf.Settings {
 	s := sslconf.New().Overlay(c.Raw, "", securityKeyPrefixes...)
 	if kind == clientWorker {
