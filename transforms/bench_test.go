@@ -58,6 +58,49 @@ type benchCase struct {
 	class string
 	keys  map[string]string
 	forms []bool // schema'd (true) and/or schemaless (false)
+	// records, when set, makes the records instead of benchRecord.
+	records func(n int) *connect.Record
+}
+
+// benchEnvelopeSchema is a Debezium change event whose rows are the
+// benchmark's order (benchSchema), as postgres-cdc writes them for a table
+// public.orders with the topic prefix dbserver1.
+var (
+	benchRowSchema = func() *connect.Schema {
+		b := connect.StructSchema().Name("dbserver1.public.orders.Value").Optional()
+		for _, f := range benchSchema.Fields {
+			b.Field(f.Name, f.Schema)
+		}
+		return b.Build()
+	}()
+	benchEnvelopeSchema = dbzEnvelopeOf("dbserver1.public.orders", benchRowSchema)
+	benchEnvelopeKey    = connect.StructSchema().Name("dbserver1.public.orders.Key").Field("id", connect.Int64Schema).Build()
+)
+
+// benchEnvelope returns change event n (0 or 1) of the benchmark: an
+// insert of benchRecord(true, 0)'s order, or an update from it to record
+// 1's, each with its own values, as consecutive events of a stream have.
+func benchEnvelope(n int) *connect.Record {
+	row := func(n int) *connect.StructValue {
+		v := benchRecord(true, n).Value.(*connect.StructValue)
+		out := connect.NewStruct(benchRowSchema)
+		for i := range benchRowSchema.Fields {
+			out.SetIndex(i, v.GetIndex(i))
+		}
+		return out
+	}
+	ts := 1700000000000 + int64(n)
+	src := connect.NewStruct(dbzSource).Put("version", "2.7.4.Final").Put("connector", "postgresql").Put("name", "dbserver1").
+		Put("ts_ms", ts).Put("snapshot", "false").Put("db", "shop").Put("sequence", fmt.Sprintf(`[null,"%d"]`, 24023128+n)).
+		Put("ts_us", ts*1000).Put("ts_ns", ts*1000000).Put("schema", "public").Put("table", "orders").
+		Put("txId", int64(555+n)).Put("lsn", int64(24023128+n))
+	env := connect.NewStruct(benchEnvelopeSchema).Put("after", row(n)).Put("source", src).Put("op", "c").
+		Put("ts_ms", ts+5).Put("ts_us", (ts+5)*1000).Put("ts_ns", (ts+5)*1000000)
+	if n == 1 {
+		env.Put("before", row(0)).Put("op", "u")
+	}
+	return &connect.Record{Topic: "dbserver1.public.orders", Partition: -1, KeySchema: benchEnvelopeKey,
+		Key: connect.NewStruct(benchEnvelopeKey).Put("id", int64(42+n)), ValueSchema: benchEnvelopeSchema, Value: env, Timestamp: ms(ts + 5)}
 }
 
 var both = []bool{true, false}
@@ -82,6 +125,12 @@ func benchCases() []benchCase {
 		{name: "TimestampRouter", class: "TimestampRouter", forms: []bool{true}},
 		{name: "ValueToKey", class: "ValueToKey", keys: map[string]string{"fields": "id,customer"}, forms: both},
 		{name: "TopicNameMatches", class: "Filter", keys: map[string]string{"predicate": "p", "negate": "true"}, forms: []bool{true}},
+		// Debezium's: a change event to its row as configured by default,
+		// and with the metadata Debezium's users commonly add.
+		{name: "ExtractNewRecordState", class: "ExtractNewRecordState", forms: []bool{true}, records: benchEnvelope},
+		{name: "ExtractNewRecordStateRewrite", class: "ExtractNewRecordState", keys: map[string]string{
+			"delete.tombstone.handling.mode": "rewrite", "add.fields": "op,table,lsn,source.ts_ms", "add.headers": "op"},
+			forms: []bool{true}, records: benchEnvelope},
 	}
 }
 
@@ -185,16 +234,15 @@ func BenchmarkMapInsert(b *testing.B) {
 // changed record, struct or map is new memory.
 var modes = []string{"reused", "owned", "fresh"}
 
-// benchLoop runs records like benchRecord(schema, 0) and (…, 1),
-// alternately, through c in mode, with check run on each result before
-// the loop, and reports perOp with units units of work per record.
+// benchLoop runs the two records rs (like benchRecord(schema, 0) and
+// (…, 1)), alternately, through c in mode, with check run on each result
+// before the loop, and reports perOp with units units of work per record.
 //
 // The owned mode needs a record of its own for every call, as a sink
 // task's converter makes: each op makes one (handOver) and applies the
 // chain to it. BenchmarkHandOver is the peer to subtract.
-func benchLoop(b *testing.B, c *Chain, mode string, schema bool, units float64, unit string, check func(*connect.Record, error)) {
+func benchLoop(b *testing.B, c *Chain, mode string, rs [2]*connect.Record, units float64, unit string, check func(*connect.Record, error)) {
 	b.Helper()
-	rs := [2]*connect.Record{benchRecord(schema, 0), benchRecord(schema, 1)}
 	var apply func(*connect.Record) (*connect.Record, error)
 	switch mode {
 	case "fresh":
@@ -222,11 +270,15 @@ func benchLoop(b *testing.B, c *Chain, mode string, schema bool, units float64, 
 
 // BenchmarkHandOver is the owned mode's peer: making a record of its own
 // (handOver), which the owned mode does for every call, as a sink task's
-// converter does for every record.
+// converter does for every record: with the benchmark's struct or map, and
+// with the change event ExtractNewRecordState is measured on.
 func BenchmarkHandOver(b *testing.B) {
-	for _, schema := range both {
-		b.Run(formName(schema), func(b *testing.B) {
-			rs := [2]*connect.Record{benchRecord(schema, 0), benchRecord(schema, 1)}
+	for _, form := range []string{"schema", "schemaless", "envelope"} {
+		b.Run(form, func(b *testing.B) {
+			rs := [2]*connect.Record{benchRecord(form == "schema", 0), benchRecord(form == "schema", 1)}
+			if form == "envelope" { // ExtractNewRecordState's records
+				rs = [2]*connect.Record{benchEnvelope(0), benchEnvelope(1)}
+			}
 			b.ReportAllocs()
 			start := processCPU()
 			i := 0
@@ -273,7 +325,11 @@ func BenchmarkTransforms(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					benchLoop(b, c, mode, schema, 1, "op", func(_ *connect.Record, err error) {
+					rs := [2]*connect.Record{benchRecord(schema, 0), benchRecord(schema, 1)}
+					if bc.records != nil {
+						rs = [2]*connect.Record{bc.records(0), bc.records(1)}
+					}
+					benchLoop(b, c, mode, rs, 1, "op", func(_ *connect.Record, err error) {
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -316,7 +372,8 @@ func BenchmarkChain5(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				benchLoop(b, c, mode, schema, 5, "transform", func(out *connect.Record, err error) {
+				rs := [2]*connect.Record{benchRecord(schema, 0), benchRecord(schema, 1)}
+				benchLoop(b, c, mode, rs, 5, "transform", func(out *connect.Record, err error) {
 					if err != nil || out == nil || out.Topic != "order-v2" {
 						b.Fatalf("chain gave %v, %v", out, err)
 					}

@@ -33,7 +33,9 @@ func single(name, doc string, def *connect.ConfigDef, mk func(*connect.Config, E
 	return []TransformType{{Class: transformsPackage + name, Name: name, Doc: doc, Config: def, New: asTransform(mk)}}
 }
 
-// builtinTransforms lists the transforms Kafka Connect ships, by class name.
+// builtinTransforms lists the transforms Kafka Connect ships, by class
+// name, and Debezium's ExtractNewRecordState, which Debezium's users put in
+// front of every sink.
 func builtinTransforms() []TransformType {
 	var ts []TransformType
 	for _, group := range [][]TransformType{
@@ -58,6 +60,10 @@ func builtinTransforms() []TransformType {
 		single("TimestampRouter", "Renames the topic from the topic and the record's timestamp, e.g. to one topic per day.",
 			timestampRouterDef, newTimestampRouter),
 		single("ValueToKey", "Replaces the key with a struct (or map) of fields taken from the value.", valueToKeyDef, newValueToKey),
+		{{Class: debeziumTransformsPackage + "ExtractNewRecordState", Name: "ExtractNewRecordState",
+			Doc: "Debezium's event flattening: replaces a change event with its after row, drops, nulls or rewrites deletes, " +
+				"drops or keeps tombstones, and can add the event's metadata as fields or headers.",
+			Config: extractNewRecordStateDef, New: asTransform(newExtractNewRecordState)}},
 	} {
 		ts = append(ts, group...)
 	}

@@ -34,7 +34,7 @@ func TestConfigDef(t *testing.T) {
 		t.Errorf("transforms.mask.fields = %+v", k)
 	}
 	k, _ = def.Key("transforms.mask.type")
-	if len(k.Recommended) != 26 {
-		t.Errorf("type recommends %d classes, want 26", len(k.Recommended))
+	if len(k.Recommended) != 27 {
+		t.Errorf("type recommends %d classes, want 27", len(k.Recommended))
 	}
 }

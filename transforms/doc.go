@@ -1,7 +1,9 @@
 // Package transforms implements Apache Kafka Connect's single-message
 // transforms (SMTs) and predicates over connectd's SDK types, with Kafka
 // Connect's config keys, defaults, validation, error messages and
-// behaviour, for records with schemas (Struct values) and without (maps).
+// behaviour, for records with schemas (Struct values) and without (maps);
+// and Debezium's ExtractNewRecordState, which turns Debezium change events
+// into rows, as Debezium 2.7 does.
 //
 // # Configuration
 //
@@ -22,8 +24,10 @@
 //
 // A type is named by its Java class name or by its short name, the class
 // name without the package: "MaskField$Value", "RegexRouter",
-// "TopicNameMatches". (Kafka Connect itself accepts the short names of the
-// types that are not nested classes.) The README lists every type and key.
+// "TopicNameMatches", "ExtractNewRecordState"
+// (io.debezium.transforms.ExtractNewRecordState). (Kafka Connect itself
+// accepts the short names of the types that are not nested classes.) The
+// README lists every type and key.
 //
 // # Use by the runtime
 //
@@ -99,4 +103,10 @@
 // refuse for a Decimal schema of another scale). Schemaless maps must be
 // map[string]any. Where Kafka Connect fails with a NullPointerException
 // (HeaderFrom on a field the schema lacks), the error says what is wrong.
+//
+// ExtractNewRecordState follows Debezium 2.7's code where its
+// documentation says otherwise, refuses a bad delete.tombstone.handling.mode
+// when the chain is built rather than at the first record, and says what is
+// wrong where Debezium's fails with a NullPointerException; the README
+// lists every difference.
 package transforms

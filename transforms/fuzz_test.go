@@ -37,6 +37,8 @@ func fuzzRecords() []*connect.Record {
 		{Topic: "t", Partition: -1, Headers: []connect.Header{{Key: "h", Value: "v"}}},
 		{Topic: "t", ValueSchema: connect.StringSchema, Value: "2024-01-02"},
 		{Topic: "t", Key: int64(5), Value: []byte("raw")},
+		// Debezium change events, for ExtractNewRecordState.
+		dbzUpd(), dbzDel(), dbzTomb(), dbzTrnc(),
 	}
 }
 
@@ -73,6 +75,8 @@ func FuzzChainConfig(f *testing.F) {
 		"transforms=x\ntransforms.x.type=Flatten$Value\ntransforms.x.delimiter=_",
 		"transforms=a,a\ntransforms.a.type=nope",
 		"predicates=p\npredicates.p.type=HasHeaderKey\npredicates.p.name=",
+		"transforms=u\ntransforms.u.type=ExtractNewRecordState\ntransforms.u.delete.tombstone.handling.mode=rewrite\ntransforms.u.add.fields=op,source.ts_ms:ts\ntransforms.u.add.headers=op,lsn\ntransforms.u.route.by.field=last_name",
+		"transforms=u\ntransforms.u.type=io.debezium.transforms.ExtractNewRecordState\ntransforms.u.drop.fields.header.name=h\ntransforms.u.drop.tombstones=false",
 	} {
 		f.Add(seed)
 	}

@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"testing"
@@ -278,8 +279,40 @@ func runCases(t *testing.T, cases map[string]applyCase) {
 			if d := cmp.Diff(before, snapshot(tc.in), cmpopts.EquateNaNs()); d != "" {
 				t.Errorf("alone: input record changed (-before +after):\n%s", d)
 			}
+			// The runtime's sink path, which hands the chain a record of its
+			// own to change in place, does the same.
+			got, err = c.ApplyOwned(handOverAll(tc.in))
+			if msg := unwrapMessage(err); msg != tc.wantErr {
+				t.Fatalf("owned: error = %q, want %q", msg, tc.wantErr)
+			}
+			if d := diffRecords(tc.want, got); d != "" {
+				t.Errorf("owned: record (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(before, snapshot(tc.in), cmpopts.EquateNaNs()); d != "" {
+				t.Errorf("owned: input record changed (-before +after):\n%s", d)
+			}
 		})
 	}
+}
+
+// handOverAll returns a copy of r whose key and value maps or structs and
+// header slice are its own, as a sink task's converter makes them for
+// ApplyOwned.
+func handOverAll(r *connect.Record) *connect.Record {
+	c := handOver(r)
+	switch k := r.Key.(type) {
+	case map[string]any:
+		c.Key = maps.Clone(k)
+	case *connect.StructValue:
+		if k != nil {
+			sv := connect.NewStruct(k.Schema())
+			for i := range k.Schema().Fields {
+				sv.SetIndex(i, k.GetIndex(i))
+			}
+			c.Key = sv
+		}
+	}
+	return c
 }
 
 // rec builds a record on topic "test", partition 0.

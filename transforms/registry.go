@@ -24,7 +24,7 @@ type Registry struct {
 var builtin = NewRegistry()
 
 // NewRegistry returns a registry holding every transform and predicate that
-// Apache Kafka Connect ships.
+// Apache Kafka Connect ships, and Debezium's ExtractNewRecordState.
 func NewRegistry() *Registry {
 	r := &Registry{transforms: map[string]*TransformType{}, predicates: map[string]*PredicateType{}}
 	for _, t := range builtinTransforms() {

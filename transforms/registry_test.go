@@ -7,8 +7,8 @@ import (
 )
 
 // TestBuiltinTypes checks that the registry holds exactly the transforms and
-// predicates Kafka Connect lists in its META-INF/services files, under their
-// class names and short names.
+// predicates Kafka Connect lists in its META-INF/services files, and
+// Debezium's ExtractNewRecordState, under their class names and short names.
 func TestBuiltinTypes(t *testing.T) {
 	t.Parallel()
 	wantT := []string{
@@ -17,11 +17,16 @@ func TestBuiltinTypes(t *testing.T) {
 		"InsertField$Key", "InsertField$Value", "InsertHeader", "MaskField$Key", "MaskField$Value", "RegexRouter",
 		"ReplaceField$Key", "ReplaceField$Value", "SetSchemaMetadata$Key", "SetSchemaMetadata$Value",
 		"TimestampConverter$Key", "TimestampConverter$Value", "TimestampRouter", "ValueToKey",
+		"ExtractNewRecordState",
 	}
 	var gotT []string
 	for _, tt := range builtin.Transforms() {
 		gotT = append(gotT, tt.Name)
-		if tt.Class != "org.apache.kafka.connect.transforms."+tt.Name {
+		pkg := "org.apache.kafka.connect.transforms."
+		if tt.Name == "ExtractNewRecordState" {
+			pkg = "io.debezium.transforms."
+		}
+		if tt.Class != pkg+tt.Name {
 			t.Errorf("%s: class %s", tt.Name, tt.Class)
 		}
 		for _, n := range []string{tt.Name, tt.Class} {

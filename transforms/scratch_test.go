@@ -125,39 +125,60 @@ func TestApplyReusingMatchesApply(t *testing.T) {
 			if !c.reusable {
 				t.Fatal("a chain of built-in transforms does not reuse memory")
 			}
-			var scratch Scratch
-			var earlier []*connect.Record // Apply's results
-			var earlierViews []*view
-			handed := reuseRecords() // the same records again, for ApplyOwned
-			for i, in := range reuseRecords() {
-				before := snapshot(in)
-				want, wantErr := c.Apply(in)
-				got, err := c.ApplyReusing(in, &scratch)
-				if errString(err) != errString(wantErr) {
-					t.Fatalf("record %d: error %v, Apply's %v", i, err, wantErr)
-				}
-				if d := diffRecords(want, got); d != "" {
-					t.Errorf("record %d: ApplyReusing vs Apply (-Apply +ApplyReusing):\n%s", i, d)
-				}
-				gotOwned, err := c.ApplyOwned(handed[i])
-				if errString(err) != errString(wantErr) {
-					t.Fatalf("record %d: ApplyOwned's error %v, Apply's %v", i, err, wantErr)
-				}
-				if d := diffRecords(want, gotOwned); d != "" {
-					t.Errorf("record %d: ApplyOwned vs Apply (-Apply +ApplyOwned):\n%s", i, d)
-				}
-				if d := cmp.Diff(before, snapshot(in)); d != "" {
-					t.Errorf("record %d: input changed (-before +after):\n%s", i, d)
-				}
-				for j, e := range earlier {
-					if d := cmp.Diff(earlierViews[j], snapshot(e)); d != "" {
-						t.Errorf("record %d: Apply's result for record %d changed (-before +after):\n%s", i, j, d)
-					}
-				}
-				earlier, earlierViews = append(earlier, want), append(earlierViews, snapshot(want))
-			}
+			checkStream(t, c, reuseRecords)
 		})
 	}
+}
+
+// checkStream runs the records stream() returns through c with one
+// Scratch, and checks each result, read before the next call, against
+// Apply's, as ApplyOwned's on the same records made again, and Apply's
+// against the transforms applied one by one; and that no input (nor any
+// earlier result of Apply) changed. It returns how many records c kept.
+func checkStream(t *testing.T, c *Chain, stream func() []*connect.Record) (kept int) {
+	t.Helper()
+	var scratch Scratch
+	var earlier []*connect.Record // Apply's results
+	var earlierViews []*view
+	handed := stream() // the same records again, for ApplyOwned
+	for i, in := range stream() {
+		before := snapshot(in)
+		want, wantErr := c.Apply(in)
+		step, err := stepByStep(c, in)
+		if unwrapMessage(err) != unwrapMessage(wantErr) {
+			t.Fatalf("record %d: step by step, error %v, Apply's %v", i, err, wantErr)
+		}
+		if d := diffRecords(step, want); d != "" {
+			t.Errorf("record %d: Apply vs step by step (-step +Apply):\n%s", i, d)
+		}
+		got, err := c.ApplyReusing(in, &scratch)
+		if errString(err) != errString(wantErr) {
+			t.Fatalf("record %d: error %v, Apply's %v", i, err, wantErr)
+		}
+		if d := diffRecords(want, got); d != "" {
+			t.Errorf("record %d: ApplyReusing vs Apply (-Apply +ApplyReusing):\n%s", i, d)
+		}
+		gotOwned, err := c.ApplyOwned(handed[i])
+		if errString(err) != errString(wantErr) {
+			t.Fatalf("record %d: ApplyOwned's error %v, Apply's %v", i, err, wantErr)
+		}
+		if d := diffRecords(want, gotOwned); d != "" {
+			t.Errorf("record %d: ApplyOwned vs Apply (-Apply +ApplyOwned):\n%s", i, d)
+		}
+		if d := cmp.Diff(before, snapshot(in)); d != "" {
+			t.Errorf("record %d: input changed (-before +after):\n%s", i, d)
+		}
+		for j, e := range earlier {
+			if d := cmp.Diff(earlierViews[j], snapshot(e)); d != "" {
+				t.Errorf("record %d: Apply's result for record %d changed (-before +after):\n%s", i, j, d)
+			}
+		}
+		if want != nil {
+			kept++
+		}
+		earlier, earlierViews = append(earlier, want), append(earlierViews, snapshot(want))
+	}
+	return kept
 }
 
 // keeper is a plugin's transform that keeps every record it is given, as

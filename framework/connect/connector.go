@@ -123,7 +123,10 @@ type SinkTask interface {
 	Start(ctx context.Context, config map[string]string) error
 
 	// Put hands the task a batch of records. It may buffer them; they need
-	// not be durable until Flush. Returning a *BatchError names records that
+	// not be durable until Flush. While no records arrive the framework
+	// calls Put with an empty batch about once a second, as Kafka Connect
+	// does, so a task can act on time (close idle files, send a lingering
+	// batch) without a goroutine of its own. Returning a *BatchError names records that
 	// failed while the rest were accepted; a retriable error makes the
 	// framework hand the same batch again; any other error fails the task.
 	Put(ctx context.Context, records []*Record) error
@@ -136,6 +139,52 @@ type SinkTask interface {
 	// Stop releases the task's resources. Records put but not flushed will
 	// be delivered again to a later task.
 	Stop(ctx context.Context) error
+}
+
+// PreCommitter is implemented by sink tasks that keep records across
+// flushes (open files, bulk requests in flight) and so cannot make all they
+// were handed durable on demand, as Kafka Connect's SinkTask.preCommit. The
+// framework then calls PreCommit instead of Flush whenever it is about to
+// commit offsets: every offset.flush.interval.ms, before partitions are
+// taken away (Close follows), and before Stop.
+//
+// offsets holds, for each partition with records put, the offset after the
+// last record put: what Flush would receive. PreCommit returns, per
+// partition, the offset of the first record that is not durable yet, so
+// that every record before it is: the framework commits exactly that. A
+// partition missing from the result is not committed this time; an offset
+// beyond the one given is ignored (with a warning, as Kafka Connect does).
+// A retriable error commits nothing and is retried at the next commit; any
+// other error fails the task.
+//
+// PreCommit runs on the goroutine that calls Put, never concurrently with
+// Put, Open or Close. Records put but never reported durable are delivered
+// again to a later task, from the last committed offset.
+type PreCommitter interface {
+	PreCommit(ctx context.Context, offsets map[TopicPartition]int64) (map[TopicPartition]int64, error)
+}
+
+// ErrantRecordReporter hands the framework a record a sink task took in an
+// earlier Put and then found it cannot write (Kafka Connect's
+// ErrantRecordReporter): a document refused by a bulk request that was
+// still in flight when Put returned. The framework handles the record as
+// one Put rejected in a BatchError: it is logged per errors.log.enable,
+// written, as consumed, to the dead letter queue when there is one, then
+// skipped with errors.tolerance=all or fails the task with none.
+//
+// Report must be given the *Record that Put received. It does not block
+// and may be called from any goroutine. The framework commits no offset
+// past a reported record before it has handled the report; so a task
+// reports a record first, then counts it durable (PendingOffsets.Done).
+type ErrantRecordReporter interface {
+	Report(rec *Record, err error)
+}
+
+// ErrantRecordReporting is implemented by sink tasks that learn only
+// after Put returned that a record cannot be written. The framework calls
+// SetErrantRecordReporter once, before Start.
+type ErrantRecordReporting interface {
+	SetErrantRecordReporter(ErrantRecordReporter)
 }
 
 // PartitionAware is implemented by sink tasks that keep per-partition state

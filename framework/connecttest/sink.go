@@ -3,6 +3,7 @@ package connecttest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"testing"
 
 	"github.com/connectd/connectd/framework/connect"
@@ -11,7 +12,10 @@ import (
 
 // SinkCase configures the sink suite for one connector.
 type SinkCase struct {
-	// Config is a valid connector config (with topics).
+	// Config is a valid connector config (with topics). It must make every
+	// record put durable by the flush that follows: for a task that buffers
+	// across flushes (connect.PreCommitter), e.g. a flush size equal to the
+	// number of Records.
 	Config map[string]string
 	// Prepare runs before each mode and returns the Config to use (nil: as is).
 	Prepare func(t *testing.T) map[string]string
@@ -25,8 +29,9 @@ type SinkCase struct {
 
 // Sink runs the sink contract suite in-process and over a plugin process:
 // describe and validate; split into tasks; open partitions; put the records
-// in two batches; flush; the external system then holds exactly the records
-// (Check); close and stop.
+// in two batches and an empty one (the worker's tick while idle); flush (or
+// pre-commit), after which every offset must be reported durable and the
+// external system hold exactly the records (Check); close and stop.
 func Sink(t *testing.T, p plugin.Plugin, sc SinkCase) {
 	for _, mode := range Modes {
 		t.Run(string(mode), func(t *testing.T) {
@@ -65,8 +70,13 @@ func Sink(t *testing.T, p plugin.Plugin, sc SinkCase) {
 					t.Fatalf("SinkPut rejected records: %v", failed[0].Err)
 				}
 			}
-			if err := c.SinkFlush(ctx, map[connect.TopicPartition]int64{tp: int64(len(recs))}); err != nil {
+			given := map[connect.TopicPartition]int64{tp: int64(len(recs))}
+			durable, err := c.SinkFlush(ctx, given)
+			if err != nil {
 				t.Fatalf("SinkFlush: %v", err)
+			}
+			if !maps.Equal(durable, given) {
+				t.Fatalf("after the flush the task reports offsets %v durable, want %v (a SinkCase's Config must make every record durable by then)", durable, given)
 			}
 			if sc.Check != nil {
 				got := sc.Check(t, taskCfg)

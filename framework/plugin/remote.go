@@ -324,17 +324,27 @@ func (r *remote) SinkPut(ctx context.Context, records []Record) ([]FailedRecord,
 	out := make([]FailedRecord, len(resp.Failed))
 	for i, f := range resp.Failed {
 		out[i] = FailedRecord{Index: int(f.Index), Err: fromPBError(f.Error)}
+		if len(f.Record) > 0 {
+			rs, err := unpackRecords(f.Record)
+			if err != nil || len(rs) != 1 {
+				return nil, fmt.Errorf("plugin: a reported record does not decode: %v", err)
+			}
+			out[i].Record = &rs[0]
+		}
 	}
 	return out, nil
 }
 
-func (r *remote) SinkFlush(ctx context.Context, offsets map[connect.TopicPartition]int64) error {
-	req := &pb.FlushRequest{Offsets: make([]*pb.PartitionOffset, 0, len(offsets))}
-	for tp, o := range offsets {
-		req.Offsets = append(req.Offsets, &pb.PartitionOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: o})
+func (r *remote) SinkFlush(ctx context.Context, offsets map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
+	req := &pb.FlushRequest{Offsets: toPBPartitionOffsets(offsets)}
+	resp, err := r.rpc.SinkFlush(ctx, req)
+	if err != nil {
+		return nil, r.wrap(err)
 	}
-	_, err := r.rpc.SinkFlush(ctx, req)
-	return r.wrap(err)
+	if !resp.PreCommit {
+		return offsets, nil
+	}
+	return fromPBPartitionOffsets(resp.Committable), nil
 }
 
 func (r *remote) SinkStop(ctx context.Context) error {

@@ -284,16 +284,21 @@ func (s *server) SinkPut(ctx context.Context, b *pb.RecordBatch) (*pb.PutRespons
 	resp := &pb.PutResponse{Failed: make([]*pb.FailedRecord, len(failed))}
 	for i, f := range failed {
 		resp.Failed[i] = &pb.FailedRecord{Index: int32(f.Index), Error: toPBError(f.Err)}
+		if f.Record != nil {
+			resp.Failed[i].Record = packRecords([]Record{*f.Record})
+		}
 	}
 	return resp, nil
 }
 
-func (s *server) SinkFlush(ctx context.Context, r *pb.FlushRequest) (*pb.Empty, error) {
-	offsets := make(map[connect.TopicPartition]int64, len(r.Offsets))
-	for _, o := range r.Offsets {
-		offsets[connect.TopicPartition{Topic: o.Topic, Partition: o.Partition}] = o.Offset
+func (s *server) SinkFlush(ctx context.Context, r *pb.FlushRequest) (*pb.FlushResponse, error) {
+	committable, err := s.impl.SinkFlush(ctx, fromPBPartitionOffsets(r.Offsets))
+	if err != nil {
+		return nil, errStatus(err)
 	}
-	return &pb.Empty{}, errStatus(s.impl.SinkFlush(ctx, offsets))
+	// Always sent as chosen by the task: the worker then commits exactly
+	// these, whether the task flushed or pre-committed.
+	return &pb.FlushResponse{PreCommit: true, Committable: toPBPartitionOffsets(committable)}, nil
 }
 
 func (s *server) SinkStop(ctx context.Context, _ *pb.Empty) (*pb.Empty, error) {

@@ -70,6 +70,22 @@ func fromPBPartitions(p *pb.Partitions) []connect.TopicPartition {
 	return out
 }
 
+func toPBPartitionOffsets(offsets map[connect.TopicPartition]int64) []*pb.PartitionOffset {
+	out := make([]*pb.PartitionOffset, 0, len(offsets))
+	for tp, o := range offsets {
+		out = append(out, &pb.PartitionOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: o})
+	}
+	return out
+}
+
+func fromPBPartitionOffsets(pos []*pb.PartitionOffset) map[connect.TopicPartition]int64 {
+	out := make(map[connect.TopicPartition]int64, len(pos))
+	for _, o := range pos {
+		out[connect.TopicPartition{Topic: o.Topic, Partition: o.Partition}] = o.Offset
+	}
+	return out
+}
+
 func toPBConfigDef(def *connect.ConfigDef) []*pb.ConfigKey {
 	keys := def.Keys()
 	out := make([]*pb.ConfigKey, len(keys))

@@ -39,6 +39,7 @@ const (
 	Plugin_SinkFlush_FullMethodName            = "/connectd.plugin.v1.Plugin/SinkFlush"
 	Plugin_SinkStop_FullMethodName             = "/connectd.plugin.v1.Plugin/SinkStop"
 	Plugin_TaskProgress_FullMethodName         = "/connectd.plugin.v1.Plugin/TaskProgress"
+	Plugin_SourceSupport_FullMethodName        = "/connectd.plugin.v1.Plugin/SourceSupport"
 )
 
 // PluginClient is the client API for Plugin service.
@@ -63,11 +64,19 @@ type PluginClient interface {
 	SinkOpen(ctx context.Context, in *Partitions, opts ...grpc.CallOption) (*Empty, error)
 	SinkClose(ctx context.Context, in *Partitions, opts ...grpc.CallOption) (*Empty, error)
 	SinkPut(ctx context.Context, in *RecordBatch, opts ...grpc.CallOption) (*PutResponse, error)
-	SinkFlush(ctx context.Context, in *FlushRequest, opts ...grpc.CallOption) (*Empty, error)
+	// SinkFlush makes the task flush (or, for a task that buffers across
+	// flushes, asks it which offsets are durable: connect.PreCommitter).
+	SinkFlush(ctx context.Context, in *FlushRequest, opts ...grpc.CallOption) (*FlushResponse, error)
 	SinkStop(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
 	// TaskProgress returns what the running task reports of its progress
 	// (connect.ProgressReporter); an empty json when it reports none.
 	TaskProgress(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Progress, error)
+	// SourceSupport asks a source connector, never started, whether it gives
+	// exactly-once delivery and whether its tasks can define transaction
+	// boundaries with the config given (connect.ExactlyOnceSourceConnector,
+	// connect.TransactionBoundaryConnector). A plugin built before it answers
+	// UNIMPLEMENTED, which the worker reads as "does not say".
+	SourceSupport(ctx context.Context, in *Config, opts ...grpc.CallOption) (*SourceSupportResponse, error)
 }
 
 type pluginClient struct {
@@ -208,9 +217,9 @@ func (c *pluginClient) SinkPut(ctx context.Context, in *RecordBatch, opts ...grp
 	return out, nil
 }
 
-func (c *pluginClient) SinkFlush(ctx context.Context, in *FlushRequest, opts ...grpc.CallOption) (*Empty, error) {
+func (c *pluginClient) SinkFlush(ctx context.Context, in *FlushRequest, opts ...grpc.CallOption) (*FlushResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Empty)
+	out := new(FlushResponse)
 	err := c.cc.Invoke(ctx, Plugin_SinkFlush_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -232,6 +241,16 @@ func (c *pluginClient) TaskProgress(ctx context.Context, in *Empty, opts ...grpc
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Progress)
 	err := c.cc.Invoke(ctx, Plugin_TaskProgress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pluginClient) SourceSupport(ctx context.Context, in *Config, opts ...grpc.CallOption) (*SourceSupportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SourceSupportResponse)
+	err := c.cc.Invoke(ctx, Plugin_SourceSupport_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -260,11 +279,19 @@ type PluginServer interface {
 	SinkOpen(context.Context, *Partitions) (*Empty, error)
 	SinkClose(context.Context, *Partitions) (*Empty, error)
 	SinkPut(context.Context, *RecordBatch) (*PutResponse, error)
-	SinkFlush(context.Context, *FlushRequest) (*Empty, error)
+	// SinkFlush makes the task flush (or, for a task that buffers across
+	// flushes, asks it which offsets are durable: connect.PreCommitter).
+	SinkFlush(context.Context, *FlushRequest) (*FlushResponse, error)
 	SinkStop(context.Context, *Empty) (*Empty, error)
 	// TaskProgress returns what the running task reports of its progress
 	// (connect.ProgressReporter); an empty json when it reports none.
 	TaskProgress(context.Context, *Empty) (*Progress, error)
+	// SourceSupport asks a source connector, never started, whether it gives
+	// exactly-once delivery and whether its tasks can define transaction
+	// boundaries with the config given (connect.ExactlyOnceSourceConnector,
+	// connect.TransactionBoundaryConnector). A plugin built before it answers
+	// UNIMPLEMENTED, which the worker reads as "does not say".
+	SourceSupport(context.Context, *Config) (*SourceSupportResponse, error)
 	mustEmbedUnimplementedPluginServer()
 }
 
@@ -314,7 +341,7 @@ func (UnimplementedPluginServer) SinkClose(context.Context, *Partitions) (*Empty
 func (UnimplementedPluginServer) SinkPut(context.Context, *RecordBatch) (*PutResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SinkPut not implemented")
 }
-func (UnimplementedPluginServer) SinkFlush(context.Context, *FlushRequest) (*Empty, error) {
+func (UnimplementedPluginServer) SinkFlush(context.Context, *FlushRequest) (*FlushResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SinkFlush not implemented")
 }
 func (UnimplementedPluginServer) SinkStop(context.Context, *Empty) (*Empty, error) {
@@ -322,6 +349,9 @@ func (UnimplementedPluginServer) SinkStop(context.Context, *Empty) (*Empty, erro
 }
 func (UnimplementedPluginServer) TaskProgress(context.Context, *Empty) (*Progress, error) {
 	return nil, status.Error(codes.Unimplemented, "method TaskProgress not implemented")
+}
+func (UnimplementedPluginServer) SourceSupport(context.Context, *Config) (*SourceSupportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SourceSupport not implemented")
 }
 func (UnimplementedPluginServer) mustEmbedUnimplementedPluginServer() {}
 func (UnimplementedPluginServer) testEmbeddedByValue()                {}
@@ -632,6 +662,24 @@ func _Plugin_TaskProgress_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Plugin_SourceSupport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Config)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServer).SourceSupport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Plugin_SourceSupport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServer).SourceSupport(ctx, req.(*Config))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Plugin_ServiceDesc is the grpc.ServiceDesc for Plugin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -702,6 +750,10 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "TaskProgress",
 			Handler:    _Plugin_TaskProgress_Handler,
+		},
+		{
+			MethodName: "SourceSupport",
+			Handler:    _Plugin_SourceSupport_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
