@@ -393,15 +393,18 @@ func BenchmarkFTPSourceScale(b *testing.B) {
 				done := fmt.Sprintf("/done%d", n)
 				s.user.MkdirAll(b, s.root, done)
 				name := fmt.Sprintf("%s-files%d-%d", s.name, n, i)
+				// Done once Kafka holds every record and every file was
+				// moved (after its offsets were committed): the connector
+				// is deleted when run returns.
+				holds, moved := w.topicHolds(b, name, int64(n)), filesIn(filepath.Join(s.root, done), n)
 				secs, rss := w.run(b, s, name, dir, map[string]string{"cleanup.policy": "move", "finished.path": done, "batch.size": "5000"},
-					w.topicHolds(b, name, int64(n)))
+					func(st herder.TaskState) bool { return holds(st) && moved(st) })
 				if n == many {
 					rate, rssMany = float64(n)/secs, rss
 				} else {
 					rssFew = rss
 				}
 				// The files back where they were, for the next run.
-				waitMoved(b, filepath.Join(s.root, done), n)
 				os.Remove(filepath.Join(s.root, dir))
 				if err := os.Rename(filepath.Join(s.root, done), filepath.Join(s.root, dir)); err != nil {
 					b.Fatal(err)
@@ -427,17 +430,10 @@ func BenchmarkFTPSourceScale(b *testing.B) {
 	}
 }
 
-// waitMoved waits until dir holds n files.
-func waitMoved(b *testing.B, dir string, n int) {
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
+// filesIn returns a done check: dir holds n entries.
+func filesIn(dir string, n int) func(herder.TaskState) bool {
+	return func(herder.TaskState) bool {
 		es, _ := os.ReadDir(dir)
-		if len(es) >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%s holds %d files, want %d", dir, len(es), n)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return len(es) >= n
 	}
 }
