@@ -28,7 +28,7 @@ type server struct {
 }
 
 // serverKinds are the servers every behaviour is checked against.
-var serverKinds = []string{"vsftpd", "proftpd", "proftpd-ftps", "sshd-password", "sshd-key"}
+var serverKinds = []string{"vsftpd", "vsftpd-ftps", "proftpd", "proftpd-ftps", "sshd-password", "sshd-key"}
 
 func startServer(t testing.TB, kind string) *server {
 	t.Helper()
