@@ -5,35 +5,13 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
+	"github.com/connectd/connectd/framework/connecttest"
 	"github.com/connectd/connectd/framework/plugin"
 )
-
-// checkGolden compares got with testdata/name, or rewrites it with -update.
-func checkGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
-	}
-}
 
 func gz(t *testing.T, b []byte) []byte {
 	t.Helper()
@@ -110,7 +88,7 @@ func TestGoldenFormats(t *testing.T) {
 				}
 				got := pollAll(t, s.config(kv...), len(names))
 				if s.kind == serverKinds[0] || !*update {
-					checkGolden(t, fc.name+".golden", got)
+					connecttest.CheckGolden(t, fc.name+".golden", got, *update)
 				}
 			})
 		}
