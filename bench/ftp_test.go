@@ -24,7 +24,6 @@ import (
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/framework/herder"
 	"github.com/connectd/connectd/internal/kafkatest"
-	"github.com/connectd/connectd/internal/proctest"
 	"github.com/connectd/connectd/internal/testserver"
 )
 
@@ -156,20 +155,13 @@ type ftpWorker struct {
 }
 
 func startFTPWorker(b *testing.B) *ftpWorker {
-	dir := b.TempDir()
-	bin := proctest.Binary(b)
-	kport, rport := proctest.FreePort(b), proctest.FreePort(b)
-	proctest.Start(b, "broker", []string{"Kafka bootstrap"}, bin, "broker", "--port", strconv.Itoa(kport), "--data-dir", filepath.Join(dir, "kafka"))
-	props := filepath.Join(dir, "worker.properties")
-	os.WriteFile(props, []byte(fmt.Sprintf("bootstrap.servers=127.0.0.1:%d\nlisteners=http://127.0.0.1:%d\noffset.storage.file.filename=%s\noffset.flush.interval.ms=1000\n",
-		kport, rport, filepath.Join(dir, "offsets.json"))), 0o644)
-	w := proctest.Start(b, "worker", []string{"REST API"}, bin, "standalone", props)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(fmt.Sprintf("127.0.0.1:%d", kport)), kgo.MetadataMinAge(10*time.Millisecond))
+	sa := startStandalone(b, 1000)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(sa.broker), kgo.MetadataMinAge(10*time.Millisecond))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(cl.Close)
-	return &ftpWorker{c: &api.Client{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", rport)}, pid: w.Pid(), adm: kadm.NewClient(cl), broker: fmt.Sprintf("127.0.0.1:%d", kport)}
+	return &ftpWorker{c: sa.rest, pid: sa.worker.Pid(), adm: kadm.NewClient(cl), broker: sa.broker}
 }
 
 // run creates an ftp-source connector reading dir and waits until done
