@@ -125,11 +125,21 @@ func (t *forgetTask) Stop(context.Context) error { return nil }
 // TestForgottenPartitionsLeaveTheStore runs a source that forgets each
 // finished partition: every record arrives once, the store keeps only the
 // partitions not forgotten, the task sees the forgetting committed, and a
-// restarted task lists what the store kept.
+// restarted task lists what the store kept. Exactly once, the tombstones
+// are written in the transactions of the records before them.
 func TestForgottenPartitionsLeaveTheStore(t *testing.T) {
-	for _, isolated := range []bool{false, true} {
-		t.Run(fmt.Sprintf("isolated=%v", isolated), func(t *testing.T) {
-			e := newEnv(t, isolated)
+	for _, tc := range []struct{ isolated, eos bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		t.Run(fmt.Sprintf("isolated=%v/eos=%v", tc.isolated, tc.eos), func(t *testing.T) {
+			isolated := tc.isolated
+			forgetCommits.Lock()
+			forgetCommits.nils = 0
+			forgetCommits.Unlock()
+			var e *env
+			if tc.eos {
+				e = newEOSEnv(t, isolated)
+			} else {
+				e = newEnv(t, isolated)
+			}
 			listed := t.TempDir() + "/listed.json"
 			e.put("f", map[string]string{"connector.class": "forget", "topic": "f", "count": "100", "keep": "8", "listed.file": listed})
 			got := counts(e.readTopic("f", 100))
