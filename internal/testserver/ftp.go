@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -42,6 +43,9 @@ type FTPOptions struct {
 	// TLS makes the server require explicit FTPS (AUTH TLS) on the control
 	// and data connections, with a certificate generated for the test.
 	TLS bool
+	// Implicit, with TLS, makes vsftpd speak implicit FTPS: TLS from the
+	// first byte of every connection. proftpd ignores it.
+	Implicit bool
 	// TZ, when set, makes vsftpd list times in this zone (use_localtime),
 	// as servers that show local time in LIST do. proftpd ignores it.
 	TZ string
@@ -83,6 +87,7 @@ func StartVsftpd(tb testing.TB, o FTPOptions) *FTP {
 	} else {
 		conf = append(conf, "use_localtime=NO")
 	}
+	var implicit *tls.Config
 	if o.TLS {
 		cert, key := selfSigned(tb, dir)
 		f.CAFile = cert
@@ -90,9 +95,13 @@ func StartVsftpd(tb testing.TB, o FTPOptions) *FTP {
 			"force_local_logins_ssl=YES", "force_local_data_ssl=YES", "allow_anon_ssl=NO",
 			// Go's TLS client resumes no session on the data connection.
 			"require_ssl_reuse=NO", "ssl_ciphers=HIGH")
+		if o.Implicit {
+			conf = append(conf, "implicit_ssl=YES")
+			implicit = tlsTo(tb, cert, f.Host)
+		}
 	}
 	confFile := writeLines(tb, dir, "vsftpd.conf", conf...)
-	f.Proc = Start(tb, "vsftpd", Command{Path: bin, Args: []string{confFile}, Env: env, Ready: ftpReady(f.Addr())})
+	f.Proc = Start(tb, "vsftpd", Command{Path: bin, Args: []string{confFile}, Env: env, Ready: ftpReady(f.Addr(), implicit)})
 	return f
 }
 
@@ -133,7 +142,7 @@ func StartProftpd(tb testing.TB, o FTPOptions) *FTP {
 			"TLSOptions NoSessionReuseRequired")
 	}
 	confFile := writeLines(tb, dir, "proftpd.conf", conf...)
-	f.Proc = Start(tb, "proftpd", Command{Path: bin, Args: []string{"--nodaemon", "-c", confFile}, Ready: ftpReady(f.Addr())})
+	f.Proc = Start(tb, "proftpd", Command{Path: bin, Args: []string{"--nodaemon", "-c", confFile}, Ready: ftpReady(f.Addr(), nil)})
 	return f
 }
 
@@ -220,9 +229,16 @@ func (f *FTP) MkdirAll(tb testing.TB, rel string) {
 }
 
 // ftpReady passes once the server sends its 220 greeting.
-func ftpReady(addr string) func() error {
+// With implicit set, it speaks TLS from the first byte (implicit FTPS).
+func ftpReady(addr string, implicit *tls.Config) func() error {
 	return func() error {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		var c net.Conn
+		var err error
+		if implicit != nil {
+			c, err = tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, implicit)
+		} else {
+			c, err = net.DialTimeout("tcp", addr, time.Second)
+		}
 		if err != nil {
 			return err
 		}
@@ -237,6 +253,21 @@ func ftpReady(addr string) func() error {
 		}
 		return nil
 	}
+}
+
+// tlsTo is a client config that trusts the PEM certificate in certFile
+// for host.
+func tlsTo(tb testing.TB, certFile, host string) *tls.Config {
+	tb.Helper()
+	pem, err := os.ReadFile(certFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		tb.Fatalf("no certificate in %s", certFile)
+	}
+	return &tls.Config{RootCAs: pool, ServerName: host}
 }
 
 func writeLines(tb testing.TB, dir, name string, lines ...string) string {

@@ -1,10 +1,7 @@
 package testserver
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"io"
-	"os"
 	"testing"
 	"time"
 
@@ -12,31 +9,33 @@ import (
 )
 
 // TestFTPServers checks that each daemon logs the test user in, lists and
-// serves a file a test wrote, with and without explicit FTPS.
+// serves a file a test wrote, with and without explicit FTPS (and vsftpd
+// with implicit FTPS).
 func TestFTPServers(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		start func(testing.TB, FTPOptions) *FTP
-		tls   bool
+		name     string
+		start    func(testing.TB, FTPOptions) *FTP
+		tls      bool
+		implicit bool
 	}{
-		{"vsftpd", StartVsftpd, false},
-		{"vsftpd-tls", StartVsftpd, true},
-		{"proftpd", StartProftpd, false},
-		{"proftpd-tls", StartProftpd, true},
+		{"vsftpd", StartVsftpd, false, false},
+		{"vsftpd-tls", StartVsftpd, true, false},
+		{"vsftpd-implicit-tls", StartVsftpd, true, true},
+		{"proftpd", StartProftpd, false, false},
+		{"proftpd-tls", StartProftpd, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := tc.start(t, FTPOptions{TLS: tc.tls})
+			srv := tc.start(t, FTPOptions{TLS: tc.tls, Implicit: tc.implicit})
 			srv.WriteFile(t, "/in/a.txt", []byte("hello\n"))
 			opts := []ftp.DialOption{ftp.DialWithTimeout(5 * time.Second)}
 			if tc.tls {
-				pem, err := os.ReadFile(srv.CAFile)
-				if err != nil {
-					t.Fatal(err)
+				conf := tlsTo(t, srv.CAFile, "127.0.0.1")
+				if tc.implicit {
+					opts = append(opts, ftp.DialWithTLS(conf))
+				} else {
+					opts = append(opts, ftp.DialWithExplicitTLS(conf))
 				}
-				pool := x509.NewCertPool()
-				pool.AppendCertsFromPEM(pem)
-				opts = append(opts, ftp.DialWithExplicitTLS(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}))
 			}
 			c, err := ftp.Dial(srv.Addr(), opts...)
 			if err != nil {
