@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,20 +31,28 @@ type server struct {
 // serverKinds are the servers every behaviour is checked against.
 var serverKinds = []string{"vsftpd", "vsftpd-ftps", "proftpd", "proftpd-ftps", "sshd-password", "sshd-key"}
 
+// implicitFTPS is vsftpd speaking implicit FTPS (TLS from the first
+// byte): the tests of reading, cleanup and resuming run against it too.
+const implicitFTPS = "vsftpd-ftps-implicit"
+
 func startServer(t testing.TB, kind string) *server {
 	t.Helper()
 	switch kind {
-	case "vsftpd", "proftpd", "proftpd-ftps", "vsftpd-ftps":
+	case "vsftpd", "proftpd", "proftpd-ftps", "vsftpd-ftps", "vsftpd-ftps-implicit":
 		start := testserver.StartVsftpd
 		if strings.HasPrefix(kind, "proftpd") {
 			start = testserver.StartProftpd
 		}
-		tls := strings.HasSuffix(kind, "-ftps")
-		f := start(t, testserver.FTPOptions{TLS: tls})
+		implicit := strings.HasSuffix(kind, "-ftps-implicit")
+		tls := implicit || strings.HasSuffix(kind, "-ftps")
+		f := start(t, testserver.FTPOptions{TLS: tls, Implicit: implicit})
 		cfg := map[string]string{ProtocolKey: ProtoFTP, HostKey: f.Host, PortKey: strconv.Itoa(f.Port),
 			UsernameKey: f.User.Name, PasswordKey: f.User.Password}
 		if tls {
 			cfg[ProtocolKey], cfg[TLSCAFileKey] = ProtoFTPS, f.CAFile
+		}
+		if implicit {
+			cfg[ProtocolKey] = ProtoFTPSImplicit
 		}
 		return &server{kind: kind, root: f.Root, user: f.User, proc: f.Proc, cfg: cfg}
 	case "sshd-password", "sshd-key":
@@ -61,12 +70,13 @@ func startServer(t testing.TB, kind string) *server {
 	return nil
 }
 
-// forEachServer runs f against every server kind at once. The subtests
-// do not call t.Parallel, which -parallel (the core count) would hold to
-// two at a time: they spend their time waiting on servers and timers.
-func forEachServer(t *testing.T, f func(t *testing.T, s *server)) {
+// forEachServer runs f against every server kind, and the extra kinds,
+// at once. The subtests do not call t.Parallel, which -parallel (the core
+// count) would hold to two at a time: they spend their time waiting on
+// servers and timers.
+func forEachServer(t *testing.T, f func(t *testing.T, s *server), extra ...string) {
 	var wg sync.WaitGroup
-	for _, kind := range serverKinds {
+	for _, kind := range append(slices.Clone(serverKinds), extra...) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

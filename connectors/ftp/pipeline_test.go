@@ -36,5 +36,5 @@ func TestEveryRecordOnce(t *testing.T) {
 		}
 		d.run(10*time.Second, "the moved files forgotten", func() bool { return len(d.store.paths()) == 0 })
 		exactlyOnce(t, d.records(), want)
-	})
+	}, implicitFTPS)
 }

@@ -76,7 +76,7 @@ func TestResumeMidFile(t *testing.T) {
 				t.Logf("%d records committed, %d polled and lost, %d read again", committed, lost, len(second))
 			})
 		}
-	})
+	}, implicitFTPS)
 }
 
 func boolInt(b bool) int64 {
