@@ -89,6 +89,79 @@ func TestTasksShareFiles(t *testing.T) {
 	exactlyOnce(t, all, want)
 }
 
+// TestTasksMaxChanged reads with one task until a file is half read,
+// commits and stops, then goes on with three tasks over the same stored
+// offsets, as after a change of tasks.max: the file read in part resumes
+// in the task its path now hashes to, and every line arrives once.
+func TestTasksMaxChanged(t *testing.T) {
+	s := startServer(t, "proftpd")
+	var want []string
+	for i := range 12 {
+		name := fmt.Sprintf("f%02d", i)
+		s.write(t, "/in/"+name+".txt", lines(name, 300), fixedTime)
+		want = append(want, wantLines(name, 300)...)
+	}
+	s.mkdir(t, "/done")
+	taskConfigs := func(n int) []map[string]string {
+		c := &connector{}
+		cfg := s.config("tasks.max", fmt.Sprint(n), SortKey, SortName, BatchSizeKey, "50",
+			CleanupKey, CleanupMove, FinishedPathKey, "/done")
+		if err := c.Start(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		tcs, err := c.TaskConfigs(context.Background(), n)
+		if err != nil || len(tcs) != n {
+			t.Fatalf("TaskConfigs: %d, %v", len(tcs), err)
+		}
+		return tcs
+	}
+	st := newStore()
+	one := newDriver(t, taskConfigs(1)[0], st)
+	one.run(30*time.Second, "six and a half files read", func() bool { return one.count() >= 6*300+30 })
+	one.stop() // everything polled is committed: nothing may come again
+	first := one.records()
+
+	var ds []*driver
+	for _, tc := range taskConfigs(3) {
+		ds = append(ds, newDriver(t, tc, st))
+	}
+	total := func() int {
+		n := len(first)
+		for _, d := range ds {
+			n += d.count()
+		}
+		return n
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for total() < len(want) && time.Now().Before(deadline) {
+		for _, d := range ds {
+			d.poll()
+			d.commit()
+		}
+	}
+	all := first
+	later := map[string]bool{}
+	for _, d := range ds {
+		for _, r := range d.records() {
+			later[r.file] = true
+		}
+		all = append(all, d.records()...)
+	}
+	exactlyOnce(t, all, want)
+	split := 0
+	for f := range later {
+		for _, r := range first {
+			if r.file == f {
+				split++
+				break
+			}
+		}
+	}
+	if split == 0 {
+		t.Error("no file was read in part by the one task and finished by one of the three")
+	}
+}
+
 // TestListingIsBounded lists a directory of 1200 files keeping at most 40
 // of them at a time: the task never holds more, and reads every file
 // once, in name order.
