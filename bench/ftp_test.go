@@ -24,6 +24,7 @@ import (
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/framework/herder"
 	"github.com/connectd/connectd/internal/kafkatest"
+	"github.com/connectd/connectd/internal/proctest"
 	"github.com/connectd/connectd/internal/testserver"
 )
 
@@ -193,8 +194,8 @@ func (w *ftpWorker) run(b *testing.B, s *ftpBenchServer, name, dir string, extra
 		if err == nil && st.State == herder.Failed {
 			b.Fatalf("%s failed: %s", name, st.Trace)
 		}
-		if pid := childWithArg(w.pid, name+"-0"); pid != 0 {
-			peak = max(peak, vmHWM(pid))
+		if pid := proctest.ChildWithArg(w.pid, name+"-0"); pid != 0 {
+			peak = max(peak, proctest.PeakMiB(b, pid))
 		}
 		if err == nil && done(st) {
 			break
@@ -205,21 +206,6 @@ func (w *ftpWorker) run(b *testing.B, s *ftpBenchServer, name, dir string, extra
 		time.Sleep(20 * time.Millisecond)
 	}
 	return time.Since(start).Seconds(), peak
-}
-
-// vmHWM returns a process's peak resident memory in MiB (0 when gone).
-func vmHWM(pid int) float64 {
-	f, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(f), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.Fields(v)[0])
-			return float64(kb) / 1024
-		}
-	}
-	return 0
 }
 
 // produce writes every line of the local file p to topic with a plain
