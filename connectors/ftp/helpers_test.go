@@ -324,6 +324,47 @@ func (d *driver) run(timeout time.Duration, what string, cond func() bool) {
 	}
 }
 
+// taskConfigs starts a connector with cfg and returns its configs for n
+// tasks.
+func taskConfigs(t *testing.T, cfg map[string]string, n int) []map[string]string {
+	t.Helper()
+	c := &connector{}
+	if err := c.Start(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	tcs, err := c.TaskConfigs(context.Background(), n)
+	if err != nil || len(tcs) != n {
+		t.Fatalf("TaskConfigs: %d, %v", len(tcs), err)
+	}
+	return tcs
+}
+
+// runTasks starts a driver for each task config over the store st, then
+// polls and commits them in turn until they hold n records among them
+// (or 30 s passed), and returns them.
+func runTasks(t *testing.T, tcs []map[string]string, st *store, n int) []*driver {
+	t.Helper()
+	var ds []*driver
+	for _, tc := range tcs {
+		ds = append(ds, newDriver(t, tc, st))
+	}
+	total := func() int {
+		sum := 0
+		for _, d := range ds {
+			sum += d.count()
+		}
+		return sum
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for total() < n && time.Now().Before(deadline) {
+		for _, d := range ds {
+			d.poll()
+			d.commit()
+		}
+	}
+	return ds
+}
+
 // records returns the records polled so far.
 func (d *driver) records() []rec {
 	d.mu.Lock()

@@ -1,7 +1,6 @@
 package ftp
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -39,33 +38,7 @@ func TestTasksShareFiles(t *testing.T) {
 		s.write(t, "/in/"+name+".txt", lines(name, 20), fixedTime)
 		want = append(want, wantLines(name, 20)...)
 	}
-	c := &connector{}
-	if err := c.Start(context.Background(), s.config("tasks.max", "3")); err != nil {
-		t.Fatal(err)
-	}
-	tcs, err := c.TaskConfigs(context.Background(), 3)
-	if err != nil || len(tcs) != 3 {
-		t.Fatalf("TaskConfigs: %d, %v", len(tcs), err)
-	}
-	st := newStore()
-	var ds []*driver
-	for _, tc := range tcs {
-		ds = append(ds, newDriver(t, tc, st))
-	}
-	total := func() int {
-		n := 0
-		for _, d := range ds {
-			n += d.count()
-		}
-		return n
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for total() < len(want) && time.Now().Before(deadline) {
-		for _, d := range ds {
-			d.poll()
-			d.commit()
-		}
-	}
+	ds := runTasks(t, taskConfigs(t, s.config(), 3), newStore(), len(want))
 	var all []rec
 	readers := map[string]int{}
 	for i, d := range ds {
@@ -102,43 +75,14 @@ func TestTasksMaxChanged(t *testing.T) {
 		want = append(want, wantLines(name, 300)...)
 	}
 	s.mkdir(t, "/done")
-	taskConfigs := func(n int) []map[string]string {
-		c := &connector{}
-		cfg := s.config("tasks.max", fmt.Sprint(n), SortKey, SortName, BatchSizeKey, "50",
-			CleanupKey, CleanupMove, FinishedPathKey, "/done")
-		if err := c.Start(context.Background(), cfg); err != nil {
-			t.Fatal(err)
-		}
-		tcs, err := c.TaskConfigs(context.Background(), n)
-		if err != nil || len(tcs) != n {
-			t.Fatalf("TaskConfigs: %d, %v", len(tcs), err)
-		}
-		return tcs
-	}
+	cfg := s.config(SortKey, SortName, BatchSizeKey, "50", CleanupKey, CleanupMove, FinishedPathKey, "/done")
 	st := newStore()
-	one := newDriver(t, taskConfigs(1)[0], st)
+	one := newDriver(t, taskConfigs(t, cfg, 1)[0], st)
 	one.run(30*time.Second, "six and a half files read", func() bool { return one.count() >= 6*300+30 })
 	one.stop() // everything polled is committed: nothing may come again
 	first := one.records()
 
-	var ds []*driver
-	for _, tc := range taskConfigs(3) {
-		ds = append(ds, newDriver(t, tc, st))
-	}
-	total := func() int {
-		n := len(first)
-		for _, d := range ds {
-			n += d.count()
-		}
-		return n
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for total() < len(want) && time.Now().Before(deadline) {
-		for _, d := range ds {
-			d.poll()
-			d.commit()
-		}
-	}
+	ds := runTasks(t, taskConfigs(t, cfg, 3), st, len(want)-len(first))
 	all := first
 	later := map[string]bool{}
 	for _, d := range ds {
