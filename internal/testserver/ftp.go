@@ -1,15 +1,9 @@
 package testserver
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/user"
@@ -18,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/connectd/connectd/internal/pki"
 )
 
 // FTP is a running FTP daemon (vsftpd or proftpd) that logs the test user
@@ -89,15 +85,15 @@ func StartVsftpd(tb testing.TB, o FTPOptions) *FTP {
 	}
 	var implicit *tls.Config
 	if o.TLS {
-		cert, key := selfSigned(tb, dir)
-		f.CAFile = cert
+		var cert, key string
+		f.CAFile, cert, key = serverCert(tb, dir)
 		conf = append(conf, "ssl_enable=YES", "rsa_cert_file="+cert, "rsa_private_key_file="+key,
 			"force_local_logins_ssl=YES", "force_local_data_ssl=YES", "allow_anon_ssl=NO",
 			// Go's TLS client resumes no session on the data connection.
 			"require_ssl_reuse=NO", "ssl_ciphers=HIGH")
 		if o.Implicit {
 			conf = append(conf, "implicit_ssl=YES")
-			implicit = tlsTo(tb, cert, f.Host)
+			implicit = tlsTo(tb, f.CAFile, f.Host)
 		}
 	}
 	confFile := writeLines(tb, dir, "vsftpd.conf", conf...)
@@ -133,8 +129,8 @@ func StartProftpd(tb testing.TB, o FTPOptions) *FTP {
 		"<IfModule mod_ctrls.c>", "ControlsEngine off", "</IfModule>",
 	}
 	if o.TLS {
-		cert, key := selfSigned(tb, dir)
-		f.CAFile = cert
+		var cert, key string
+		f.CAFile, cert, key = serverCert(tb, dir)
 		conf = append(conf, "LoadModule mod_tls.c", "TLSEngine on", "TLSProtocol TLSv1.2 TLSv1.3",
 			"TLSRSACertificateFile "+cert, "TLSRSACertificateKeyFile "+key, "TLSRequired on",
 			"TLSVerifyClient off", "TLSLog "+filepath.Join(dir, "tls.log"),
@@ -279,40 +275,25 @@ func writeLines(tb testing.TB, dir, name string, lines ...string) string {
 	return p
 }
 
-// selfSigned writes a certificate for 127.0.0.1 and localhost, signed by
-// its own key, and returns the certificate and key files.
-func selfSigned(tb testing.TB, dir string) (certFile, keyFile string) {
+// serverCert makes a CA for the test and a certificate it signs for
+// 127.0.0.1 and localhost, and returns the files of the CA's certificate
+// and of the server's certificate and key.
+func serverCert(tb testing.TB, dir string) (caFile, certFile, keyFile string) {
 	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.NewCA("connectd test CA")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "connectd test server"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	pair, err := ca.Server("127.0.0.1", "localhost")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
+	caFile = filepath.Join(dir, "ca.crt")
+	if err := ca.WriteCert(caFile); err != nil {
 		tb.Fatal(err)
 	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if certFile, keyFile, _, err = pair.WriteFiles(dir, "server"); err != nil {
 		tb.Fatal(err)
 	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	return certFile, keyFile
+	return caFile, certFile, keyFile
 }
