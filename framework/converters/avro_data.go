@@ -114,7 +114,9 @@ func (c *fromConnectCtx) lookup(s *connect.Schema) *avro.Schema {
 	return nil
 }
 
-func isUnionSchema(s *connect.Schema) bool { return s.Type == connect.Struct && s.Name == avroUnionName }
+func isUnionSchema(s *connect.Schema) bool {
+	return s.Type == connect.Struct && s.Name == avroUnionName
+}
 
 func isFixedSchema(s *connect.Schema) bool {
 	_, ok := s.Parameters[connectFixedSizeParam]

@@ -119,9 +119,9 @@ type registry struct {
 	isKey    bool
 
 	mu       sync.Mutex
-	ids      *lru[subjectText, int]     // (subject, schema) -> id
-	texts    *lru[int, sr.Schema]       // id -> schema
-	versions *lru[subjectID, int]       // (subject, id) -> version
+	ids      *lru[subjectText, int]      // (subject, schema) -> id
+	texts    *lru[int, sr.Schema]        // id -> schema
+	versions *lru[subjectID, int]        // (subject, id) -> version
 	latests  map[string]sr.SubjectSchema // subject -> latest version
 }
 

@@ -182,7 +182,7 @@ func (r *Reader) BlockCount(minItemBytes int) int {
 		return 0
 	}
 	left := int64(len(r.Data) - r.Pos)
-	if minItemBytes > 0 && n > left/int64(minItemBytes) || n > 1<<28 {
+	if minItemBytes > 0 && n > left/int64(minItemBytes) || n > 1<<24 {
 		r.Fail(fmt.Errorf("avro: block of %d items at offset %d is longer than the %d bytes left", n, r.Pos, left))
 		return 0
 	}
