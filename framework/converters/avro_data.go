@@ -143,6 +143,7 @@ func nonOptional(s *connect.Schema) *connect.Schema {
 	}
 	cp := *s
 	cp.Optional = false
+	cp.Fields = slices.Clone(s.Fields) // Reindex writes the fields' indexes
 	return cp.Reindex()
 }
 
@@ -977,6 +978,7 @@ func withParams(s *connect.Schema, p *avro.Value) *connect.Schema {
 		return s
 	}
 	cp := *s
+	cp.Fields = slices.Clone(s.Fields) // Reindex writes the fields' indexes
 	cp.Parameters = maps.Clone(s.Parameters)
 	if cp.Parameters == nil {
 		cp.Parameters = map[string]string{}
