@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -16,8 +17,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/runtime"
+	"github.com/connectd/connectd/internal/schemaregistry"
 )
 
 // defaultDataDir is where `connectd dev` keeps its state: under the user's
@@ -33,6 +36,7 @@ func runDev(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	restPort := fs.Int("rest-port", 8083, "REST API port (on 127.0.0.1)")
 	kafkaPort := fs.Int("kafka-port", 9092, "embedded Kafka broker port (on 127.0.0.1)")
+	registryPort := fs.Int("schema-registry-port", 8081, "embedded schema registry port (on 127.0.0.1); -1 for none")
 	dataDir := fs.String("data-dir", defaultDataDir(), "folder for the broker's data, offsets and connector configs")
 	isolation := fs.String("plugin-isolation", "process", "process: each task in its own plugin process; none: in the worker")
 	flushMs := fs.Int("offset-flush-interval-ms", 1000, "how often source offsets are committed and sinks flushed")
@@ -59,6 +63,18 @@ func runDev(ctx context.Context, args []string) error {
 	defer broker.Close()
 	bootstrap := strings.Join(broker.ListenAddrs(), ",")
 
+	var registry *schemaregistry.Registry
+	if *registryPort >= 0 {
+		if registry, err = startRegistry(ctx, broker.ListenAddrs(), *registryPort, logger); err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			registry.Close(sctx)
+		}()
+	}
+
 	props := extra
 	maps.Copy(props, map[string]string{
 		runtime.KeyBootstrapServers:    bootstrap,
@@ -74,9 +90,33 @@ func runDev(ctx context.Context, args []string) error {
 	fmt.Printf("connectd %s (dev mode)\n", version())
 	fmt.Printf("Data dir: %s\n", *dataDir)
 	fmt.Printf("Kafka bootstrap: %s\n", bootstrap)
+	if registry != nil {
+		fmt.Printf("Schema Registry: %s\n", registry.URL())
+	}
 	fmt.Printf("REST API: %s\n", sw.restURL)
 	fmt.Printf("Ready. Stop with Ctrl-C.\n")
 	return sw.wait(ctx)
+}
+
+// startRegistry starts the embedded schema registry on 127.0.0.1:port,
+// keeping its schemas in the broker's _schemas topic.
+func startRegistry(ctx context.Context, seeds []string, port int, logger *slog.Logger) (*schemaregistry.Registry, error) {
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	reg, err := schemaregistry.Open(octx, schemaregistry.Options{
+		ClientOpts: []kgo.Opt{kgo.SeedBrokers(seeds...)},
+		Logger:     logger.With("component", "schema-registry"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := reg.Serve("127.0.0.1:" + strconv.Itoa(port)); err != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		reg.Close(sctx)
+		return nil, err
+	}
+	return reg, nil
 }
 
 // startBroker starts the embedded Kafka-protocol broker on 127.0.0.1:port,
