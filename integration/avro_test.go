@@ -232,6 +232,7 @@ func TestAvroBadInputToleranceAndRecovery(t *testing.T) {
 	if err := conv.Configure(map[string]string{"schema.registry.url": p.registry}, false); err != nil {
 		t.Fatal(err)
 	}
+	createTopic(t, p.bootstrap, topic, 1)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(p.bootstrap, ",")...), kgo.DefaultProduceTopic(topic))
 	if err != nil {
 		t.Fatal(err)
