@@ -37,19 +37,19 @@ var (
 			Field("ts_ms", connect.Int64Schema).
 			Field("snapshot", connect.NewSchema(connect.String).Name("io.debezium.data.Enum").Version(1).
 				Parameter("allowed", "true,last,false,incremental").Default("false").Optional().Build()).
-		Field("db", connect.StringSchema).Field("sequence", connect.OptionalString).
-		Field("ts_us", connect.OptionalInt64).Field("ts_ns", connect.OptionalInt64).
-		Field("schema", connect.StringSchema).Field("table", connect.StringSchema).
-		Field("txId", connect.OptionalInt64).Field("lsn", connect.OptionalInt64).Field("xmin", connect.OptionalInt64).
-		Build()
+			Field("db", connect.StringSchema).Field("sequence", connect.OptionalString).
+			Field("ts_us", connect.OptionalInt64).Field("ts_ns", connect.OptionalInt64).
+			Field("schema", connect.StringSchema).Field("table", connect.StringSchema).
+			Field("txId", connect.OptionalInt64).Field("lsn", connect.OptionalInt64).Field("xmin", connect.OptionalInt64).
+			Build()
 	orderEnvelope = connect.StructSchema().Name("shop.public.orders.Envelope").Version(2).
 			Field("before", orderValue).Field("after", orderValue).Field("source", orderSource).
 			Field("transaction", connect.StructSchema().Name("event.block").Version(1).Optional().
 				Field("id", connect.StringSchema).Field("total_order", connect.Int64Schema).
 				Field("data_collection_order", connect.Int64Schema).Build()).
-		Field("op", connect.StringSchema).Field("ts_ms", connect.OptionalInt64).
-		Field("ts_us", connect.OptionalInt64).Field("ts_ns", connect.OptionalInt64).
-		Build()
+			Field("op", connect.StringSchema).Field("ts_ms", connect.OptionalInt64).
+			Field("ts_us", connect.OptionalInt64).Field("ts_ns", connect.OptionalInt64).
+			Build()
 )
 
 // orderEvents returns n update events, each with a before and an after
