@@ -1,0 +1,107 @@
+package converters
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/connectd/connectd/framework/connect"
+)
+
+// TestJSONSchemaRoundTrip writes every Connect type through the JSON
+// Schema converter against the dev registry and reads it back.
+func TestJSONSchemaRoundTrip(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	for _, tc := range avroCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustConverter(t, "io.confluent.connect.json.JsonSchemaConverter", false, "schema.registry.url", reg.url)
+			topic := "js-" + strings.ReplaceAll(tc.name, " ", "-")
+			data, err := c.FromConnect(topic, tc.schema, tc.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := reg.client(t).SchemaByVersion(testCtx(t), topic+"-value", -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Type != sr.TypeJSON {
+				t.Fatalf("registered as %s", got.Type)
+			}
+			_, v, err := c.ToConnect(topic, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.value
+			if b, ok := avroBack[tc.name]; ok {
+				want = b
+			}
+			if diff := cmp.Diff(want, v, cmpOpts, ignoreVersions); diff != "" {
+				t.Errorf("read back (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestJSONSchemaDebezium checks the payload of a Debezium event: the JSON
+// JsonSchemaData writes (fields in order, nulls written, a decimal as the
+// base64 of its unscaled bytes).
+func TestJSONSchemaDebezium(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	c := mustConverter(t, "json-schema", false, "schema.registry.url", reg.url)
+	_, v := dbzEvent(1001)
+	data, err := c.FromConnect("customers", dbzEnvelopeSchema, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"before":null,"after":{"id":1001,"first_name":"Sally","email":"s@x","price":"BNI="},` +
+		`"source":{"version":"2.7.0.Final","connector":"postgresql","name":"dbserver1","ts_ms":1700000000000,"snapshot":"false",` +
+		`"db":"inventory","sequence":null,"ts_us":null,"ts_ns":null,"schema":"inventory","table":"customers","txId":555,"lsn":33812384,"xmin":null},` +
+		`"transaction":null,"op":"c","ts_ms":1700000000123,"ts_us":null,"ts_ns":null}`
+	if string(data[5:]) != want {
+		t.Fatalf("payload\n got %s\nwant %s", data[5:], want)
+	}
+	s, back, err := c.ToConnect("customers", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(v, back, cmpOpts, ignoreVersions); diff != "" {
+		t.Errorf("read back (-want +got):\n%s", diff)
+	}
+	if !sameSchema(s, dbzEnvelopeSchema, 0) {
+		t.Errorf("schema read back differs:\n got %+v", s)
+	}
+}
+
+// TestJSONSchemaEvolution: with Confluent's default open content model
+// (additional properties allowed), adding a property is not backward
+// compatible; with object.additional.properties=false it is, as in
+// Confluent's JSON Schema rules.
+func TestJSONSchemaEvolution(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	v1 := connect.StructSchema().Name("shop.Item").Field("id", connect.Int64Schema).Build()
+	v2 := connect.StructSchema().Name("shop.Item").Field("id", connect.Int64Schema).Field("note", connect.OptionalString).Build()
+	for _, tc := range []struct {
+		additional string
+		ok         bool
+	}{{"true", false}, {"false", true}} {
+		c := mustConverter(t, "json-schema", false, "schema.registry.url", reg.url, "object.additional.properties", tc.additional)
+		topic := "items-" + tc.additional
+		if _, err := c.FromConnect(topic, v1, connect.NewStruct(v1).Put("id", int64(1))); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.FromConnect(topic, v2, connect.NewStruct(v2).Put("id", int64(2)))
+		var re *RegistryError
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("closed content model: adding an optional property refused: %v", err)
+		case !tc.ok && (!errors.As(err, &re) || re.Code != 409 || !strings.Contains(re.Message, "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL")):
+			t.Errorf("open content model: adding a property: %v, want a 409 naming OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL", err)
+		}
+	}
+}
