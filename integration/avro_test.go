@@ -332,3 +332,35 @@ func TestAvroBadInputToleranceAndRecovery(t *testing.T) {
 	}
 	p.stop()
 }
+
+// TestDevRegistrySurvivesRestart: `connectd dev` prints its registry's
+// address; schemas registered there are in the broker's _schemas topic and
+// are there again, with their ids, after the process restarts on its data
+// dir.
+func TestDevRegistrySurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	opts := devOpts{dataDir: t.TempDir(), restPort: freePort(t), kafkaPort: freePort(t), registryPort: freePort(t)}
+	p := startDev(t, opts)
+	if p.registry != fmt.Sprintf("http://127.0.0.1:%d", opts.registryPort) {
+		t.Fatalf("dev printed Schema Registry: %q", p.registry)
+	}
+	schema := `{"type":"record","name":"R","fields":[{"name":"a","type":"int"}]}`
+	id, err := registryClient(t, p.registry).RegisterSchema(ctx, "r-value", sr.Schema{Schema: schema}, -1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.stop()
+	p = startDev(t, opts)
+	got, err := registryClient(t, p.registry).SchemaByVersion(ctx, "r-value", 1)
+	if err != nil || got.ID != id || got.Schema.Schema != schema {
+		t.Fatalf("after the restart: %+v, %v", got, err)
+	}
+	recs := readRecords(t, p.bootstrap, "_schemas", 1)
+	if len(recs) != 1 {
+		t.Fatalf("_schemas holds %d records, want 1", len(recs))
+	}
+	if key := string(recs[0].Key); key != `{"keytype":"SCHEMA","subject":"r-value","version":1,"magic":1}` {
+		t.Fatalf("_schemas record keyed %q", key)
+	}
+	p.stop()
+}
