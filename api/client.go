@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,7 +30,20 @@ type Client struct {
 	// FenceZombies): it returns the headers that carry the body's
 	// signature (KIP-507; herder.SignatureHeader). Workers set it.
 	Sign func(body []byte) (http.Header, error)
+	// Authorization, when set, is sent as every request's Authorization
+	// header (see BasicAuth and BearerAuth). A request whose context
+	// carries a caller's credentials (WithAuthorization: a request a
+	// worker forwards) sends those instead.
+	Authorization string
 }
+
+// BasicAuth returns an Authorization header value for HTTP basic auth.
+func BasicAuth(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+}
+
+// BearerAuth returns an Authorization header value for a bearer token.
+func BearerAuth(token string) string { return "Bearer " + token }
 
 // ForwardedHeader marks a request one worker forwards to another (see
 // herder.WithForwarded).
@@ -266,6 +280,11 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		}
 	}
 	req.Header.Set("Accept", "application/json")
+	if a := authorizationFrom(ctx); a != "" {
+		req.Header.Set("Authorization", a)
+	} else if c.Authorization != "" {
+		req.Header.Set("Authorization", c.Authorization)
+	}
 	if herder.Forwarded(ctx) {
 		req.Header.Set(ForwardedHeader, "true")
 	}

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -75,6 +76,11 @@ func fileIDs(t *testing.T, path string) (map[int64]int, int) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, 0
+	}
+	// The sink may be writing a line right now: a last line without its
+	// newline is not complete yet.
+	if i := bytes.LastIndexByte(b, '\n'); i < len(b)-1 {
+		b = b[:i+1]
 	}
 	ids := map[int64]int{}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -76,6 +77,12 @@ func ConfigDef() *connect.ConfigDef {
 // Config is a parsed distributed worker configuration.
 type Config struct {
 	GroupID string
+
+	// RESTClient sends the requests this worker makes of other workers'
+	// REST APIs (writes forwarded to the leader, task restarts to the
+	// task's worker), with the TLS settings of the worker's https
+	// listeners. Nil means a plain client.
+	RESTClient *http.Client
 
 	ConfigTopic, OffsetTopic, StatusTopic string
 	ConfigRF, OffsetRF, StatusRF          int16

@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -41,6 +40,8 @@ type Distributed struct {
 	levels *runtime.LogLevels // the worker's log levels; nil when its logger has none
 
 	groupClient *kgo.Client
+	rebalance   *runtime.RebalanceMetrics
+	coordinator *runtime.CoordinatorMetrics
 	configs     *storage.ConfigLog
 	statuses    *storage.StatusLog
 	status      *statusWriter
@@ -108,7 +109,7 @@ func New(ctx context.Context, w *runtime.Worker, cfg Config, url string) (*Distr
 		w: w, cfg: cfg, url: url,
 		logger:        w.Logger.With("worker", w.ID),
 		levels:        cfg.LogLevels,
-		http:          &http.Client{Timeout: 30 * time.Second},
+		http:          cfg.RESTClient,
 		kick:          make(chan struct{}, 1),
 		assignedConns: map[string]bool{},
 		assignedTasks: map[herder.TaskID]bool{},
@@ -116,8 +117,11 @@ func New(ctx context.Context, w *runtime.Worker, cfg Config, url string) (*Distr
 		tasks:         map[herder.TaskID]*runningTask{},
 		fencing:       map[string]bool{},
 	}
+	if d.http == nil {
+		d.http = &http.Client{Timeout: 30 * time.Second}
+	}
 	w.ExactlyOnce = runtime.ExactlyOnce{Mode: cfg.ExactlyOnce, GroupID: cfg.GroupID}
-	opts := storage.Options{ClientOpts: w.KafkaOpts, Logger: d.logger}
+	opts := storage.Options{ClientOpts: w.InternalKafkaOpts(), Logger: d.logger}
 	var err error
 	co := opts
 	co.Topic, co.Partitions, co.ReplicationFactor = cfg.ConfigTopic, 1, cfg.ConfigRF
@@ -143,17 +147,18 @@ func New(ctx context.Context, w *runtime.Worker, cfg Config, url string) (*Distr
 	}
 	d.status = newStatusWriter(d.statuses, w.ID, d.logger)
 
-	d.groupClient, err = kgo.NewClient(append(slices.Clone(w.KafkaOpts), kgo.ClientID(w.Config.ClientID+"-"+cfg.GroupID))...)
+	d.groupClient, err = kgo.NewClient(w.InternalKafkaOpts(kgo.ClientID(w.Config.ClientID + "-" + cfg.GroupID))...)
 	if err != nil {
 		d.status.close(ctx)
 		d.closeLogs()
 		return nil, err
 	}
+	d.rebalance, d.coordinator = w.Metrics.EnableRebalance(w.Config.ClientID + "-" + cfg.GroupID)
 	d.member = group.NewMember(group.Config{
 		Client: d.groupClient, GroupID: cfg.GroupID, URL: url,
 		SessionTimeout: cfg.SessionTimeout, RebalanceTimeout: cfg.RebalanceTimeout,
 		HeartbeatInterval: cfg.HeartbeatInterval, MaxDelay: cfg.MaxDelay,
-		Logger: d.logger,
+		Logger: d.logger, Observer: &observer{d: d},
 	}, handler{d})
 
 	d.mu.Lock()

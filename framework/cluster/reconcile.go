@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/connectd/connectd/framework/cluster/group"
@@ -84,6 +85,8 @@ func (h handler) Assigned(ctx context.Context, a group.Assignment) {
 		}
 		return
 	}
+	d.rebalance.Completed(a.Generation, a.LeaderURL, "sessioned")
+	d.coordinator.Assigned(len(a.Connectors), len(a.Tasks))
 	d.mu.Lock()
 	if d.closing {
 		d.mu.Unlock()
@@ -441,3 +444,32 @@ var (
 	_ herder.Herder           = (*Distributed)(nil)
 	_ herder.TaskConfigWriter = (*Distributed)(nil)
 )
+
+// observer feeds the member's group requests to the worker's
+// connect-coordinator and connect-worker-rebalance metrics.
+type observer struct {
+	d       *Distributed
+	started atomic.Int64 // unix nanos of the rebalance under way
+}
+
+func (o *observer) Rebalancing() {
+	o.started.CompareAndSwap(0, time.Now().UnixNano())
+	o.d.rebalance.Started()
+}
+
+func (o *observer) JoinGroup(d time.Duration, err error) { o.d.coordinator.Join(d, err) }
+
+func (o *observer) SyncGroup(d time.Duration, err error) {
+	o.d.coordinator.Sync(d, err)
+	if err == nil {
+		if s := o.started.Swap(0); s != 0 {
+			o.d.coordinator.Rebalanced(time.Duration(time.Now().UnixNano() - s))
+		}
+	}
+}
+
+func (o *observer) Heartbeat(d time.Duration, err error) {
+	if err == nil {
+		o.d.coordinator.Heartbeat(d)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/connectd/connectd/api"
@@ -283,6 +284,9 @@ func (d *Distributed) RestartTask(ctx context.Context, id herder.TaskID) error {
 	if owner == "" || owner == d.w.ID || herder.Forwarded(ctx) {
 		return conflict(fmt.Sprintf("Cannot restart task %s: no worker runs it right now (it is being assigned); try again shortly", id))
 	}
-	c := &api.Client{BaseURL: "http://" + owner, HTTP: d.http, Sign: d.signer()}
+	// The task's worker speaks the scheme this one advertises: a cluster's
+	// workers share their listener settings.
+	scheme, _, _ := strings.Cut(d.url, "://")
+	c := &api.Client{BaseURL: scheme + "://" + owner, HTTP: d.http, Sign: d.signer()}
 	return c.RestartTask(herder.WithForwarded(ctx), id.Connector, id.Task)
 }

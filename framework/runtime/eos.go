@@ -201,7 +201,8 @@ func (r *sourceRun) endTransaction(abort bool) error {
 	r.txnOpen = false
 	r.m.commitOK.Inc()
 	r.m.txnCommit.Observe(time.Since(start).Seconds())
-	r.m.txnSize.Observe(float64(r.txnRecords))
+	r.m.g.commitTime.record(float64(time.Since(start)) / 1e6)
+	r.m.txnSize.record(float64(r.txnRecords))
 	r.tracker.stored(entries)
 	if len(entries) > 0 {
 		r.committed(ctx, entries)

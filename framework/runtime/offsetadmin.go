@@ -248,11 +248,20 @@ func scalarText(raw json.RawMessage) string {
 const adminTimeout = 30 * time.Second
 
 // admin returns an admin client for a connector's offsets requests, with
-// the options of the sink consumers (their security settings).
+// the worker's admin.* settings (Kafka Connect alters a sink connector's
+// offsets with an admin client).
 func (w *Worker) admin(name string) (*kadm.Client, func(), error) {
-	opts := w.kafkaOpts(kgo.ClientID(w.Config.ClientID + "-offsets-" + name))
+	opts, sec, err := w.connectorAdminOpts(nil, kgo.ClientID(w.Config.ClientID+"-offsets-"+name))
+	if err != nil {
+		return nil, nil, fmt.Errorf("kafka admin client for the offsets of connector %s: %w", name, err)
+	}
 	opts = append(opts, w.Config.ConsumerOpts...)
 	cl, err := kgo.NewClient(opts...)
+	if err == nil {
+		if err = sec.check(context.Background(), cl, "admin client"); err != nil {
+			cl.Close()
+		}
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("kafka admin client for the offsets of connector %s: %w", name, err)
 	}

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -43,6 +42,7 @@ type sourceRun struct {
 	slabs    [][]kgo.Record // producer records of acknowledged batches, for reuse
 
 	stores        offsetStores
+	admin         *lazyAdmin     // topic creation and the dead letter queue's topic
 	topicCreation *topicCreation // the connector's KIP-158 settings; nil: broker defaults
 	exactlyOnce                  // the transaction state, when the task runs exactly once
 }
@@ -76,7 +76,10 @@ func (r *sourceRun) ensureTopics(ctx context.Context, batch []plugin.Record) err
 	}
 	// CreateTopics, not a metadata lookup first: with auto-creation allowed
 	// the lookup itself would create the topic the unpersisted way.
-	adm := kadm.NewClient(r.producer)
+	adm, err := r.admin.get(ctx)
+	if err != nil {
+		return connect.Retriable(err)
+	}
 	cctx, cancel := context.WithTimeout(ctx, r.t.w.Config.OffsetFlushTimeout)
 	defer cancel()
 	for _, t := range missing {
@@ -125,19 +128,24 @@ func (t *Task) runSource(stop context.Context) error {
 	if err != nil {
 		return err
 	}
-	popts, err := w.connectorProducerOpts(config)
+	popts, psec, err := w.connectorProducerOpts(config)
 	if err != nil {
 		return err
 	}
+	admin, err := w.newLazyAdmin(config, w.clientID("admin", t.spec.ID))
+	if err != nil {
+		return err
+	}
+	defer admin.close()
 	stores, err := w.sourceOffsetStores(sctx, config)
 	if err != nil {
 		return err
 	}
-	r := &sourceRun{t: t, client: client, tracker: newTracker(), failed: make(chan struct{}), topics: map[string]bool{}, m: w.Metrics.task(t.spec.ID.Connector, t.spec.ID.Task), stores: stores}
+	r := &sourceRun{t: t, client: client, tracker: newTracker(), failed: make(chan struct{}), topics: map[string]bool{}, m: w.Metrics.task(t.spec.ID.Connector, t.spec.ID.Task), stores: stores, admin: admin}
 	if r.topicCreation, _ = parseTopicCreation(config); r.topicCreation != nil {
 		t.logger.Debug("topics are created as the connector's topic.creation.* keys say")
 	}
-	popts = w.kafkaOpts(append(popts, kgo.ClientID(w.clientID("producer", t.spec.ID)))...)
+	popts = w.kafkaOpts(append(popts, kgo.ClientID(w.clientID("producer", t.spec.ID)), w.Metrics.ClientHooks("producer", w.clientID("producer", t.spec.ID)))...)
 	if !w.Config.TopicCreation {
 		popts = append(popts, kgo.AllowAutoTopicCreation())
 	}
@@ -160,6 +168,9 @@ func (t *Task) runSource(stop context.Context) error {
 		return fmt.Errorf("producer: %w", err)
 	}
 	defer producer.Close()
+	if err := psec.check(sctx, producer, "producer"); err != nil {
+		return err
+	}
 	r.producer = producer
 	if r.eos {
 		if _, _, err := producer.ProducerID(sctx); err != nil {
@@ -178,7 +189,7 @@ func (t *Task) runSource(stop context.Context) error {
 	r.recycler, _ = client.(plugin.Recycler)
 	r.errs = newErrorHandler(policy, t.spec.ID, t.logger, r.m.errs)
 	if policy.DLQTopic != "" {
-		if r.errs.dlq, err = newDLQWriter(sctx, w, t.spec.ID, policy, producer, r.m.errs); err != nil {
+		if r.errs.dlq, err = newDLQWriter(sctx, w, t.spec.ID, policy, producer, admin, r.m.errs); err != nil {
 			client.SourceStop(context.Background())
 			return err
 		}
@@ -266,7 +277,12 @@ func (r *sourceRun) loop(stop context.Context) error {
 		if !t.waitResumed(ctx) {
 			break
 		}
+		polled := time.Now()
 		batch, err := poll(ctx)
+		if err == nil {
+			r.m.g.pollTime.record(float64(time.Since(polled)) / 1e6)
+			r.m.g.batchSize.record(float64(len(batch)))
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -364,11 +380,13 @@ func (r *sourceRun) send(ctx context.Context, batch []plugin.Record, reusable bo
 	// Group by source partition; a batch nearly always holds one or a few.
 	var groups []*pending
 	owner := make([]*pending, len(batch))
-	plain, untracked := reusable, int32(0)
+	plain, untracked, produced := reusable, int32(0), int64(0)
 	for i := range batch {
 		rec := &batch[i]
 		if rec.Dropped || rec.Err != nil {
 			plain = false
+		} else {
+			produced++
 		}
 		if rec.SourcePartition == nil {
 			untracked++
@@ -420,6 +438,7 @@ func (r *sourceRun) send(ctx context.Context, batch []plugin.Record, reusable bo
 		r.tracker.add(g)
 	}
 	r.m.poll.Add(float64(len(batch)))
+	r.m.g.sourceActiveW.record(float64(r.m.g.sourceActive.Add(produced)))
 	for i := range batch {
 		rec, kr := &batch[i], &krs[i]
 		if rec.Dropped {
@@ -592,7 +611,10 @@ func (r *sourceRun) commit() error {
 	t := r.t
 	ctx, cancel := context.WithTimeout(context.Background(), t.w.Config.OffsetFlushTimeout)
 	defer cancel()
-	if err := r.stores.primary.Commit(ctx, t.spec.ID.Connector, entries); err != nil {
+	start := time.Now()
+	err := r.stores.primary.Commit(ctx, t.spec.ID.Connector, entries)
+	r.m.g.commitTime.record(float64(time.Since(start)) / 1e6)
+	if err != nil {
 		r.m.commitFailed.Inc()
 		return fmt.Errorf("store offsets: %w", err)
 	}

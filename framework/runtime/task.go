@@ -25,6 +25,8 @@ type Task struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	metrics *taskGroup
+
 	paused   atomic.Bool
 	resumeMu sync.Mutex
 	resume   chan struct{} // closed and replaced on every target change
@@ -54,6 +56,9 @@ func (t *Task) targetChanged() <-chan struct{} {
 func (t *Task) Stop() {
 	t.cancel()
 	<-t.done
+	// A failed task's metrics stay until the task is stopped, as Kafka
+	// Connect's do, so dashboards see it failed.
+	t.w.Metrics.removeTask(t.metrics)
 }
 
 // Done is closed when the task's supervisor has ended.
@@ -65,10 +70,23 @@ func (t *Task) supervise(ctx context.Context) {
 	for {
 		started := time.Now()
 		var err error
+		t.w.Metrics.taskStart.attempts.Add(1)
+		ran := &startupOutcome{counter: &t.w.Metrics.taskStart}
+		report := t.spec.Report
+		t.spec.Report = func(s herder.State, trace string) {
+			if s == herder.Running {
+				ran.done(true)
+			}
+			report(s, trace)
+		}
 		if t.spec.Entry.Info.Kind == plugin.Sink {
 			err = t.runSink(ctx)
 		} else {
 			err = t.runSource(ctx)
+		}
+		t.spec.Report = report
+		if ctx.Err() == nil {
+			ran.done(false)
 		}
 		if ctx.Err() != nil {
 			// Stopped by the worker: the herder reports the new state.

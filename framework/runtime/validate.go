@@ -101,7 +101,7 @@ func Validate(ctx context.Context, w *Worker, class string, config map[string]st
 			extra[KeyValueConverter] = append(extra[KeyValueConverter], err.Error())
 		}
 	}
-	producerOverrideErrors(config, extra)
+	w.clientOverrideErrors(config, extra)
 
 	vctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
