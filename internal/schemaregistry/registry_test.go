@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -185,5 +186,137 @@ func TestErrorBodies(t *testing.T) {
 				t.Fatalf("HTTP %d %s, want %d with error_code %d", resp.StatusCode, b, tc.status, tc.code)
 			}
 		})
+	}
+}
+
+// record is an Avro record schema named R with the given fields.
+func record(fields string) string {
+	return `{"type":"record","name":"R","fields":[` + fields + `]}`
+}
+
+// TestCompatibilityLevels registers a history under NONE, sets the
+// subject's level, and registers a candidate: accepted or refused with a
+// 409 as the level says, the compatibility endpoints agreeing (against the
+// latest version, and against the versions the level names).
+func TestCompatibilityLevels(t *testing.T) {
+	t.Parallel()
+	var (
+		a       = `{"name":"a","type":"int"}`
+		b       = `{"name":"b","type":"string"}`
+		bDef    = `{"name":"b","type":"string","default":"x"}`
+		bInt    = `{"name":"b","type":"int"}`
+		bIntDef = `{"name":"b","type":"int","default":0}`
+	)
+	// The histories: each level's verdict on the candidate differs between
+	// the latest version and the older ones, so that the transitive levels
+	// answer otherwise than their plain forms.
+	addedField := []string{record(a), record(a + "," + bDef)} // candidate {a, b} (b without a default)
+	removedField := []string{record(a + "," + bInt), record(a + "," + bIntDef)}
+	tests := []struct {
+		name      string
+		typ       sr.SchemaType
+		history   []string
+		candidate string
+		// accepted by level, and the verdict of
+		// /compatibility/subjects/{s}/versions/latest.
+		accepted map[sr.CompatibilityLevel]bool
+		latest   bool
+	}{
+		{
+			name: "a field without a default added after one with", history: addedField, candidate: record(a + "," + b),
+			accepted: map[sr.CompatibilityLevel]bool{
+				sr.CompatNone: true, sr.CompatBackward: true, sr.CompatBackwardTransitive: false,
+				sr.CompatForward: true, sr.CompatForwardTransitive: true, sr.CompatFull: true, sr.CompatFullTransitive: false,
+			},
+			latest: true,
+		},
+		{
+			name: "a field removed after it gained a default", history: removedField, candidate: record(a),
+			accepted: map[sr.CompatibilityLevel]bool{
+				sr.CompatNone: true, sr.CompatBackward: true, sr.CompatBackwardTransitive: true,
+				sr.CompatForward: true, sr.CompatForwardTransitive: false, sr.CompatFull: true, sr.CompatFullTransitive: false,
+			},
+			latest: true,
+		},
+		{
+			name: "int promoted to long", history: []string{record(a)}, candidate: record(`{"name":"a","type":"long"}`),
+			accepted: map[sr.CompatibilityLevel]bool{
+				sr.CompatNone: true, sr.CompatBackward: true, sr.CompatBackwardTransitive: true,
+				sr.CompatForward: false, sr.CompatForwardTransitive: false, sr.CompatFull: false, sr.CompatFullTransitive: false,
+			},
+		},
+		{
+			name: "a field's type changed", history: []string{record(a)}, candidate: record(`{"name":"a","type":"string"}`),
+			accepted: map[sr.CompatibilityLevel]bool{
+				sr.CompatNone: true, sr.CompatBackward: false, sr.CompatBackwardTransitive: false,
+				sr.CompatForward: false, sr.CompatForwardTransitive: false, sr.CompatFull: false, sr.CompatFullTransitive: false,
+			},
+		},
+		{
+			name: "JSON Schema: integer widened to number", typ: sr.TypeJSON,
+			history: []string{`{"type":"object","properties":{"a":{"type":"integer"}}}`}, candidate: `{"type":"object","properties":{"a":{"type":"number"}}}`,
+			accepted: map[sr.CompatibilityLevel]bool{
+				sr.CompatNone: true, sr.CompatBackward: true, sr.CompatBackwardTransitive: true,
+				sr.CompatForward: false, sr.CompatForwardTransitive: false, sr.CompatFull: false, sr.CompatFullTransitive: false,
+			},
+		},
+		{
+			name: "JSON Schema: a property added to a closed object", typ: sr.TypeJSON,
+			history:   []string{`{"type":"object","properties":{"a":{"type":"integer"}},"additionalProperties":false}`},
+			candidate: `{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string"}},"additionalProperties":false}`,
+			accepted: map[sr.CompatibilityLevel]bool{
+				sr.CompatNone: true, sr.CompatBackward: true, sr.CompatBackwardTransitive: true,
+				sr.CompatForward: false, sr.CompatForwardTransitive: false, sr.CompatFull: false, sr.CompatFullTransitive: false,
+			},
+		},
+	}
+	r := start(t, kafkatest.Seeds(t))
+	cl := client(t, r)
+	for i, tc := range tests {
+		for level, want := range tc.accepted {
+			subject := fmt.Sprintf("case%d-%s", i, strings.ToLower(level.String()))
+			t.Run(tc.name+"/"+level.String(), func(t *testing.T) {
+				t.Parallel()
+				set := func(l sr.CompatibilityLevel) {
+					t.Helper()
+					res := cl.SetCompatibility(ctx(t), sr.SetCompatibility{Level: l}, subject)
+					if len(res) != 1 || res[0].Err != nil {
+						t.Fatalf("set %s: %+v", l, res)
+					}
+				}
+				set(sr.CompatNone)
+				for _, s := range tc.history {
+					if _, err := cl.RegisterSchema(ctx(t), subject, sr.Schema{Schema: s, Type: tc.typ}, -1, -1); err != nil {
+						t.Fatalf("register %s: %v", s, err)
+					}
+				}
+				set(level)
+				if got := cl.Compatibility(ctx(t), subject); len(got) != 1 || got[0].Err != nil || got[0].Level != level {
+					t.Fatalf("GET /config/%s = %+v", subject, got)
+				}
+				candidate := sr.Schema{Schema: tc.candidate, Type: tc.typ}
+				all, err := cl.CheckCompatibility(ctx(t), subject, -2, candidate)
+				if err != nil || all.Is != want {
+					t.Fatalf("check against the versions: %+v, %v; want is_compatible %v", all, err, want)
+				}
+				latest, err := cl.CheckCompatibility(ctx(t), subject, -1, candidate)
+				wantLatest := want
+				if level != sr.CompatNone {
+					wantLatest = tc.latest || want
+				}
+				if err != nil || latest.Is != wantLatest {
+					t.Fatalf("check against the latest: %+v, %v; want is_compatible %v", latest, err, wantLatest)
+				}
+				_, err = cl.RegisterSchema(ctx(t), subject, candidate, -1, -1)
+				var re *sr.ResponseError
+				switch {
+				case want && err != nil:
+					t.Fatalf("register: %v, want it accepted", err)
+				case !want && (!errors.As(err, &re) || re.StatusCode != 409 || re.ErrorCode != 409 ||
+					!strings.Contains(re.Message, "compatibility: '"+level.String()+"'")):
+					t.Fatalf("register: %v, want a 409 naming %s", err, level)
+				}
+			})
+		}
 	}
 }
