@@ -1,6 +1,7 @@
 package converters
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -103,5 +104,43 @@ func TestJSONSchemaEvolution(t *testing.T) {
 		case !tc.ok && (!errors.As(err, &re) || re.Code != 409 || !strings.Contains(re.Message, "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL")):
 			t.Errorf("open content model: adding a property: %v, want a 409 naming OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL", err)
 		}
+	}
+}
+
+// TestJSONSchemaRegistered checks the JSON Schema registered for a struct
+// of optional, map, logical and narrow integer fields, as JsonSchemaData
+// maps them: title and description from the schema's name and doc,
+// connect.index per property, connect.type where JSON Schema's types are
+// wider, optional schemas as oneOf with null, no "required" list. Members
+// are compared as JSON values (the text's order is this converter's own).
+func TestJSONSchemaRegistered(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	c := mustConverter(t, "json-schema", false, "schema.registry.url", reg.url)
+	s := connect.StructSchema().Name("shop.Item").Doc("an item").Field("id", connect.Int64Schema).Field("note", connect.OptionalString).
+		Field("tags", connect.MapSchema(connect.StringSchema, connect.Int16Schema).Build()).
+		Field("price", connect.DecimalSchema(2).Build()).Field("day", connect.DateSchema().Optional().Build()).Build()
+	if _, err := c.FromConnect("items", s, connect.NewStruct(s).Put("id", int64(1)).Put("tags", map[string]any{}).Put("price", dec(1, 2))); err != nil {
+		t.Fatal(err)
+	}
+	got, err := reg.client(t).SchemaByVersion(testCtx(t), "items-value", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"type":"object","title":"shop.Item","description":"an item","properties":{
+		"id":{"type":"integer","connect.type":"int64","connect.index":0},
+		"note":{"oneOf":[{"type":"null"},{"type":"string"}],"connect.index":1},
+		"tags":{"type":"object","additionalProperties":{"type":"integer","connect.type":"int16"},"connect.type":"map","connect.index":2},
+		"price":{"type":"string","title":"org.apache.kafka.connect.data.Decimal","connect.type":"bytes","connect.version":1,"connect.parameters":{"scale":"2"},"connect.index":3},
+		"day":{"oneOf":[{"type":"null"},{"type":"integer","title":"org.apache.kafka.connect.data.Date","connect.type":"int32","connect.version":1}],"connect.index":4}}}`
+	var w, g any
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(got.Schema.Schema), &g); err != nil {
+		t.Fatalf("registered schema %s: %v", got.Schema.Schema, err)
+	}
+	if diff := cmp.Diff(w, g); diff != "" {
+		t.Errorf("registered JSON Schema (-want +got):\n%s", diff)
 	}
 }
