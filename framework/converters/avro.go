@@ -12,18 +12,21 @@ import (
 
 // The Avro converter's own keys (Confluent's AvroDataConfig).
 const (
-	connectMetaDataConfig   = "connect.meta.data"
-	enhancedAvroConfig      = "enhanced.avro.schema.support"
-	flattenUnionsConfig     = "flatten.singleton.unions"
-	ignoreNullablesConfig   = "ignore.default.for.nullables"
-	avroSchemasCacheConfig  = "schemas.cache.size"
+	connectMetaDataConfig = "connect.meta.data"
+	enhancedAvroConfig    = "enhanced.avro.schema.support"
+	flattenUnionsConfig   = "flatten.singleton.unions"
+	ignoreNullablesConfig = "ignore.default.for.nullables"
+	// dataCacheConfig is Confluent's AbstractDataConfig key for the size of
+	// the converted schemas cache: schemas.cache.config (the JsonConverter's
+	// is schemas.cache.size).
+	dataCacheConfig         = "schemas.cache.config"
 	avroConverterClass      = "io.confluent.connect.avro.AvroConverter"
 	avroConverterName       = "avro"
 	jsonSchemaConverterName = "json-schema"
 )
 
 var avroConfigDef = connect.NewConfigDef(append([]connect.ConfigKey{converterTypeKey}, append(registryKeys(),
-	connect.ConfigKey{Name: avroSchemasCacheConfig, Type: connect.TypeInt, Default: "1000", Importance: connect.Low,
+	connect.ConfigKey{Name: dataCacheConfig, Type: connect.TypeInt, Default: "1000", Importance: connect.Low,
 		Doc: "Size of the converted schemas cache"},
 	connect.ConfigKey{Name: connectMetaDataConfig, Type: connect.TypeBoolean, Default: "true", Importance: connect.Low,
 		Doc: "Toggle for enabling/disabling connect converter to add its meta data to the output schema or not"},
@@ -33,6 +36,10 @@ var avroConfigDef = connect.NewConfigDef(append([]connect.ConfigKey{converterTyp
 		Doc: "Whether to flatten singleton unions"},
 	connect.ConfigKey{Name: ignoreNullablesConfig, Type: connect.TypeBoolean, Default: "false", Importance: connect.Low,
 		Doc: "Whether to ignore the default for nullable fields when the value is null"},
+	notSupported("scrub.invalid.names"),
+	notSupported("allow.optional.map.keys"),
+	notSupported("discard.type.doc.default"),
+	notSupported("generalized.sum.type.support"),
 )...)...)
 
 // avroConverter is Confluent's io.confluent.connect.avro.AvroConverter:
@@ -101,7 +108,7 @@ func (c *avroConverter) Configure(config map[string]string, isKey bool) error {
 	if err != nil {
 		return fmt.Errorf("avro converter: %w", err)
 	}
-	size := cfg.Int(avroSchemasCacheConfig)
+	size := max(1, cfg.Int(dataCacheConfig))
 	c.isKey, c.reg = isKey, reg
 	c.data = avroData{
 		metaData:        cfg.Bool(connectMetaDataConfig),

@@ -188,3 +188,46 @@ func TestAvroEnhancedEnums(t *testing.T) {
 		})
 	}
 }
+
+// TestRegistryConverterConfig: Confluent's keys these converters do not
+// implement are accepted at their default and refused, naming the key,
+// when switched on; the converted schemas cache is schemas.cache.config.
+func TestRegistryConverterConfig(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		converter string
+		cfg       map[string]string
+		want      string // "" when accepted
+	}{
+		"avro defaults":              {converter: "avro", cfg: map[string]string{"scrub.invalid.names": "false", "generalized.sum.type.support": "false"}},
+		"avro cache size":            {converter: "avro", cfg: map[string]string{"schemas.cache.config": "0"}},
+		"avro scrub.invalid.names":   {converter: "avro", cfg: map[string]string{"scrub.invalid.names": "true"}, want: "Invalid value true for configuration scrub.invalid.names: not supported"},
+		"avro allow.optional.map":    {converter: "avro", cfg: map[string]string{"allow.optional.map.keys": "true"}, want: "configuration allow.optional.map.keys: not supported"},
+		"avro discard.type.doc":      {converter: "avro", cfg: map[string]string{"discard.type.doc.default": "TRUE"}, want: "configuration discard.type.doc.default: not supported"},
+		"avro generalized sum types": {converter: "avro", cfg: map[string]string{"generalized.sum.type.support": "true"}, want: "configuration generalized.sum.type.support: not supported"},
+		"avro bad cache size":        {converter: "avro", cfg: map[string]string{"schemas.cache.config": "lots"}, want: "Invalid value lots for configuration schemas.cache.config"},
+		"json schema preserve":       {converter: "json-schema", cfg: map[string]string{"preserve.additional.properties": "true"}, want: "configuration preserve.additional.properties: not supported"},
+		"json schema nullables":      {converter: "json-schema", cfg: map[string]string{"ignore.default.for.nullables": "true"}, want: "configuration ignore.default.for.nullables: not supported"},
+		"json schema defaults":       {converter: "json-schema", cfg: map[string]string{"ignore.modern.dialects": "false"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c, err := New(tc.converter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := map[string]string{"schema.registry.url": "http://127.0.0.1:1"}
+			for k, v := range tc.cfg {
+				cfg[k] = v
+			}
+			err = c.Configure(cfg, false)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -31,7 +31,7 @@ const (
 )
 
 var jsonSchemaConfigDef = connect.NewConfigDef(append([]connect.ConfigKey{converterTypeKey}, append(registryKeys(),
-	connect.ConfigKey{Name: avroSchemasCacheConfig, Type: connect.TypeInt, Default: "1000", Importance: connect.Low,
+	connect.ConfigKey{Name: dataCacheConfig, Type: connect.TypeInt, Default: "1000", Importance: connect.Low,
 		Doc: "Size of the converted schemas cache"},
 	connect.ConfigKey{Name: objectAdditionalConfig, Type: connect.TypeBoolean, Default: "true", Importance: connect.Low,
 		Doc: "Whether to allow additional properties for object schemas."},
@@ -42,6 +42,10 @@ var jsonSchemaConfigDef = connect.NewConfigDef(append([]connect.ConfigKey{conver
 		Validator: connect.OneOf("BASE64", "NUMERIC"), Recommended: []string{"BASE64", "NUMERIC"}},
 	connect.ConfigKey{Name: flattenUnionsConfig, Type: connect.TypeBoolean, Default: "true", Importance: connect.Low,
 		Doc: "Whether to flatten singleton unions"},
+	notSupported("generalized.sum.type.support"),
+	notSupported(ignoreNullablesConfig),
+	notSupported("ignore.modern.dialects"),
+	notSupported("preserve.additional.properties"),
 )...)...)
 
 // jsonSchemaConverter is Confluent's io.confluent.connect.json.JsonSchemaConverter:
@@ -82,7 +86,7 @@ func (c *jsonSchemaConverter) Configure(config map[string]string, isKey bool) er
 	if err != nil {
 		return fmt.Errorf("json schema converter: %w", err)
 	}
-	size := cfg.Int(avroSchemasCacheConfig)
+	size := max(1, cfg.Int(dataCacheConfig))
 	c.isKey, c.reg = isKey, reg
 	c.numeric = strings.EqualFold(cfg.String(decimalFormatConfig), "NUMERIC")
 	c.additional = cfg.Bool(objectAdditionalConfig)

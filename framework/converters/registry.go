@@ -69,6 +69,20 @@ func validStrategy(v any) error {
 	return nil
 }
 
+// notSupported defines a boolean key of Confluent's converter that this
+// one does not implement: false, its default, is accepted; true is refused
+// rather than ignored, since it would change the schemas or the data.
+func notSupported(name string) connect.ConfigKey {
+	return connect.ConfigKey{Name: name, Type: connect.TypeBoolean, Default: "false", Importance: connect.Low,
+		Doc: "Not supported by this converter: only false (the default) is accepted.",
+		Validator: func(v any) error {
+			if v == true {
+				return errors.New("not supported by this converter (only false)")
+			}
+			return nil
+		}}
+}
+
 // registryKeys are the definitions of the shared keys.
 func registryKeys() []connect.ConfigKey {
 	return []connect.ConfigKey{
