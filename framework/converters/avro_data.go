@@ -548,17 +548,11 @@ func (d *avroData) defaultFromConnect(s *connect.Schema, v any, depth int) (*avr
 		}
 		return avro.String(latin1(dec.Bytes())), nil
 	case connect.DateName, connect.TimeName, connect.TimestampName:
-		t, ok := v.(time.Time)
-		if !ok {
-			return nil, bad()
+		n, err := temporalNumber(s.Name, v)
+		if err != nil {
+			return nil, err
 		}
-		switch s.Name {
-		case connect.DateName:
-			return avro.Int(int64(connect.DateToDays(t))), nil
-		case connect.TimeName:
-			return avro.Int(int64(connect.TimeToMillis(t))), nil
-		}
-		return avro.Int(t.UnixMilli()), nil
+		return avro.Int(n), nil
 	}
 	switch s.Type {
 	case connect.Int8:

@@ -3,7 +3,6 @@ package converters
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/connectd/connectd/framework/connect"
 	"github.com/connectd/connectd/internal/avro"
@@ -489,24 +488,11 @@ func (p *encPlan) encodeValue(b []byte, v any, depth int) ([]byte, error) {
 		}
 		return padFixed(b, u, p.size)
 	case encDate, encTime, encTimestamp:
-		t, isTime := v.(time.Time)
-		if !isTime {
-			return nil, fmt.Errorf("Invalid type for %s, expected time.Time but was %T", p.schema.Name[len("org.apache.kafka.connect.data."):], v)
+		n, err := temporalNumber(p.schema.Name, v)
+		if err != nil {
+			return nil, err
 		}
-		ms := t.UnixMilli()
-		switch p.op {
-		case encDate:
-			if ms%msPerDay != 0 {
-				return nil, errors.New("Kafka Connect Date type should not have any time fields set to non-zero values.")
-			}
-			return avro.AppendLong(b, ms/msPerDay), nil
-		case encTime:
-			if ms < 0 || ms > msPerDay {
-				return nil, errors.New("Kafka Connect Time type should not have any date fields set to non-zero values.")
-			}
-			return avro.AppendLong(b, ms), nil
-		}
-		return avro.AppendLong(b, ms), nil
+		return avro.AppendLong(b, n), nil
 	case encArray:
 		a, isArr := v.([]any)
 		if !isArr {

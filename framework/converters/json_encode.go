@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/connectd/connectd/framework/connect"
 	"github.com/connectd/connectd/internal/javajson"
@@ -453,25 +452,11 @@ func (e *encoder) decimal(s *connect.Schema, v any) error {
 }
 
 func (e *encoder) temporal(s *connect.Schema, v any) error {
-	t, ok := v.(time.Time)
-	if !ok {
-		return fmt.Errorf("Invalid type for %s, expected time.Time but was %T", s.Name[len("org.apache.kafka.connect.data."):], v)
+	n, err := temporalNumber(s.Name, v)
+	if err != nil {
+		return err
 	}
-	ms := t.UnixMilli()
-	switch s.Name {
-	case connect.DateName:
-		if ms%msPerDay != 0 {
-			return errors.New("Kafka Connect Date type should not have any time fields set to non-zero values.")
-		}
-		e.buf = strconv.AppendInt(e.buf, ms/msPerDay, 10)
-	case connect.TimeName:
-		if ms < 0 || ms > msPerDay {
-			return errors.New("Kafka Connect Time type should not have any date fields set to non-zero values.")
-		}
-		e.buf = strconv.AppendInt(e.buf, ms, 10)
-	default:
-		e.buf = strconv.AppendInt(e.buf, ms, 10)
-	}
+	e.buf = strconv.AppendInt(e.buf, n, 10)
 	return nil
 }
 

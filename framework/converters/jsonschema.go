@@ -346,17 +346,11 @@ func (c *jsonSchemaConverter) appendValue(b []byte, s *connect.Schema, v any, de
 		b = base64.StdEncoding.AppendEncode(b, d.Bytes())
 		return append(b, '"'), nil
 	case connect.DateName, connect.TimeName, connect.TimestampName:
-		t, ok := v.(time.Time)
-		if !ok {
-			return nil, bad()
+		n, err := temporalNumber(s.Name, v)
+		if err != nil {
+			return nil, err
 		}
-		switch s.Name {
-		case connect.DateName:
-			return strconv.AppendInt(b, int64(connect.DateToDays(t)), 10), nil
-		case connect.TimeName:
-			return strconv.AppendInt(b, int64(connect.TimeToMillis(t)), 10), nil
-		}
-		return strconv.AppendInt(b, t.UnixMilli(), 10), nil
+		return strconv.AppendInt(b, n, 10), nil
 	}
 	ok := true
 	switch s.Type {
@@ -550,7 +544,7 @@ func (c *jsonSchemaConverter) readerFor(topic string, id int) (*jsonTo, error) {
 		return nil, err
 	}
 	title := ""
-	if t := js.Doc.Get("title"); t != nil && t.Kind == avro.StringValue && len(types(js.Doc)) == 1 && types(js.Doc)[0] == "object" {
+	if t := js.Doc.Get("title"); t != nil && t.Kind == avro.StringValue && len(jsonschema.Types(js.Doc)) == 1 && jsonschema.Types(js.Doc)[0] == "object" {
 		title = t.Str
 	}
 	subject, err := c.reg.subject(topic, title)
@@ -566,26 +560,6 @@ func (c *jsonSchemaConverter) readerFor(topic string, id int) (*jsonTo, error) {
 		return nil, err
 	}
 	return &jsonTo{key: toKey{id, topic}, schema: s}, nil
-}
-
-func types(s *avro.Value) []string {
-	t := s.Get("type")
-	switch {
-	case t == nil:
-		if s.Get("properties") != nil {
-			return []string{"object"}
-		}
-		return nil
-	case t.Kind == avro.StringValue:
-		return []string{t.Str}
-	case t.Kind == avro.ArrayValue:
-		var out []string
-		for _, e := range t.Arr {
-			out = append(out, e.Str)
-		}
-		return out
-	}
-	return nil
 }
 
 // toConnectSchema maps a JSON Schema to Connect as JsonSchemaData does,
@@ -610,7 +584,7 @@ func (c *jsonSchemaConverter) toConnectSchema(j *avro.Value, version int32, forc
 		}
 		if len(subs.Arr) == 2 {
 			for i, sub := range subs.Arr {
-				if ts := types(sub); len(ts) == 1 && ts[0] == "null" {
+				if ts := jsonschema.Types(sub); len(ts) == 1 && ts[0] == "null" {
 					return c.toConnectSchema(subs.Arr[1-i], version, true, depth+1)
 				}
 			}
@@ -618,7 +592,7 @@ func (c *jsonSchemaConverter) toConnectSchema(j *avro.Value, version int32, forc
 		b = connect.StructSchema().Name(jsonOneOfName)
 		n := 0
 		for _, sub := range subs.Arr {
-			if ts := types(sub); len(ts) == 1 && ts[0] == "null" {
+			if ts := jsonschema.Types(sub); len(ts) == 1 && ts[0] == "null" {
 				b.Optional()
 				continue
 			}
@@ -630,7 +604,7 @@ func (c *jsonSchemaConverter) toConnectSchema(j *avro.Value, version int32, forc
 			n++
 		}
 	} else {
-		ts := types(j)
+		ts := jsonschema.Types(j)
 		t := ""
 		if len(ts) == 1 {
 			t = ts[0]

@@ -121,8 +121,10 @@ type differ struct{ diffs []Difference }
 
 func (c *differ) add(path, typ string) { c.diffs = append(c.diffs, Difference{Type: typ, Path: path}) }
 
-// types returns the JSON types a schema allows ("" for any).
-func types(s *avro.Value) []string {
+// Types returns the JSON types a schema allows: its "type", else "object"
+// for a schema with properties and "array" for one with items, as
+// everit's loader infers them; nil for any.
+func Types(s *avro.Value) []string {
 	if s == nil || s.Kind != avro.ObjectValue {
 		return nil
 	}
@@ -214,7 +216,7 @@ func (c *differ) compare(path string, orig, upd *avro.Value, depth int) {
 		c.compareCombined(path, ok, ov, uk, uv, depth)
 		return
 	}
-	ot, ut := types(orig), types(upd)
+	ot, ut := Types(orig), Types(upd)
 	if !slices.Equal(ot, ut) {
 		switch {
 		case len(ut) == 0:
