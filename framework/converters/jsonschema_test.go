@@ -144,3 +144,35 @@ func TestJSONSchemaRegistered(t *testing.T) {
 		t.Errorf("registered JSON Schema (-want +got):\n%s", diff)
 	}
 }
+
+// TestJSONSchemaBadInput: data not in the wire format, an id the registry
+// does not have, an id of an Avro schema and a payload that is not JSON
+// each fail with an error that says so, none retriable.
+func TestJSONSchemaBadInput(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	avroID, err := reg.client(t).RegisterSchema(testCtx(t), "a-value", sr.Schema{Schema: `"string"`}, -1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustConverter(t, "json-schema", false, "schema.registry.url", reg.url)
+	good, err := c.FromConnect("t", connect.StringSchema, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"JSON text", []byte(`{"id":1}`), "Unknown magic byte!"},
+		{"unknown id", []byte{0, 0, 0, 0, 99, '1'}, "Schema 99 not found (HTTP 404, error code 40403)"},
+		{"an Avro schema's id", append(appendWireHeader(nil, avroID), `"x"`...), "the schema is of type AVRO, not JSON"},
+		{"not JSON", append(append([]byte{}, good[:5]...), `"x`...), "the payload is not JSON"},
+	} {
+		_, _, err := c.ToConnect("t", tc.data)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || connect.IsRetriable(err) {
+			t.Errorf("%s: %v (retriable %v), want %q", tc.name, err, connect.IsRetriable(err), tc.want)
+		}
+	}
+}
