@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,16 +40,8 @@ import (
 // run, in the order A B B A (see below).
 func BenchmarkElasticSink(b *testing.B) {
 	const n, batch, inFlight = 200_000, 2000, 5
-	bin := proctest.Binary(b)
-	dir := b.TempDir()
-	broker := proctest.Start(b, "broker", []string{"Kafka bootstrap"}, bin, "broker", "--port", strconv.Itoa(proctest.FreePort(b)), "--data-dir", filepath.Join(dir, "kafka"))
-	bootstrap := broker.Ready["Kafka bootstrap"]
-	rport := proctest.FreePort(b)
-	props := filepath.Join(dir, "worker.properties")
-	os.WriteFile(props, []byte(fmt.Sprintf("bootstrap.servers=%s\nlisteners=http://127.0.0.1:%d\noffset.storage.file.filename=%s\noffset.flush.interval.ms=200\n",
-		bootstrap, rport, filepath.Join(dir, "offsets.json"))), 0o644)
-	worker := proctest.Start(b, "worker", []string{"REST API"}, bin, "standalone", props)
-	c := &api.Client{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", rport)}
+	sa := startStandalone(b, 200)
+	bootstrap, worker, c := sa.broker, sa.worker, sa.rest
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ProducerBatchMaxBytes(1<<20), kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
@@ -74,7 +65,7 @@ func BenchmarkElasticSink(b *testing.B) {
 		// ZincSearch of its own, started empty and stopped after.
 		var ctime, rtime time.Duration
 		var c0, c1, z0, z1 time.Duration
-		pids := elasticPIDs{worker: worker.Pid(), broker: broker.Pid()}
+		pids := elasticPIDs{worker: worker.Pid(), broker: sa.brokerP.Pid()}
 		runConnectd := func(k int) {
 			topic := fmt.Sprintf("docs%d-%d", i, k)
 			produceDocs(b, cl, adm, topic, values)

@@ -3,9 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -22,18 +19,13 @@ import (
 // process running as fast as it can, whose heap the busy floor lets grow
 // (see framework/plugin/gctune.go).
 func BenchmarkRSS(b *testing.B) {
-	dir := b.TempDir()
-	bin := proctest.Binary(b)
-	kport, rport := proctest.FreePort(b), proctest.FreePort(b)
-	proctest.Start(b, "broker", []string{"Kafka bootstrap"}, bin, "broker", "--port", strconv.Itoa(kport), "--data-dir", filepath.Join(dir, "kafka"))
-	props := filepath.Join(dir, "worker.properties")
-	os.WriteFile(props, []byte(fmt.Sprintf("bootstrap.servers=127.0.0.1:%d\nlisteners=http://127.0.0.1:%d\noffset.storage.file.filename=%s\n", kport, rport, filepath.Join(dir, "offsets.json"))), 0o644)
-	worker := proctest.Start(b, "worker", []string{"REST API"}, bin, "standalone", props)
+	sa := startStandalone(b, 0)
+	worker := sa.worker
 	var idle, task, busy float64
 	for i := 0; i < b.N; i++ {
 		time.Sleep(2 * time.Second)
 		idle = proctest.RSSMiB(b, worker.Pid())
-		c := &api.Client{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", rport)}
+		c := sa.rest
 		task = taskRSS(b, c, worker.Pid(), fmt.Sprintf("gen%d", i), "1000")
 		busy = taskRSS(b, c, worker.Pid(), fmt.Sprintf("busy%d", i), "0")
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -127,17 +126,8 @@ func newS3Env(b *testing.B) *s3Env {
 	gw := testserver.StartVersityGW(b)
 	gw.CreateBucket(b, "sink")
 	gw.CreateBucket(b, "peer")
-	c := gw.Client()
-	dir := b.TempDir()
-	bin := proctest.Binary(b)
-	kport, rport := proctest.FreePort(b), proctest.FreePort(b)
-	proctest.Start(b, "broker", []string{"Kafka bootstrap"}, bin, "broker", "--port", strconv.Itoa(kport), "--data-dir", filepath.Join(dir, "kafka"))
-	props := filepath.Join(dir, "worker.properties")
-	os.WriteFile(props, []byte(fmt.Sprintf("bootstrap.servers=127.0.0.1:%d\nlisteners=http://127.0.0.1:%d\noffset.storage.file.filename=%s\noffset.flush.interval.ms=100\n",
-		kport, rport, filepath.Join(dir, "offsets.json"))), 0o644)
-	worker := proctest.Start(b, "worker", []string{"REST API"}, bin, "standalone", props)
-	return &s3Env{gw: gw, client: c, broker: fmt.Sprintf("127.0.0.1:%d", kport), worker: worker,
-		rest: &api.Client{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", rport)}}
+	sa := startStandalone(b, 100)
+	return &s3Env{gw: gw, client: gw.Client(), broker: sa.broker, worker: sa.worker, rest: sa.rest}
 }
 
 func (e *s3Env) close() {

@@ -40,6 +40,7 @@ func TestRESTAgainstARealWorker(t *testing.T) {
 		"io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",
 		"io.confluent.connect.s3.S3SinkConnector",
 		"io.connectd.connectors.DatagenConnector",
+		"io.connectd.connectors.FtpSourceConnector",
 		"io.debezium.connector.postgresql.PostgresConnector",
 		"org.apache.kafka.connect.file.FileStreamSinkConnector",
 		"org.apache.kafka.connect.file.FileStreamSourceConnector",

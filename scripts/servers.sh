@@ -71,10 +71,24 @@ if [ ! -x "$proftpd_dir/usr/sbin/proftpd" ]; then
 	rm -rf "$tmp" "$proftpd_dir"
 	mv "$proftpd_dir.new" "$proftpd_dir"
 fi
+# FTPS: proftpd's mod_tls comes in proftpd-mod-crypto since bookworm
+# (older releases build it into proftpd-basic).
+if [ ! -e "$proftpd_dir/usr/lib/proftpd/mod_tls.so" ] && ! "$proftpd_dir/usr/sbin/proftpd" -l | grep -q mod_tls.c; then
+	need_root "proftpd's mod_tls" "apt-get download proftpd-mod-crypto"
+	tmp=$(mktemp -d)
+	(
+		cd "$tmp"
+		export DEBIAN_FRONTEND=noninteractive
+		[ -n "$apt_updated" ] || apt-get update -qq
+		apt-get download -qq proftpd-mod-crypto
+		dpkg -x ./*.deb "$proftpd_dir"
+	)
+	rm -rf "$tmp"
+fi
 # The libraries it links (a package install would have pulled them in).
-if ldd "$proftpd_dir/usr/sbin/proftpd" | grep -q 'not found'; then
-	apt_install $(apt-cache depends proftpd-core | awk '$1 == "Depends:" && $2 ~ /^lib/ {print $2}')
-	if ldd "$proftpd_dir/usr/sbin/proftpd" | grep 'not found' >&2; then
+if ldd "$proftpd_dir/usr/sbin/proftpd" "$proftpd_dir"/usr/lib/proftpd/mod_tls.so 2>/dev/null | grep -q 'not found'; then
+	apt_install $(apt-cache depends proftpd-core proftpd-mod-crypto | awk '$1 == "Depends:" && $2 ~ /^lib/ {print $2}' | sort -u)
+	if ldd "$proftpd_dir/usr/sbin/proftpd" "$proftpd_dir"/usr/lib/proftpd/mod_tls.so 2>/dev/null | grep 'not found' >&2; then
 		echo "scripts/servers.sh: proftpd still misses the libraries above" >&2
 		exit 1
 	fi

@@ -4,6 +4,7 @@ import (
 	"github.com/connectd/connectd/connectors/datagen"
 	elasticsink "github.com/connectd/connectd/connectors/elastic-sink"
 	"github.com/connectd/connectd/connectors/file"
+	"github.com/connectd/connectd/connectors/ftp"
 	postgrescdc "github.com/connectd/connectd/connectors/postgres-cdc"
 	s3sink "github.com/connectd/connectd/connectors/s3-sink"
 	"github.com/connectd/connectd/framework/plugin"
@@ -23,6 +24,11 @@ func builtins() map[string]plugin.Plugin {
 			Name: "file-source", Version: file.Version,
 			Aliases:   []string{"org.apache.kafka.connect.file.FileStreamSourceConnector"},
 			NewSource: file.NewSource,
+		},
+		ftp.Name: {
+			Name: ftp.Name, Version: ftp.Version,
+			Aliases:   ftp.Aliases,
+			NewSource: ftp.NewSource,
 		},
 		"postgres-cdc": {
 			Name: "postgres-cdc", Version: postgrescdc.Version,

@@ -5,35 +5,13 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/connectd/connectd/framework/connect"
+	"github.com/connectd/connectd/framework/connecttest"
 )
-
-// checkGolden compares got with testdata/name, or rewrites it with -update.
-func checkGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if d := cmp.Diff(string(want), got); d != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, d)
-	}
-}
 
 func testConfig(t *testing.T, kv ...string) *config {
 	t.Helper()
@@ -153,7 +131,7 @@ func TestActions(t *testing.T) {
 			b.Write(a.data)
 		}
 	}
-	checkGolden(t, "actions.golden", b.String())
+	connecttest.CheckGolden(t, "actions.golden", b.String(), *update)
 }
 
 // TestMapping: the mapping derived from a schema, as Confluent's Mapping
@@ -169,7 +147,7 @@ func TestMapping(t *testing.T) {
 		t.Fatalf("mapping is not JSON: %v\n%s", err, m)
 	}
 	out, _ := json.MarshalIndent(pretty, "", "  ")
-	checkGolden(t, "mapping.golden", string(out)+"\n")
+	connecttest.CheckGolden(t, "mapping.golden", string(out)+"\n", *update)
 	for _, s := range []*connect.Schema{nil, connect.NewSchema(connect.String).Build()} {
 		if _, err := buildMapping(s); err == nil {
 			t.Errorf("buildMapping(%v) succeeded, want an error", s)

@@ -52,6 +52,15 @@ type OffsetReader interface {
 	Offset(partition map[string]any) map[string]any
 }
 
+// OffsetLister is implemented by the OffsetReader the framework hands to
+// a source task's Start: it lists every offset stored for the connector,
+// of every task. A task whose source partitions come and go (one per file,
+// say) uses it to find stored partitions it no longer needs, and forgets
+// them (OffsetForgetter).
+type OffsetLister interface {
+	Offsets() []SourceOffset
+}
+
 // SourceTask reads records from an external system.
 //
 // The framework calls Start once, then Poll repeatedly from one goroutine,
@@ -84,10 +93,25 @@ type SourceOffset struct {
 // Committer is implemented by source tasks that must learn which offsets are
 // durable, e.g. to acknowledge a replication slot or delete processed files.
 // Commit is called after the framework stored offsets, with the newest
-// stored offset of each partition that changed. It runs concurrently with
-// Poll and must not block it for long.
+// stored offset of each partition that changed (nil for a partition the
+// task forgot, see OffsetForgetter). It runs concurrently with Poll and
+// must not block it for long.
 type Committer interface {
 	Commit(ctx context.Context, offsets []SourceOffset) error
+}
+
+// OffsetForgetter is implemented by source tasks whose source partitions
+// end, such as one partition per file: without it the stored offsets
+// would keep one entry for every partition ever read.
+//
+// ForgetOffsets is called on the goroutine that calls Poll, right after
+// each Poll, and returns source partitions whose stored offsets are to be
+// deleted. The framework deletes each (writes a tombstone, Kafka Connect's
+// null offset) once every record polled before from that partition is
+// durable, and then passes it to Commit with a nil Offset. A record polled
+// later from the same partition stores its offset again.
+type OffsetForgetter interface {
+	ForgetOffsets() []map[string]any
 }
 
 // SinkTask writes records to an external system.

@@ -149,3 +149,16 @@ func (m offsetMap) Offset(partition map[string]any) map[string]any {
 	}
 	return m[string(k)]
 }
+
+// Offsets lists every stored offset (connect.OffsetLister).
+func (m offsetMap) Offsets() []connect.SourceOffset {
+	out := make([]connect.SourceOffset, 0, len(m))
+	for k, off := range m {
+		p, err := DecodeMap([]byte(k))
+		if err != nil {
+			continue // newOffsetMap encoded it
+		}
+		out = append(out, connect.SourceOffset{Partition: p, Offset: off})
+	}
+	return out
+}

@@ -165,30 +165,35 @@ func (l *local) sourcePollInto(ctx context.Context, out []Record) ([]Record, err
 	if err != nil {
 		return nil, err
 	}
+	var forget []map[string]any
+	if f, ok := l.source.(connect.OffsetForgetter); ok {
+		forget = f.ForgetOffsets()
+	}
 	var txns []TxnRequest
 	batchTxn := TxnNone
 	if l.txn != nil {
 		txns, batchTxn = l.txn.take(recs)
 	}
-	if len(recs) == 0 {
+	n := len(recs) + len(forget)
+	if n == 0 {
 		if batchTxn != TxnNone {
 			// Nothing to carry the request: a marker record does.
 			return append(out[:0], Record{Partition: -1, Dropped: true, Txn: batchTxn}), nil
 		}
 		return nil, nil
 	}
-	if cap(out) >= len(recs) {
-		out = out[:len(recs)]
+	if cap(out) >= n {
+		out = out[:n]
 		clear(out)
 	} else {
-		out = make([]Record, len(recs))
+		out = make([]Record, n)
 	}
 	for i, r := range recs {
 		l.processSource(ctx, r, &out[i])
 		if txns != nil {
 			out[i].Txn = txns[i]
 		}
-		if batchTxn != TxnNone && i == len(recs)-1 {
+		if batchTxn != TxnNone && i == n-1 {
 			out[i].Txn = batchTxn
 		}
 		if out[i].Err != nil && !l.policy.TolerateAll {
@@ -200,9 +205,28 @@ func (l *local) sourcePollInto(ctx context.Context, out []Record) ([]Record, err
 			return out[:i+1], nil
 		}
 	}
-	l.encodeOffsets(recs, out)
+	l.encodeOffsets(recs, out[:len(recs)])
+	for j, p := range forget {
+		// A position-only record after the batch's own: its null offset
+		// deletes the partition's once the records before it are durable.
+		w := &out[len(recs)+j]
+		w.Dropped, w.SourceOffset = true, nullOffset
+		var err error
+		if w.SourcePartition, err = EncodeMap(p); err != nil {
+			return nil, fmt.Errorf("plugin: %s: forget offsets: %w", l.className, err)
+		}
+	}
+	if batchTxn != TxnNone && len(forget) > 0 {
+		// The forgetting belongs to the batch's transaction: it ends the
+		// transaction after the batch's own records.
+		out[n-1].Txn = batchTxn
+	}
 	return out, nil
 }
+
+// nullOffset is the source offset of a forgotten partition: the JSON null
+// that Kafka Connect's offset stores read as a deleted offset.
+var nullOffset = []byte("null")
 
 // encodeOffsets sets the source offset of the newest record of each source
 // partition in each stretch of the batch that ends with a transaction

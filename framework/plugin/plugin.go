@@ -91,7 +91,9 @@ type Record struct {
 
 	// Dropped is set on a source record that a transform dropped: it is
 	// not produced, only its source position counts (a dropped record's
-	// offset is committed, as in Kafka Connect). Nothing else is set.
+	// offset is committed, as in Kafka Connect). Nothing else is set. A
+	// partition the task forgot (connect.OffsetForgetter) comes as a
+	// dropped record whose SourceOffset is the JSON null.
 	Dropped bool
 
 	// Txn is the task's transaction request that takes effect after this

@@ -184,7 +184,7 @@ func (r *sourceRun) endTransaction(abort bool) error {
 		t.logger.Info("transaction aborted", "records", r.txnRecords)
 		return nil
 	}
-	recs, err := offsets.Records(r.offsetsTopic, t.spec.ID.Connector, entries)
+	recs, err := offsets.Records(r.offsetsTopic, t.spec.ID.Connector, storedForm(entries))
 	if err != nil {
 		return err
 	}

@@ -22,10 +22,11 @@ var testPlugins = map[string]plugin.Plugin{
 	"progress": {Name: "progress", Version: "1", NewSource: func() connect.SourceConnector { return &progressConnector{} }},
 	"chunks":   {Name: "chunks", Version: "1", NewSink: func() connect.SinkConnector { return chunksConnector{} }},
 	"async":    {Name: "async", Version: "1", NewSink: func() connect.SinkConnector { return asyncConnector{} }},
+	"forget":   {Name: "forget", Version: "1", NewSource: func() connect.SourceConnector { return &forgetConnector{} }},
 }
 
 func TestMain(m *testing.M) {
-	connecttest.ServeIfPlugin(testPlugins["counter"], testPlugins["collect"], testPlugins["progress"], testPlugins["chunks"], testPlugins["async"])
+	connecttest.ServeIfPlugin(testPlugins["counter"], testPlugins["collect"], testPlugins["progress"], testPlugins["chunks"], testPlugins["async"], testPlugins["forget"])
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreTopFunction("github.com/connectd/connectd/framework/plugin.exitWithParent"),
 	)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -612,7 +613,7 @@ func (r *sourceRun) commit() error {
 	ctx, cancel := context.WithTimeout(context.Background(), t.w.Config.OffsetFlushTimeout)
 	defer cancel()
 	start := time.Now()
-	err := r.stores.primary.Commit(ctx, t.spec.ID.Connector, entries)
+	err := r.stores.primary.Commit(ctx, t.spec.ID.Connector, storedForm(entries))
 	r.m.g.commitTime.record(float64(time.Since(start)) / 1e6)
 	if err != nil {
 		r.m.commitFailed.Inc()
@@ -624,6 +625,23 @@ func (r *sourceRun) commit() error {
 	return nil
 }
 
+// storedForm returns entries as a store takes them: a partition the task
+// forgot (connect.OffsetForgetter) carries the offset null, which the
+// store writes as a tombstone (a nil offset). The tracker keeps its own
+// entries, to match them when they are stored.
+func storedForm(entries []offsets.Entry) []offsets.Entry {
+	out := entries
+	for i, e := range entries {
+		if string(e.Offset) == "null" {
+			if &out[0] == &entries[0] {
+				out = slices.Clone(entries)
+			}
+			out[i].Offset = nil
+		}
+	}
+	return out
+}
+
 // committed tells the task which offsets are stored, and copies them to
 // the worker's offsets topic when the connector has its own (as Kafka
 // Connect does, so tools that read the worker's topic see them; a copy
@@ -631,7 +649,7 @@ func (r *sourceRun) commit() error {
 func (r *sourceRun) committed(ctx context.Context, entries []offsets.Entry) {
 	t := r.t
 	if r.stores.secondary != nil {
-		if err := r.stores.secondary.Commit(ctx, t.spec.ID.Connector, entries); err != nil {
+		if err := r.stores.secondary.Commit(ctx, t.spec.ID.Connector, storedForm(entries)); err != nil {
 			t.logger.Warn("copying offsets to the worker's offsets topic failed; the connector's own offsets topic has them", "error", err)
 		}
 	}
