@@ -240,3 +240,7 @@ func (t *collectTask) Flush(context.Context, map[connect.TopicPartition]int64) e
 }
 
 func (t *collectTask) Stop(context.Context) error { return nil }
+
+// isolationModes are the plugin.isolation modes tests run in: in the
+// worker's process, a process per connector, a process per task.
+var isolationModes = []string{"none", "connector", "task"}
