@@ -182,7 +182,7 @@ func elasticConnectd(b *testing.B, c *api.Client, pids elasticPIDs, adm *kadm.Cl
 	var pid int
 	for {
 		if pid == 0 {
-			pid = childWithArg(worker, name+"-0")
+			pid = proctest.ChildWithArg(worker, name+"-0")
 		}
 		offs, err := adm.FetchOffsets(ctx, "connect-"+name)
 		if err == nil {
@@ -206,7 +206,7 @@ func elasticConnectd(b *testing.B, c *api.Client, pids elasticPIDs, adm *kadm.Cl
 		}
 	}
 	cpu := procCPU(pid) + procCPU(pids.worker) - w0 + procCPU(pids.broker) - b0
-	return float64(n) / elapsed.Seconds(), peakMiB(b, pid), cpu, procCPU(pids.zinc) - z0
+	return float64(n) / elapsed.Seconds(), proctest.PeakMiB(b, pid), cpu, procCPU(pids.zinc) - z0
 }
 
 // procCPU is the CPU time (user and system) process pid used so far.
@@ -288,20 +288,4 @@ func rawBulk(b testing.TB, z *testserver.Zinc, index, topic string, values [][]b
 		b.Fatal(failed)
 	}
 	return float64(len(values)) / elapsed.Seconds()
-}
-
-// peakMiB reads a process's peak resident memory (VmHWM).
-func peakMiB(b *testing.B, pid int) float64 {
-	f, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, l := range strings.Split(string(f), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.Fields(v)[0])
-			return float64(kb) / 1024
-		}
-	}
-	b.Fatal("no VmHWM")
-	return 0
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -33,7 +32,7 @@ func BenchmarkRSS(b *testing.B) {
 	var idle, task, busy float64
 	for i := 0; i < b.N; i++ {
 		time.Sleep(2 * time.Second)
-		idle = rssMiB(b, worker.Pid())
+		idle = proctest.RSSMiB(b, worker.Pid())
 		c := &api.Client{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", rport)}
 		task = taskRSS(b, c, worker.Pid(), fmt.Sprintf("gen%d", i), "1000")
 		busy = taskRSS(b, c, worker.Pid(), fmt.Sprintf("busy%d", i), "0")
@@ -66,45 +65,9 @@ func taskRSS(b *testing.B, c *api.Client, worker int, name, rate string) float64
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(3 * time.Second)
-	pid := childWithArg(worker, name+"-0")
+	pid := proctest.ChildWithArg(worker, name+"-0")
 	if pid == 0 {
 		b.Fatal("no plugin process for the task")
 	}
-	return rssMiB(b, pid)
-}
-
-func rssMiB(b *testing.B, pid int) float64 {
-	f, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, l := range strings.Split(string(f), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.Atoi(strings.Fields(v)[0])
-			return float64(kb) / 1024
-		}
-	}
-	b.Fatal("no VmRSS")
-	return 0
-}
-
-func childWithArg(parent int, arg string) int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cl, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if err != nil || !strings.Contains(string(cl), "\x00"+arg) {
-			continue
-		}
-		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		s := string(st)
-		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-		if pp, _ := strconv.Atoi(fields[1]); pp == parent {
-			return pid
-		}
-	}
-	return 0
+	return proctest.RSSMiB(b, pid)
 }

@@ -74,11 +74,11 @@ func BenchmarkS3Sink(b *testing.B) {
 				}
 				env.waitCommitted(b, "s3", topic, records)
 				elapsed := time.Since(start)
-				pid := childWithArg(env.worker.Pid(), "s3-0")
+				pid := proctest.ChildWithArg(env.worker.Pid(), "s3-0")
 				if pid == 0 {
 					b.Fatal("no plugin process for the task")
 				}
-				peak = vmHWMMiB(b, pid)
+				peak = proctest.PeakMiB(b, pid)
 				objs := env.read(b, "sink")
 				var size int64
 				for _, o := range objs {
@@ -265,21 +265,4 @@ func (e *s3Env) uploadAll(b *testing.B, bucket string, objs []benchObject, concu
 	default:
 	}
 	return elapsed
-}
-
-// vmHWMMiB is a process's peak resident memory.
-func vmHWMMiB(b *testing.B, pid int) float64 {
-	b.Helper()
-	f, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, l := range strings.Split(string(f), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.Fields(v)[0])
-			return float64(kb) / 1024
-		}
-	}
-	b.Fatal("no VmHWM")
-	return 0
 }

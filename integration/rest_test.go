@@ -37,6 +37,7 @@ func TestRESTAgainstARealWorker(t *testing.T) {
 		classes = append(classes, p.Class)
 	}
 	wantClasses := []string{
+		"io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",
 		"io.confluent.connect.s3.S3SinkConnector",
 		"io.connectd.connectors.DatagenConnector",
 		"io.debezium.connector.postgresql.PostgresConnector",

@@ -3,13 +3,11 @@ package integration
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/internal/proctest"
 )
 
 // s3TaskOverheadMiB is what a sink task's plugin process holds beyond its
@@ -47,28 +45,11 @@ func TestS3SinkThousandPartitionsMemory(t *testing.T) {
 	})
 	ids, _ := b.waitIDs(t, p, "s3", "wide", n)
 	t.Logf("committed after %s", time.Since(start))
-	peak := vmHWM(t, pid)
+	peak := proctest.PeakMiB(t, pid)
 	checkExactlyOnce(t, ids, n)
 	t.Logf("peak RSS of the task process: %.1f MiB (budget %d MiB + overhead %d MiB)", peak, budgetMiB, s3TaskOverheadMiB)
 	if peak > budgetMiB+s3TaskOverheadMiB {
 		t.Fatalf("peak RSS %.1f MiB is over the budget of %d MiB plus %d MiB", peak, budgetMiB, s3TaskOverheadMiB)
 	}
 	p.stop()
-}
-
-// vmHWM is a process's peak resident memory in MiB.
-func vmHWM(t *testing.T, pid int) float64 {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.Fields(v)[0])
-			return float64(kb) / 1024
-		}
-	}
-	t.Fatal("no VmHWM")
-	return 0
 }

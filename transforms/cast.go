@@ -231,38 +231,6 @@ func (t *cast) buildSchema(in *connect.Schema) (*connect.Schema, error) {
 	return out, nil
 }
 
-// inferType is Kafka Connect's ConnectSchema.schemaType for a schemaless
-// value: "" for Go types outside the data model's plain Java classes.
-func inferType(v any) connect.Type {
-	switch v.(type) {
-	case int8:
-		return connect.Int8
-	case int16:
-		return connect.Int16
-	case int32:
-		return connect.Int32
-	case int64:
-		return connect.Int64
-	case float32:
-		return connect.Float32
-	case float64:
-		return connect.Float64
-	case bool:
-		return connect.Boolean
-	case string:
-		return connect.String
-	case []byte:
-		return connect.Bytes
-	case []any:
-		return connect.Array
-	case map[string]any, map[any]any:
-		return connect.Map
-	case *connect.StructValue:
-		return connect.Struct
-	}
-	return ""
-}
-
 // castValue is Kafka Connect's Cast.castValueToType.
 func castValue(s *connect.Schema, v any, to connect.Type) (any, error) {
 	if v == nil {
@@ -270,7 +238,7 @@ func castValue(s *connect.Schema, v any, to connect.Type) (any, error) {
 	}
 	var from connect.Type
 	if s == nil {
-		from = inferType(v)
+		from = connect.TypeOf(v)
 		if from == "" {
 			return nil, dataErr("Cast transformation was passed a value of type %s which is not supported by Connect's data API", javaClass(v))
 		}

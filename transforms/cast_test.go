@@ -16,7 +16,7 @@ func TestCastWholeValue(t *testing.T) {
 		"int8": int8(42), "int16": int16(42), "int32": int32(42), "int64": int64(42),
 		"float32": float32(42), "float64": float64(42), "boolean": true, "string": "42",
 	} {
-		schema := &connect.Schema{Type: inferType(want)}
+		schema := &connect.Schema{Type: connect.TypeOf(want)}
 		cases["schema: "+typ] = applyCase{class: "Cast$Value", keys: map[string]string{"spec": typ},
 			in: rec(nil, nil, int32Schema, int32(42)), want: rec(nil, nil, schema, want)}
 		cases["schemaless: "+typ] = applyCase{class: "Cast$Value", keys: map[string]string{"spec": typ},

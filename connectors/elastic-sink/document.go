@@ -192,8 +192,10 @@ func documentID(s *connect.Schema, key any) (string, error) {
 	t := connect.Type("")
 	if s != nil {
 		t = s.Type
-	} else {
-		t = schemalessType(key)
+	} else if t = connect.TypeOf(key); t == "" {
+		if _, ok := asInt64(key); ok { // a Go integer type outside the data model
+			t = connect.Int64
+		}
 	}
 	var id string
 	switch t {
@@ -237,37 +239,6 @@ func javaTypeName(t connect.Type) string {
 		return "FLOAT64"
 	}
 	return strings.ToUpper(string(t))
-}
-
-// schemalessType is the Connect type of a value without a schema.
-func schemalessType(v any) connect.Type {
-	switch v.(type) {
-	case int8:
-		return connect.Int8
-	case int16:
-		return connect.Int16
-	case int32:
-		return connect.Int32
-	case int64, int, uint8, uint16, uint32:
-		return connect.Int64
-	case float32:
-		return connect.Float32
-	case float64:
-		return connect.Float64
-	case bool:
-		return connect.Boolean
-	case string:
-		return connect.String
-	case []byte:
-		return connect.Bytes
-	case []any:
-		return connect.Array
-	case map[string]any, map[any]any:
-		return connect.Map
-	case *connect.StructValue:
-		return connect.Struct
-	}
-	return ""
 }
 
 func asInt64(v any) (int64, bool) {

@@ -177,3 +177,23 @@ func TestRetriable(t *testing.T) {
 		t.Fatal("IsRetriable of a plain error, or Retriable(nil)")
 	}
 }
+
+func TestTypeOf(t *testing.T) {
+	t.Parallel()
+	s := &Schema{Type: Struct, Fields: []Field{{Name: "a", Schema: &Schema{Type: String}}}}
+	tests := []struct {
+		v    any
+		want Type
+	}{
+		{int8(1), Int8}, {int16(1), Int16}, {int32(1), Int32}, {int64(1), Int64},
+		{float32(1), Float32}, {float64(1), Float64}, {true, Boolean}, {"x", String},
+		{[]byte("x"), Bytes}, {[]any{1}, Array}, {map[string]any{}, Map}, {map[any]any{}, Map},
+		{NewStruct(s), Struct},
+		{1, ""}, {uint64(1), ""}, {time.Unix(0, 0), ""}, {nil, ""},
+	}
+	for _, tt := range tests {
+		if got := TypeOf(tt.v); got != tt.want {
+			t.Errorf("TypeOf(%T) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}

@@ -278,3 +278,37 @@ func Validate(s *Schema, value any) error {
 func typeError(s *Schema, v any) error {
 	return fmt.Errorf("connect: value of Go type %T does not match schema %s", v, s)
 }
+
+// TypeOf is the schema type of a value that has no schema, as Kafka
+// Connect's ConnectSchema.schemaType infers it from the value's class: ""
+// for a Go type outside the data model's plain types (int, uint64,
+// time.Time...).
+func TypeOf(v any) Type {
+	switch v.(type) {
+	case int8:
+		return Int8
+	case int16:
+		return Int16
+	case int32:
+		return Int32
+	case int64:
+		return Int64
+	case float32:
+		return Float32
+	case float64:
+		return Float64
+	case bool:
+		return Boolean
+	case string:
+		return String
+	case []byte:
+		return Bytes
+	case []any:
+		return Array
+	case map[string]any, map[any]any:
+		return Map
+	case *StructValue:
+		return Struct
+	}
+	return ""
+}

@@ -295,10 +295,11 @@ func TestTasksOverTLSAndSASL(t *testing.T) {
 			if diff := diffCounts(wantValues(2, 200), counts(strings.Split(strings.TrimSpace(string(got)), "\n"))); diff != "" {
 				t.Errorf("sink's file: %s", diff)
 			}
-			offs, err := e.h.ConnectorOffsets(context.Background(), "snk")
-			if err != nil || len(offs.Offsets) == 0 {
-				t.Errorf("sink offsets through the admin client: %+v, %v", offs, err)
-			}
+			// The file holds what a flush wrote; the commit follows it.
+			waitFor(t, "sink offsets through the admin client", func() (bool, string) {
+				offs, err := e.h.ConnectorOffsets(context.Background(), "snk")
+				return err == nil && len(offs.Offsets) > 0, fmt.Sprintf("%+v, %v", offs, err)
+			})
 			// The dead letter queue's topic was created by the task's admin client.
 			md, err := kadm.NewClient(b.client(t)).ListTopics(context.Background(), "dlq")
 			if err != nil || !md.Has("dlq") {
