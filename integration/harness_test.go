@@ -50,11 +50,19 @@ type devProcess struct {
 type devOpts struct {
 	dataDir             string
 	restPort, kafkaPort int
+	// isolation is --plugin-isolation; empty: task, as the tests that
+	// find a task's own plugin process by its name need.
+	isolation string
 }
 
 func startDev(t *testing.T, o devOpts) *devProcess {
 	t.Helper()
+	iso := o.isolation
+	if iso == "" {
+		iso = "task"
+	}
 	p := proctest.Start(t, "connectd", []string{"REST API", "Kafka bootstrap"}, connectdBin, "dev",
+		"--plugin-isolation", iso,
 		"--data-dir", o.dataDir,
 		"--rest-port", strconv.Itoa(o.restPort),
 		"--kafka-port", strconv.Itoa(o.kafkaPort),
