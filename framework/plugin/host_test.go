@@ -151,7 +151,7 @@ func testLogger() *slog.Logger {
 }
 
 // launchHost starts the test binary serving name.
-func launchHost(t *testing.T, name string) *Host {
+func launchHost(t testing.TB, name string) *Host {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -166,7 +166,7 @@ func launchHost(t *testing.T, name string) *Host {
 	return h
 }
 
-func open(t *testing.T, h *Host, name string) Client {
+func open(t testing.TB, h *Host, name string) Client {
 	t.Helper()
 	c, err := h.Open(context.Background(), name)
 	if err != nil {
