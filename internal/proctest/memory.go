@@ -15,10 +15,25 @@ func RSSMiB(tb testing.TB, pid int) float64 { tb.Helper(); return statusMiB(tb, 
 // PeakMiB is a process's peak resident memory (VmHWM), in MiB.
 func PeakMiB(tb testing.TB, pid int) float64 { tb.Helper(); return statusMiB(tb, pid, "VmHWM") }
 
+// PssMiB is a process's proportional set size now, in MiB: its resident
+// memory with every page it shares with other processes (the pages of a
+// binary that several plugin processes run) divided between them, so that
+// a sum over processes counts each page once.
+func PssMiB(tb testing.TB, pid int) float64 {
+	tb.Helper()
+	return procMiB(tb, fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss")
+}
+
 // statusMiB reads a size field of /proc/<pid>/status, given there in kB.
 func statusMiB(tb testing.TB, pid int, field string) float64 {
 	tb.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	return procMiB(tb, fmt.Sprintf("/proc/%d/status", pid), field)
+}
+
+// procMiB reads a size field, given in kB, of a /proc file.
+func procMiB(tb testing.TB, path, field string) float64 {
+	tb.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -26,12 +41,12 @@ func statusMiB(tb testing.TB, pid int, field string) float64 {
 		if v, ok := strings.CutPrefix(l, field+":"); ok {
 			kb, err := strconv.Atoi(strings.Fields(v)[0])
 			if err != nil {
-				tb.Fatalf("/proc/%d/status: %s: %v", pid, field, err)
+				tb.Fatalf("%s: %s: %v", path, field, err)
 			}
 			return float64(kb) / 1024
 		}
 	}
-	tb.Fatalf("/proc/%d/status has no %s", pid, field)
+	tb.Fatalf("%s has no %s", path, field)
 	return 0
 }
 
