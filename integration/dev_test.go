@@ -155,14 +155,7 @@ func TestDevEndToEnd(t *testing.T) {
 	// Every record arrives; a record may repeat only if it came after the
 	// last committed offset (offsets are committed every 200 ms, ~120
 	// records at this rate, plus what was in flight).
-	ids, total := datagenIDs(t, p.bootstrap, "demo", first)
-	checkIDs(t, "topic after plugin kill", ids, total, first, 400)
-	waitFor(t, 30*time.Second, "the sink to catch up", func() (bool, string) {
-		_, n := fileIDs(t, out)
-		return n >= total, fmt.Sprint(n, " of ", total)
-	})
-	fids, ftotal := fileIDs(t, out)
-	checkIDs(t, "file after plugin kill", fids, ftotal, first, 400)
+	total, ftotal := checkTopicAndFile(t, p, "demo", out, "after plugin kill", first, 400)
 
 	// Restart connectd: connectors come back from the data dir; the source
 	// resumes from its stored offset, the sink from its committed offsets.
@@ -316,16 +309,26 @@ func TestDevConnectorIsolationKill(t *testing.T) {
 	}
 	// Offsets are committed every 200 ms, ~180 records at this rate, plus
 	// what was in flight in three tasks.
-	ids, total := datagenIDs(t, p.bootstrap, "demo", count)
-	checkIDs(t, "topic after the kill", ids, total, count, 900)
-	waitFor(t, 60*time.Second, "the sink to catch up", func() (bool, string) {
-		_, n := fileIDs(t, out)
-		return n >= total, fmt.Sprint(n, " of ", total)
-	})
-	fids, ftotal := fileIDs(t, out)
-	checkIDs(t, "file after the kill", fids, ftotal, count, 900)
+	checkTopicAndFile(t, p, "demo", out, "after the kill", count, 900)
 	p.stop()
 	if left := append(p.pluginPIDs("gen"), p.pluginPIDs("sink")...); len(left) != 0 {
 		t.Fatalf("plugin processes %v outlived a graceful stop", left)
 	}
+}
+
+// checkTopicAndFile checks that topic holds every datagen id in [0,n) with
+// at most maxDup repeats, then, once the file sink writing to out has
+// caught up, that the file does too; it returns how many records each
+// holds.
+func checkTopicAndFile(t *testing.T, p *devProcess, topic, out, what string, n, maxDup int) (total, ftotal int) {
+	t.Helper()
+	ids, total := datagenIDs(t, p.bootstrap, topic, n)
+	checkIDs(t, "topic "+what, ids, total, n, maxDup)
+	waitFor(t, 60*time.Second, "the sink to catch up", func() (bool, string) {
+		_, got := fileIDs(t, out)
+		return got >= total, fmt.Sprint(got, " of ", total)
+	})
+	fids, ftotal := fileIDs(t, out)
+	checkIDs(t, "file "+what, fids, ftotal, n, maxDup)
+	return total, ftotal
 }
