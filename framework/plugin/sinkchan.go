@@ -15,7 +15,9 @@ import (
 // unary gRPC call: the worker writes a batch frame and reads the answer, a
 // put result or the task's error. The gRPC call cost about 1.2 µs per
 // record (HTTP/2 framing and flow control, protobuf copies on both sides);
-// a frame costs a write and a read per batch.
+// a frame costs a write and a read per batch. BenchmarkSinkPut compares
+// the two: gRPC takes about 1.5 times as long per record, the task's own
+// handling included.
 
 // sinkSender is the worker's side of a sink task's data channel. SinkPut
 // calls are serialised by the caller, as Client requires; the reader
