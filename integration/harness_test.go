@@ -44,12 +44,15 @@ type devProcess struct {
 	t         *testing.T
 	rest      string
 	bootstrap string
+	registry  string // the schema registry's URL
 	client    *api.Client
 }
 
 type devOpts struct {
 	dataDir             string
 	restPort, kafkaPort int
+	// registryPort is the schema registry's port; 0 picks a free one.
+	registryPort int
 	// isolation is --plugin-isolation; empty: task, as the tests that
 	// find a task's own plugin process by its name need.
 	isolation string
@@ -57,18 +60,23 @@ type devOpts struct {
 
 func startDev(t *testing.T, o devOpts) *devProcess {
 	t.Helper()
+	if o.registryPort == 0 {
+		o.registryPort = freePort(t)
+	}
 	iso := o.isolation
 	if iso == "" {
 		iso = "task"
 	}
-	p := proctest.Start(t, "connectd", []string{"REST API", "Kafka bootstrap"}, connectdBin, "dev",
+	p := proctest.Start(t, "connectd", []string{"REST API", "Kafka bootstrap", "Schema Registry"}, connectdBin, "dev",
 		"--plugin-isolation", iso,
 		"--data-dir", o.dataDir,
 		"--rest-port", strconv.Itoa(o.restPort),
 		"--kafka-port", strconv.Itoa(o.kafkaPort),
+		"--schema-registry-port", strconv.Itoa(o.registryPort),
 		"--offset-flush-interval-ms", "200",
 		"--log-level", "warn")
-	return &devProcess{Proc: p, t: t, rest: p.Ready["REST API"], bootstrap: p.Ready["Kafka bootstrap"], client: &api.Client{BaseURL: p.Ready["REST API"]}}
+	return &devProcess{Proc: p, t: t, rest: p.Ready["REST API"], bootstrap: p.Ready["Kafka bootstrap"],
+		registry: p.Ready["Schema Registry"], client: &api.Client{BaseURL: p.Ready["REST API"]}}
 }
 
 func tail(s string, n int) string {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/sr"
+
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/framework/herder"
 	"github.com/connectd/connectd/internal/proctest"
@@ -486,8 +488,9 @@ func TestMetricsDashboardNames(t *testing.T) {
 
 // TestDevSecured: `connectd dev` with its embedded broker on SASL_SSL and
 // its REST API on https with users: connectors run, ctl reaches it with
-// the CA it printed, and `connectd consume` reads the records with the
-// client keys it wrote.
+// the CA it printed, `connectd consume` reads the records with the
+// client keys it wrote, and the schema registry keeps schemas in the
+// secured broker.
 func TestDevSecured(t *testing.T) {
 	dir := t.TempDir()
 	users := filepath.Join(t.TempDir(), "users")
@@ -496,8 +499,8 @@ func TestDevSecured(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeTestFile(t, users, alice+"\n")
-	p := proctest.Start(t, "connectd", []string{"REST API", "Kafka bootstrap", "REST CA", "Kafka security"}, connectdBin, "dev",
-		"--data-dir", dir, "--rest-port", fmt.Sprint(freePort(t)), "--kafka-port", fmt.Sprint(freePort(t)),
+	p := proctest.Start(t, "connectd", []string{"REST API", "Kafka bootstrap", "REST CA", "Kafka security", "Schema Registry"}, connectdBin, "dev",
+		"--data-dir", dir, "--rest-port", fmt.Sprint(freePort(t)), "--kafka-port", fmt.Sprint(freePort(t)), "--schema-registry-port", fmt.Sprint(freePort(t)),
 		"--kafka-security-protocol", "SASL_SSL", "--kafka-user", "app:app-secret", "--rest-tls", "--rest-users-file", users,
 		"--offset-flush-interval-ms", "200", "--log-level", "warn")
 	url := p.Ready["REST API"]
@@ -527,6 +530,15 @@ func TestDevSecured(t *testing.T) {
 	out, _ := exec.Command(connectdBin, "consume", "--bootstrap", p.Ready["Kafka bootstrap"], "--max", "1", "--timeout", "3s", "secure").CombinedOutput()
 	if strings.Contains(string(out), "value=") {
 		t.Errorf("a plaintext client read records: %s", out)
+	}
+	// The registry reaches the broker with the same client keys: a schema
+	// registered is in _schemas, read with them.
+	if _, err := registryClient(t, p.Ready["Schema Registry"]).RegisterSchema(context.Background(), "secure-value", sr.Schema{Schema: `"string"`}, -1, -1); err != nil {
+		t.Fatalf("register with the registry of a SASL_SSL broker: %v", err)
+	}
+	out, err = exec.Command(connectdBin, "consume", "--bootstrap", p.Ready["Kafka bootstrap"], "--consumer-config", clientProps, "--max", "1", "--timeout", "5s", "_schemas").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"subject":"secure-value"`) {
+		t.Errorf("_schemas read with the client keys: %s %v", tail(string(out), 300), err)
 	}
 	p.Stop()
 }

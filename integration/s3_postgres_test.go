@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"math/big"
 	"math/rand"
 	"sort"
@@ -25,6 +26,17 @@ import (
 // parquet-go) gives exactly the table: nested envelope structs, decimals,
 // dates, timestamps, arrays and nulls all survive.
 func TestPostgresCDCToS3Parquet(t *testing.T) {
+	cdcToS3Parquet(t, func(*devProcess) map[string]string {
+		return map[string]string{
+			"key.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+			"value.converter.schemas.enable": "true",
+		}
+	})
+}
+
+// cdcToS3Parquet runs TestPostgresCDCToS3Parquet with the converters
+// convs gives both connectors.
+func cdcToS3Parquet(t *testing.T, convs func(*devProcess) map[string]string) {
 	ctx := context.Background()
 	pg := pgtest.Start(t)
 	pg.CreateDatabase("shop")
@@ -39,14 +51,14 @@ func TestPostgresCDCToS3Parquet(t *testing.T) {
 		"connector.class":   "io.debezium.connector.postgresql.PostgresConnector",
 		"database.hostname": pg.Host, "database.port": fmt.Sprint(pg.Port), "database.user": "postgres",
 		"database.dbname": "shop", "topic.prefix": "shop", "time.precision.mode": "connect",
-		"key.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter": "org.apache.kafka.connect.json.JsonConverter",
 	}
+	maps.Copy(cdc, convs(p))
 	if _, err := p.client.CreateConnector(ctx, "pg", cdc); err != nil {
 		t.Fatal(err)
 	}
 	sink := b.sinkConfig("shop.public.items", "format.class", "io.confluent.connect.s3.format.parquet.ParquetFormat",
-		"flush.size", "300", "rotate.schedule.interval.ms", "2000", "timezone", "UTC", "behavior.on.null.values", "ignore",
-		"value.converter.schemas.enable", "true")
+		"flush.size", "300", "rotate.schedule.interval.ms", "2000", "timezone", "UTC", "behavior.on.null.values", "ignore")
+	maps.Copy(sink, convs(p))
 	if _, err := p.client.CreateConnector(ctx, "s3", sink); err != nil {
 		t.Fatal(err)
 	}

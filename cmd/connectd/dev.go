@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -16,8 +17,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/runtime"
+	"github.com/connectd/connectd/internal/schemaregistry"
 )
 
 // defaultDataDir is where `connectd dev` keeps its state: under the user's
@@ -33,6 +36,7 @@ func runDev(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	restPort := fs.Int("rest-port", 8083, "REST API port (on 127.0.0.1)")
 	kafkaPort := fs.Int("kafka-port", 9092, "embedded Kafka broker port (on 127.0.0.1)")
+	registryPort := fs.Int("schema-registry-port", 8081, "embedded schema registry port (on 127.0.0.1); -1 for none")
 	dataDir := fs.String("data-dir", defaultDataDir(), "folder for the broker's data, offsets and connector configs")
 	isolation := fs.String("plugin-isolation", "connector", "connector: one plugin process per connector hosts its tasks; task: a plugin process per task; none: in the worker")
 	flushMs := fs.Int("offset-flush-interval-ms", 1000, "how often source offsets are committed and sinks flushed")
@@ -64,6 +68,18 @@ func runDev(ctx context.Context, args []string) error {
 	defer broker.Close()
 	bootstrap := strings.Join(broker.ListenAddrs(), ",")
 
+	var registry *schemaregistry.Registry
+	if *registryPort >= 0 {
+		if registry, err = startRegistry(ctx, broker.ListenAddrs(), client, *registryPort, logger); err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			registry.Close(sctx)
+		}()
+	}
+
 	props := extra
 	// The worker's own clients and its tasks' reach the embedded broker
 	// with the keys a client needs (the tasks' inherit the worker's).
@@ -88,10 +104,39 @@ func runDev(ctx context.Context, args []string) error {
 	if sec.protocol != "PLAINTEXT" {
 		fmt.Printf("Kafka security: %s (client keys in %s)\n", sec.protocol, filepath.Join(kafkaDir, "client.properties"))
 	}
+	if registry != nil {
+		fmt.Printf("Schema Registry: %s\n", registry.URL())
+	}
 	sw.announce()
 	rest.announce()
 	fmt.Printf("Ready. Stop with Ctrl-C.\n")
 	return sw.wait(ctx)
+}
+
+// startRegistry starts the embedded schema registry on 127.0.0.1:port,
+// keeping its schemas in the broker's _schemas topic, which it reaches
+// with the Kafka client keys in client (TLS and SASL when the broker asks).
+func startRegistry(ctx context.Context, seeds []string, client map[string]string, port int, logger *slog.Logger) (*schemaregistry.Registry, error) {
+	secOpts, err := runtime.ClientSecurityOpts(client)
+	if err != nil {
+		return nil, fmt.Errorf("schema registry: %w", err)
+	}
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	reg, err := schemaregistry.Open(octx, schemaregistry.Options{
+		ClientOpts: append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, secOpts...),
+		Logger:     logger.With("component", "schema-registry"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := reg.Serve("127.0.0.1:" + strconv.Itoa(port)); err != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		reg.Close(sctx)
+		return nil, err
+	}
+	return reg, nil
 }
 
 // startBroker starts the embedded Kafka-protocol broker on 127.0.0.1:port,

@@ -95,3 +95,34 @@ func BenchmarkJSONToConnect(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAvro measures the Avro converter on Debezium's change event
+// (testdata/avro), against the dev registry, which is asked once before the
+// clock starts; bench/ compares it with the JSON converter.
+func BenchmarkAvro(b *testing.B) {
+	reg := newTestRegistry(b)
+	c := mustConverter(b, "avro", false, "schema.registry.url", reg.url)
+	_, v := dbzEvent(1001)
+	data, err := c.FromConnect("t", dbzEnvelopeSchema, v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("FromConnect", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.FromConnect("t", dbzEnvelopeSchema, v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ToConnect", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := c.ToConnect("t", data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

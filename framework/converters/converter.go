@@ -64,6 +64,9 @@ var names = map[string]string{
 	stringName: stringName, stringClass: stringName, "StringConverter": stringName, "String": stringName,
 	bytesName: bytesName, bytesClass: bytesName, "ByteArrayConverter": bytesName, "ByteArray": bytesName,
 	simpleName: simpleName, simpleClass: simpleName, "SimpleHeaderConverter": simpleName, "Simple": simpleName,
+	avroConverterName: avroConverterName, avroConverterClass: avroConverterName, "AvroConverter": avroConverterName, "Avro": avroConverterName,
+	jsonSchemaConverterName: jsonSchemaConverterName, jsonSchemaConverterClass: jsonSchemaConverterName,
+	"JsonSchemaConverter": jsonSchemaConverterName, "JsonSchema": jsonSchemaConverterName,
 }
 
 // New returns the converter named name: short names "json", "string", "bytes" and Kafka Connect's class names
@@ -88,9 +91,14 @@ func newConverter(name string) (Converter, error) {
 		return newString(), nil
 	case bytesName:
 		return byteArrayConverter{}, nil
+	case avroConverterName:
+		return newAvro(), nil
+	case jsonSchemaConverterName:
+		return newJSONSchema(), nil
 	}
-	return nil, fmt.Errorf("%w %q; known converters: %s, %s, %s, %s, %s, %s",
-		ErrUnknown, name, jsonName, stringName, bytesName, jsonClass, stringClass, bytesClass)
+	return nil, fmt.Errorf("%w %q; known converters: %s, %s, %s, %s, %s, %s, %s, %s, %s, %s",
+		ErrUnknown, name, jsonName, stringName, bytesName, avroConverterName, jsonSchemaConverterName,
+		jsonClass, stringClass, bytesClass, avroConverterClass, jsonSchemaConverterClass)
 }
 
 // NewHeader returns the header converter named name: "simple"/org.apache.kafka.connect.storage.SimpleHeaderConverter
@@ -133,6 +141,10 @@ func ConfigDef(name string) (*connect.ConfigDef, error) {
 		return bytesConfigDef, nil
 	case simpleName:
 		return simpleConfigDef, nil
+	case avroConverterName:
+		return avroConfigDef, nil
+	case jsonSchemaConverterName:
+		return jsonSchemaConfigDef, nil
 	}
 	return nil, fmt.Errorf("converters: %w %q", ErrUnknown, name)
 }

@@ -43,7 +43,7 @@ func TestNew(t *testing.T) {
 
 func TestNewUnknown(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"avro", "", "simple", "org.apache.kafka.connect.storage.SimpleHeaderConverter"} {
+	for _, name := range []string{"protobuf", "", "simple", "org.apache.kafka.connect.storage.SimpleHeaderConverter"} {
 		_, err := New(name)
 		if !errors.Is(err, ErrUnknown) {
 			t.Fatalf("New(%q) = %v, want ErrUnknown", name, err)
@@ -57,8 +57,13 @@ func TestNewUnknown(t *testing.T) {
 	if _, err := NewHeader("avro"); !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), simpleClass) {
 		t.Errorf("NewHeader(avro) = %v, want ErrUnknown listing %s", err, simpleClass)
 	}
-	if _, err := ConfigDef("avro"); !errors.Is(err, ErrUnknown) {
-		t.Errorf("ConfigDef(avro) = %v, want ErrUnknown", err)
+	if _, err := ConfigDef("protobuf"); !errors.Is(err, ErrUnknown) {
+		t.Errorf("ConfigDef(protobuf) = %v, want ErrUnknown", err)
+	}
+	for _, name := range []string{"avro", avroConverterClass, "json-schema", jsonSchemaConverterClass} {
+		if _, err := ConfigDef(name); err != nil {
+			t.Errorf("ConfigDef(%s) = %v", name, err)
+		}
 	}
 }
 
@@ -184,12 +189,12 @@ func TestFromConfigErrors(t *testing.T) {
 		wantKeys          []string // keys of a wrapped *connect.ConfigError
 	}{
 		"unknown connector converter": {
-			connector: map[string]string{"value.converter": "io.confluent.connect.avro.AvroConverter"},
-			want:      `converters: value.converter: unknown converter "io.confluent.connect.avro.AvroConverter"; known converters: json`,
+			connector: map[string]string{"value.converter": "io.confluent.connect.protobuf.ProtobufConverter"},
+			want:      `converters: value.converter: unknown converter "io.confluent.connect.protobuf.ProtobufConverter"; known converters: json`,
 		},
 		"unknown worker converter": {
-			worker: map[string]string{"key.converter": "avro"},
-			want:   `converters: key.converter: unknown converter "avro"`,
+			worker: map[string]string{"key.converter": "protobuf"},
+			want:   `converters: key.converter: unknown converter "protobuf"`,
 		},
 		"unknown header converter": {
 			connector: map[string]string{"header.converter": "avro"},

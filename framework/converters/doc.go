@@ -23,6 +23,16 @@
 //     converter.encoding (UTF-8 unless set); other values in their string form.
 //   - bytes (org.apache.kafka.connect.converters.ByteArrayConverter): []byte
 //     passed through.
+//   - avro (io.confluent.connect.avro.AvroConverter): Connect data as Avro,
+//     mapped as Confluent's AvroData maps it, in the schema registry's wire
+//     format (magic byte 0, 4-byte schema id, payload); schemas registered
+//     and fetched through franz-go's sr client, once per schema; reading
+//     resolves the writer's schema to the reader's (Avro's resolution).
+//     The Avro schemas it registers are Confluent's, property for
+//     property, in the text Java's Avro library writes (internal/avro).
+//   - json-schema (io.confluent.connect.json.JsonSchemaConverter): the value
+//     as JSON, its schema a JSON Schema as Confluent's JsonSchemaData maps
+//     it, in the same wire format.
 //   - simple (org.apache.kafka.connect.storage.SimpleHeaderConverter), the
 //     default header converter: values in the string form of Kafka Connect's
 //     Values class, with the schema inferred back on reading ("42" is an

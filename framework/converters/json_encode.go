@@ -11,10 +11,9 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"time"
-	"unicode/utf8"
 
 	"github.com/connectd/connectd/framework/connect"
+	"github.com/connectd/connectd/internal/javajson"
 )
 
 // maxDepth bounds the nesting of JSON values and schemas, in both
@@ -453,25 +452,11 @@ func (e *encoder) decimal(s *connect.Schema, v any) error {
 }
 
 func (e *encoder) temporal(s *connect.Schema, v any) error {
-	t, ok := v.(time.Time)
-	if !ok {
-		return fmt.Errorf("Invalid type for %s, expected time.Time but was %T", s.Name[len("org.apache.kafka.connect.data."):], v)
+	n, err := temporalNumber(s.Name, v)
+	if err != nil {
+		return err
 	}
-	ms := t.UnixMilli()
-	switch s.Name {
-	case connect.DateName:
-		if ms%msPerDay != 0 {
-			return errors.New("Kafka Connect Date type should not have any time fields set to non-zero values.")
-		}
-		e.buf = strconv.AppendInt(e.buf, ms/msPerDay, 10)
-	case connect.TimeName:
-		if ms < 0 || ms > msPerDay {
-			return errors.New("Kafka Connect Time type should not have any date fields set to non-zero values.")
-		}
-		e.buf = strconv.AppendInt(e.buf, ms, 10)
-	default:
-		e.buf = strconv.AppendInt(e.buf, ms, 10)
-	}
+	e.buf = strconv.AppendInt(e.buf, n, 10)
 	return nil
 }
 
@@ -493,85 +478,12 @@ func (e *encoder) bytes(b []byte) {
 	e.buf = append(e.buf, '"')
 }
 
-const hexDigits = "0123456789ABCDEF"
-
 // str writes s as a JSON string (see appendString).
 func (e *encoder) str(s string) { e.buf = appendString(e.buf, s) }
 
-// appendString appends s as a JSON string, escaping as Jackson does: the
-// short forms \" \\ \b \f \n \r \t, \u00XX for other control characters,
-// everything else as UTF-8. Invalid UTF-8 becomes U+FFFD. It skips eight
-// bytes at a time while none needs a look (see plain8), and works on a
-// local slice: the encoder lives on the heap, where every store of its
-// buffer's pointer costs a write barrier while the collector marks.
-func appendString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		for i+8 <= len(s) && plain8(s[i:i+8]) {
-			i += 8
-		}
-		if i == len(s) {
-			break
-		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\b':
-				buf = append(buf, '\\', 'b')
-			case '\f':
-				buf = append(buf, '\\', 'f')
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, "\uFFFD"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
-}
-
-// Bytes repeated in every byte of a word, for plain8.
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// plain8 reports whether the 8 bytes of b are all printable ASCII other
-// than '"' and '\\': bytes a JSON string holds as they are. It tests the
-// eight at once on a 64-bit word: a byte below 0x20 (w - 0x20…), a byte
-// equal to '"' or '\\' (a zero byte of w XOR that byte), or a byte with its
-// high bit set each leave a high bit in the result.
-func plain8(b string) bool {
-	w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
-	quote, backslash := w^(ones*'"'), w^(ones*'\\')
-	return (w|(w-ones*0x20)&^w|(quote-ones)&^quote|(backslash-ones)&^backslash)&highs == 0
-}
+// appendString appends s as a JSON string, escaped as Jackson escapes it
+// (see javajson.AppendString).
+func appendString(buf []byte, s string) []byte { return javajson.AppendString(buf, s) }
 
 // schema writes s in Kafka Connect's JSON schema form. Members come in the
 // order JsonConverter.asJsonSchema adds them; a struct field's schema ends

@@ -190,6 +190,31 @@ const (
 	timestampLayout = "2006-01-02T15:04:05.000"
 )
 
+// temporalNumber is the number Kafka Connect's logical type named name
+// writes for v: a Date's days since the epoch (v at a midnight), a Time's
+// milliseconds of the day (v on the epoch's day), a Timestamp's
+// milliseconds since the epoch; with Kafka Connect's errors for values
+// that are not time.Time or do not fit.
+func temporalNumber(name string, v any) (int64, error) {
+	t, ok := v.(time.Time)
+	if !ok {
+		return 0, fmt.Errorf("Invalid type for %s, expected time.Time but was %T", strings.TrimPrefix(name, "org.apache.kafka.connect.data."), v)
+	}
+	ms := t.UnixMilli()
+	switch name {
+	case connect.DateName:
+		if ms%msPerDay != 0 {
+			return 0, errors.New("Kafka Connect Date type should not have any time fields set to non-zero values.")
+		}
+		return ms / msPerDay, nil
+	case connect.TimeName:
+		if ms < 0 || ms > msPerDay {
+			return 0, errors.New("Kafka Connect Time type should not have any date fields set to non-zero values.")
+		}
+	}
+	return ms, nil
+}
+
 // appendTimeString writes t as a Date, Time or Timestamp in UTC: as s says
 // when t fits it, else guessing as Kafka Connect's Values.dateFormatFor
 // does (a Time within the epoch's first day, a Date at a midnight, else a
