@@ -173,7 +173,7 @@ func elasticConnectd(b *testing.B, c *api.Client, pids elasticPIDs, adm *kadm.Cl
 	var pid int
 	for {
 		if pid == 0 {
-			pid = proctest.ChildWithArg(worker, name+"-0")
+			pid = proctest.TaskPlugin(worker, name, 0)
 		}
 		offs, err := adm.FetchOffsets(ctx, "connect-"+name)
 		if err == nil {

@@ -40,13 +40,19 @@ type pipeline struct {
 
 func newPipeline(b *testing.B, isolated bool) *pipeline {
 	b.Helper()
+	if isolated {
+		return newPipelineIn(b, "task")
+	}
+	return newPipelineIn(b, "none")
+}
+
+// newPipelineIn is newPipeline with plugin.isolation iso.
+func newPipelineIn(b *testing.B, iso string) *pipeline {
+	b.Helper()
+	isolated := iso != "none"
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(1))
 	if err != nil {
 		b.Fatal(err)
-	}
-	iso := "none"
-	if isolated {
-		iso = "process"
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg, err := runtime.ParseWorkerConfig(map[string]string{
@@ -96,8 +102,14 @@ func (p *pipeline) topicCount(topic string) int64 { return kafkatest.EndOffsets(
 // second from creation until the topic holds every record.
 func (p *pipeline) runDatagen(b *testing.B, name string, count, batch, size int) float64 {
 	b.Helper()
+	return p.runDatagenTasks(b, name, count, batch, size, 1)
+}
+
+// runDatagenTasks is runDatagen with the count split between tasks tasks.
+func (p *pipeline) runDatagenTasks(b *testing.B, name string, count, batch, size, tasks int) float64 {
+	b.Helper()
 	cfg := map[string]string{
-		"name": name, "connector.class": "datagen", "topic": name, "count": fmt.Sprint(count),
+		"name": name, "connector.class": "datagen", "topic": name, "count": fmt.Sprint(count), "tasks.max": fmt.Sprint(tasks),
 		"batch.size": fmt.Sprint(batch), "record.size": fmt.Sprint(size), "schema": "bytes",
 		"value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
 		"key.converter":   "org.apache.kafka.connect.converters.ByteArrayConverter",
@@ -113,9 +125,11 @@ func (p *pipeline) runDatagen(b *testing.B, name string, count, batch, size int)
 			st, _ := p.h.ConnectorStatus(context.Background(), name)
 			b.Fatalf("%s: %d of %d records after 5 minutes; status %+v", name, p.topicCount(name), count, st)
 		}
-		st, _ := p.h.TaskStatus(context.Background(), herder.TaskID{Connector: name, Task: 0})
-		if st.State == herder.Failed {
-			b.Fatalf("%s failed: %s", name, st.Trace)
+		for t := 0; t < tasks; t++ {
+			st, _ := p.h.TaskStatus(context.Background(), herder.TaskID{Connector: name, Task: t})
+			if st.State == herder.Failed {
+				b.Fatalf("%s task %d failed: %s", name, t, st.Trace)
+			}
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -33,3 +33,24 @@ func BenchmarkPluginTax(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPluginTaxShared is BenchmarkPluginTax at batch 1000 with four
+// busy datagen tasks of one connector sharing a plugin process
+// (plugin.isolation=connector) ÷ the same four tasks in the worker's
+// process. Goal: ≥ 0.9.
+func BenchmarkPluginTaxShared(b *testing.B) {
+	const tasks, count = 4, 4_000_000
+	var inproc, shared float64
+	for i := 0; i < b.N; i++ {
+		p := newPipelineIn(b, "none")
+		inproc = p.runDatagenTasks(b, fmt.Sprintf("inproc%d", i), count, 1000, 100, tasks)
+		p.close()
+		p = newPipelineIn(b, "connector")
+		shared = p.runDatagenTasks(b, fmt.Sprintf("shared%d", i), count, 1000, 100, tasks)
+		p.close()
+	}
+	b.ReportMetric(inproc, "inproc-rec/s")
+	b.ReportMetric(shared, "plugin-rec/s")
+	b.ReportMetric(shared/inproc, "ratio")
+	b.Logf("plugin tax, %d busy tasks in one process, batch=1000: plugin %.0f rec/s / in-process %.0f rec/s = %.3f (goal >= 0.9)", tasks, shared, inproc, shared/inproc)
+}

@@ -57,7 +57,7 @@ func taskRSS(b *testing.B, c *api.Client, worker int, name, rate string) float64
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(3 * time.Second)
-	pid := proctest.ChildWithArg(worker, name+"-0")
+	pid := proctest.TaskPlugin(worker, name, 0)
 	if pid == 0 {
 		b.Fatal("no plugin process for the task")
 	}

@@ -73,7 +73,7 @@ func BenchmarkS3Sink(b *testing.B) {
 				}
 				env.waitCommitted(b, "s3", topic, records)
 				elapsed := time.Since(start)
-				pid := proctest.ChildWithArg(env.worker.Pid(), "s3-0")
+				pid := proctest.TaskPlugin(env.worker.Pid(), "s3", 0)
 				if pid == 0 {
 					b.Fatal("no plugin process for the task")
 				}

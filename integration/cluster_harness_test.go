@@ -56,9 +56,11 @@ type workerProc struct {
 
 // clusterProps are the worker properties every test worker shares: short
 // sessions so failover is quick, work of a departed worker reassigned at
-// once, and offsets committed often.
+// once, offsets committed often, and a plugin process per task (the
+// tests find a task's process by its name).
 func clusterProps(bootstrap string) map[string]string {
 	return map[string]string{
+		"plugin.isolation":                  "task",
 		"bootstrap.servers":                 bootstrap,
 		"group.id":                          "connect-cluster",
 		"config.storage.topic":              "connect-configs",

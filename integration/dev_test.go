@@ -155,14 +155,7 @@ func TestDevEndToEnd(t *testing.T) {
 	// Every record arrives; a record may repeat only if it came after the
 	// last committed offset (offsets are committed every 200 ms, ~120
 	// records at this rate, plus what was in flight).
-	ids, total := datagenIDs(t, p.bootstrap, "demo", first)
-	checkIDs(t, "topic after plugin kill", ids, total, first, 400)
-	waitFor(t, 30*time.Second, "the sink to catch up", func() (bool, string) {
-		_, n := fileIDs(t, out)
-		return n >= total, fmt.Sprint(n, " of ", total)
-	})
-	fids, ftotal := fileIDs(t, out)
-	checkIDs(t, "file after plugin kill", fids, ftotal, first, 400)
+	total, ftotal := checkTopicAndFile(t, p, "demo", out, "after plugin kill", first, 400)
 
 	// Restart connectd: connectors come back from the data dir; the source
 	// resumes from its stored offset, the sink from its committed offsets.
@@ -257,4 +250,85 @@ func topicCount(t *testing.T, bootstrap, topic string) int64 {
 	}
 	defer cl.Close()
 	return kafkatest.EndOffsets(kadm.NewClient(cl), topic)
+}
+
+// TestDevConnectorIsolationKill runs connectd dev with
+// --plugin-isolation=connector: a datagen connector's instance and its three
+// tasks share one plugin process. kill -9 of that process fails every task,
+// which then runs again in a new process; every record arrives, in the topic
+// and in a file sink, and repeats are bounded by what followed the last
+// offset commit.
+func TestDevConnectorIsolationKill(t *testing.T) {
+	ctx := context.Background()
+	p := startDev(t, devOpts{dataDir: t.TempDir(), restPort: freePort(t), kafkaPort: freePort(t), isolation: "connector"})
+	out := filepath.Join(t.TempDir(), "out.txt")
+	const count, tasks = 6000, 3
+	gen := map[string]string{"connector.class": "datagen", "topic": "demo", "schema": "string", "count": fmt.Sprint(count), "rate": "300", "batch.size": "20", "tasks.max": fmt.Sprint(tasks)}
+	if _, err := p.client.CreateConnector(ctx, "gen", gen); err != nil {
+		t.Fatal(err)
+	}
+	sink := map[string]string{"connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector", "topics": "demo", "file": out}
+	if _, err := p.client.CreateConnector(ctx, "sink", sink); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < tasks; i++ {
+		p.waitTask("gen", i, herder.Running, "")
+	}
+	pids := p.pluginPIDs("gen")
+	if len(pids) != 1 || len(p.pluginPIDs("gen-0")) != 0 {
+		t.Fatalf("plugin processes of connector gen: %v, of task gen-0: %v; want one for the connector", pids, p.pluginPIDs("gen-0"))
+	}
+	waitFor(t, 60*time.Second, "some records in the sink", func() (bool, string) {
+		_, n := fileIDs(t, out)
+		return n >= count/4, fmt.Sprint(n)
+	})
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	failed := map[int]bool{}
+	waitFor(t, 60*time.Second, "every task FAILED by the kill, then RUNNING", func() (bool, string) {
+		running := 0
+		var states []string
+		for i := 0; i < tasks; i++ {
+			st, err := p.client.TaskStatus(ctx, "gen", i)
+			if err != nil {
+				return false, err.Error()
+			}
+			if st.State == herder.Failed && strings.Contains(st.Trace, "plugin process exited") {
+				failed[i] = true
+			}
+			if failed[i] && st.State == herder.Running {
+				running++
+			}
+			states = append(states, string(st.State))
+		}
+		return running == tasks, fmt.Sprint(states, failed)
+	})
+	if np := p.pluginPIDs("gen"); len(np) != 1 || np[0] == pids[0] {
+		t.Fatalf("connector gen runs in %v after the kill of %d, want one new process", np, pids[0])
+	}
+	// Offsets are committed every 200 ms, ~180 records at this rate, plus
+	// what was in flight in three tasks.
+	checkTopicAndFile(t, p, "demo", out, "after the kill", count, 900)
+	p.stop()
+	if left := append(p.pluginPIDs("gen"), p.pluginPIDs("sink")...); len(left) != 0 {
+		t.Fatalf("plugin processes %v outlived a graceful stop", left)
+	}
+}
+
+// checkTopicAndFile checks that topic holds every datagen id in [0,n) with
+// at most maxDup repeats, then, once the file sink writing to out has
+// caught up, that the file does too; it returns how many records each
+// holds.
+func checkTopicAndFile(t *testing.T, p *devProcess, topic, out, what string, n, maxDup int) (total, ftotal int) {
+	t.Helper()
+	ids, total := datagenIDs(t, p.bootstrap, topic, n)
+	checkIDs(t, "topic "+what, ids, total, n, maxDup)
+	waitFor(t, 60*time.Second, "the sink to catch up", func() (bool, string) {
+		_, got := fileIDs(t, out)
+		return got >= total, fmt.Sprint(got, " of ", total)
+	})
+	fids, ftotal := fileIDs(t, out)
+	checkIDs(t, "file "+what, fids, ftotal, n, maxDup)
+	return total, ftotal
 }

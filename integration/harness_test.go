@@ -53,6 +53,9 @@ type devOpts struct {
 	restPort, kafkaPort int
 	// registryPort is the schema registry's port; 0 picks a free one.
 	registryPort int
+	// isolation is --plugin-isolation; empty: task, as the tests that
+	// find a task's own plugin process by its name need.
+	isolation string
 }
 
 func startDev(t *testing.T, o devOpts) *devProcess {
@@ -60,7 +63,12 @@ func startDev(t *testing.T, o devOpts) *devProcess {
 	if o.registryPort == 0 {
 		o.registryPort = freePort(t)
 	}
+	iso := o.isolation
+	if iso == "" {
+		iso = "task"
+	}
 	p := proctest.Start(t, "connectd", []string{"REST API", "Kafka bootstrap", "Schema Registry"}, connectdBin, "dev",
+		"--plugin-isolation", iso,
 		"--data-dir", o.dataDir,
 		"--rest-port", strconv.Itoa(o.restPort),
 		"--kafka-port", strconv.Itoa(o.kafkaPort),

@@ -38,7 +38,7 @@ func runDev(ctx context.Context, args []string) error {
 	kafkaPort := fs.Int("kafka-port", 9092, "embedded Kafka broker port (on 127.0.0.1)")
 	registryPort := fs.Int("schema-registry-port", 8081, "embedded schema registry port (on 127.0.0.1); -1 for none")
 	dataDir := fs.String("data-dir", defaultDataDir(), "folder for the broker's data, offsets and connector configs")
-	isolation := fs.String("plugin-isolation", "process", "process: each task in its own plugin process; none: in the worker")
+	isolation := fs.String("plugin-isolation", "connector", "connector: one plugin process per connector hosts its tasks; task: a plugin process per task; none: in the worker")
 	flushMs := fs.Int("offset-flush-interval-ms", 1000, "how often source offsets are committed and sinks flushed")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	workerFile := fs.String("worker-config", "", "a worker .properties file whose keys are added (e.g. config.providers, converters); the flags above win")

@@ -107,7 +107,10 @@ func startWorker(ctx context.Context, cfg *runtime.WorkerConfig, store offsets.S
 		store.Close()
 		return nil, err
 	}
-	reg, err := runtime.NewRegistry(ctx, builtins(), cfg.Isolated, cfg.PluginPath, logger)
+	// Built-ins can always run as plugin processes of this binary: with
+	// plugin.isolation=none, a connector's own plugin.isolation may still
+	// ask for one.
+	reg, err := runtime.NewRegistry(ctx, builtins(), true, cfg.PluginPath, logger)
 	if err != nil {
 		store.Close()
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,31 +32,70 @@ type Mode string
 
 const (
 	InProcess Mode = "in-process"
-	Process   Mode = "process"
+	// Process: a plugin process for every instance (plugin.isolation=task).
+	Process Mode = "process"
+	// Shared: one plugin process per test hosts every instance the test
+	// opens, the connector's and its tasks' (plugin.isolation=connector).
+	Shared Mode = "shared"
 )
 
-// Modes are both ways, as every connector must pass the suite.
-var Modes = []Mode{InProcess, Process}
+// Modes are every way, as every connector must pass the suite in each.
+var Modes = []Mode{InProcess, Process, Shared}
 
-// Open returns a client for a fresh instance of p. In Process mode the test
-// binary is re-executed as `<test> plugin serve NAME`, so the package's
-// TestMain must call ServeIfPlugin.
+// Open returns a client for a fresh instance of p. In Process and Shared
+// mode the test binary is re-executed as `<test> plugin serve NAME`, so the
+// package's TestMain must call ServeIfPlugin.
 func Open(t testing.TB, p plugin.Plugin, mode Mode) plugin.Client {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	var c plugin.Client
-	if mode == InProcess {
+	var err error
+	switch mode {
+	case InProcess:
 		c = plugin.NewLocal(p)
-	} else {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		var err error
-		c, err = plugin.Launch(ctx, exec.Command(os.Args[0], "plugin", "serve", p.Name), slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-		if err != nil {
-			t.Fatalf("launch plugin %s: %v", p.Name, err)
-		}
+	case Shared:
+		c, err = sharedHost(t, p).Open(ctx, p.Name)
+	default:
+		c, err = plugin.Launch(ctx, pluginCommand(p), pluginLogger())
+	}
+	if err != nil {
+		t.Fatalf("launch plugin %s: %v", p.Name, err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+func pluginCommand(p plugin.Plugin) *exec.Cmd {
+	return exec.Command(os.Args[0], "plugin", "serve", p.Name)
+}
+
+func pluginLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// hosts holds each running test's shared plugin process (Shared mode).
+var hosts sync.Map // testing.TB → *plugin.Host
+
+// sharedHost returns t's plugin process serving p, launching it on first
+// use; it ends after the instances opened in it are closed.
+func sharedHost(t testing.TB, p plugin.Plugin) *plugin.Host {
+	t.Helper()
+	if h, ok := hosts.Load(t); ok {
+		return h.(*plugin.Host)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	h, err := plugin.LaunchHost(ctx, pluginCommand(p), pluginLogger())
+	if err != nil {
+		t.Fatalf("launch plugin %s: %v", p.Name, err)
+	}
+	hosts.Store(t, h)
+	t.Cleanup(func() {
+		hosts.Delete(t)
+		h.Close()
+	})
+	return h
 }
 
 // jsonConverters makes records readable in the suite: JSON, no schemas.

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,29 +14,50 @@ import (
 	"github.com/connectd/connectd/framework/connect"
 )
 
-// The data channel carries a source task's batches from the plugin process
-// to the worker beside the gRPC connection: one end of a Unix socketpair,
-// passed to the plugin as an extra file descriptor named by dataFDEnv. A
-// batch is one frame, so it costs one write and one read instead of HTTP/2
-// framing, flow-control round trips and protobuf copies on both sides.
+// A data channel carries a task's batches beside the gRPC connection: one
+// end of a Unix socketpair in each process. A batch is one frame, so it
+// costs one write and one read instead of HTTP/2 framing, flow-control
+// round trips and protobuf copies on both sides. Every task instance has
+// its own channel (see control.go for how a running process gets it); a
+// process started by a worker that predates instances has one, passed as
+// the file descriptor dataFDEnv names, for its only task.
 //
 // Frame: type byte, flags byte, 4-byte big-endian length, payload.
 //
 //	type 1: a batch: 4-byte big-endian record count, then the records as
-//	        pack.go lays them out
-//	type 2: the task failed; payload is the message, flags bit 0 retriable
+//	        pack.go lays them out. A source's batches go from the plugin
+//	        to the worker, a sink's from the worker to the plugin.
+//	type 2: the task failed; payload is the message, flags bit 0
+//	        retriable, bit 1 the call was cancelled
+//	type 3: a sink put's answer: uvarint count of failed records, a
+//	        varint index into the batch for each (-1: a record reported
+//	        after the put that took it, connect.ErrantRecordReporter), then
+//	        the failed records as pack.go lays them out, each with its
+//	        error (the reported ones with the record as consumed, the
+//	        others empty)
+//	type 4: cancel every sink put sent so far (the worker's call ended)
 //
-// The stream ends when the worker cancels the SourcePoll call or closes
-// its end, or after a type 2 frame. Every plugin process Launch starts has
-// a data channel; SourcePoll refuses to run without one.
+// A source stream ends when the worker cancels the SourcePoll call or
+// closes its end, or after a type 2 frame. A sink channel answers every
+// type 1 frame with a type 3 or type 2 frame, in order; the worker sends
+// the next batch once it has the answer (or gave up on it: it then cancels
+// and reads the stale answer before the next one).
 const (
-	dataFDEnv   = "CONNECTD_DATA_FD"
-	frameBatch  = 1
-	frameError  = 2
-	frameHeader = 6
+	dataFDEnv      = "CONNECTD_DATA_FD"
+	frameBatch     = 1
+	frameError     = 2
+	framePutResult = 3
+	frameCancel    = 4
+	frameHeader    = 6
 	// batchCountBytes is the record count at the start of a batch frame.
 	batchCountBytes = 4
 	maxFrameBytes   = maxMessageBytes
+)
+
+// Flags of an error frame.
+const (
+	errFlagRetriable = 1
+	errFlagCanceled  = 2
 )
 
 // newDataChannel returns the worker's end and the plugin's end of a new
@@ -103,11 +125,89 @@ func finishFrame(b []byte, typ, flags byte) []byte {
 
 // errorFrame encodes a task's error.
 func errorFrame(err error) []byte {
+	return appendErrorFrame(nil, err)
+}
+
+// appendErrorFrame encodes a task's error into b's storage.
+func appendErrorFrame(b []byte, err error) []byte {
 	var flags byte
 	if connect.IsRetriable(err) {
-		flags = 1
+		flags |= errFlagRetriable
 	}
-	return finishFrame(append(appendFrameHeader(nil), err.Error()...), frameError, flags)
+	if errors.Is(err, context.Canceled) {
+		flags |= errFlagCanceled
+	}
+	return finishFrame(append(appendFrameHeader(b), err.Error()...), frameError, flags)
+}
+
+// decodeError decodes an error frame's payload: the task's error, retriable
+// or not, or context.Canceled for a call that was cancelled.
+func decodeError(payload []byte, flags byte) error {
+	if flags&errFlagCanceled != 0 {
+		return context.Canceled
+	}
+	err := errors.New(string(payload))
+	if flags&errFlagRetriable != 0 {
+		err = connect.Retriable(err)
+	}
+	return err
+}
+
+// appendPutResult encodes a sink put's answer into b's storage.
+func appendPutResult(b []byte, failed []FailedRecord) []byte {
+	b = appendFrameHeader(b)
+	b = binary.AppendUvarint(b, uint64(len(failed)))
+	if len(failed) == 0 {
+		return finishFrame(b, framePutResult, 0)
+	}
+	recs := make([]Record, len(failed))
+	for i, f := range failed {
+		b = binary.AppendVarint(b, int64(f.Index))
+		if f.Record != nil {
+			recs[i] = *f.Record
+		}
+		recs[i].Err = f.Err
+		if recs[i].Err == nil {
+			recs[i].Err = NewRecordError(StagePut, "", errRejectedSilently)
+		}
+		recs[i].Txn, recs[i].Dropped = TxnNone, false
+	}
+	return finishFrame(appendRecords(b, recs), framePutResult, 0)
+}
+
+// decodePutResult decodes a put answer's payload. The records it returns
+// alias payload.
+func decodePutResult(payload []byte) ([]FailedRecord, error) {
+	n, k := binary.Uvarint(payload)
+	if k <= 0 || n > uint64(len(payload)) {
+		return nil, errShort
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	p := payload[k:]
+	index := make([]int, n)
+	for i := range index {
+		v, k := binary.Varint(p)
+		if k <= 0 {
+			return nil, errShort
+		}
+		index[i], p = int(v), p[k:]
+	}
+	recs, err := decodeRecords(p, n, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FailedRecord, n)
+	for i := range recs {
+		out[i] = FailedRecord{Index: index[i], Err: recs[i].Err}
+		if index[i] < 0 {
+			r := recs[i]
+			r.Err = nil
+			out[i].Record = &r
+		}
+	}
+	return out, nil
 }
 
 // frameReader reads frames from the worker's end. A batch's records alias
@@ -172,11 +272,7 @@ func (f *frameReader) next() ([]Record, error) {
 		f.lend(fr)
 		return recs, nil
 	case frameError:
-		err := errors.New(string(payload))
-		if f.hdr[1]&1 != 0 {
-			err = connect.Retriable(err)
-		}
-		return nil, &taskError{err: err}
+		return nil, &taskError{err: decodeError(payload, f.hdr[1])}
 	}
 	return nil, fmt.Errorf("plugin: data channel frame of unknown type %d", f.hdr[0])
 }

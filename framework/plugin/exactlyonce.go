@@ -48,7 +48,7 @@ func (l *local) SourceSupport(_ context.Context, config map[string]string) (Sour
 }
 
 func (r *remote) SourceSupport(ctx context.Context, config map[string]string) (SourceSupport, error) {
-	resp, err := r.rpc.SourceSupport(ctx, &pb.Config{Values: config})
+	resp, err := r.rpc.SourceSupport(r.ctx(ctx), &pb.Config{Values: config})
 	if status.Code(err) == codes.Unimplemented {
 		return SourceSupport{}, nil // a plugin built before the question
 	}
@@ -62,7 +62,11 @@ func (r *remote) SourceSupport(ctx context.Context, config map[string]string) (S
 }
 
 func (s *server) SourceSupport(ctx context.Context, c *pb.Config) (*pb.SourceSupportResponse, error) {
-	sup, err := s.impl.SourceSupport(ctx, c.Values)
+	in, err := s.instance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sup, err := in.impl.SourceSupport(ctx, c.Values)
 	if err != nil {
 		return nil, errStatus(err)
 	}

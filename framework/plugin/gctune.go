@@ -23,9 +23,10 @@ import (
 // 1/maxGCRate of a second, within gcHeapFloor..gcHeapCap: a process that
 // allocates fast collects about maxGCRate times a second, at the cost of
 // up to gcHeapCap of heap; one that allocates slowly holds at most
-// gcHeapFloor. An idle or slow process keeps GOGC=100 and its resident
-// memory. GOGC or GOMEMLIMIT in the environment leave the collector as the
-// operator set it.
+// gcHeapFloor. A process that hosts several busy tasks (see loadTracker)
+// allocates for all of them and may hold gcHeapCap for each. An idle or
+// slow process keeps GOGC=100 and its resident memory. GOGC or GOMEMLIMIT
+// in the environment leave the collector as the operator set it.
 const (
 	gcHeapFloor    = 16 << 20
 	gcHeapCap      = 64 << 20
@@ -35,12 +36,13 @@ const (
 	runtimeMinHeap = 4 << 20 // the runtime's minimum target at GOGC=100
 )
 
-// tuneGC starts the heap floor in this process, for its lifetime.
-func tuneGC() {
+// tuneGC starts the heap floor in this process, for its lifetime; load
+// says how many of its tasks are busy.
+func tuneGC(load *loadTracker) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	t := &gcTuner{set: debug.SetGCPercent, read: readGCMetrics}
+	t := &gcTuner{set: debug.SetGCPercent, read: readGCMetrics, tasks: load.busyTasks}
 	onEveryGC(t.cycle)
 	go func() {
 		for range time.Tick(gcTuneInterval) {
@@ -68,8 +70,9 @@ func readGCMetrics() gcStats {
 // the process busy at once; the tick re-aims the floor at the allocation
 // rate and the live heap, and sees a process that has gone quiet.
 type gcTuner struct {
-	set  func(int) int  // debug.SetGCPercent
-	read func() gcStats // readGCMetrics
+	set   func(int) int  // debug.SetGCPercent
+	read  func() gcStats // readGCMetrics
+	tasks func() int     // busy tasks in the process; nil: one
 
 	mu     sync.Mutex
 	busy   bool
@@ -114,14 +117,18 @@ func (t *gcTuner) apply(now, since gcMark) {
 	if d := now.at.Sub(since.at).Seconds(); d > 0 && now.allocs > since.allocs {
 		rate = float64(now.allocs-since.allocs) / d
 	}
-	t.set(gcPercent(t.busy, now.live, heapFloor(rate)))
+	tasks := 1
+	if t.tasks != nil {
+		tasks = t.tasks()
+	}
+	t.set(gcPercent(t.busy, now.live, heapFloor(rate, tasks)))
 }
 
 // heapFloor returns a busy process's least heap target for allocation at
-// rate bytes per second: what it allocates in 1/maxGCRate of a second,
-// within gcHeapFloor..gcHeapCap.
-func heapFloor(rate float64) uint64 {
-	return uint64(min(max(rate/maxGCRate, gcHeapFloor), gcHeapCap))
+// rate bytes per second by tasks busy tasks: what it allocates in
+// 1/maxGCRate of a second, within gcHeapFloor..gcHeapCap per busy task.
+func heapFloor(rate float64, tasks int) uint64 {
+	return uint64(min(max(rate/maxGCRate, gcHeapFloor), float64(gcHeapCap*max(tasks, 1))))
 }
 
 // onEveryGC calls f, on the runtime's finalizer goroutine, after every

@@ -35,18 +35,27 @@ func TestGCPercent(t *testing.T) {
 }
 
 // A busy process's floor is what it allocates in 1/maxGCRate of a second,
-// within gcHeapFloor..gcHeapCap.
+// within gcHeapFloor..gcHeapCap per busy task.
 func TestHeapFloor(t *testing.T) {
 	t.Parallel()
-	for rate, want := range map[float64]uint64{
-		0:                          gcHeapFloor,
-		100 << 20:                  gcHeapFloor,
-		maxGCRate * (40 << 20):     40 << 20,
-		maxGCRate * gcHeapCap:      gcHeapCap,
-		10 * maxGCRate * (1 << 30): gcHeapCap,
-	} {
-		if got := heapFloor(rate); got != want {
-			t.Errorf("heapFloor(%.0f B/s) = %d, want %d", rate, got, want)
+	tests := []struct {
+		rate  float64
+		tasks int
+		want  uint64
+	}{
+		{0, 1, gcHeapFloor},
+		{100 << 20, 1, gcHeapFloor},
+		{maxGCRate * (40 << 20), 1, 40 << 20},
+		{maxGCRate * gcHeapCap, 1, gcHeapCap},
+		{10 * maxGCRate * (1 << 30), 1, gcHeapCap},
+		{10 * maxGCRate * (1 << 30), 0, gcHeapCap}, // busy while no task counts yet
+		{maxGCRate * (100 << 20), 2, 100 << 20},
+		{10 * maxGCRate * (1 << 30), 3, 3 * gcHeapCap},
+		{0, 4, gcHeapFloor},
+	}
+	for _, tt := range tests {
+		if got := heapFloor(tt.rate, tt.tasks); got != tt.want {
+			t.Errorf("heapFloor(%.0f B/s, %d tasks) = %d, want %d", tt.rate, tt.tasks, got, tt.want)
 		}
 	}
 }

@@ -161,7 +161,13 @@ func (l *local) SourcePoll(ctx context.Context) ([]Record, error) {
 // the plugin process packs each batch before it polls the next, so it
 // reuses one slice.
 func (l *local) sourcePollInto(ctx context.Context, out []Record) ([]Record, error) {
-	recs, err := l.source.Poll(ctx)
+	l.mu.Lock()
+	task := l.source
+	l.mu.Unlock()
+	if task == nil {
+		return nil, errTaskNotRunning
+	}
+	recs, err := task.Poll(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -450,15 +456,38 @@ func (l *local) SinkStart(ctx context.Context, config map[string]string) error {
 	return nil
 }
 
+// errTaskNotRunning answers a task call made before the task started or
+// after it stopped: in a process shared with other tasks, a call that
+// crosses a stop must not crash them all.
+var errTaskNotRunning = errors.New("plugin: the task is not running")
+
+// sinkTask returns the running sink task.
+func (l *local) sinkTask() (connect.SinkTask, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sink == nil {
+		return nil, errTaskNotRunning
+	}
+	return l.sink, nil
+}
+
 func (l *local) SinkOpen(ctx context.Context, partitions []connect.TopicPartition) error {
-	if pa, ok := l.sink.(connect.PartitionAware); ok {
+	task, err := l.sinkTask()
+	if err != nil {
+		return err
+	}
+	if pa, ok := task.(connect.PartitionAware); ok {
 		return pa.Open(ctx, partitions)
 	}
 	return nil
 }
 
 func (l *local) SinkClose(ctx context.Context, partitions []connect.TopicPartition) error {
-	if pa, ok := l.sink.(connect.PartitionAware); ok {
+	task, err := l.sinkTask()
+	if err != nil {
+		return err
+	}
+	if pa, ok := task.(connect.PartitionAware); ok {
 		return pa.Close(ctx, partitions)
 	}
 	return nil
@@ -481,6 +510,10 @@ func (l *local) SinkPut(ctx context.Context, records []Record) ([]FailedRecord, 
 }
 
 func (l *local) sinkPut(ctx context.Context, records []Record) ([]FailedRecord, error) {
+	task, err := l.sinkTask()
+	if err != nil {
+		return nil, err
+	}
 	var failed []FailedRecord
 	recs := make([]*connect.Record, 0, len(records))
 	index := make([]int, 0, len(records)) // recs[i] came from records[index[i]]
@@ -521,7 +554,7 @@ func (l *local) sinkPut(ctx context.Context, records []Record) ([]FailedRecord, 
 	}
 	// Put runs even when nothing is left: an empty batch is the task's
 	// tick while no records arrive (see connect.SinkTask.Put).
-	err := l.sink.Put(ctx, recs)
+	err = task.Put(ctx, recs)
 	var be *connect.BatchError
 	if errors.As(err, &be) {
 		for j, e := range be.Errs {
@@ -589,14 +622,18 @@ func retried2(ctx context.Context, p ErrorPolicy, err error, op func() (*connect
 // Offsets never pass a record the task reported that the worker has not
 // had yet (see errantReporter).
 func (l *local) SinkFlush(ctx context.Context, offsets map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
+	task, err := l.sinkTask()
+	if err != nil {
+		return nil, err
+	}
 	var durable map[connect.TopicPartition]int64
-	if pc, ok := l.sink.(connect.PreCommitter); ok {
+	if pc, ok := task.(connect.PreCommitter); ok {
 		var err error
 		if durable, err = pc.PreCommit(ctx, offsets); err != nil {
 			return nil, err
 		}
 	} else {
-		if err := l.sink.Flush(ctx, offsets); err != nil {
+		if err := task.Flush(ctx, offsets); err != nil {
 			return nil, err
 		}
 		durable = offsets

@@ -27,12 +27,13 @@ type Plugin struct {
 	NewSource func() connect.SourceConnector
 	NewSink   func() connect.SinkConnector
 	// Procs is how many threads may run the plugin process's Go code at
-	// once (its GOMAXPROCS); 0 means one. A task polls or puts from one
-	// goroutine and scales out as more tasks, each its own process, as
-	// Kafka Connect runs a thread per task: one thread keeps a process
-	// from competing with the worker and its siblings for every core.
-	// A connector that works in parallel within one task sets more.
-	// GOMAXPROCS in the worker's environment overrides it.
+	// once (its GOMAXPROCS) per busy task it hosts; 0 means one. A task
+	// polls or puts from one goroutine and scales out as more tasks, as
+	// Kafka Connect runs a thread per task: a thread per busy task (at
+	// least one, at most the cores) keeps a process from competing with
+	// the worker and other processes for every core. A connector that
+	// works in parallel within one task sets more. GOMAXPROCS in the
+	// worker's environment overrides it.
 	Procs int
 }
 

@@ -59,7 +59,7 @@ func decodeProgress(b []byte) (map[string]any, error) {
 }
 
 func (r *remote) TaskProgress(ctx context.Context) (map[string]any, error) {
-	resp, err := r.rpc.TaskProgress(ctx, &pb.Empty{})
+	resp, err := r.rpc.TaskProgress(r.ctx(ctx), &pb.Empty{})
 	if err != nil {
 		return nil, r.wrap(err)
 	}
@@ -67,14 +67,18 @@ func (r *remote) TaskProgress(ctx context.Context) (map[string]any, error) {
 }
 
 func (s *server) TaskProgress(ctx context.Context, _ *pb.Empty) (*pb.Progress, error) {
-	if l, ok := s.impl.(*local); ok {
+	in, err := s.instance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if l, ok := in.impl.(*local); ok {
 		b, err := l.progressJSON()
 		if err != nil {
 			return nil, errStatus(err)
 		}
 		return &pb.Progress{Json: b}, nil
 	}
-	p, err := s.impl.TaskProgress(ctx)
+	p, err := in.impl.TaskProgress(ctx)
 	if err != nil {
 		return nil, errStatus(err)
 	}

@@ -8,25 +8,29 @@ import (
 	"sync"
 	"time"
 
-	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/connectd/connectd/framework/connect"
 	pb "github.com/connectd/connectd/framework/plugin/internal/pluginpb"
 )
 
-// remote is the worker's Client for a plugin process.
+// remote is the worker's Client for an instance in a plugin process.
 type remote struct {
+	host *Host
 	rpc  pb.PluginClient
-	pc   *goplugin.Client
-	data *os.File // the worker's end of the data channel
+	id   uint64   // the instance; 0 for the default instance
+	md   string   // id as the instanceKey metadata value
+	data *os.File // the worker's end of the instance's data channel
+	// sink carries sink batches on the data channel, when the plugin
+	// takes them there; nil: SinkPut over gRPC.
+	sink *sinkSender
+	// ownsHost: closing the instance ends the process (Launch).
+	ownsHost bool
 
-	exited   chan struct{}
-	exitErr  error
-	stopOnce sync.Once
-	stop     chan struct{}
-	wg       sync.WaitGroup
+	closeOnce sync.Once
+	wg        sync.WaitGroup
 
 	pollMu     sync.Mutex
 	pollCancel context.CancelFunc
@@ -56,29 +60,34 @@ func (r *remote) Recycle(batch []Record) {
 	}
 }
 
-func newRemote(rpc pb.PluginClient, pc *goplugin.Client, data *os.File, exitErr func() error) *remote {
-	r := &remote{rpc: rpc, pc: pc, data: data, exited: make(chan struct{}), stop: make(chan struct{})}
-	if pc != nil {
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			t := time.NewTicker(50 * time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-r.stop:
-					return
-				case <-t.C:
-					if pc.Exited() {
-						r.exitErr = exitErr()
-						close(r.exited)
-						return
-					}
-				}
-			}
-		}()
+func newRemote(h *Host, id uint64, data *os.File, sinkChannel bool) *remote {
+	r := &remote{host: h, rpc: h.rpc, id: id, md: formatID(id), data: data}
+	if sinkChannel {
+		r.sink = newSinkSender(data, r.broken)
 	}
 	return r
+}
+
+// ctx names the instance in the call's metadata.
+func (r *remote) ctx(ctx context.Context) context.Context {
+	if r.id == 0 {
+		return ctx
+	}
+	return metadata.AppendToOutgoingContext(ctx, instanceKey, r.md)
+}
+
+// exited is closed when the process ends.
+func (r *remote) exited() <-chan struct{} { return r.host.exited }
+
+// broken turns the error that ended a data channel into the call's error:
+// the process is most likely gone.
+func (r *remote) broken(err error) error {
+	select {
+	case <-r.exited():
+		return fmt.Errorf("%w: %v", ErrPluginExited, r.host.exitErr)
+	case <-time.After(time.Second):
+		return fmt.Errorf("%w: data channel: %v", ErrPluginExited, err)
+	}
 }
 
 // wrap decodes a call's error: the task's own (retriable or not), or the
@@ -87,11 +96,7 @@ func (r *remote) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
-	select {
-	case <-r.exited:
-		return fmt.Errorf("%w: %v", ErrPluginExited, r.exitErr)
-	default:
-	}
+	err = r.host.wrap(err)
 	st, ok := status.FromError(err)
 	if !ok {
 		return err
@@ -103,21 +108,12 @@ func (r *remote) wrap(err error) error {
 		return context.Canceled
 	case codes.DeadlineExceeded:
 		return context.DeadlineExceeded
-	case codes.Unavailable:
-		// The connection broke: most likely the process is dying. Give
-		// the exit watcher a moment to tell.
-		select {
-		case <-r.exited:
-			return fmt.Errorf("%w: %v", ErrPluginExited, r.exitErr)
-		case <-time.After(500 * time.Millisecond):
-			return fmt.Errorf("%w: %s", ErrPluginExited, st.Message())
-		}
 	}
 	return errors.New(st.Message())
 }
 
 func (r *remote) Info(ctx context.Context) (Info, error) {
-	resp, err := r.rpc.Info(ctx, &pb.Empty{})
+	resp, err := r.rpc.Info(r.ctx(ctx), &pb.Empty{})
 	if err != nil {
 		return Info{}, r.wrap(err)
 	}
@@ -125,7 +121,7 @@ func (r *remote) Info(ctx context.Context) (Info, error) {
 }
 
 func (r *remote) Validate(ctx context.Context, config map[string]string) ([]connect.ConfigValue, map[string][]string, error) {
-	resp, err := r.rpc.Validate(ctx, &pb.Config{Values: config})
+	resp, err := r.rpc.Validate(r.ctx(ctx), &pb.Config{Values: config})
 	if err != nil {
 		return nil, nil, r.wrap(err)
 	}
@@ -142,12 +138,12 @@ func (r *remote) Validate(ctx context.Context, config map[string]string) ([]conn
 }
 
 func (r *remote) ConnectorStart(ctx context.Context, config map[string]string) error {
-	_, err := r.rpc.ConnectorStart(ctx, &pb.Config{Values: config})
+	_, err := r.rpc.ConnectorStart(r.ctx(ctx), &pb.Config{Values: config})
 	return r.wrap(err)
 }
 
 func (r *remote) TaskConfigs(ctx context.Context, maxTasks int) ([]map[string]string, error) {
-	resp, err := r.rpc.ConnectorTaskConfigs(ctx, &pb.TaskConfigsRequest{MaxTasks: int32(maxTasks)})
+	resp, err := r.rpc.ConnectorTaskConfigs(r.ctx(ctx), &pb.TaskConfigsRequest{MaxTasks: int32(maxTasks)})
 	if err != nil {
 		return nil, r.wrap(err)
 	}
@@ -162,7 +158,7 @@ func (r *remote) TaskConfigs(ctx context.Context, maxTasks int) ([]map[string]st
 }
 
 func (r *remote) ConnectorStop(ctx context.Context) error {
-	_, err := r.rpc.ConnectorStop(ctx, &pb.Empty{})
+	_, err := r.rpc.ConnectorStop(r.ctx(ctx), &pb.Empty{})
 	return r.wrap(err)
 }
 
@@ -171,7 +167,7 @@ func (r *remote) SourceStart(ctx context.Context, config map[string]string, offs
 	if err != nil {
 		return err
 	}
-	if _, err := r.rpc.SourceStart(ctx, &pb.SourceStartRequest{Config: &pb.Config{Values: config}, Offsets: pbo}); err != nil {
+	if _, err := r.rpc.SourceStart(r.ctx(ctx), &pb.SourceStartRequest{Config: &pb.Config{Values: config}, Offsets: pbo}); err != nil {
 		return r.wrap(err)
 	}
 	// Run the plugin's poll loop until SourceStop or Close: batches arrive
@@ -188,7 +184,7 @@ func (r *remote) SourceStart(ctx context.Context, config map[string]string, offs
 	r.wg.Add(2)
 	go func() {
 		defer r.wg.Done()
-		_, err := r.rpc.SourcePoll(sctx, &pb.Empty{})
+		_, err := r.rpc.SourcePoll(r.ctx(sctx), &pb.Empty{})
 		if err == nil || sctx.Err() != nil {
 			return
 		}
@@ -230,13 +226,7 @@ func (r *remote) readData(ctx context.Context, fr *frameReader, batches chan []R
 			case ctx.Err() != nil:
 				err = context.Canceled
 			default:
-				// The channel broke: the process is most likely gone.
-				select {
-				case <-r.exited:
-					err = fmt.Errorf("%w: %v", ErrPluginExited, r.exitErr)
-				case <-time.After(time.Second):
-					err = fmt.Errorf("%w: data channel: %v", ErrPluginExited, err)
-				}
+				err = r.broken(err)
 			}
 			setErr(perr, err)
 			return
@@ -281,7 +271,7 @@ func (r *remote) SourceCommit(ctx context.Context, offsets []connect.SourceOffse
 	if err != nil {
 		return err
 	}
-	_, err = r.rpc.SourceCommit(ctx, &pb.Offsets{Offsets: pbo})
+	_, err = r.rpc.SourceCommit(r.ctx(ctx), &pb.Offsets{Offsets: pbo})
 	return r.wrap(err)
 }
 
@@ -297,27 +287,30 @@ func (r *remote) cancelPoll() {
 
 func (r *remote) SourceStop(ctx context.Context) error {
 	r.cancelPoll()
-	_, err := r.rpc.SourceStop(ctx, &pb.Empty{})
+	_, err := r.rpc.SourceStop(r.ctx(ctx), &pb.Empty{})
 	return r.wrap(err)
 }
 
 func (r *remote) SinkStart(ctx context.Context, config map[string]string) error {
-	_, err := r.rpc.SinkStart(ctx, &pb.Config{Values: config})
+	_, err := r.rpc.SinkStart(r.ctx(ctx), &pb.Config{Values: config})
 	return r.wrap(err)
 }
 
 func (r *remote) SinkOpen(ctx context.Context, partitions []connect.TopicPartition) error {
-	_, err := r.rpc.SinkOpen(ctx, toPBPartitions(partitions))
+	_, err := r.rpc.SinkOpen(r.ctx(ctx), toPBPartitions(partitions))
 	return r.wrap(err)
 }
 
 func (r *remote) SinkClose(ctx context.Context, partitions []connect.TopicPartition) error {
-	_, err := r.rpc.SinkClose(ctx, toPBPartitions(partitions))
+	_, err := r.rpc.SinkClose(r.ctx(ctx), toPBPartitions(partitions))
 	return r.wrap(err)
 }
 
 func (r *remote) SinkPut(ctx context.Context, records []Record) ([]FailedRecord, error) {
-	resp, err := r.rpc.SinkPut(ctx, &pb.RecordBatch{Packed: packRecords(records)})
+	if r.sink != nil {
+		return r.sink.put(ctx, records)
+	}
+	resp, err := r.rpc.SinkPut(r.ctx(ctx), &pb.RecordBatch{Packed: packRecords(records)})
 	if err != nil {
 		return nil, r.wrap(err)
 	}
@@ -337,7 +330,7 @@ func (r *remote) SinkPut(ctx context.Context, records []Record) ([]FailedRecord,
 
 func (r *remote) SinkFlush(ctx context.Context, offsets map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
 	req := &pb.FlushRequest{Offsets: toPBPartitionOffsets(offsets)}
-	resp, err := r.rpc.SinkFlush(ctx, req)
+	resp, err := r.rpc.SinkFlush(r.ctx(ctx), req)
 	if err != nil {
 		return nil, r.wrap(err)
 	}
@@ -348,21 +341,34 @@ func (r *remote) SinkFlush(ctx context.Context, offsets map[connect.TopicPartiti
 }
 
 func (r *remote) SinkStop(ctx context.Context) error {
-	_, err := r.rpc.SinkStop(ctx, &pb.Empty{})
+	_, err := r.rpc.SinkStop(r.ctx(ctx), &pb.Empty{})
 	return r.wrap(err)
 }
 
-// Close ends the plugin process (gracefully, then by force) and waits for
-// the client's goroutines.
+// Close ends the instance (and, for a Client of Launch, its process), and
+// waits for the client's goroutines.
 func (r *remote) Close() error {
-	r.cancelPoll()
-	r.stopOnce.Do(func() { close(r.stop) })
-	if r.pc != nil {
-		r.pc.Kill()
-	}
-	r.wg.Wait()
+	r.closeOnce.Do(func() {
+		r.cancelPoll()
+		if r.sink != nil {
+			r.sink.close()
+		}
+		if r.id != 0 && !r.ownsHost {
+			select {
+			case <-r.exited():
+			default:
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				r.rpc.CloseInstance(ctx, &pb.CloseInstanceRequest{Id: r.id})
+				cancel()
+			}
+		}
+		if r.ownsHost {
+			r.host.Close()
+		}
+		r.wg.Wait()
+	})
 	return nil
 }
 
-func (r *remote) Exited() <-chan struct{} { return r.exited }
-func (r *remote) ExitErr() error          { return r.exitErr }
+func (r *remote) Exited() <-chan struct{} { return r.exited() }
+func (r *remote) ExitErr() error          { return r.host.exitErr }

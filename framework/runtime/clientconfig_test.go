@@ -48,7 +48,7 @@ func TestProducerKeys(t *testing.T) {
 // connector's producer.override.compression.type over it; and that
 // validation names a bad override.
 func TestProducerCompression(t *testing.T) {
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	// codec returns the codec the topic's batches are compressed with: 0
 	// when none is, else the one codec of those that are (the client sends
 	// a batch that compression would not shrink, a lone small record,

@@ -65,7 +65,7 @@ func WorkerConfigDef() *connect.ConfigDef {
 		connect.ConfigKey{Name: KeyOffsetFlushInterval, Type: connect.TypeLong, Default: "60000", Importance: connect.Low, Doc: "How often source offsets are committed and sink tasks flushed, in ms.", Validator: connect.AtLeast(1)},
 		connect.ConfigKey{Name: KeyOffsetFlushTimeout, Type: connect.TypeLong, Default: "5000", Importance: connect.Low, Doc: "How long an offset commit may take, in ms.", Validator: connect.AtLeast(1)},
 		connect.ConfigKey{Name: KeyShutdownTimeout, Type: connect.TypeLong, Default: "5000", Importance: connect.Low, Doc: "How long a task may take to stop and drain, in ms.", Validator: connect.AtLeast(0)},
-		connect.ConfigKey{Name: KeyPluginIsolation, Type: connect.TypeString, Default: "process", Importance: connect.Low, Doc: "process: every connector and task runs in its own plugin process; none: built-in connectors run inside the worker (tests, benchmarks).", Validator: connect.OneOf("process", "none")},
+		connect.ConfigKey{Name: KeyPluginIsolation, Type: connect.TypeString, Default: string(IsolationConnector), Importance: connect.Low, Doc: "connector: one plugin process per connector on each worker hosts the connector and its tasks there; task (or process): a plugin process for every connector instance and every task; none: built-in connectors run inside the worker (tests, benchmarks). A connector's own plugin.isolation overrides it.", Validator: connect.OneOf(isolationValues...)},
 		connect.ConfigKey{Name: KeyKeyConverter, Type: connect.TypeClass, Default: "org.apache.kafka.connect.json.JsonConverter", Importance: connect.High, Doc: "Default converter for record keys."},
 		connect.ConfigKey{Name: KeyValueConverter, Type: connect.TypeClass, Default: "org.apache.kafka.connect.json.JsonConverter", Importance: connect.High, Doc: "Default converter for record values."},
 		connect.ConfigKey{Name: KeyHeaderConverter, Type: connect.TypeClass, Default: "org.apache.kafka.connect.storage.SimpleHeaderConverter", Importance: connect.Low, Doc: "Default converter for record headers."},
@@ -95,7 +95,11 @@ type WorkerConfig struct {
 	Parsed     *connect.Config
 	Bootstrap  []string
 	PluginPath []string
-	// Isolated says whether built-in connectors run as plugin processes.
+	// Isolation is how connectors run by default (plugin.isolation); a
+	// connector's own plugin.isolation overrides it.
+	Isolation Isolation
+	// Isolated says whether built-in connectors run as plugin processes
+	// by default (Isolation is not none).
 	Isolated            bool
 	OffsetFlushInterval time.Duration
 	OffsetFlushTimeout  time.Duration
@@ -163,6 +167,10 @@ func ParseWorkerConfig(raw map[string]string, logger *slog.Logger) (*WorkerConfi
 	if err != nil {
 		return nil, err
 	}
+	isolation, err := ParseIsolation(parsed.String(KeyPluginIsolation))
+	if err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
 	cfg := &WorkerConfig{Raw: raw}
 	// Every kind of client is made once here, so a bad key or an unreadable
 	// certificate stops the worker at startup, naming the key.
@@ -183,7 +191,8 @@ func ParseWorkerConfig(raw map[string]string, logger *slog.Logger) (*WorkerConfi
 		Parsed:              parsed,
 		Bootstrap:           parsed.List(KeyBootstrapServers),
 		PluginPath:          parsed.List(KeyPluginPath),
-		Isolated:            parsed.String(KeyPluginIsolation) != "none",
+		Isolation:           isolation,
+		Isolated:            isolation != IsolationNone,
 		OffsetFlushInterval: ms(KeyOffsetFlushInterval),
 		OffsetFlushTimeout:  ms(KeyOffsetFlushTimeout),
 		ShutdownTimeout:     ms(KeyShutdownTimeout),
@@ -253,6 +262,7 @@ func ConnectorConfigDef(sink bool) *connect.ConfigDef {
 		connect.ConfigKey{Name: KeyKeyConverter, Type: connect.TypeClass, Default: "", Importance: connect.Low, Group: GroupCommon, Width: connect.WidthShort, DisplayName: "Key converter class", Doc: "Converter for record keys; the worker's when empty."},
 		connect.ConfigKey{Name: KeyValueConverter, Type: connect.TypeClass, Default: "", Importance: connect.Low, Group: GroupCommon, Width: connect.WidthShort, DisplayName: "Value converter class", Doc: "Converter for record values; the worker's when empty."},
 		connect.ConfigKey{Name: KeyHeaderConverter, Type: connect.TypeClass, Default: "", Importance: connect.Low, Group: GroupCommon, Width: connect.WidthShort, DisplayName: "Header converter class", Doc: "Converter for record headers; the worker's when empty."},
+		connect.ConfigKey{Name: KeyPluginIsolation, Type: connect.TypeString, Default: "", Importance: connect.Low, Group: GroupCommon, Width: connect.WidthShort, DisplayName: "Plugin isolation", Doc: "How this connector runs on each worker: connector (one plugin process hosts the connector and its tasks there) or task (a plugin process for every task); empty: the worker's plugin.isolation.", Validator: validateConnectorIsolation},
 		connect.ConfigKey{Name: KeyTransforms, Type: connect.TypeList, Default: "", Importance: connect.Low, Group: GroupTransforms, Width: connect.WidthLong, DisplayName: "Transforms", Doc: "Aliases for the transformations to be applied to records.", Validator: uniqueAliases},
 		connect.ConfigKey{Name: KeyPredicates, Type: connect.TypeList, Default: "", Importance: connect.Low, Group: GroupPredicates, Width: connect.WidthLong, DisplayName: "Predicates", Doc: "Aliases for the predicates used by transformations.", Validator: uniqueAliases},
 	)

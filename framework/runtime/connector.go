@@ -78,7 +78,7 @@ func (w *Worker) StartConnector(ctx context.Context, spec ConnectorSpec, paused 
 }
 
 func (c *Connector) launch(ctx context.Context) (plugin.Client, error) {
-	client, err := c.w.LaunchConnector(ctx, c.spec.Entry, c.spec.Name, c.logger)
+	client, err := c.w.LaunchConnector(ctx, c.spec.Entry, c.spec.Name, c.spec.Config, c.logger)
 	if err != nil {
 		return nil, err
 	}

@@ -19,9 +19,9 @@ import (
 // newEOSEnv is newEnv with exactly-once source support enabled and
 // offsets in a Kafka topic read read_committed, as a distributed worker
 // with exactly.once.source.support=enabled keeps them.
-func newEOSEnv(t *testing.T, isolated bool) *env {
+func newEOSEnv(t *testing.T, iso string) *env {
 	t.Helper()
-	e := newEnvNoStart(t, isolated)
+	e := newEnvNoStart(t, iso)
 	store, err := offsets.NewKafka(context.Background(), offsets.KafkaOptions{
 		ClientOpts: BaseKafkaOpts(e.cfg), Topic: "connect-offsets", Partitions: 3, ReadCommitted: true,
 	})
@@ -88,37 +88,39 @@ func TestExactlyOnceSurvivesPluginCrash(t *testing.T) {
 		{"interval", map[string]string{"transaction.boundary": "interval", "transaction.boundary.interval.ms": "150"}},
 		{"connector", map[string]string{"transaction.boundary": "connector", "txn.every": "25"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			e := newEOSEnv(t, true)
-			marker := filepath.Join(t.TempDir(), "crashed")
-			cfg := map[string]string{"connector.class": "counter", "topic": "t1", "count": "400", "batch": "7", "tasks.max": "2",
-				"exit.at": "230", "exit.marker": marker, "exactly.once.support": "required"}
-			for k, v := range tc.extra {
-				cfg[k] = v
-			}
-			e.put("c1", cfg)
-			e.waitTaskState("c1", 0, herder.Running, "")
-			waitFor(t, "every record committed", func() (bool, string) {
-				n := len(e.committedValues("t1"))
-				return n >= 800, fmt.Sprint(n)
+		for _, iso := range []string{"connector", "task"} {
+			t.Run(tc.name+"/"+iso, func(t *testing.T) {
+				t.Parallel()
+				e := newEOSEnv(t, iso)
+				marker := filepath.Join(t.TempDir(), "crashed")
+				cfg := map[string]string{"connector.class": "counter", "topic": "t1", "count": "400", "batch": "7", "tasks.max": "2",
+					"exit.at": "230", "exit.marker": marker, "exactly.once.support": "required"}
+				for k, v := range tc.extra {
+					cfg[k] = v
+				}
+				e.put("c1", cfg)
+				e.waitTaskState("c1", 0, herder.Running, "")
+				waitFor(t, "every record committed", func() (bool, string) {
+					n := len(e.committedValues("t1"))
+					return n >= 800, fmt.Sprint(n)
+				})
+				want := wantValues(2, 400)
+				checkExactlyOnce(t, e.committedValues("t1"), want)
+				// The offsets topic holds the offsets of the last committed
+				// transaction of each task.
+				stored, err := e.store.Load(context.Background(), "c1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string]string{}
+				for _, s := range stored {
+					got[string(s.Partition)] = string(s.Offset)
+				}
+				if diff := cmp.Diff(map[string]string{`{"task":"0"}`: `{"n":399}`, `{"task":"1"}`: `{"n":399}`}, got); diff != "" {
+					t.Fatalf("stored offsets (-want +got):\n%s", diff)
+				}
 			})
-			want := wantValues(2, 400)
-			checkExactlyOnce(t, e.committedValues("t1"), want)
-			// The offsets topic holds the offsets of the last committed
-			// transaction of each task.
-			stored, err := e.store.Load(context.Background(), "c1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := map[string]string{}
-			for _, s := range stored {
-				got[string(s.Partition)] = string(s.Offset)
-			}
-			if diff := cmp.Diff(map[string]string{`{"task":"0"}`: `{"n":399}`, `{"task":"1"}`: `{"n":399}`}, got); diff != "" {
-				t.Fatalf("stored offsets (-want +got):\n%s", diff)
-			}
-		})
+		}
 	}
 }
 
@@ -127,7 +129,7 @@ func TestExactlyOnceSurvivesPluginCrash(t *testing.T) {
 // after them.
 func TestExactlyOnceConnectorAbort(t *testing.T) {
 	t.Parallel()
-	e := newEOSEnv(t, false)
+	e := newEOSEnv(t, "none")
 	e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": "100", "batch": "7",
 		"transaction.boundary": "connector", "txn.every": "20", "abort.at": "57"})
 	want := wantValues(1, 100)
@@ -151,7 +153,7 @@ func TestExactlyOnceZombieIsFenced(t *testing.T) {
 		return map[string]string{"connector.class": "counter", "topic": "t1", "count": "100000000", "batch": "5",
 			"transaction.boundary": "interval", "transaction.boundary.interval.ms": "50"}
 	}
-	a := newEOSEnv(t, false)
+	a := newEOSEnv(t, "none")
 	a.put("c1", cfg())
 	a.waitTaskState("c1", 0, herder.Running, "")
 	waitFor(t, "the first instance to commit", func() (bool, string) {
@@ -182,7 +184,7 @@ func TestExactlyOnceZombieIsFenced(t *testing.T) {
 // than the test would otherwise leave everything uncommitted.
 func TestExactlyOncePauseCommits(t *testing.T) {
 	t.Parallel()
-	e := newEOSEnv(t, false)
+	e := newEOSEnv(t, "none")
 	e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": "100000000", "batch": "5",
 		"transaction.boundary": "interval", "transaction.boundary.interval.ms": "600000"})
 	e.waitTaskState("c1", 0, herder.Running, "")
@@ -219,7 +221,7 @@ func TestExactlyOncePauseCommits(t *testing.T) {
 // topic; the REST API reads them from its topic first.
 func TestConnectorOffsetsTopic(t *testing.T) {
 	t.Parallel()
-	e := newEnvNoStart(t, false)
+	e := newEnvNoStart(t, "none")
 	opts := offsets.KafkaOptions{ClientOpts: BaseKafkaOpts(e.cfg), Partitions: 3, ReadCommitted: true}
 	global := opts
 	global.Topic = "connect-offsets"
@@ -264,7 +266,7 @@ func TestConnectorOffsetsTopic(t *testing.T) {
 // consumers see it there once and every other record in the topic once.
 func TestExactlyOnceDeadLetterQueue(t *testing.T) {
 	t.Parallel()
-	e := newEOSEnv(t, false)
+	e := newEOSEnv(t, "none")
 	cfg := poisonSource(60, 7, 23, dlqConfig)
 	cfg["errors.tolerance"] = "all"
 	e.put("c1", cfg)

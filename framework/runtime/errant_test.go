@@ -106,9 +106,9 @@ func (t *asyncTask) Stop(context.Context) error {
 // the rest is written, and the offsets are committed to the end. In-process
 // and across the plugin boundary.
 func TestSinkErrantReportsGoToDeadLetterQueue(t *testing.T) {
-	for _, isolated := range []bool{false, true} {
-		t.Run(fmt.Sprintf("isolated=%v", isolated), func(t *testing.T) {
-			e, _ := newLoggedEnv(t, isolated, nil)
+	for _, iso := range isolationModes {
+		t.Run(iso, func(t *testing.T) {
+			e, _ := newLoggedEnv(t, iso, nil)
 			values := jsonValues(30, map[int]string{9: `{"n":"reject-9"}`, 21: `{"n":"reject-21"}`})
 			e.produceRaw("in", values)
 			out := filepath.Join(t.TempDir(), "out.txt")
@@ -160,7 +160,7 @@ func TestSinkErrantReportsGoToDeadLetterQueue(t *testing.T) {
 // TestSinkErrantReportToleranceNone: with errors.tolerance=none a reported
 // record fails the task, naming it, and no offset past it is committed.
 func TestSinkErrantReportToleranceNone(t *testing.T) {
-	e, _ := newLoggedEnv(t, true, nil)
+	e, _ := newLoggedEnv(t, "connector", nil)
 	e.produceRaw("in", jsonValues(30, map[int]string{12: `{"n":"reject-12"}`}))
 	out := filepath.Join(t.TempDir(), "out.txt")
 	cfg := sinkConfig(out, nil)

@@ -45,17 +45,13 @@ func (s *syncBuffer) String() string {
 
 // newLoggedEnv is newEnv with extra worker properties and every log line
 // of the worker (plugin output included) kept in the returned buffer.
-func newLoggedEnv(t *testing.T, isolated bool, props map[string]string) (*env, *syncBuffer) {
+func newLoggedEnv(t *testing.T, iso string, props map[string]string) (*env, *syncBuffer) {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(3))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	iso := "none"
-	if isolated {
-		iso = "process"
-	}
 	raw := map[string]string{
 		KeyBootstrapServers:      strings.Join(c.ListenAddrs(), ","),
 		KeyOffsetFlushInterval:   "100",
@@ -71,7 +67,7 @@ func newLoggedEnv(t *testing.T, isolated bool, props map[string]string) (*env, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := NewRegistry(context.Background(), testPlugins, isolated, nil, log)
+	reg, err := NewRegistry(context.Background(), testPlugins, iso != "none", nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,9 +156,9 @@ var dlqConfig = map[string]string{
 // task returned it, with the context headers; the others flow, and the
 // offsets go past it.
 func TestSourcePoisonRecordGoesToDeadLetterQueue(t *testing.T) {
-	for _, isolated := range []bool{false, true} {
-		t.Run(fmt.Sprintf("isolated=%v", isolated), func(t *testing.T) {
-			e, logs := newLoggedEnv(t, isolated, nil)
+	for _, iso := range isolationModes {
+		t.Run(iso, func(t *testing.T) {
+			e, logs := newLoggedEnv(t, iso, nil)
 			cfg := poisonSource(40, 10, 17, dlqConfig)
 			cfg["errors.tolerance"] = "all"
 			e.put("c1", cfg)
@@ -257,9 +253,9 @@ func cmpNumbers(a, b string) int {
 // the task fails at the record with a readable trace, after reporting it
 // to the dead letter queue, and no offset at or past it is committed.
 func TestSourceToleranceNoneFailsAtPoisonRecord(t *testing.T) {
-	for _, isolated := range []bool{false, true} {
-		t.Run(fmt.Sprintf("isolated=%v", isolated), func(t *testing.T) {
-			e, _ := newLoggedEnv(t, isolated, nil)
+	for _, iso := range isolationModes {
+		t.Run(iso, func(t *testing.T) {
+			e, _ := newLoggedEnv(t, iso, nil)
 			e.put("c1", poisonSource(40, 5, 17, dlqConfig))
 			st := e.waitTaskState("c1", 0, herder.Failed, "Tolerance exceeded in error handler")
 			t.Logf("trace:\n%s", st.Trace)
@@ -300,9 +296,9 @@ func TestSourceToleranceNoneFailsAtPoisonRecord(t *testing.T) {
 // TestSourceDroppedRecordsCommitOffsets: records a transform drops are not
 // produced, and their offsets are committed, as Kafka Connect does.
 func TestSourceDroppedRecordsCommitOffsets(t *testing.T) {
-	for _, isolated := range []bool{false, true} {
-		t.Run(fmt.Sprintf("isolated=%v", isolated), func(t *testing.T) {
-			e, _ := newLoggedEnv(t, isolated, nil)
+	for _, iso := range isolationModes {
+		t.Run(iso, func(t *testing.T) {
+			e, _ := newLoggedEnv(t, iso, nil)
 			e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": "30", "batch": "4",
 				"transforms": "drop", "transforms.drop.type": "Filter"})
 			waitFor(t, "offsets of every dropped record", func() (bool, string) {
@@ -381,9 +377,9 @@ func fileLines(path string) []string {
 // as consumed, raw, with their context headers; the rest is delivered
 // and the offsets are committed past them.
 func TestSinkFailedRecordsGoToDeadLetterQueue(t *testing.T) {
-	for _, isolated := range []bool{false, true} {
-		t.Run(fmt.Sprintf("isolated=%v", isolated), func(t *testing.T) {
-			e, logs := newLoggedEnv(t, isolated, nil)
+	for _, iso := range isolationModes {
+		t.Run(iso, func(t *testing.T) {
+			e, logs := newLoggedEnv(t, iso, nil)
 			values := jsonValues(20, map[int]string{7: "not json", 12: `{"n":"reject-me"}`})
 			e.produceRaw("in", values)
 			out := filepath.Join(t.TempDir(), "out.txt")
@@ -449,7 +445,7 @@ func TestSinkFailedRecordsGoToDeadLetterQueue(t *testing.T) {
 // TestSinkToleranceNoneFails: a record the converter cannot read fails the
 // task with a readable trace; nothing at or after it is put or committed.
 func TestSinkToleranceNoneFails(t *testing.T) {
-	e, _ := newLoggedEnv(t, true, nil)
+	e, _ := newLoggedEnv(t, "connector", nil)
 	e.produceRaw("in", jsonValues(10, map[int]string{4: "not json"}))
 	out := filepath.Join(t.TempDir(), "out.txt")
 	e.put("snk", sinkConfig(out, nil))
@@ -483,7 +479,7 @@ func TestSinkRetriesRetriablePutRejects(t *testing.T) {
 		"no retries":               {"0", 9, 0, 1},
 	} {
 		t.Run(name, func(t *testing.T) {
-			e, _ := newLoggedEnv(t, false, nil)
+			e, _ := newLoggedEnv(t, "none", nil)
 			e.produceRaw("in", jsonValues(10, map[int]string{3: `{"n":"flaky"}`}))
 			out := filepath.Join(t.TempDir(), "out.txt")
 			e.put("snk", sinkConfig(out, map[string]string{"flaky": "flaky", "flaky.times": "2", "errors.tolerance": "all",
@@ -511,7 +507,7 @@ func TestSinkRetriesRetriablePutRejects(t *testing.T) {
 // factor the cluster cannot meet fails the task's start, saying which key
 // to change.
 func TestDeadLetterQueueTopicCreation(t *testing.T) {
-	e, _ := newLoggedEnv(t, false, nil)
+	e, _ := newLoggedEnv(t, "none", nil)
 	e.put("ok", poisonSource(10, 5, -1, map[string]string{"errors.deadletterqueue.topic.name": "dlq-ok", "errors.deadletterqueue.topic.replication.factor": "1"}))
 	e.waitTaskState("ok", 0, herder.Running, "")
 	adm := kadm.NewClient(kgoClient(t, e))

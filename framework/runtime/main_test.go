@@ -37,6 +37,8 @@ var counterDef = connect.NewConfigDef(
 	connect.ConfigKey{Name: "count", Type: connect.TypeLong, Default: "100", Doc: "Records per task."},
 	connect.ConfigKey{Name: "batch", Type: connect.TypeInt, Default: "10", Doc: "Records per poll."},
 	connect.ConfigKey{Name: "fail.at", Type: connect.TypeLong, Default: "-1", Doc: "Poll fails once this record is reached."},
+	connect.ConfigKey{Name: "fail.task", Type: connect.TypeString, Default: "", Doc: "Only this task fails at fail.at; empty: every task."},
+	connect.ConfigKey{Name: "delay.ms", Type: connect.TypeLong, Default: "0", Doc: "Each poll waits this long first: a low-rate task."},
 	connect.ConfigKey{Name: "exit.at", Type: connect.TypeLong, Default: "-1", Doc: "The plugin process exits when this record is reached, unless the marker file exists."},
 	connect.ConfigKey{Name: "exit.marker", Type: connect.TypeString, Default: "", Doc: "File created before exiting, so the next run goes on."},
 	connect.ConfigKey{Name: "values", Type: connect.TypeString, Default: "named", Doc: "named: values are \"<task>-<n>\"; numbers: values are \"<n>\"."},
@@ -69,6 +71,7 @@ type counterTask struct {
 	next, count    int64
 	batch          int
 	failAt, exitAt int64
+	delay          time.Duration
 	marker         string
 	part           map[string]any
 	numbers        bool
@@ -101,10 +104,14 @@ func (t *counterTask) Start(_ context.Context, cfg map[string]string, offsets co
 	}
 	t.topic, t.count, t.batch = c.String("topic"), c.Long("count"), c.Int("batch")
 	t.failAt, t.exitAt, t.marker = c.Long("fail.at"), c.Long("exit.at"), c.String("exit.marker")
+	t.delay = time.Duration(c.Long("delay.ms")) * time.Millisecond
 	t.numbers, t.poisonAt = c.String("values") == "numbers", c.Long("poison.at")
 	t.txnEvery, t.abortAt = c.Long("txn.every"), c.Long("abort.at")
 	t.id = cfg["task.id"]
 	t.part = map[string]any{"task": t.id}
+	if ft := c.String("fail.task"); ft != "" && ft != t.id {
+		t.failAt = -1
+	}
 	if off := offsets.Offset(t.part); off != nil {
 		t.next = off["n"].(int64) + 1
 	}
@@ -118,6 +125,13 @@ func (t *counterTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 		return nil, nil
+	}
+	if t.delay > 0 {
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(t.delay):
+		}
 	}
 	var out []*connect.Record
 	for ; t.next < t.count && len(out) < t.batch; t.next++ {
@@ -241,3 +255,7 @@ func (t *collectTask) Flush(context.Context, map[connect.TopicPartition]int64) e
 }
 
 func (t *collectTask) Stop(context.Context) error { return nil }
+
+// isolationModes are the plugin.isolation modes tests run in: in the
+// worker's process, a process per connector, a process per task.
+var isolationModes = []string{"none", "connector", "task"}

@@ -46,7 +46,7 @@ func wantBadRequest(t *testing.T, err error, msg string) {
 // offsets are altered and reset through the herder, and on resume its task
 // starts from them, which the records it writes again show.
 func TestSourceOffsetsAlterResetAndResume(t *testing.T) {
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	ctx := context.Background()
 	e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": "100"})
 	if d := diffCounts(wantValues(1, 100), counts(e.readTopic("t1", 100))); d != "" {
@@ -166,7 +166,7 @@ func waitSinkCaughtUp(t *testing.T, adm *kadm.Client, name, topic string) {
 // group offsets are altered and reset through the herder, and on resume it
 // reads from them: the records it writes again are exactly those.
 func TestSinkOffsetsAlterResetAndResume(t *testing.T) {
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	ctx := context.Background()
 	out := filepath.Join(t.TempDir(), "out.txt")
 	e.put("src", map[string]string{"connector.class": "counter", "topic": "t1", "count": "300", "batch": "7"})
@@ -255,7 +255,7 @@ func TestSinkOffsetsAlterResetAndResume(t *testing.T) {
 // (a sink task that has not stopped yet) makes alter and reset fail with
 // Kafka Connect's message, and nothing changes.
 func TestSinkOffsetsRefusedWhileGroupHasMembers(t *testing.T) {
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	ctx := context.Background()
 	e.put("src", map[string]string{"connector.class": "counter", "topic": "t2", "count": "30"})
 	e.readTopic("t2", 30)
@@ -334,7 +334,7 @@ func TestParseOffsetsErrors(t *testing.T) {
 // value removes its key), the connector restarts with it, and an unknown
 // connector or an invalid result changes nothing.
 func TestPatchConnectorConfig(t *testing.T) {
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	ctx := context.Background()
 	e.put("c1", map[string]string{"connector.class": "counter", "topic": "p1", "count": "10", "batch": "3"})
 	e.readTopic("p1", 10)

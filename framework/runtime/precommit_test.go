@@ -134,9 +134,9 @@ func (t *chunksTask) Stop(context.Context) error { return nil }
 // from there; and the worker's empty puts while idle let it write a partial
 // chunk. In-process and across the plugin boundary.
 func TestSinkPreCommitCommitsOnlyWhatTheTaskSaysIsDurable(t *testing.T) {
-	for _, isolated := range []bool{false, true} {
-		t.Run(fmt.Sprintf("isolated=%v", isolated), func(t *testing.T) {
-			e := newEnv(t, isolated)
+	for _, iso := range isolationModes {
+		t.Run(iso, func(t *testing.T) {
+			e := newEnv(t, iso)
 			out := filepath.Join(t.TempDir(), "out.txt")
 			const perTask = 200
 			e.put("src", map[string]string{"connector.class": "counter", "tasks.max": "3", "topic": "t1", "count": fmt.Sprint(perTask), "batch": "13"})

@@ -15,7 +15,7 @@ import (
 func TestPluginProcessesWriteCPUProfiles(t *testing.T) {
 	prefix := filepath.Join(t.TempDir(), "cpu")
 	t.Setenv(plugin.CPUProfileEnv, prefix)
-	e := newEnv(t, true)
+	e := newEnv(t, "connector")
 	e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": "100"})
 	if got := len(e.readTopic("t1", 100)); got != 100 {
 		t.Fatalf("%d records", got)

@@ -47,9 +47,9 @@ func (t *progressTask) Progress() map[string]any {
 // reports progress shows it has produced every record, in-process and
 // from a plugin process.
 func TestTaskStatusShowsProgress(t *testing.T) {
-	for _, isolated := range []bool{false, true} {
-		t.Run(fmt.Sprintf("isolated=%v", isolated), func(t *testing.T) {
-			e := newEnv(t, isolated)
+	for _, iso := range isolationModes {
+		t.Run(iso, func(t *testing.T) {
+			e := newEnv(t, iso)
 			srv := httptest.NewServer(api.New(e.h, api.Options{}).Handler())
 			defer srv.Close()
 			const count = 300

@@ -21,10 +21,24 @@ type Launcher func(ctx context.Context, instance string, logger *slog.Logger) (p
 
 // PluginEntry is one connector plugin the worker can run.
 type PluginEntry struct {
-	Info   plugin.Info
+	Info plugin.Info
+	// Launch starts an instance on its own: in the worker's process for a
+	// built-in of a registry that runs them there, else in a process of
+	// its own. The worker launches through Worker.launch, which applies
+	// plugin.isolation.
 	Launch Launcher
 	// External is true for executables found under plugin.path.
 	External bool
+	// Local is the built-in plugin, which can run in the worker's
+	// process; nil for an external one.
+	Local *plugin.Plugin
+	// Command is how a process serving the plugin is started, its last
+	// argument naming what it runs (a connector, or <connector>-<task>);
+	// nil when the plugin runs only in the worker's process.
+	Command func(instance string) (*exec.Cmd, error)
+	// Shared says a process of the plugin can host several instances (a
+	// plugin built before that hosts one).
+	Shared bool
 }
 
 // Registry resolves connector.class values to plugins.
@@ -43,8 +57,11 @@ func SelfCommand(name, instance string) (*exec.Cmd, error) {
 	return exec.Command(self, "plugin", "serve", name, instance), nil
 }
 
-// NewRegistry lists builtins (run in-process when isolated is false, else
-// by re-executing this binary) and the plugin executables under pluginPath.
+// NewRegistry lists builtins and the plugin executables under pluginPath.
+// With isolated, a built-in can also run as a plugin process, by
+// re-executing this binary (which must serve it: cmd/connectd, or a test
+// binary calling connecttest.ServeIfPlugin); without, only in the
+// worker's process, whatever plugin.isolation says.
 func NewRegistry(ctx context.Context, builtins map[string]plugin.Plugin, isolated bool, pluginPath []string, logger *slog.Logger) (*Registry, error) {
 	r := &Registry{byName: map[string]*PluginEntry{}}
 	names := make([]string, 0, len(builtins))
@@ -58,9 +75,11 @@ func NewRegistry(ctx context.Context, builtins map[string]plugin.Plugin, isolate
 		if err != nil {
 			return nil, err
 		}
-		e := &PluginEntry{Info: info}
+		e := &PluginEntry{Info: info, Local: &p}
 		if isolated {
 			name := n
+			e.Command = func(instance string) (*exec.Cmd, error) { return SelfCommand(name, instance) }
+			e.Shared = true // the same binary as the worker's
 			e.Launch = func(ctx context.Context, instance string, logger *slog.Logger) (plugin.Client, error) {
 				cmd, err := SelfCommand(name, instance)
 				if err != nil {
@@ -94,11 +113,17 @@ func NewRegistry(ctx context.Context, builtins map[string]plugin.Plugin, isolate
 	return r, nil
 }
 
-// probe starts an external plugin once to learn what it is.
+// probe starts an external plugin once to learn what it is, and whether
+// a process of it hosts several instances.
 func probe(ctx context.Context, path string, logger *slog.Logger) (*PluginEntry, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c, err := plugin.Launch(ctx, exec.Command(path), logger)
+	h, err := plugin.LaunchHost(ctx, exec.Command(path), logger)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	c, err := h.Open(ctx, "probe")
 	if err != nil {
 		return nil, err
 	}
@@ -107,9 +132,13 @@ func probe(ctx context.Context, path string, logger *slog.Logger) (*PluginEntry,
 	if err != nil {
 		return nil, err
 	}
-	return &PluginEntry{Info: info, External: true, Launch: func(ctx context.Context, instance string, logger *slog.Logger) (plugin.Client, error) {
-		return plugin.Launch(ctx, exec.Command(path, instance), logger)
-	}}, nil
+	return &PluginEntry{
+		Info: info, External: true, Shared: h.Shared(),
+		Command: func(instance string) (*exec.Cmd, error) { return exec.Command(path, instance), nil },
+		Launch: func(ctx context.Context, instance string, logger *slog.Logger) (plugin.Client, error) {
+			return plugin.Launch(ctx, exec.Command(path, instance), logger)
+		},
+	}, nil
 }
 
 // executables lists the executable files in dir and its direct subfolders.

@@ -17,7 +17,7 @@ import (
 // must not keep pointers into reused frames).
 func TestSourceReusedBatchesStayIntact(t *testing.T) {
 	const count = 20000
-	e := newEnv(t, true)
+	e := newEnv(t, "connector")
 	e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": fmt.Sprint(count), "batch": "100",
 		"key.converter": "org.apache.kafka.connect.storage.StringConverter"})
 

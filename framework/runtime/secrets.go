@@ -74,13 +74,14 @@ func redactingLogger(l *slog.Logger, secrets *configprovider.Redactor) *slog.Log
 	return slog.New(configprovider.NewRedactingHandler(l.Handler(), secrets))
 }
 
-// LaunchConnector launches a connector instance of entry whose lifecycle
+// LaunchConnector launches the instance of connector name, whose config is
+// config, as its plugin.isolation says (see Worker.launch); its lifecycle
 // calls resolve config providers: ConnectorStart gets the resolved config,
 // TaskConfigs come back with the connector config's placeholders put back
 // (Kafka Connect's reverse transform), so neither the stored task configs
 // nor the REST API hold the resolved values; errors have them hidden.
-func (w *Worker) LaunchConnector(ctx context.Context, entry *PluginEntry, name string, logger *slog.Logger) (plugin.Client, error) {
-	c, err := entry.Launch(ctx, name, logger)
+func (w *Worker) LaunchConnector(ctx context.Context, entry *PluginEntry, name string, config map[string]string, logger *slog.Logger) (plugin.Client, error) {
+	c, err := w.launch(ctx, entry, name, name, config, logger)
 	if err != nil {
 		return nil, w.redactErr(err)
 	}

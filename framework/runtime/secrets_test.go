@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,15 +16,15 @@ import (
 // REST API) shows the placeholders, and no log line, status trace or
 // validate response shows a resolved value.
 func TestSecretsResolvedOnlyForThePlugin(t *testing.T) {
-	for _, isolated := range []bool{false, true} {
-		t.Run(fmt.Sprintf("isolated=%v", isolated), func(t *testing.T) {
+	for _, iso := range isolationModes {
+		t.Run(iso, func(t *testing.T) {
 			dir := t.TempDir()
 			secrets := filepath.Join(dir, "secrets.properties")
 			const topic, badCount, badDir = "topic-s3cr3t-Qx7", "count-s3cr3t-Zp9", "/nonexistent-s3cr3t-Wk4"
 			if err := os.WriteFile(secrets, []byte("topic="+topic+"\nbadcount="+badCount+"\nbadfile="+badDir+"/out.txt\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			e, logs := newLoggedEnv(t, isolated, map[string]string{
+			e, logs := newLoggedEnv(t, iso, map[string]string{
 				"config.providers":            "file",
 				"config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider",
 			})

@@ -349,7 +349,7 @@ func TestClientOverridePolicy(t *testing.T) {
 	} {
 		t.Run(tt.policy+" "+tt.key, func(t *testing.T) {
 			t.Parallel()
-			e := newEnvNoStart(t, false)
+			e := newEnvNoStart(t, "none")
 			e.cfg.OverridePolicy, _ = parseOverridePolicy(tt.policy)
 			e.start()
 			t.Cleanup(func() { e.h.Close() })

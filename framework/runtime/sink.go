@@ -49,7 +49,7 @@ func (t *Task) runSink(stop context.Context) error {
 	w := t.w
 	sctx, cancel := startCtx(stop)
 	defer cancel()
-	client, err := t.spec.Entry.Launch(sctx, t.spec.ID.String(), t.logger)
+	client, err := w.launchTask(sctx, t.spec.Entry, t.spec.ID, t.spec.Config, t.logger)
 	if err != nil {
 		return err
 	}

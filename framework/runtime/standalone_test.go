@@ -41,9 +41,9 @@ func logger(t *testing.T) *slog.Logger {
 }
 
 // newEnv starts a fresh kfake cluster and a standalone herder over it.
-func newEnv(t *testing.T, isolated bool) *env {
+func newEnv(t *testing.T, iso string) *env {
 	t.Helper()
-	e := newEnvNoStart(t, isolated)
+	e := newEnvNoStart(t, iso)
 	e.start()
 	t.Cleanup(func() { e.h.Close() })
 	return e
@@ -51,17 +51,13 @@ func newEnv(t *testing.T, isolated bool) *env {
 
 // newEnvNoStart is newEnv without the herder: the caller changes the env,
 // then starts it.
-func newEnvNoStart(t *testing.T, isolated bool) *env {
+func newEnvNoStart(t *testing.T, iso string) *env {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(3))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	iso := "none"
-	if isolated {
-		iso = "process"
-	}
 	cfg, err := ParseWorkerConfig(map[string]string{
 		KeyBootstrapServers:      strings.Join(c.ListenAddrs(), ","),
 		KeyOffsetFlushInterval:   "100",
@@ -73,7 +69,7 @@ func newEnvNoStart(t *testing.T, isolated bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := NewRegistry(context.Background(), testPlugins, isolated, nil, logger(t))
+	reg, err := NewRegistry(context.Background(), testPlugins, iso != "none", nil, logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,9 +168,9 @@ func (e *env) committedN(conn string) map[string]int64 {
 }
 
 func TestSourceDeliversEveryRecordOnce(t *testing.T) {
-	for _, isolated := range []bool{false, true} {
-		t.Run(fmt.Sprintf("isolated=%v", isolated), func(t *testing.T) {
-			e := newEnv(t, isolated)
+	for _, iso := range isolationModes {
+		t.Run(iso, func(t *testing.T) {
+			e := newEnv(t, iso)
 			e.put("c1", map[string]string{"connector.class": "counter", "tasks.max": "2", "topic": "t1", "count": "500", "batch": "7"})
 			e.waitTaskState("c1", 0, herder.Running, "")
 			got := counts(e.readTopic("t1", 1000))
@@ -234,7 +230,7 @@ func firstFew(s []string) []string {
 }
 
 func TestSourceResumesFromStoredOffsets(t *testing.T) {
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": "300"})
 	if d := diffCounts(wantValues(1, 300), counts(e.readTopic("t1", 300))); d != "" {
 		t.Fatal(d)
@@ -248,7 +244,7 @@ func TestSourceResumesFromStoredOffsets(t *testing.T) {
 }
 
 func TestConnectorsSurviveRestartWithTheirConfigStore(t *testing.T) {
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": "10"})
 	if err := e.h.SetTargetState(context.Background(), "c1", herder.TargetPaused); err != nil {
 		t.Fatal(err)
@@ -262,7 +258,7 @@ func TestConnectorsSurviveRestartWithTheirConfigStore(t *testing.T) {
 }
 
 func TestSinkCommitsOnlyFlushedOffsets(t *testing.T) {
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	out := filepath.Join(t.TempDir(), "out.txt")
 	e.put("src", map[string]string{"connector.class": "counter", "tasks.max": "3", "topic": "t1", "count": "400", "batch": "50"})
 	e.put("snk", map[string]string{"connector.class": "collect", "tasks.max": "2", "topics": "t1", "file": out})
@@ -319,9 +315,9 @@ func kgoClient(t *testing.T, e *env) *kgo.Client {
 // arrives as the data channel's last frame), and nothing after the bad
 // record is committed.
 func TestTaskErrorFailsTaskWithTrace(t *testing.T) {
-	for _, isolated := range []bool{false, true} {
-		t.Run(fmt.Sprintf("isolated=%v", isolated), func(t *testing.T) {
-			e := newEnv(t, isolated)
+	for _, iso := range isolationModes {
+		t.Run(iso, func(t *testing.T) {
+			e := newEnv(t, iso)
 			e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": "100", "fail.at": "25", "batch": "5"})
 			st := e.waitTaskState("c1", 0, herder.Failed, "injected failure at 25")
 			if st.WorkerID != "test-worker:8083" {
@@ -343,7 +339,7 @@ func TestTaskErrorFailsTaskWithTrace(t *testing.T) {
 }
 
 func TestPluginCrashRestartsTaskWithBackoff(t *testing.T) {
-	e := newEnv(t, true)
+	e := newEnv(t, "connector")
 	marker := filepath.Join(t.TempDir(), "crashed")
 	e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": "300", "batch": "10", "exit.at": "150", "exit.marker": marker})
 	e.waitTaskState("c1", 0, herder.Failed, "plugin process exited")
@@ -368,7 +364,7 @@ func TestPluginCrashRestartsTaskWithBackoff(t *testing.T) {
 }
 
 func TestPauseStopsProductionUntilResume(t *testing.T) {
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": "100000", "batch": "1"})
 	e.waitTaskState("c1", 0, herder.Running, "")
 	ctx := context.Background()
@@ -401,7 +397,7 @@ func TestPauseStopsProductionUntilResume(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	ctx := context.Background()
 	_, _, err := e.h.validate(ctx, "nope", map[string]string{"connector.class": "nope"})
 	if err == nil || !strings.Contains(err.Error(), "available connectors are: ") || !strings.Contains(err.Error(), "collect") {
@@ -447,7 +443,7 @@ func hasError(infos herder.ConfigInfos, key, msg string) bool {
 }
 
 func TestDeleteAndDuplicate(t *testing.T) {
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	ctx := context.Background()
 	e.put("c1", map[string]string{"connector.class": "counter", "topic": "t1", "count": "5"})
 	_, _, err := e.h.PutConnectorConfig(ctx, "c1", map[string]string{"connector.class": "counter", "topic": "t1"}, false)
@@ -466,7 +462,7 @@ func TestDeleteAndDuplicate(t *testing.T) {
 // String converter; a connector overrides it (JSON without schemas) and the
 // key converter, and headers go through the header converter.
 func TestConverterOverrides(t *testing.T) {
-	e := newEnv(t, true) // converters run in the plugin process
+	e := newEnv(t, "connector") // converters run in the plugin process
 	e.put("c1", map[string]string{
 		"connector.class": "counter", "topic": "t1", "count": "3",
 		"key.converter":   "org.apache.kafka.connect.storage.StringConverter",

@@ -100,7 +100,7 @@ func TestTopicCreationGroupOrder(t *testing.T) {
 // broker reports them back.
 func TestTopicCreationGroupsCreateTopics(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	e.put("c1", map[string]string{"connector.class": "counter", "topic": "orders-compacted", "count": "10",
 		"topic.creation.default.replication.factor": "1", "topic.creation.default.partitions": "5",
 		"topic.creation.groups":                        "compacted",
@@ -158,7 +158,7 @@ func TestTopicCreationGroupsCreateTopics(t *testing.T) {
 // Invalid KIP-158 settings are refused when the connector is created.
 func TestTopicCreationRefusedAtCreate(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	_, _, err := e.h.PutConnectorConfig(context.Background(), "c1", map[string]string{"name": "c1", "connector.class": "counter", "topic": "x",
 		"topic.creation.default.replication.factor": "0", "topic.creation.default.partitions": "1"}, false)
 	if err == nil {

@@ -19,7 +19,7 @@ import (
 // newTopicsEnv is newEnv with extra worker keys.
 func newTopicsEnv(t *testing.T, extra map[string]string) *env {
 	t.Helper()
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	raw := map[string]string{}
 	for k, v := range e.cfg.Raw {
 		raw[k] = v
@@ -73,7 +73,7 @@ func linesIn(path string) int {
 // records from; a reset forgets them until they are used again; deleting a
 // connector forgets its topics.
 func TestActiveTopicsSourceAndSink(t *testing.T) {
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	e.put("routed-src", map[string]string{
 		"connector.class": "counter", "tasks.max": "2", "topic": "raw", "count": "20", "batch": "5",
 		"transforms": "route", "transforms.route.type": "org.apache.kafka.connect.transforms.RegexRouter",

@@ -105,7 +105,7 @@ func Validate(ctx context.Context, w *Worker, class string, config map[string]st
 
 	vctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	client, err := entry.Launch(vctx, "validate", w.Logger)
+	client, err := w.launchValidation(vctx, entry, config)
 	if err != nil {
 		return herder.ConfigInfos{}, nil, fmt.Errorf("validate with plugin %s: %w", entry.Info.Name, w.redactErr(err))
 	}

@@ -23,7 +23,7 @@ func findConfig(infos herder.ConfigInfos, name string) (herder.ConfigInfo, bool)
 // predicate's keys under its alias, and errors that name the transform and
 // the key.
 func TestValidateTransformsAndErrorHandling(t *testing.T) {
-	e := newEnv(t, false)
+	e := newEnv(t, "none")
 	ctx := context.Background()
 	base := map[string]string{"connector.class": "counter", "name": "x", "topic": "t"}
 	with := func(kv ...string) map[string]string {

@@ -41,12 +41,14 @@ type Worker struct {
 
 	clusterMu sync.Mutex
 	clusterID string
+
+	hosts *hostPool // the plugin processes shared by a connector's instances
 }
 
 // NewWorker assembles a worker. id is how status reports name it
 // (host:port of its REST API, as Kafka Connect does).
 func NewWorker(id string, cfg *WorkerConfig, plugins *Registry, store offsets.Store, logger *slog.Logger) *Worker {
-	return &Worker{ID: id, Config: cfg, Plugins: plugins, Offsets: store, Logger: redactingLogger(logger, cfg.Secrets), KafkaOpts: kafkaBaseOpts(cfg), Metrics: NewMetrics()}
+	return &Worker{ID: id, Config: cfg, Plugins: plugins, Offsets: store, Logger: redactingLogger(logger, cfg.Secrets), KafkaOpts: kafkaBaseOpts(cfg), Metrics: NewMetrics(), hosts: newHostPool()}
 }
 
 // kafkaBaseOpts are the options every Kafka client of a worker starts

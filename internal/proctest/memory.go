@@ -3,6 +3,7 @@ package proctest
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,10 +15,25 @@ func RSSMiB(tb testing.TB, pid int) float64 { tb.Helper(); return statusMiB(tb, 
 // PeakMiB is a process's peak resident memory (VmHWM), in MiB.
 func PeakMiB(tb testing.TB, pid int) float64 { tb.Helper(); return statusMiB(tb, pid, "VmHWM") }
 
+// PssMiB is a process's proportional set size now, in MiB: its resident
+// memory with every page it shares with other processes (the pages of a
+// binary that several plugin processes run) divided between them, so that
+// a sum over processes counts each page once.
+func PssMiB(tb testing.TB, pid int) float64 {
+	tb.Helper()
+	return procMiB(tb, fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss")
+}
+
 // statusMiB reads a size field of /proc/<pid>/status, given there in kB.
 func statusMiB(tb testing.TB, pid int, field string) float64 {
 	tb.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	return procMiB(tb, fmt.Sprintf("/proc/%d/status", pid), field)
+}
+
+// procMiB reads a size field, given in kB, of a /proc file.
+func procMiB(tb testing.TB, path, field string) float64 {
+	tb.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -25,27 +41,44 @@ func statusMiB(tb testing.TB, pid int, field string) float64 {
 		if v, ok := strings.CutPrefix(l, field+":"); ok {
 			kb, err := strconv.Atoi(strings.Fields(v)[0])
 			if err != nil {
-				tb.Fatalf("/proc/%d/status: %s: %v", pid, field, err)
+				tb.Fatalf("%s: %s: %v", path, field, err)
 			}
 			return float64(kb) / 1024
 		}
 	}
-	tb.Fatalf("/proc/%d/status has no %s", pid, field)
+	tb.Fatalf("%s has no %s", path, field)
 	return 0
 }
 
-// ChildWithArg finds the child process of parent whose command line has
-// arg as one of its arguments (a plugin process is started with its task's
-// id), or 0.
+// ChildWithArg finds the child process of parent that has arg as one of
+// its arguments, or 0.
 func ChildWithArg(parent int, arg string) int {
+	for _, pid := range Children(parent) {
+		if slices.Contains(cmdline(pid), arg) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// TaskPlugin finds the plugin process under the worker parent that runs
+// task of connector: the task's own process (plugin.isolation=task,
+// started with "<connector>-<task>") or its connector's (connector,
+// started with the connector's name), or 0.
+func TaskPlugin(parent int, connector string, task int) int {
+	if pid := ChildWithArg(parent, fmt.Sprintf("%s-%d", connector, task)); pid != 0 {
+		return pid
+	}
+	return ChildWithArg(parent, connector)
+}
+
+// Children returns the pids of parent's child processes.
+func Children(parent int) []int {
+	var out []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
-			continue
-		}
-		cl, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if err != nil || !strings.Contains(string(cl), "\x00"+arg) {
 			continue
 		}
 		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -57,9 +90,18 @@ func ChildWithArg(parent int, arg string) int {
 		fields := strings.Fields(s[i+2:])
 		if len(fields) > 1 {
 			if pp, _ := strconv.Atoi(fields[1]); pp == parent {
-				return pid
+				out = append(out, pid)
 			}
 		}
 	}
-	return 0
+	return out
+}
+
+// cmdline returns a process's arguments, or nil once it is gone.
+func cmdline(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return nil
+	}
+	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
 }
