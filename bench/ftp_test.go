@@ -194,7 +194,7 @@ func (w *ftpWorker) run(b *testing.B, s *ftpBenchServer, name, dir string, extra
 		if err == nil && st.State == herder.Failed {
 			b.Fatalf("%s failed: %s", name, st.Trace)
 		}
-		if pid := proctest.ChildWithArg(w.pid, name+"-0"); pid != 0 {
+		if pid := proctest.TaskPlugin(w.pid, name, 0); pid != 0 {
 			peak = max(peak, proctest.PeakMiB(b, pid))
 		}
 		if err == nil && done(st) {

@@ -128,17 +128,19 @@ func (t *forgetTask) Stop(context.Context) error { return nil }
 // restarted task lists what the store kept. Exactly once, the tombstones
 // are written in the transactions of the records before them.
 func TestForgottenPartitionsLeaveTheStore(t *testing.T) {
-	for _, tc := range []struct{ isolated, eos bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
-		t.Run(fmt.Sprintf("isolated=%v/eos=%v", tc.isolated, tc.eos), func(t *testing.T) {
-			isolated := tc.isolated
+	for _, tc := range []struct {
+		iso string
+		eos bool
+	}{{"none", false}, {"connector", false}, {"task", false}, {"none", true}, {"connector", true}} {
+		t.Run(fmt.Sprintf("isolation=%s/eos=%v", tc.iso, tc.eos), func(t *testing.T) {
 			forgetCommits.Lock()
 			forgetCommits.nils = 0
 			forgetCommits.Unlock()
 			var e *env
 			if tc.eos {
-				e = newEOSEnv(t, isolated)
+				e = newEOSEnv(t, tc.iso)
 			} else {
-				e = newEnv(t, isolated)
+				e = newEnv(t, tc.iso)
 			}
 			listed := t.TempDir() + "/listed.json"
 			e.put("f", map[string]string{"connector.class": "forget", "topic": "f", "count": "100", "keep": "8", "listed.file": listed})
@@ -167,7 +169,7 @@ func TestForgottenPartitionsLeaveTheStore(t *testing.T) {
 				s := stored()
 				return cmp.Equal(s, wantStored), fmt.Sprint(s)
 			})
-			if !isolated {
+			if tc.iso == "none" { // Commit runs in this process
 				forgetCommits.Lock()
 				nils := forgetCommits.nils
 				forgetCommits.Unlock()
