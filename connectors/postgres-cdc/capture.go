@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -29,7 +30,9 @@ type capture struct {
 	// Streaming state.
 	sent       position       // the newest position handed to Poll
 	sentOffset map[string]any // its offset
-	lastCommit uint64         // commit LSN of the last whole transaction seen
+	lastEnd    uint64         // end LSN of the last whole transaction received (lsn_commit)
+	tx         txContext      // transaction metadata of the transaction being handed on
+	incr       *incremental   // the incremental snapshot, when signal.data.collection is set
 	started    bool           // streaming began in this task's life
 
 	mapper *typeMapper
@@ -40,6 +43,9 @@ type capture struct {
 func newCapture(t *SourceTask) *capture {
 	c := &capture{t: t, cfg: t.cfg, log: t.log, em: t.em}
 	c.types = &typeCatalog{conn: func() *pgconn.PgConn { return c.meta }}
+	if t.cfg.signalTable != nil {
+		c.incr = newIncremental(c)
+	}
 	c.mapper = &typeMapper{decimalMode: t.cfg.decimalMode, timeMode: t.cfg.timeMode, placeholder: t.cfg.placeholder, lookup: c.types.lookup}
 	return c
 }
@@ -94,15 +100,28 @@ func (c *capture) plan(ctx context.Context) error {
 		c.sent = s.pos
 		c.snapPending = mode == SnapshotAlways
 		c.snapStart = s.pos
+		c.tx = s.tx
+		c.tx.counts = maps.Clone(s.tx.counts)
 	}
-	if s != nil {
-		if s.snapshot {
-			c.sentOffset = nil
-		} else {
-			c.sentOffset = s.pos.offset()
-		}
+	c.lastEnd = c.sent.commit
+	if c.incr != nil && s != nil && !s.snapshot {
+		c.incr.state = s.incr
 	}
 	return nil
+}
+
+// offsetFor renders a streaming position as its offset, with the
+// transaction metadata and the incremental snapshot's state, as Debezium's
+// offsets carry them.
+func (c *capture) offsetFor(p position) map[string]any {
+	m := p.offset()
+	if c.cfg.txMetadata {
+		c.tx.store(m)
+	}
+	if c.incr != nil {
+		c.incr.store(m)
+	}
+	return m
 }
 
 // session runs one connection's worth of capture. progressed reports

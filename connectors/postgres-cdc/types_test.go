@@ -101,8 +101,8 @@ func TestDecodersRefuseGarbage(t *testing.T) {
 
 func TestPositionCovers(t *testing.T) {
 	t.Parallel()
-	stored := position{commit: 100, lsn: 90}
-	heartbeat := position{commit: 100}
+	stored := position{commit: 100, lsn: 90, inTx: true}
+	heartbeat := position{commit: 100, lsn: 100, msgType: msgCommit}
 	tests := map[string]struct {
 		p           position
 		commit, lsn uint64
@@ -111,7 +111,9 @@ func TestPositionCovers(t *testing.T) {
 		"earlier transaction":            {stored, 99, 95, true},
 		"same transaction, sent change":  {stored, 100, 90, true},
 		"same transaction, later change": {stored, 100, 91, false},
-		"later transaction":              {stored, 101, 50, false},
+		"later transaction":              {stored, 101, 95, false},
+		// (A later transaction with a change before 90 reaches covers only
+		// after the first transaction committed, which clears inTx.)
 		"heartbeat: earlier transaction": {heartbeat, 99, 98, true},
 		"heartbeat: commit at its LSN":   {heartbeat, 100, 10, false},
 	}
@@ -124,7 +126,7 @@ func TestPositionCovers(t *testing.T) {
 
 func TestStoredOffsetRoundTrip(t *testing.T) {
 	t.Parallel()
-	p := position{commit: 5000, lsn: 4800, txid: 77, tsUsec: 1700000000000000}
+	p := position{commit: 5000, lsn: 4800, inTx: true, txid: 77, tsUsec: 1700000000000000, msgType: msgUpdate}
 	s, err := parseStoredOffset(p.offset())
 	if err != nil {
 		t.Fatal(err)
@@ -150,10 +152,28 @@ func TestStoredOffsetRoundTrip(t *testing.T) {
 	if lsn, ok := confirmable(p.offset()); !ok || lsn != 5000 {
 		t.Fatalf("confirmable = %d %v, want 5000", lsn, ok)
 	}
-	// Debezium's own offsets (no lsn_commit) resume from lsn.
+	// Debezium's own offsets: without lsn_commit, from lsn.
 	s, _ = parseStoredOffset(map[string]any{"lsn": int64(1234), "txId": int64(5), "ts_usec": int64(9)})
-	if s.pos.commit != 1234 {
-		t.Fatalf("a Debezium offset resumes at %d, want 1234", s.pos.commit)
+	if s.pos.commit != 1234 || s.pos.inTx {
+		t.Fatalf("a Debezium offset resumes at %+v, want commit 1234", s.pos)
+	}
+	// Debezium 2.7's offset of a change: lsn_commit is the end of the
+	// transaction before, lsn_proc the change.
+	s, _ = parseStoredOffset(map[string]any{"lsn": int64(900), "lsn_proc": int64(900), "lsn_commit": int64(800), "txId": int64(5),
+		"ts_usec": int64(9), "messageType": "INSERT", "transaction_id": "5", "transaction_data_collection_order_public.t": int64(3)})
+	if want := (position{commit: 800, lsn: 900, inTx: true, txid: 5, tsUsec: 9, msgType: msgInsert}); s.pos != want || s.tx.id != "5" || s.tx.total != 3 {
+		t.Fatalf("Debezium change offset read as %+v, want %+v and transaction 5 with 3 events", s, want)
+	}
+	// ... and after a commit: the transaction is whole.
+	s, _ = parseStoredOffset(map[string]any{"lsn": int64(950), "lsn_proc": int64(950), "lsn_commit": int64(950), "messageType": "COMMIT"})
+	if s.pos.inTx || s.pos.commit != 950 {
+		t.Fatalf("Debezium commit offset read as %+v", s.pos)
+	}
+	// An earlier version of this connector: lsn_commit was the change's own
+	// transaction's commit LSN, lsn_proc the change.
+	s, _ = parseStoredOffset(map[string]any{"lsn": int64(900), "lsn_proc": int64(900), "lsn_commit": int64(1000), "txId": int64(5)})
+	if !s.pos.inTx || s.pos.commit != 1000 || s.pos.lsn != 900 {
+		t.Fatalf("an earlier offset read as %+v", s.pos)
 	}
 }
 
