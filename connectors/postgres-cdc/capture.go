@@ -46,7 +46,7 @@ func newCapture(t *SourceTask) *capture {
 	if t.cfg.signalTable != nil {
 		c.incr = newIncremental(c)
 	}
-	c.mapper = &typeMapper{decimalMode: t.cfg.decimalMode, timeMode: t.cfg.timeMode, placeholder: t.cfg.placeholder, lookup: c.types.lookup}
+	c.mapper = &typeMapper{hstoreMode: t.cfg.hstoreMode, decimalMode: t.cfg.decimalMode, timeMode: t.cfg.timeMode, placeholder: t.cfg.placeholder, lookup: c.types.lookup}
 	return c
 }
 

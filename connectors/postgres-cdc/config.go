@@ -431,6 +431,9 @@ func parseConfig(raw map[string]string) (*config, error) {
 type filter struct {
 	schemaInc, schemaExc, tableInc, tableExc, colInc, colExc []*regexp.Regexp
 	signal                                                   *tableID // always captured, as Debezium captures it
+	// viaRoot is set when the publication publishes partitions' changes
+	// as their root table's (publish_via_partition_root).
+	viaRoot bool
 }
 
 func compileAll(ps []string) []*regexp.Regexp {

@@ -150,7 +150,10 @@ func buildTable(cfg *config, types *typeMapper, meta *tableMeta, rel []relColumn
 	for i, rc := range rel {
 		cm := byName[rc.name]
 		col := column{name: rc.name, notNull: cm.notNull, field: -1, keyField: -1}
-		conv, err := types.conv(columnType{oid: rc.oid, typmod: rc.typmod})
+		conv, err := types.conv(columnType{oid: rc.oid, typmod: rc.typmod, dims: cm.dims})
+		if err != nil && cfg.unknownTypes {
+			conv, err = types.unknownConv(), nil
+		}
 		if err != nil {
 			log.Warn("column of an unsupported type is left out of events", "table", meta.id.String(), "column", rc.name, "type_oid", rc.oid)
 		} else {

@@ -224,3 +224,52 @@ func TestTopicName(t *testing.T) {
 		t.Fatalf("topicName = %q", got)
 	}
 }
+
+func TestExtendedDecoders(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		decode func([]byte) (any, error)
+		in     string
+		want   any
+	}{
+		"bits: last character is bit 0": {decodeBits, "101000000001", []byte{0x01, 0x0a}},
+		"bits: as few bytes as needed":  {decodeBits, "0000000011", []byte{0x03}},
+		"bits: all zero":                {decodeBits, "0000", []byte{}},
+		"hstore json":                   {decodeHstoreJSON, `"a"=>"1", "b c"=>NULL, "q\"<>"=>"x,y"`, `{"a":"1","b c":null,"q\"<>":"x,y"}`},
+		"hstore empty":                  {decodeHstoreJSON, ``, `{}`},
+		"array 2-D":                     {func(b []byte) (any, error) { v, _, err := decodeArrayN(b, ',', decodeInt32); return v, err }, "{{1,2},{3,NULL}}", []any{[]any{int32(1), int32(2)}, []any{int32(3), nil}}},
+		"array 3-D with bounds":         {func(b []byte) (any, error) { v, _, err := decodeArrayN(b, ',', decodeInt32); return v, err }, "[1:1][1:1][1:2]={{{1,2}}}", []any{[]any{[]any{int32(1), int32(2)}}}},
+		"array of geometries (: delim)": {func(b []byte) (any, error) { v, _, err := decodeArrayN(b, ':', decodeString); return v, err }, "{ab:NULL:cd}", []any{"ab", nil, "cd"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got, err := tc.decode([]byte(tc.in))
+			if err != nil {
+				t.Fatalf("decode %q: %v", tc.in, err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Fatalf("decode %q (-want +got):\n%s", tc.in, diff)
+			}
+		})
+	}
+	// Declared dimensions win: deeper values are flattened, shallower ones wrapped.
+	two := []any{[]any{1, 2}, []any{3}}
+	if d := cmp.Diff([]any{1, 2, 3}, fitDepth(two, 2, 1)); d != "" {
+		t.Errorf("flatten: %s", d)
+	}
+	if d := cmp.Diff([]any{[]any{1, 2}}, fitDepth([]any{1, 2}, 1, 2)); d != "" {
+		t.Errorf("wrap: %s", d)
+	}
+	for _, bad := range []string{"{1,2", "{{1},2", "{1}}", `{"a}`, "1,2"} {
+		if v, _, err := decodeArrayN([]byte(bad), ',', decodeString); err == nil {
+			t.Errorf("decode %q = %v, want an error", bad, v)
+		}
+	}
+	if _, err := parseHstore([]byte(`"a"=>`)); err == nil {
+		t.Error("a truncated hstore decoded")
+	}
+	if _, err := decodeBits([]byte("102")); err == nil {
+		t.Error("a bit string with a 2 decoded")
+	}
+}
