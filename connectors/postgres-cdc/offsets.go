@@ -13,13 +13,13 @@ import (
 // Debezium's meaning, so that either connector resumes from the other's
 // offsets.
 const (
-	offLSN          = "lsn"          // LSN of the message the record came from
-	offLSNProc      = "lsn_proc"     // the last LSN completely processed: the same
-	offLSNCommit    = "lsn_commit"   // end LSN of the last whole transaction handed on
-	offTxID         = "txId"         // xid of the message's transaction
-	offTsUsec       = "ts_usec"      // commit time
-	offMsgType      = "messageType"  // INSERT, UPDATE, DELETE, TRUNCATE, BEGIN, COMMIT
-	offSnapshot     = "snapshot"     // an initial snapshot record
+	offLSN          = "lsn"         // LSN of the message the record came from
+	offLSNProc      = "lsn_proc"    // the last LSN completely processed: the same
+	offLSNCommit    = "lsn_commit"  // end LSN of the last whole transaction handed on
+	offTxID         = "txId"        // xid of the message's transaction
+	offTsUsec       = "ts_usec"     // commit time
+	offMsgType      = "messageType" // INSERT, UPDATE, DELETE, TRUNCATE, BEGIN, COMMIT
+	offSnapshot     = "snapshot"    // an initial snapshot record
 	offLastSnapshot = "last_snapshot_record"
 	offSnapTable    = "snapshot_table"
 	offSnapKey      = "snapshot_key"
