@@ -33,6 +33,7 @@ type capture struct {
 	lastEnd    uint64         // end LSN of the last whole transaction received (lsn_commit)
 	tx         txContext      // transaction metadata of the transaction being handed on
 	incr       *incremental   // the incremental snapshot, when signal.data.collection is set
+	signals    *kafkaSignals  // the Kafka signal channel, when enabled
 	started    bool           // streaming began in this task's life
 
 	mapper *typeMapper
@@ -43,8 +44,9 @@ type capture struct {
 func newCapture(t *SourceTask) *capture {
 	c := &capture{t: t, cfg: t.cfg, log: t.log, em: t.em}
 	c.types = &typeCatalog{conn: func() *pgconn.PgConn { return c.meta }}
-	if t.cfg.signalTable != nil {
+	if t.cfg.signalTable != nil || t.cfg.channels[ChannelKafka] {
 		c.incr = newIncremental(c)
+		t.prog.incr = c.incr
 	}
 	c.mapper = &typeMapper{hstoreMode: t.cfg.hstoreMode, decimalMode: t.cfg.decimalMode, timeMode: t.cfg.timeMode, placeholder: t.cfg.placeholder, lookup: c.types.lookup}
 	return c
@@ -54,6 +56,14 @@ func newCapture(t *SourceTask) *capture {
 func (c *capture) run(ctx context.Context) error {
 	if err := c.plan(ctx); err != nil {
 		return err
+	}
+	if c.cfg.channels[ChannelKafka] {
+		k, err := startKafkaSignals(c.cfg, c.log)
+		if err != nil {
+			return fatal(fmt.Errorf("postgres-cdc: %w", err))
+		}
+		c.signals = k
+		defer k.stop()
 	}
 	backoff := 100 * time.Millisecond
 	for {

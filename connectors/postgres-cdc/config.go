@@ -57,6 +57,7 @@ const (
 	SignalKafkaGroupKey       = "signal.kafka.groupId"
 	SignalKafkaPollKey        = "signal.kafka.poll.timeout.ms"
 	IncrementalChunkKey       = "incremental.snapshot.chunk.size"
+	SignalKafkaCommitKey      = "signal.kafka.consumer.offset.commit.enabled"
 )
 
 // Values of hstore.handling.mode.
@@ -190,9 +191,11 @@ func configDef() *connect.ConfigDef {
 		connect.ConfigKey{Name: SignalKafkaServersKey, Type: connect.TypeString, Importance: connect.Medium, Group: "Signals",
 			Doc: "Bootstrap servers of the Kafka cluster holding signal.kafka.topic; needed with the kafka channel."},
 		connect.ConfigKey{Name: SignalKafkaGroupKey, Type: connect.TypeString, Default: "kafka-signal", Importance: connect.Low, Group: "Signals",
-			Doc: "Consumer group id of the Kafka signal channel. Signals are read from the end of the topic at start, as Debezium's channel reads them by default."},
+			Doc: "Consumer group id of the Kafka signal channel, for its committed offsets (signal.kafka.consumer.offset.commit.enabled)."},
 		connect.ConfigKey{Name: SignalKafkaPollKey, Type: connect.TypeInt, Default: "0", Importance: connect.Low, Group: "Signals",
 			Validator: connect.AtLeast(0), Doc: "Accepted for compatibility; the channel's consumer runs in the background and hands signals on as they arrive."},
+		connect.ConfigKey{Name: SignalKafkaCommitKey, Type: connect.TypeBoolean, Default: "false", Importance: connect.Medium, Group: "Signals",
+			Doc: "Commit each Kafka signal's offset for signal.kafka.groupId once it is handed on, and start after the last committed one (or at the topic's start): signals sent while the connector is down are not lost. false starts at the topic's end."},
 		connect.ConfigKey{Name: TxMetadataKey, Type: connect.TypeBoolean, Default: "false", Importance: connect.Low, Group: "Events",
 			Doc: "Write a BEGIN and an END event for every transaction to <topic.prefix>.<topic.transaction>, with the number of events per table, and a transaction block (id, total_order, data_collection_order) into every change event."},
 		connect.ConfigKey{Name: TxTopicKey, Type: connect.TypeString, Default: "transaction", Importance: connect.Low, Group: "Events",
@@ -353,6 +356,7 @@ type config struct {
 	signalTopic                  string
 	signalServers                []string
 	signalGroup                  string
+	signalCommit                 bool
 	txMetadata                   bool
 	txTopic                      string
 	hstoreMode                   string
@@ -394,7 +398,7 @@ func parseConfig(raw map[string]string) (*config, error) {
 		cfg.signalTopic = cfg.prefix + "-signal"
 	}
 	cfg.signalServers = connect.SplitList(c.String(SignalKafkaServersKey))
-	cfg.signalGroup = c.String(SignalKafkaGroupKey)
+	cfg.signalGroup, cfg.signalCommit = c.String(SignalKafkaGroupKey), c.Bool(SignalKafkaCommitKey)
 	if cfg.snapshotMode == SnapshotNever {
 		cfg.snapshotMode = SnapshotNoData
 	}

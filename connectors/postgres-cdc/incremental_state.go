@@ -34,6 +34,9 @@ type incrementalState struct {
 	lastKey     []any // nil: from the table's start
 	maxKey      []any // nil: not read yet
 	correlation string
+	// warning says why stored keys were dropped (a key type this connector
+	// cannot read back): the table is read again from its start.
+	warning string
 }
 
 // store adds the state to an offset map.
@@ -106,12 +109,12 @@ func parseIncremental(m map[string]any) (*incrementalState, error) {
 	if len(s.collections) == 0 {
 		return nil, nil
 	}
-	var err error
-	if s.lastKey, err = javaKey(m, offIncrPrimaryKey); err != nil {
-		return nil, err
-	}
-	if s.maxKey, err = javaKey(m, offIncrMaximumKey); err != nil {
-		return nil, err
+	last, err1 := javaKey(m, offIncrPrimaryKey)
+	mx, err2 := javaKey(m, offIncrMaximumKey)
+	if err := errorsJoin(err1, err2); err != nil {
+		s.warning = fmt.Sprintf("the stored chunk position of %s cannot be read (%v); the table is read again from its start", s.collections[0].id, err)
+	} else {
+		s.lastKey, s.maxKey = last, mx
 	}
 	s.correlation, _ = m[offIncrCorrelation].(string)
 	return s, nil

@@ -61,6 +61,11 @@ func (c *capture) stream(ctx context.Context, repl *pgconn.PgConn) (bool, error)
 	if c.cfg.heartbeatInterval > 0 {
 		s.nextBeat = time.Now().Add(c.cfg.heartbeatInterval)
 	}
+	if c.incr != nil {
+		if err := c.incr.start(ctx, s); err != nil {
+			return true, err
+		}
+	}
 	err := s.loop(ctx)
 	return true, err
 }
@@ -75,6 +80,9 @@ func (s *streamer) loop(ctx context.Context) error {
 			}
 		}
 		if err := s.maybeStatus(now, false); err != nil {
+			return err
+		}
+		if err := c.pollKafkaSignals(ctx, s); err != nil {
 			return err
 		}
 		if !s.tx.active && !s.nextBeat.IsZero() && !now.Before(s.nextBeat) {
@@ -376,6 +384,11 @@ func (s *streamer) change(ctx context.Context, lsn uint64, d []byte) error {
 	if ch.prev == nil {
 		ch.prev = c.offsetFor(c.sent)
 	}
+	if c.incr != nil {
+		if err := c.incr.beforeChange(ctx, s, &ch, pos); err != nil {
+			return err
+		}
+	}
 	if len(s.batch) == 0 {
 		s.batchAt = time.Now()
 	}
@@ -383,7 +396,7 @@ func (s *streamer) change(ctx context.Context, lsn uint64, d []byte) error {
 		return fatal(fmt.Errorf("postgres-cdc: %w", err))
 	}
 	c.sent, c.sentOffset = pos, ch.offset
-	return c.incrStreamed(ctx, s, &ch)
+	return nil
 }
 
 // msgTypes names the message types of pgoutput's change messages.
