@@ -57,8 +57,8 @@ type windowRow struct {
 // incremental runs incremental snapshots. Only the capture goroutine
 // touches it, but for progress, which it guards with mu.
 type incremental struct {
-	c     *capture
-	state *incrementalState // nil when no snapshot runs
+	c          *capture
+	state      *incrementalState // nil when no snapshot runs
 	paused     bool
 	chunkID    string // the current chunk's watermark id prefix
 	windowOpen bool
