@@ -378,7 +378,9 @@ func (in *incremental) execute(ctx context.Context, id string, patterns []string
 	in.changed()
 	c.log.Info("postgres-cdc: incremental snapshot requested", "signal", id, "tables", names)
 	if starting {
+		in.mu.Lock()
 		in.progress.rowsTable = 0
+		in.mu.Unlock()
 		return in.readChunk(ctx)
 	}
 	return nil
@@ -424,6 +426,9 @@ func (in *incremental) stop(ctx context.Context, patterns []string) error {
 	}
 	in.state.collections = keep
 	if keep[0].id != current {
+		// The current table's chunk, if one is out, is dropped: its
+		// watermarks are ignored when they arrive.
+		in.chunkID, in.windowOpen = "", false
 		in.resetTable()
 		in.changed()
 		if !in.paused {
@@ -434,11 +439,14 @@ func (in *incremental) stop(ctx context.Context, patterns []string) error {
 	return nil
 }
 
+// resetTable forgets the current table's position, to read the next one.
 func (in *incremental) resetTable() {
 	in.state.lastKey, in.state.maxKey = nil, nil
-	in.chunkID, in.windowOpen, in.window, in.live = "", false, nil, nil
+	in.window, in.live = nil, nil
 	in.table, in.meta, in.keyCols = nil, nil, nil
+	in.mu.Lock()
 	in.progress.rowsTable = 0
+	in.mu.Unlock()
 }
 
 func (in *incremental) finish() {

@@ -3,6 +3,7 @@ package postgrescdc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -60,6 +62,13 @@ func (k *kafkaSignals) stop() {
 
 // start returns where to read from, retrying until the cluster answers.
 func (k *kafkaSignals) start(ctx context.Context) (kgo.Offset, bool) {
+	var logged bool
+	warn := func(err error) {
+		if !logged && ctx.Err() == nil {
+			k.log.Warn("postgres-cdc: Kafka signal channel cannot reach its topic yet; retrying", "topic", k.cfg.signalTopic, "error", err)
+			logged = true
+		}
+	}
 	for ctx.Err() == nil {
 		if !k.cfg.signalCommit {
 			ends, err := k.adm.ListEndOffsets(ctx, k.cfg.signalTopic)
@@ -67,10 +76,18 @@ func (k *kafkaSignals) start(ctx context.Context) (kgo.Offset, bool) {
 				if o, ok := ends.Lookup(k.cfg.signalTopic, 0); ok && o.Err == nil {
 					k.log.Info("postgres-cdc: Kafka signal channel reads from the end", "topic", k.cfg.signalTopic, "offset", o.Offset)
 					return kgo.NewOffset().At(o.Offset), true
+				} else if ok {
+					err = o.Err
+				} else {
+					err = fmt.Errorf("no partition 0")
 				}
 			}
+			warn(err)
 		} else {
 			res, err := k.adm.FetchOffsets(ctx, k.cfg.signalGroup)
+			if errors.Is(err, kerr.GroupIDNotFound) {
+				res, err = nil, nil // nothing committed yet
+			}
 			if err == nil {
 				at := kgo.NewOffset().AtStart()
 				if o, ok := res.Lookup(k.cfg.signalTopic, 0); ok && o.Err == nil && o.At >= 0 {
@@ -79,6 +96,7 @@ func (k *kafkaSignals) start(ctx context.Context) (kgo.Offset, bool) {
 				k.log.Info("postgres-cdc: Kafka signal channel reads from the group's offset", "topic", k.cfg.signalTopic, "group", k.cfg.signalGroup)
 				return at, true
 			}
+			warn(err)
 		}
 		select {
 		case <-ctx.Done():
