@@ -400,6 +400,9 @@ func (r *javaReader) value() (any, error) {
 		// Class data from the top superclass down.
 		var chain []*jsDesc
 		for c := d; c != nil; c = c.super {
+			if len(chain) == 8 {
+				return nil, errors.New("class hierarchy too deep (or circular)")
+			}
 			chain = append([]*jsDesc{c}, chain...)
 		}
 		var v any
