@@ -23,8 +23,8 @@ type capture struct {
 	// Snapshot state.
 	snapPending bool     // a snapshot is still to be taken or finished
 	snapFresh   bool     // the slot is to be created with an exported snapshot
-	snapTable   string   // resume after this table's snapKey ("" = from the first table)
-	snapKey     []string // nil = from the table's start
+	snapTable   string      // resume in this table ("" = from the first table)
+	snapRanges  []snapRange // how far each range of snapTable got; nil = from its start
 	snapStart   position // where streaming starts once it is done
 
 	// Streaming state.
@@ -103,7 +103,7 @@ func (c *capture) plan(ctx context.Context) error {
 	case s.snapshot:
 		// An interrupted snapshot: resume it after the last stored row.
 		c.snapPending = true
-		c.snapTable, c.snapKey = s.table, s.key
+		c.snapTable, c.snapRanges = s.table, s.ranges
 		c.snapStart = s.pos
 		c.sent = s.pos
 	default:
@@ -194,7 +194,7 @@ func (c *capture) session(ctx context.Context) (progressed bool, err error) {
 				"while it is stopped) to take a new snapshot, or set snapshot.mode=when_needed", c.cfg.slot, lsnString(c.sent.commit))
 		}
 		c.log.Warn("postgres-cdc: replication slot missing; snapshot.mode=when_needed takes a new snapshot", "slot", c.cfg.slot)
-		c.snapPending, c.snapFresh, c.snapTable, c.snapKey = true, true, "", nil
+		c.snapPending, c.snapFresh, c.snapTable, c.snapRanges = true, true, "", nil
 	}
 	if slot.exists && resuming && slot.confirmed > c.sent.commit && c.sent.commit != 0 {
 		return false, fatalf("postgres-cdc: replication slot %q is confirmed up to LSN %s, past the connector's stored position %s: "+

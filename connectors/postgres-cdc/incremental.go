@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/connectd/connectd/framework/connect"
 )
 
 // Incremental snapshots, as Debezium's signal-based ones (after DBLog):
@@ -716,7 +718,8 @@ func (in *incremental) query(ctx context.Context, ic incrCollection) (int, error
 }
 
 // sendWindow emits the rows left in the window as read events at the
-// stream position pos; each one's offset carries its key as the last one
+// stream position pos. They go into the batch being filled, which is handed
+// on whole, so only the last one carries an offset: its key as the last one
 // sent.
 func (in *incremental) sendWindow(s *streamer, pos position) {
 	c := in.c
@@ -726,15 +729,10 @@ func (in *incremental) sendWindow(s *streamer, pos position) {
 	now := c.t.now().UnixMicro()
 	si := &sourceInfo{pos: position{commit: pos.commit, lsn: pos.lsn, txid: pos.txid}, tsMs: now / 1000, tsUs: now, snapshot: "incremental", lastCommit: c.lastEnd}
 	src := c.em.source(in.table, si)
-	var last []any
+	var lastRec *connect.Record
 	n := int64(0)
 	for i := range in.window {
 		w := &in.window[i]
-		texts := make([][]byte, len(in.keyCols))
-		for j, ci := range in.keyCols {
-			texts[j] = w.row.vals[ci]
-		}
-		last = in.keyValues(texts)
 		if w.key == "" {
 			continue // superseded by a streamed change
 		}
@@ -744,14 +742,21 @@ func (in *incremental) sendWindow(s *streamer, pos position) {
 			c.log.Warn("postgres-cdc: incremental snapshot: a row that cannot be converted is skipped", "table", in.meta.id.String(), "error", err)
 			continue
 		}
-		in.state.lastKey = last
-		in.changed()
-		s.add(c.em.envelopeWithSource(in.table, "r", key, nil, after, src, c.offsetFor(pos)))
+		lastRec = c.em.envelopeWithSource(in.table, "r", key, nil, after, src, nil)
+		s.add(lastRec)
 		n++
 	}
-	if last != nil {
-		in.state.lastKey = last
+	if len(in.window) > 0 {
+		w := &in.window[len(in.window)-1]
+		texts := make([][]byte, len(in.keyCols))
+		for j, ci := range in.keyCols {
+			texts[j] = w.row.vals[ci]
+		}
+		in.state.lastKey = in.keyValues(texts)
 		in.changed()
+	}
+	if lastRec != nil {
+		lastRec.SourceOffset = c.offsetFor(pos)
 	}
 	in.window, in.live = in.window[:0], nil
 	in.chunkID = ""

@@ -23,6 +23,7 @@ const (
 	offLastSnapshot = "last_snapshot_record"
 	offSnapTable    = "snapshot_table"
 	offSnapKey      = "snapshot_key"
+	offSnapRanges   = "snapshot_ranges" // with snapshot.max.threads: how far each key range of snapshot_table got
 	offTxOrderPre   = "transaction_data_collection_order_" // + schema.table: events of the table in the transaction so far
 	offTxIDKey      = "transaction_id"
 	partitionServer = "server"
@@ -148,6 +149,59 @@ func (x *txContext) tables() []string {
 	return out
 }
 
+// snapshotRangesOffset is the offset of a snapshot record while table is
+// read in ranges: one range is snapshot_key (as before parallel readers),
+// several are snapshot_ranges.
+func snapshotRangesOffset(start position, table string, ranges []snapRange) map[string]any {
+	if len(ranges) == 1 && ranges[0].lo == nil && ranges[0].hi == nil {
+		var key []any
+		if ranges[0].after != nil {
+			key = make([]any, len(ranges[0].after))
+			for i, k := range ranges[0].after {
+				key[i] = k
+			}
+		}
+		return snapshotOffset(start, false, table, key)
+	}
+	m := snapshotOffset(start, false, table, nil)
+	rs := make([]any, len(ranges))
+	for i, r := range ranges {
+		rm := map[string]any{"done": r.done}
+		if r.lo != nil {
+			rm["lo"] = *r.lo
+		}
+		if r.hi != nil {
+			rm["hi"] = *r.hi
+		}
+		if r.after != nil {
+			after := make([]any, len(r.after))
+			for j, k := range r.after {
+				after[j] = k
+			}
+			rm["after"] = after
+		}
+		rs[i] = rm
+	}
+	m[offSnapRanges] = rs
+	return m
+}
+
+func stringsOf(v any, field string) ([]string, error) {
+	raw, ok := v.([]any)
+	if !ok {
+		return nil, nil
+	}
+	out := make([]string, 0, len(raw))
+	for _, k := range raw {
+		ks, ok := k.(string)
+		if !ok {
+			return nil, fmt.Errorf("offset field %s holds %T, want strings", field, k)
+		}
+		out = append(out, ks)
+	}
+	return out, nil
+}
+
 // storedOffset is a parsed offset of an earlier run.
 type storedOffset struct {
 	pos position
@@ -155,7 +209,7 @@ type storedOffset struct {
 	// it after (table, key); a nil key means from the table's start.
 	snapshot bool
 	table    string
-	key      []string
+	ranges   []snapRange // of table; one unbounded range when read in one piece
 	tx       txContext
 	incr     *incrementalState // an incremental snapshot under way, or nil
 }
@@ -214,14 +268,31 @@ func parseStoredOffset(m map[string]any) (storedOffset, error) {
 		if !last {
 			s.snapshot = true
 			s.table, _ = m[offSnapTable].(string)
-			if raw, ok := m[offSnapKey].([]any); ok {
-				for _, k := range raw {
-					ks, ok := k.(string)
+			if rs, ok := m[offSnapRanges].([]any); ok {
+				for _, r := range rs {
+					rm, ok := r.(map[string]any)
 					if !ok {
-						return s, fmt.Errorf("offset field %s holds %T, want strings", offSnapKey, k)
+						return s, fmt.Errorf("offset field %s holds %T, want objects", offSnapRanges, r)
 					}
-					s.key = append(s.key, ks)
+					var sr snapRange
+					if v, ok := rm["lo"].(string); ok {
+						sr.lo = &v
+					}
+					if v, ok := rm["hi"].(string); ok {
+						sr.hi = &v
+					}
+					sr.done, _ = rm["done"].(bool)
+					if sr.after, err = stringsOf(rm["after"], offSnapRanges); err != nil {
+						return s, err
+					}
+					s.ranges = append(s.ranges, sr)
 				}
+			} else {
+				key, err := stringsOf(m[offSnapKey], offSnapKey)
+				if err != nil {
+					return s, err
+				}
+				s.ranges = []snapRange{{after: key}}
 			}
 		}
 		s.pos.lsn, s.pos.inTx = 0, false

@@ -15,17 +15,23 @@ import (
 // new run continues after the last row whose offset was stored, table by
 // table and chunk by chunk, instead of starting over. After a graceful
 // restart every row is read exactly once, and streaming follows.
-func TestSnapshotResumes(t *testing.T) {
+func TestSnapshotResumes(t *testing.T) { testSnapshotResumes(t, 1) }
+
+// TestSnapshotParallelResumes does the same with three readers, each
+// table split into three key ranges read at once.
+func TestSnapshotParallelResumes(t *testing.T) { testSnapshotResumes(t, 3) }
+
+func testSnapshotResumes(t *testing.T, threads int) {
 	pg := pgtest.Start(t)
 	pg.CreateDatabase("app")
-	const perTable = 20000
+	perTable := 20000 * threads
 	tables := []string{"a", "b", "c"}
 	for _, tb := range tables {
 		pg.Exec("app", fmt.Sprintf("CREATE TABLE %s (id int PRIMARY KEY, balance int NOT NULL)", tb),
-			fmt.Sprintf("INSERT INTO %s SELECT i, i FROM generate_series(1, %d) i", tb, perTable))
+			fmt.Sprintf("INSERT INTO %s SELECT i, i FROM generate_series(1, %d) i", tb, perTable), "ANALYZE "+tb)
 	}
 	p := newPipeline(t, pg, "app", false)
-	p.create("pg", p.connectorConfig(map[string]string{"snapshot.fetch.size": "250", "max.batch.size": "50"}))
+	p.create("pg", p.connectorConfig(map[string]string{"snapshot.fetch.size": "250", "max.batch.size": "50", "snapshot.max.threads": fmt.Sprint(threads)}))
 	topics := []string{"srv.public.a", "srv.public.b", "srv.public.c"}
 	deadline := time.Now().Add(60 * time.Second)
 	for endOffsets(t, p, topics) < perTable/2 {

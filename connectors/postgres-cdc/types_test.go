@@ -139,8 +139,13 @@ func TestStoredOffsetRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.snapshot || s.table != "public.t" || cmp.Diff([]string{"7", "x"}, s.key) != "" || s.pos.commit != 4000 {
+	if !s.snapshot || s.table != "public.t" || len(s.ranges) != 1 || cmp.Diff([]string{"7", "x"}, s.ranges[0].after) != "" || s.pos.commit != 4000 {
 		t.Fatalf("snapshot offset came back as %+v", s)
+	}
+	lo, hi := "10", "20"
+	ranged, err := parseStoredOffset(snapshotRangesOffset(position{commit: 4000}, "public.t", []snapRange{{hi: &lo, done: true}, {lo: &lo, hi: &hi, after: []string{"15"}}, {lo: &hi}}))
+	if err != nil || cmp.Diff([]snapRange{{hi: &lo, done: true}, {lo: &lo, hi: &hi, after: []string{"15"}}, {lo: &hi}}, ranged.ranges, cmp.AllowUnexported(snapRange{})) != "" {
+		t.Fatalf("ranged snapshot offset came back as %+v %v", ranged.ranges, err)
 	}
 	done, _ := parseStoredOffset(snapshotOffset(position{commit: 4000}, true, "", nil))
 	if done.snapshot {
