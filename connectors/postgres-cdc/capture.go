@@ -21,11 +21,11 @@ type capture struct {
 	em  *emitter
 
 	// Snapshot state.
-	snapPending bool     // a snapshot is still to be taken or finished
-	snapFresh   bool     // the slot is to be created with an exported snapshot
+	snapPending bool        // a snapshot is still to be taken or finished
+	snapFresh   bool        // the slot is to be created with an exported snapshot
 	snapTable   string      // resume in this table ("" = from the first table)
 	snapRanges  []snapRange // how far each range of snapTable got; nil = from its start
-	snapStart   position // where streaming starts once it is done
+	snapStart   position    // where streaming starts once it is done
 
 	// Streaming state.
 	sent       position       // the newest position handed to Poll

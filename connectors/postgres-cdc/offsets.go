@@ -23,7 +23,7 @@ const (
 	offLastSnapshot = "last_snapshot_record"
 	offSnapTable    = "snapshot_table"
 	offSnapKey      = "snapshot_key"
-	offSnapRanges   = "snapshot_ranges" // with snapshot.max.threads: how far each key range of snapshot_table got
+	offSnapRanges   = "snapshot_ranges"                    // with snapshot.max.threads: how far each key range of snapshot_table got
 	offTxOrderPre   = "transaction_data_collection_order_" // + schema.table: events of the table in the transaction so far
 	offTxIDKey      = "transaction_id"
 	partitionServer = "server"

@@ -128,8 +128,8 @@ func (c *capture) snapshot(ctx context.Context, conn *pgconn.PgConn, exported st
 
 // snapRange is a key range of a table and how far reading it got.
 type snapRange struct {
-	lo, hi *string   // first key column: lo <= k < hi; nil is unbounded
-	after  []string  // resume after this key; nil: from the range's start
+	lo, hi *string  // first key column: lo <= k < hi; nil is unbounded
+	after  []string // resume after this key; nil: from the range's start
 	done   bool
 }
 
