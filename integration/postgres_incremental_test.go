@@ -174,10 +174,10 @@ func TestPostgresIncrementalSnapshotFaults(t *testing.T) {
 	}
 	p.waitTask("pg", 0, herder.Running, "")
 	// Changes count from the slot's creation on (snapshot.mode=no_data).
+	probe := pg.Connect("shop")
 	waitFor(t, 60*time.Second, "the replication slot", func() (bool, string) {
 		var n int
-		c := pg.Connect("shop")
-		c.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE active").Scan(&n)
+		probe.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE active").Scan(&n)
 		return n == 1, fmt.Sprint(n)
 	})
 	w := startLogWriter(pg, "shop", initial, 3)
