@@ -15,7 +15,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/herder"
-	"github.com/connectd/connectd/internal/kafkatest"
 	"github.com/connectd/connectd/internal/pgtest"
 )
 
@@ -222,54 +221,36 @@ func TestPostgresIncrementalSnapshotFaults(t *testing.T) {
 	pg.Exec("shop", "INSERT INTO accounts VALUES (-1, 0, 'marker')")
 
 	want := accountsRows(t, pg, "shop")
-	const topic = "shop.public.accounts"
-	recs := kafkatest.ReadRecords(t, []string{p.bootstrap}, kafkatest.Until{Want: len(want), Quiet: 3 * time.Second, Timeout: 3 * time.Minute}, topic)
-	got := map[string]string{}
-	type event struct{ op, key, tx, lsn string }
-	seen := map[event]bool{}
+	got, n, ids := rebuildTopic(t, p.bootstrap, "shop.public.accounts", len(want))
+	if d := diffRows(want, got); d != "" {
+		t.Fatalf("the topic does not rebuild the table after the incremental snapshot and the kill (%d records):\n%s", n, d)
+	}
+	// The streamed changes per key, replays after the kill set aside.
+	seen := map[string]bool{}
 	perKey := map[string][]string{}
 	reads := 0
-	for _, r := range recs {
-		if r.Value == nil {
-			continue
-		}
-		var env struct {
-			Payload struct {
-				Op     string          `json:"op"`
-				After  json.RawMessage `json:"after"`
-				Source struct {
-					TxID json.Number `json:"txId"`
-					LSN  json.Number `json:"lsn"`
-				} `json:"source"`
-			} `json:"payload"`
-		}
+	for _, id := range ids {
+		var op string
 		var key struct {
-			Payload struct {
-				ID int64 `json:"id"`
-			} `json:"payload"`
+			ID int64 `json:"id"`
 		}
-		json.Unmarshal(r.Value, &env)
-		json.Unmarshal(r.Key, &key)
-		k := fmt.Sprintf(`{"id":%d}`, key.Payload.ID)
-		switch env.Payload.Op {
-		case "r", "c", "u":
-			got[k] = string(env.Payload.After)
-		case "d":
-			delete(got, k)
+		var rest string
+		if i := strings.IndexByte(id, ' '); i > 0 {
+			op, rest = id[:i], id[i+1:]
 		}
-		if env.Payload.Op == "r" {
+		if op == "r" {
 			reads++
 			continue
 		}
-		e := event{env.Payload.Op, fmt.Sprint(key.Payload.ID), env.Payload.Source.TxID.String(), env.Payload.Source.LSN.String()}
-		if seen[e] {
+		if seen[id] {
 			continue // replayed after the kill
 		}
-		seen[e] = true
-		perKey[e.key] = append(perKey[e.key], e.op+" tx="+e.tx)
-	}
-	if d := diffRows(want, got); d != "" {
-		t.Fatalf("the topic does not rebuild the table after the incremental snapshot and the kill (%d records):\n%s", len(recs), d)
+		seen[id] = true
+		keyJSON, tail, _ := strings.Cut(rest, " ")
+		json.Unmarshal([]byte(keyJSON), &key)
+		tx, _, _ := strings.Cut(tail, " ")
+		k := fmt.Sprint(key.ID)
+		perKey[k] = append(perKey[k], op+" "+tx)
 	}
 	// Every change the writer committed, per key in commit order.
 	wantKey := map[string][]string{}
@@ -292,6 +273,6 @@ func TestPostgresIncrementalSnapshotFaults(t *testing.T) {
 			t.Fatalf("key %s: streamed %v, but the writer never changed it", id, perKey[id])
 		}
 	}
-	t.Logf("%d rows match; %d rows read by the incremental snapshot, %d changes in %d transactions streamed in order, %d records", len(want), reads, changes, len(w.log), len(recs))
+	t.Logf("%d rows match; %d rows read by the incremental snapshot, %d changes in %d transactions streamed in order, %d records", len(want), reads, changes, len(w.log), n)
 	p.stop()
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/framework/herder"
-	"github.com/connectd/connectd/internal/kafkatest"
 	"github.com/connectd/connectd/internal/pgtest"
 	"github.com/connectd/connectd/internal/proctest"
 )
@@ -108,11 +107,11 @@ func debeziumState(t *testing.T, pg *pgtest.Server, db string) (offset map[strin
 	}
 	pg.Exec(db, fmt.Sprintf("SELECT pg_replication_slot_advance('debezium', '%X/%X')", uint64(commits[1])>>32, uint64(commits[1])&0xffffffff))
 	for i := 2*3 + 2; i < id; i++ {
-		after = append(after, fmt.Sprintf("c %d", i))
+		after = append(after, fmt.Sprintf(`c {"id":%d}`, i))
 	}
 	// Changes made while no connector runs.
 	pg.Exec(db, "UPDATE accounts SET balance = -1 WHERE id = 0", "DELETE FROM accounts WHERE id = 1")
-	after = append(after, "u 0", "d 1")
+	after = append(after, `u {"id":0}`, `d {"id":1}`)
 	return offset, after
 }
 
@@ -127,27 +126,13 @@ func debeziumConfig(pg *pgtest.Server, db string) map[string]string {
 	}
 }
 
-// streamedOps reads the topic and returns "op id" of every event.
+// streamedOps reads the topic and returns "op {key}" of every event.
 func streamedOps(t *testing.T, bootstrap string, want int) []string {
 	t.Helper()
-	var out []string
-	for _, r := range kafkatest.ReadRecords(t, []string{bootstrap}, kafkatest.Until{Want: want, Quiet: 3 * time.Second, Timeout: 2 * time.Minute}, "shop.public.accounts") {
-		if r.Value == nil {
-			continue
-		}
-		var env struct {
-			Payload struct {
-				Op string `json:"op"`
-			} `json:"payload"`
-		}
-		var key struct {
-			Payload struct {
-				ID int64 `json:"id"`
-			} `json:"payload"`
-		}
-		json.Unmarshal(r.Value, &env)
-		json.Unmarshal(r.Key, &key)
-		out = append(out, fmt.Sprintf("%s %d", env.Payload.Op, key.Payload.ID))
+	_, _, ids := rebuildTopic(t, bootstrap, "shop.public.accounts", want)
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i], _, _ = strings.Cut(id, " tx=")
 	}
 	return out
 }
@@ -215,7 +200,7 @@ func TestPostgresTakeoverFromKafkaConnect(t *testing.T) {
 	}
 	// And it goes on streaming.
 	pg.Exec("shop", "INSERT INTO accounts VALUES (100, 1, 'new')")
-	if got := streamedOps(t, b.bootstrap(), len(after)+1); got[len(got)-1] != "c 100" || len(got) != len(after)+1 {
+	if got := streamedOps(t, b.bootstrap(), len(after)+1); got[len(got)-1] != `c {"id":100}` || len(got) != len(after)+1 {
 		t.Fatalf("after the takeover: %v", got)
 	}
 	st := c.waitRunning("pg", 1)

@@ -208,29 +208,16 @@ type change struct {
 	old, new *row
 	hasOld   bool
 	si       *sourceInfo
-	tx       *txContext            // the transaction's metadata, or nil
-	offsetFn func() map[string]any // the change's own offset, asked once its events are counted
-	offset   map[string]any        // set by appendChange: the change's own offset
-	prev     map[string]any        // the offset before it, for leading records
+	tx       *txContext // the transaction's metadata, or nil
 }
 
 // appendChange appends the records of one change to out: one event, or for
 // a delete also a tombstone, or for an update of the key a delete, a
-// tombstone and a create. Only the change's last record carries its own
-// offset: the ones before it carry the previous position, so a crash
-// between them replays the whole change rather than skip its tail.
+// tombstone and a create. They carry no offset: the stream gives the last
+// record of each batch the position it reached (streamer.flush), and a
+// batch never ends inside a change's records.
 func (e *emitter) appendChange(out []*connect.Record, c *change) ([]*connect.Record, error) {
-	n := len(out)
-	out, err := e.changeRecords(out, c)
-	if err != nil || len(out) == n {
-		return out, err
-	}
-	c.offset = c.offsetFn()
-	for _, r := range out[n : len(out)-1] {
-		r.SourceOffset = c.prev
-	}
-	out[len(out)-1].SourceOffset = c.offset
-	return out, nil
+	return e.changeRecords(out, c)
 }
 
 // event builds one change event of c, counted in its transaction.
@@ -339,14 +326,13 @@ func (e *emitter) appendKeyChange(out []*connect.Record, c *change) ([]*connect.
 	return out, nil
 }
 
-// truncate builds the event of a truncated table; offset is asked once it
-// is counted in its transaction (tx, or nil).
-func (e *emitter) truncate(t *table, si *sourceInfo, tx *txContext, offset func() map[string]any) *connect.Record {
+// truncate builds the event of a truncated table, counted in its
+// transaction (tx, or nil).
+func (e *emitter) truncate(t *table, si *sourceInfo, tx *txContext) *connect.Record {
 	r := e.envelope(t, "t", nil, nil, nil, si, nil)
 	if tx != nil {
 		r.Value.(*connect.StructValue).SetIndex(envTransaction, tx.block(tx.event(t.id.String())))
 	}
-	r.SourceOffset = offset()
 	return r
 }
 

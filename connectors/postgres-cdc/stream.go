@@ -379,11 +379,6 @@ func (s *streamer) change(ctx context.Context, lsn uint64, d []byte) error {
 	if c.cfg.txMetadata && c.tx.id != "" {
 		ch.tx = &c.tx
 	}
-	ch.offsetFn = func() map[string]any { return c.offsetFor(pos) }
-	ch.prev = c.sentOffset
-	if ch.prev == nil {
-		ch.prev = c.offsetFor(c.sent)
-	}
 	if c.incr != nil {
 		if err := c.incr.beforeChange(ctx, s, &ch, pos); err != nil {
 			return err
@@ -395,7 +390,7 @@ func (s *streamer) change(ctx context.Context, lsn uint64, d []byte) error {
 	if s.batch, err = c.em.appendChange(s.batch, &ch); err != nil {
 		return fatal(fmt.Errorf("postgres-cdc: %w", err))
 	}
-	c.sent, c.sentOffset = pos, ch.offset
+	c.sent, c.sentOffset = pos, nil
 	return nil
 }
 
@@ -418,7 +413,7 @@ func (s *streamer) truncate(lsn uint64, tm *pglogrepl.TruncateMessage) error {
 		if c.cfg.txMetadata && c.tx.id != "" {
 			tx = &c.tx
 		}
-		s.add(c.em.truncate(t, si, tx, func() map[string]any { return c.offsetFor(pos) }))
+		s.add(c.em.truncate(t, si, tx))
 	}
 	c.sent, c.sentOffset = pos, nil
 	return nil
@@ -450,9 +445,19 @@ func (s *streamer) heartbeat(ctx context.Context) error {
 	return nil
 }
 
+// flush hands the batch on. Its last record carries the offset of the
+// newest position handed on (c.sent): the batch goes on whole, so the
+// records before it need none. A batch never ends inside a change's
+// records, nor inside a chunk's window.
 func (s *streamer) flush(ctx context.Context) error {
 	b := s.batch
 	s.batch = nil
+	if last := b[len(b)-1]; last.SourceOffset == nil {
+		if s.c.sentOffset == nil {
+			s.c.sentOffset = s.c.offsetFor(s.c.sent)
+		}
+		last.SourceOffset = s.c.sentOffset
+	}
 	return s.c.emit(ctx, b, func() error { return s.maybeStatus(time.Now(), false) })
 }
 

@@ -90,28 +90,9 @@ func TestTransactionMetadata(t *testing.T) {
 	if err := first.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var want []string
-	for _, r := range all {
-		want = append(want, describeTx(r))
-	}
-	t.Logf("stream:\n%s", strings.Join(want, "\n"))
+	t.Logf("stream:\n%s", strings.Join(describeAll(all, describeTx), "\n"))
 	checkTxStream(t, all)
-
-	for i, r := range all[:total-1] {
-		task := start(mapOffsets{part: r.SourcePartition, off: r.SourceOffset})
-		j := 0
-		for fmt.Sprint(all[j].SourceOffset) != fmt.Sprint(r.SourceOffset) {
-			j++
-		}
-		j++
-		got := pollRecords(t, task, total-j)
-		task.Stop(ctx)
-		for k := range got {
-			if describeTx(got[k]) != want[j+k] {
-				t.Fatalf("restarted from the offset of record %d (%s): record %d is %s, want %s", i, want[i], k, describeTx(got[k]), want[j+k])
-			}
-		}
-	}
+	restartFromEveryOffset(t, all, start, describeTx)
 }
 
 // checkTxStream checks that every transaction's events sit between its
