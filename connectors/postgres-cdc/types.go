@@ -418,6 +418,8 @@ func optional(s *connect.Schema) *connect.Schema {
 	c := *s
 	c.Optional = true
 	if c.Type == connect.Struct {
+		// Its own fields: Reindex writes them, and s is shared.
+		c.Fields = append([]connect.Field(nil), s.Fields...)
 		return c.Reindex()
 	}
 	return &c
