@@ -240,6 +240,12 @@ func (c *capture) readTable(ctx context.Context, readers []*pgconn.PgConn, e *sn
 		if err := e.add(ctx, ch); err != nil {
 			return err
 		}
+		// Every chunk is handed on (and so its offset stored) as it is
+		// read, as before parallel readers: a restart re-reads at most a
+		// chunk.
+		if err := e.flush(ctx); err != nil {
+			return err
+		}
 		p.rows += int64(len(ch.recs))
 		c.t.prog.snapshotUpdate(p.start, p.counts(name))
 		p.maybeLog(c, c.t.now(), name)
