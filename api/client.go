@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,7 +26,24 @@ type Client struct {
 	BaseURL string
 	// HTTP sends the requests; nil means http.DefaultClient.
 	HTTP *http.Client
+	// Sign, when set, signs the internal requests (PutTaskConfigs,
+	// FenceZombies): it returns the headers that carry the body's
+	// signature (KIP-507; herder.SignatureHeader). Workers set it.
+	Sign func(body []byte) (http.Header, error)
+	// Authorization, when set, is sent as every request's Authorization
+	// header (see BasicAuth and BearerAuth). A request whose context
+	// carries a caller's credentials (WithAuthorization: a request a
+	// worker forwards) sends those instead.
+	Authorization string
 }
+
+// BasicAuth returns an Authorization header value for HTTP basic auth.
+func BasicAuth(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+}
+
+// BearerAuth returns an Authorization header value for a bearer token.
+func BearerAuth(token string) string { return "Bearer " + token }
 
 // ForwardedHeader marks a request one worker forwards to another (see
 // herder.WithForwarded).
@@ -89,7 +107,16 @@ func (c *Client) CreateConnectorInState(ctx context.Context, name string, config
 // PutTaskConfigs calls POST /connectors/{c}/tasks, the endpoint through
 // which workers of a cluster hand generated task configs to the leader.
 func (c *Client) PutTaskConfigs(ctx context.Context, name string, configs []map[string]string) error {
-	_, err := c.do(ctx, http.MethodPost, connectorPath(name, "/tasks"), nil, configs, nil)
+	_, err := c.send(ctx, http.MethodPost, connectorPath(name, "/tasks"), nil, configs, nil, true)
+	return err
+}
+
+// FenceZombies calls PUT /connectors/{c}/fence, Kafka Connect's internal
+// endpoint through which a worker asks the leader to fence out a source
+// connector's older tasks before it starts the current ones exactly once.
+// The request has no body; it is signed like PutTaskConfigs.
+func (c *Client) FenceZombies(ctx context.Context, name string) error {
+	_, err := c.send(ctx, http.MethodPut, connectorPath(name, "/fence"), nil, nil, nil, true)
 	return err
 }
 
@@ -221,23 +248,43 @@ func taskPath(name string, task int, rest string) string {
 // do sends one request and decodes a successful response into out (unless
 // it has no body). It returns the HTTP status.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) (int, error) {
+	return c.send(ctx, method, path, query, in, out, false)
+}
+
+// send is do, signing the request with Sign when internal is set.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, in, out any, internal bool) (int, error) {
 	u := strings.TrimRight(c.BaseURL, "/") + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
 	var body io.Reader
+	var raw []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return 0, fmt.Errorf("rest client: encode %s %s: %w", method, path, err)
 		}
-		body = bytes.NewReader(b)
+		body, raw = bytes.NewReader(b), b
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return 0, fmt.Errorf("rest client: %s %s: %w", method, path, err)
 	}
+	if internal && c.Sign != nil {
+		h, err := c.Sign(raw)
+		if err != nil {
+			return 0, fmt.Errorf("rest client: sign %s %s: %w", method, path, err)
+		}
+		for k, v := range h {
+			req.Header[k] = v
+		}
+	}
 	req.Header.Set("Accept", "application/json")
+	if a := authorizationFrom(ctx); a != "" {
+		req.Header.Set("Authorization", a)
+	} else if c.Authorization != "" {
+		req.Header.Set("Authorization", c.Authorization)
+	}
 	if herder.Forwarded(ctx) {
 		req.Header.Set(ForwardedHeader, "true")
 	}

@@ -60,3 +60,12 @@ func (c *Client) SetLoggerLevel(ctx context.Context, namespace, level string) ([
 	_, err := c.do(ctx, http.MethodPut, "/admin/loggers/"+url.PathEscape(namespace), nil, map[string]string{"level": level}, &out)
 	return out, err
 }
+
+// SetLoggerLevelScope calls PUT /admin/loggers/{namespace}?scope=scope
+// (worker or cluster, KIP-976). With scope worker it returns the loggers
+// changed; with cluster the API answers 204 and it returns nil.
+func (c *Client) SetLoggerLevelScope(ctx context.Context, namespace, level, scope string) ([]string, error) {
+	var out []string
+	_, err := c.do(ctx, http.MethodPut, "/admin/loggers/"+url.PathEscape(namespace), url.Values{"scope": {scope}}, map[string]string{"level": level}, &out)
+	return out, err
+}

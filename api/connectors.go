@@ -358,11 +358,46 @@ func (s *Server) putTaskConfigs(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.herderCtx(r)
 	defer cancel()
+	ctx = herder.WithInternalRequest(ctx, internalRequest(r, body))
 	if err := tw.PutTaskConfigs(ctx, name, configs); err != nil {
 		s.fail(w, r, err, connectorSubject(name))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// fenceZombies serves PUT /connectors/{c}/fence, Kafka Connect's internal
+// endpoint for zombie fencing (KIP-618): signed, served by the leader.
+// Herders that do not run sources exactly once answer 404.
+func (s *Server) fenceZombies(w http.ResponseWriter, r *http.Request) {
+	name := pathParam(r, "connector")
+	zf, ok := capability[herder.ZombieFencer](s, w, r)
+	if !ok {
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err, "")
+		return
+	}
+	ctx, cancel := s.herderCtx(r)
+	defer cancel()
+	ctx = herder.WithInternalRequest(ctx, internalRequest(r, body))
+	if err := zf.FenceZombies(ctx, name); err != nil {
+		s.fail(w, r, err, connectorSubject(name))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// internalRequest is what the herder needs to verify an internal request's
+// signature (KIP-507).
+func internalRequest(r *http.Request, body []byte) *herder.InternalRequest {
+	return &herder.InternalRequest{
+		Body:               body,
+		Signature:          r.Header.Get(herder.SignatureHeader),
+		SignatureAlgorithm: r.Header.Get(herder.SignatureAlgorithmHeader),
+	}
 }
 
 // taskID reads {connector} and {task}. Kafka Connect's task parameter is a

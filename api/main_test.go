@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"golang.org/x/crypto/bcrypt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,7 +16,12 @@ import (
 	"github.com/connectd/connectd/framework/herder"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// Tests hash passwords at bcrypt's lowest cost, to stay quick under
+	// the race detector; the code paths are the same.
+	hashCost = bcrypt.MinCost
+	goleak.VerifyTestMain(m)
+}
 
 // endpointTest is one request against a Server backed by a memHerder.
 type endpointTest struct {

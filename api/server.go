@@ -39,6 +39,42 @@ type Options struct {
 	// (KIP-495): this worker's log levels, changed at runtime. Nil leaves
 	// them out (404).
 	Loggers herder.LoggerAdmin
+	// Admin says which endpoints this server serves, for Kafka Connect's
+	// admin.listeners: all of them (the default), all but /admin/*, or
+	// only /admin/*.
+	Admin AdminEndpoints
+	// Auth, if set, requires credentials on every request but the health
+	// probes and the workers' signed internal requests (see
+	// Authenticator). Nil leaves the API open, as Kafka Connect's is
+	// without a REST extension.
+	Auth *Authenticator
+	// CORS sets Kafka Connect's access.control.allow.origin and
+	// access.control.allow.methods.
+	CORS CORS
+}
+
+// AdminEndpoints says where the /admin/* endpoints are served.
+type AdminEndpoints int
+
+const (
+	// AdminHere serves every endpoint (admin.listeners unset).
+	AdminHere AdminEndpoints = iota
+	// AdminElsewhere serves all but /admin/* (admin.listeners set to other
+	// listeners, or empty to turn them off).
+	AdminElsewhere
+	// AdminOnly serves only /admin/* (the server of admin.listeners).
+	AdminOnly
+)
+
+// CORS is the API's cross-origin policy (Kafka Connect's
+// access.control.allow.* keys). The zero value sends no CORS headers, so
+// browsers allow only pages of the API's own origin.
+type CORS struct {
+	// AllowOrigin is a comma-separated list of origins allowed, or "*".
+	AllowOrigin string
+	// AllowMethods lists the methods allowed; empty means GET, POST and
+	// HEAD, as Kafka Connect's default.
+	AllowMethods string
 }
 
 // Server serves the REST API for one herder. It holds no goroutines of its
@@ -49,12 +85,15 @@ type Server struct {
 	ready   func() error
 	timeout time.Duration
 	loggers herder.LoggerAdmin
+	admin   AdminEndpoints
+	auth    *Authenticator
+	cors    CORS
 	router  *chi.Mux
 }
 
 // New returns a Server that answers for h.
 func New(h herder.Herder, opts Options) *Server {
-	s := &Server{h: h, log: opts.Logger, ready: opts.Ready, timeout: opts.RequestTimeout, loggers: opts.Loggers}
+	s := &Server{h: h, log: opts.Logger, ready: opts.Ready, timeout: opts.RequestTimeout, loggers: opts.Loggers, admin: opts.Admin, auth: opts.Auth, cors: opts.CORS}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -70,8 +109,26 @@ func (s *Server) Handler() http.Handler { return s.router }
 
 func (s *Server) routes(metrics http.Handler) *chi.Mux {
 	r := chi.NewRouter()
-	r.Use(s.logRequests, s.recoverPanics, jsonMethodNotAllowed, stripTrailingSlash, getForHead)
+	r.Use(s.logRequests, s.recoverPanics)
+	if s.cors.AllowOrigin != "" {
+		r.Use(s.crossOrigin)
+	}
+	if s.auth != nil {
+		r.Use(s.authenticate)
+	}
+	r.Use(jsonMethodNotAllowed, stripTrailingSlash, getForHead)
 	r.NotFound(s.notFound)
+
+	if s.loggers != nil && s.admin != AdminElsewhere {
+		r.Route("/admin/loggers", func(r chi.Router) {
+			r.Get("/", s.listLoggers)
+			r.Get("/{logger}", s.getLogger)
+			r.Put("/{logger}", s.setLoggerLevel)
+		})
+	}
+	if s.admin == AdminOnly {
+		return r
+	}
 
 	r.Get("/", s.serverInfo)
 	r.Get("/health", s.health)
@@ -97,6 +154,7 @@ func (s *Server) routes(metrics http.Handler) *chi.Mux {
 			r.Put("/stop", s.stopConnector)
 			r.Get("/tasks", s.getTaskConfigs)
 			r.Post("/tasks", s.putTaskConfigs)
+			r.Put("/fence", s.fenceZombies)
 			r.Get("/tasks/{task}/status", s.getTaskStatus)
 			r.Post("/tasks/{task}/restart", s.restartTask)
 			r.Get("/offsets", s.getConnectorOffsets)
@@ -107,20 +165,51 @@ func (s *Server) routes(metrics http.Handler) *chi.Mux {
 		})
 	})
 
-	if s.loggers != nil {
-		r.Route("/admin/loggers", func(r chi.Router) {
-			r.Get("/", s.listLoggers)
-			r.Get("/{logger}", s.getLogger)
-			r.Put("/{logger}", s.setLoggerLevel)
-		})
-	}
-
 	r.Route("/connector-plugins", func(r chi.Router) {
 		r.Get("/", s.listPlugins)
 		r.Get("/{plugin}/config", s.getPluginConfig)
 		r.Put("/{plugin}/config/validate", s.validateConfig)
 	})
 	return r
+}
+
+// crossOrigin answers CORS preflights and marks answers to allowed
+// origins, as Kafka Connect's cross-origin filter does with its
+// access.control.allow.* keys.
+func (s *Server) crossOrigin(next http.Handler) http.Handler {
+	methods := s.cors.AllowMethods
+	if methods == "" {
+		methods = "GET,POST,HEAD"
+	}
+	var origins []string
+	for _, o := range strings.Split(s.cors.AllowOrigin, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	allowed := func(origin string) bool {
+		return origin != "" && (slices.Contains(origins, "*") || slices.Contains(origins, origin))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if !allowed(origin) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Add("Vary", "Origin")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			// A preflight: browsers send it without credentials.
+			h.Set("Access-Control-Allow-Methods", methods)
+			h.Set("Access-Control-Allow-Headers", "X-Requested-With,Content-Type,Accept,Origin,Authorization")
+			h.Set("Access-Control-Max-Age", "1800")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // herderCtx bounds one herder call by the request timeout, and marks a

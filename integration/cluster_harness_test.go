@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -40,6 +41,9 @@ type cluster struct {
 	broker  *brokerProc
 	workers []*workerProc
 	props   map[string]string // shared worker properties
+	// rest, when set, makes the workers' REST APIs https with its keys and
+	// their test clients trust its CA and send its credentials.
+	rest *restSecurity
 }
 
 // workerProc is one `connectd worker`.
@@ -107,6 +111,10 @@ func (c *cluster) addWorkerNoWait(port int) *workerProc {
 		props[k] = v
 	}
 	props["listeners"] = fmt.Sprintf("http://127.0.0.1:%d", port)
+	if c.rest != nil {
+		props["listeners"] = fmt.Sprintf("https://127.0.0.1:%d", port)
+		maps.Copy(props, c.rest.props)
+	}
 	path := filepath.Join(c.t.TempDir(), "worker.properties")
 	var b strings.Builder
 	keys := make([]string, 0, len(props))
@@ -122,6 +130,9 @@ func (c *cluster) addWorkerNoWait(port int) *workerProc {
 	}
 	p := proctest.Start(c.t, fmt.Sprintf("worker-%d", port), []string{"REST API"}, connectdBin, "worker", "--log-level", "info", path)
 	w := &workerProc{Proc: p, port: port, client: &api.Client{BaseURL: p.Ready["REST API"]}, id: fmt.Sprintf("127.0.0.1:%d", port)}
+	if c.rest != nil {
+		w.client.HTTP, w.client.Authorization = c.rest.httpClient(), c.rest.admin
+	}
 	c.workers = append(c.workers, w)
 	return w
 }
@@ -193,8 +204,8 @@ func (c *cluster) waitRunning(name string, tasks int) herder.ConnectorStatus {
 			}
 			if first == nil {
 				first = &st
-			} else if fmt.Sprint(*first) != fmt.Sprint(st) {
-				return false, fmt.Sprintf("views differ: %+v vs %+v", *first, st)
+			} else if a, b := jsonOf(*first), jsonOf(st); a != b {
+				return false, fmt.Sprintf("views differ: %s vs %s", a, b)
 			}
 		}
 		last = *first
@@ -225,4 +236,10 @@ func (c *cluster) worker(id string) *workerProc {
 // pluginPIDs returns the pids of w's plugin processes serving instance.
 func (w *workerProc) pluginPIDs(instance string) []int {
 	return pluginPIDsOf(w.Pid(), instance)
+}
+
+// jsonOf renders v as the REST API does, to compare views.
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -16,19 +16,10 @@ import (
 // repeat only after a stored offset.
 func TestClusterPostgresCDC(t *testing.T) {
 	ctx := context.Background()
-	pg := pgtest.Start(t)
-	pg.CreateDatabase("shop")
 	const initial = 3000
-	pg.Exec("shop", "CREATE TABLE accounts (id bigint PRIMARY KEY, balance int NOT NULL, name text NOT NULL)",
-		fmt.Sprintf("INSERT INTO accounts SELECT i, i %% 100, 'acct ' || i FROM generate_series(0, %d) i", initial-1))
-
+	pg := startShop(t, initial)
 	c := newCluster(t, 2)
-	cfg := map[string]string{
-		"connector.class":   "io.debezium.connector.postgresql.PostgresConnector",
-		"database.hostname": pg.Host, "database.port": fmt.Sprint(pg.Port), "database.user": "postgres",
-		"database.dbname": "shop", "topic.prefix": "shop", "slot.name": "cluster_slot",
-		"snapshot.fetch.size": "500", "heartbeat.interval.ms": "500",
-	}
+	cfg := shopCDC(pg, "cluster_slot")
 	if _, err := c.workers[1].client.CreateConnector(ctx, "pg", cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -42,13 +33,7 @@ func TestClusterPostgresCDC(t *testing.T) {
 		}
 	}()
 	const topic = "shop.public.accounts"
-	waitRecords := func(n int64) {
-		t.Helper()
-		waitFor(t, 60*time.Second, fmt.Sprintf("%d records in %s", n, topic), func() (bool, string) {
-			got := topicCount(t, c.broker.bootstrap(), topic)
-			return got >= n, fmt.Sprint(got)
-		})
-	}
+	waitRecords := func(n int64) { t.Helper(); c.waitTopicCount(topic, n) }
 	waitRecords(initial + 300)
 
 	victim := c.worker(st.Tasks[0].WorkerID)
@@ -64,4 +49,34 @@ func TestClusterPostgresCDC(t *testing.T) {
 		t.Fatalf("after the worker died, the topic does not rebuild the table (%d records, %d transactions):\n%s", n, w.commits.Load(), d)
 	}
 	t.Logf("%d rows match after %d transactions; %d records, %d repeated after a stored offset", len(want), w.commits.Load(), n, checkReplays(t, ids))
+}
+
+// startShop starts PostgreSQL with a shop database whose accounts table
+// holds rows 0..initial-1.
+func startShop(t *testing.T, initial int) *pgtest.Server {
+	t.Helper()
+	pg := pgtest.Start(t)
+	pg.CreateDatabase("shop")
+	pg.Exec("shop", "CREATE TABLE accounts (id bigint PRIMARY KEY, balance int NOT NULL, name text NOT NULL)",
+		fmt.Sprintf("INSERT INTO accounts SELECT i, i %% 100, 'acct ' || i FROM generate_series(0, %d) i", initial-1))
+	return pg
+}
+
+// shopCDC is a postgres-cdc config of the shop database, with its own slot.
+func shopCDC(pg *pgtest.Server, slot string) map[string]string {
+	return map[string]string{
+		"connector.class":   "io.debezium.connector.postgresql.PostgresConnector",
+		"database.hostname": pg.Host, "database.port": fmt.Sprint(pg.Port), "database.user": "postgres",
+		"database.dbname": "shop", "topic.prefix": "shop", "slot.name": slot,
+		"snapshot.fetch.size": "500", "heartbeat.interval.ms": "500",
+	}
+}
+
+// waitTopicCount waits until topic holds at least n records.
+func (c *cluster) waitTopicCount(topic string, n int64) {
+	c.t.Helper()
+	waitFor(c.t, 90*time.Second, fmt.Sprintf("%d records in %s", n, topic), func() (bool, string) {
+		got := topicCount(c.t, c.broker.bootstrap(), topic)
+		return got >= n, fmt.Sprint(got)
+	})
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/connectd/connectd/framework/herder"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/connectd/connectd/internal/kafkatest"
 	"github.com/connectd/connectd/internal/pgtest"
 )
@@ -134,9 +136,17 @@ func accountsRows(t *testing.T, pg *pgtest.Server, db string) map[string]string 
 // identity (op, key, txId, lsn) in order.
 func rebuildTopic(t *testing.T, bootstrap, topic string, want int) (map[string]string, int, []string) {
 	t.Helper()
+	recs := kafkatest.ReadRecords(t, strings.Split(bootstrap, ","), kafkatest.Until{Want: want, Quiet: 3 * time.Second, Timeout: 2 * time.Minute}, topic)
+	state, ids := rebuildRecords(t, recs)
+	return state, len(recs), ids
+}
+
+// rebuildRecords applies change events in order and returns the rows they
+// leave and each change event's identity (op, key, txId, lsn) in order.
+func rebuildRecords(t *testing.T, recs []*kgo.Record) (map[string]string, []string) {
+	t.Helper()
 	state := map[string]string{}
 	var ids []string
-	recs := kafkatest.ReadRecords(t, strings.Split(bootstrap, ","), kafkatest.Until{Want: want, Quiet: 3 * time.Second, Timeout: 2 * time.Minute}, topic)
 	for _, r := range recs {
 		if r.Value == nil {
 			continue
@@ -166,7 +176,7 @@ func rebuildTopic(t *testing.T, bootstrap, topic string, want int) (map[string]s
 			delete(state, string(key.Payload))
 		}
 	}
-	return state, len(recs), ids
+	return state, ids
 }
 
 // checkReplays asserts that events repeat only as a task restarted from its

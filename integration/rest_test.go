@@ -37,6 +37,8 @@ func TestRESTAgainstARealWorker(t *testing.T) {
 		classes = append(classes, p.Class)
 	}
 	wantClasses := []string{
+		"io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",
+		"io.confluent.connect.s3.S3SinkConnector",
 		"io.connectd.connectors.DatagenConnector",
 		"io.debezium.connector.postgresql.PostgresConnector",
 		"org.apache.kafka.connect.file.FileStreamSinkConnector",
@@ -63,7 +65,7 @@ func TestRESTAgainstARealWorker(t *testing.T) {
 		{"PUT", "/connector-plugins/datagen/config/validate", `{"connector.class":"datagen","rate":"fast"}`, 200, `"rate"`},
 		{"GET", "/connector-plugins/FileStreamSinkConnector/config", "", 200, `"name":"file"`},
 		{"GET", "/healthz", "", 200, "healthy"},
-		{"GET", "/metrics", "", 200, "kafka_connect_connect_worker_metrics_task_count"},
+		{"GET", "/metrics", "", 200, "kafka_connect_worker_task_count"},
 	}
 	for _, cl := range calls {
 		status, body := do(t, p.rest, cl.method, cl.path, cl.body)
@@ -107,7 +109,7 @@ func TestRESTAgainstARealWorker(t *testing.T) {
 	p.waitTask("gen", 1, herder.Running, "")
 	waitFor(t, 30*1e9, "the task's records in the metrics", func() (bool, string) {
 		_, body := do(t, p.rest, "GET", "/metrics", "")
-		return strings.Contains(body, `kafka_connect_source_task_metrics_source_record_write_total{connector="gen",task="1"}`), ""
+		return strings.Contains(body, `kafka_connect_source_task_source_record_write_total{connector="gen",task="1"}`), ""
 	})
 	if err := c.PauseConnector(ctx, "gen"); err != nil {
 		t.Fatal(err)

@@ -31,6 +31,11 @@ type KafkaOptions struct {
 	// Logger receives warnings about the topic and Kafka; nil discards
 	// them.
 	Logger *slog.Logger
+	// ReadCommitted reads only committed transactions' offsets, as Kafka
+	// Connect reads offsets when exactly-once source support is enabled:
+	// offsets a task wrote in a transaction that was aborted (or that a
+	// zombie never finished) are never seen.
+	ReadCommitted bool
 }
 
 // Kafka is a Store in a compacted Kafka topic, Kafka Connect's offsets
@@ -45,7 +50,8 @@ type KafkaOptions struct {
 // in-sync replicas. Load first reads the topic to its current end, so it
 // sees every commit made before it was called, by this store or another.
 type Kafka struct {
-	log *kafkalog.Log
+	log   *kafkalog.Log
+	topic string
 
 	mu sync.Mutex
 	m  map[string]map[string][]byte
@@ -62,7 +68,7 @@ func NewKafka(ctx context.Context, o KafkaOptions) (*Kafka, error) {
 	if o.Partitions == 0 {
 		o.Partitions = 25
 	}
-	s := &Kafka{m: map[string]map[string][]byte{}}
+	s := &Kafka{m: map[string]map[string][]byte{}, topic: o.Topic}
 	l, err := kafkalog.Open(ctx, kafkalog.Options{
 		ClientOpts:        o.ClientOpts,
 		Topic:             o.Topic,
@@ -72,6 +78,7 @@ func NewKafka(ctx context.Context, o KafkaOptions) (*Kafka, error) {
 		Setting:           "offset.storage.topic",
 		Purpose:           "source connector offsets",
 		Logger:            o.Logger,
+		ReadCommitted:     o.ReadCommitted,
 	}, s.apply)
 	if err != nil {
 		return nil, fmt.Errorf("offsets: %w", err)
@@ -117,5 +124,71 @@ func (s *Kafka) Commit(ctx context.Context, connector string, es []Entry) error 
 	return nil
 }
 
+// Topic returns the store's topic.
+func (s *Kafka) Topic() string { return s.topic }
+
+// Records returns the offsets topic records that store entries for
+// connector, for a producer that writes them itself: a source task's
+// transactional producer writes them in the transaction that holds the
+// records they cover. Their partition is left to the producer's
+// partitioner (-1), which must hash keys as Kafka's does (murmur2).
+func Records(topic, connector string, es []Entry) ([]*kgo.Record, error) {
+	out := make([]*kgo.Record, 0, len(es))
+	for _, e := range es {
+		k, err := Key(connector, e.Partition)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &kgo.Record{Topic: topic, Partition: -1, Key: k, Value: e.Offset})
+	}
+	return out, nil
+}
+
 // Close implements Store.
 func (s *Kafka) Close() error { return s.log.Close() }
+
+// Topics opens Kafka stores by topic and keeps each open until Close: the
+// stores of connectors' own offsets topics (offsets.storage.topic), which
+// the tasks of a connector share.
+type Topics struct {
+	opts KafkaOptions // Topic is set per store
+
+	mu     sync.Mutex
+	stores map[string]*Kafka
+}
+
+// NewTopics returns an empty set of stores opened with o (its Topic is
+// ignored).
+func NewTopics(o KafkaOptions) *Topics {
+	return &Topics{opts: o, stores: map[string]*Kafka{}}
+}
+
+// Open returns the store of topic, opening it (and creating the topic when
+// missing) the first time.
+func (t *Topics) Open(ctx context.Context, topic string) (Store, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s, ok := t.stores[topic]; ok {
+		return s, nil
+	}
+	o := t.opts
+	o.Topic = topic
+	s, err := NewKafka(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	t.stores[topic] = s
+	return s, nil
+}
+
+// Close closes every store opened.
+func (t *Topics) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var errs []error
+	for topic, s := range t.stores {
+		errs = append(errs, s.Close())
+		delete(t.stores, topic)
+	}
+	return errors.Join(errs...)
+}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"github.com/connectd/connectd/connectors/datagen"
+	elasticsink "github.com/connectd/connectd/connectors/elastic-sink"
 	"github.com/connectd/connectd/connectors/file"
 	postgrescdc "github.com/connectd/connectd/connectors/postgres-cdc"
+	s3sink "github.com/connectd/connectd/connectors/s3-sink"
 	"github.com/connectd/connectd/framework/plugin"
 )
 
@@ -26,6 +28,16 @@ func builtins() map[string]plugin.Plugin {
 			Name: "postgres-cdc", Version: postgrescdc.Version,
 			Aliases:   []string{postgrescdc.DebeziumClass},
 			NewSource: postgrescdc.NewSource,
+		},
+		"elastic-sink": {
+			Name: "elastic-sink", Version: elasticsink.Version,
+			Aliases: []string{elasticsink.ConfluentClass},
+			NewSink: elasticsink.NewSink,
+		},
+		"s3-sink": {
+			Name: "s3-sink", Version: s3sink.Version,
+			Aliases: []string{s3sink.ConfluentClass},
+			NewSink: s3sink.NewSink,
 		},
 		"file-sink": {
 			Name: "file-sink", Version: file.Version,

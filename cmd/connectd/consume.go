@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/connectd/connectd/framework/runtime"
 )
 
 // runConsume prints records of a topic, for looking at what connectors
@@ -17,13 +19,26 @@ func runConsume(ctx context.Context, args []string) error {
 	bootstrap := fs.String("bootstrap", "127.0.0.1:9092", "Kafka bootstrap servers")
 	max := fs.Int("max", 10, "stop after this many records (0: never)")
 	wait := fs.Duration("timeout", 10*time.Second, "stop after this long without a record")
+	clientConfig := fs.String("consumer-config", "", "a .properties file of Kafka client keys (security.protocol, sasl.*, ssl.*), such as `connectd dev`'s kafka/client.properties")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("consume: usage: connectd consume [flags] TOPIC")
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*bootstrap, ",")...), kgo.ConsumeTopics(fs.Arg(0)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	opts := []kgo.Opt{kgo.SeedBrokers(strings.Split(*bootstrap, ",")...), kgo.ConsumeTopics(fs.Arg(0)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
+	if *clientConfig != "" {
+		props, err := runtime.ReadProperties(*clientConfig)
+		if err != nil {
+			return err
+		}
+		sec, err := runtime.ClientSecurityOpts(props)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *clientConfig, err)
+		}
+		opts = append(opts, sec...)
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,10 @@ func runDev(ctx context.Context, args []string) error {
 	flushMs := fs.Int("offset-flush-interval-ms", 1000, "how often source offsets are committed and sinks flushed")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	workerFile := fs.String("worker-config", "", "a worker .properties file whose keys are added (e.g. config.providers, converters); the flags above win")
+	var sec brokerSecurity
+	sec.flags(fs, "kafka-")
+	var rest restFlags
+	rest.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +56,8 @@ func runDev(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
 		return err
 	}
-	broker, err := startBroker(*kafkaPort, filepath.Join(*dataDir, "kafka"))
+	kafkaDir := filepath.Join(*dataDir, "kafka")
+	broker, client, err := startBroker(*kafkaPort, kafkaDir, sec)
 	if err != nil {
 		return err
 	}
@@ -60,13 +65,19 @@ func runDev(ctx context.Context, args []string) error {
 	bootstrap := strings.Join(broker.ListenAddrs(), ",")
 
 	props := extra
+	// The worker's own clients and its tasks' reach the embedded broker
+	// with the keys a client needs (the tasks' inherit the worker's).
+	maps.Copy(props, client)
 	maps.Copy(props, map[string]string{
 		runtime.KeyBootstrapServers:    bootstrap,
 		runtime.KeyOffsetFile:          filepath.Join(*dataDir, "offsets.json"),
-		runtime.KeyListeners:           "http://127.0.0.1:" + strconv.Itoa(*restPort),
+		runtime.KeyListeners:           rest.scheme() + "://127.0.0.1:" + strconv.Itoa(*restPort),
 		runtime.KeyPluginIsolation:     *isolation,
 		runtime.KeyOffsetFlushInterval: strconv.Itoa(*flushMs),
 	})
+	if err := rest.setup(filepath.Join(*dataDir, "rest"), props); err != nil {
+		return err
+	}
 	sw, err := startStandalone(ctx, props, runtime.FileConfigStore{Path: filepath.Join(*dataDir, "connectors.json")}, logger)
 	if err != nil {
 		return err
@@ -74,16 +85,26 @@ func runDev(ctx context.Context, args []string) error {
 	fmt.Printf("connectd %s (dev mode)\n", version())
 	fmt.Printf("Data dir: %s\n", *dataDir)
 	fmt.Printf("Kafka bootstrap: %s\n", bootstrap)
-	fmt.Printf("REST API: %s\n", sw.restURL)
+	if sec.protocol != "PLAINTEXT" {
+		fmt.Printf("Kafka security: %s (client keys in %s)\n", sec.protocol, filepath.Join(kafkaDir, "client.properties"))
+	}
+	sw.announce()
+	rest.announce()
 	fmt.Printf("Ready. Stop with Ctrl-C.\n")
 	return sw.wait(ctx)
 }
 
 // startBroker starts the embedded Kafka-protocol broker on 127.0.0.1:port,
-// persisting to dir. Its cluster id is kept in dir so it survives restarts.
-func startBroker(port int, dir string) (*kfake.Cluster, error) {
+// persisting to dir, taking clients as sec says. Its cluster id is kept in
+// dir so it survives restarts. It returns the Kafka client keys a client
+// needs to reach it.
+func startBroker(port int, dir string, sec brokerSecurity) (*kfake.Cluster, map[string]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	secOpts, client, err := sec.setup(dir)
+	if err != nil {
+		return nil, nil, err
 	}
 	idPath := filepath.Join(dir, "cluster.id")
 	id, err := os.ReadFile(idPath)
@@ -92,12 +113,12 @@ func startBroker(port int, dir string) (*kfake.Cluster, error) {
 		rand.Read(b)
 		id = []byte("connectd-" + hex.EncodeToString(b))
 		if err := os.WriteFile(idPath, id, 0o644); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	c, err := kfake.NewCluster(
+	opts := append([]kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.Ports(port),
 		kfake.DataDir(dir),
@@ -109,26 +130,30 @@ func startBroker(port int, dir string) (*kfake.Cluster, error) {
 		kfake.AllowAutoTopicCreation(),
 		kfake.DefaultNumPartitions(1),
 		// Workers of a test cluster use short sessions to fail over fast.
-		kfake.GroupMinSessionTimeout(100*time.Millisecond),
-	)
+		kfake.GroupMinSessionTimeout(100 * time.Millisecond),
+	}, secOpts...)
+	c, err := kfake.NewCluster(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("embedded broker on 127.0.0.1:%d: %w", port, err)
+		return nil, nil, fmt.Errorf("embedded broker on 127.0.0.1:%d: %w", port, err)
 	}
-	return c, nil
+	return c, client, nil
 }
 
 func runBroker(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("broker", flag.ContinueOnError)
 	port := fs.Int("port", 9092, "port (on 127.0.0.1)")
 	dataDir := fs.String("data-dir", filepath.Join(defaultDataDir(), "kafka"), "data folder")
+	var sec brokerSecurity
+	sec.flags(fs, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	c, err := startBroker(*port, *dataDir)
+	c, _, err := startBroker(*port, *dataDir, sec)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	fmt.Printf("Kafka client config: %s\n", filepath.Join(*dataDir, "client.properties"))
 	fmt.Printf("Kafka bootstrap: %s\n", strings.Join(c.ListenAddrs(), ","))
 	<-ctx.Done()
 	return nil

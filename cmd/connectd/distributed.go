@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 
 	"github.com/connectd/connectd/framework/runtime"
 )
@@ -29,6 +28,6 @@ func runWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("REST API: %s\n", rw.restURL)
+	rw.announce()
 	return rw.wait(ctx)
 }

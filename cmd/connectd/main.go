@@ -5,6 +5,8 @@
 //	connectd worker worker.properties              one worker of a distributed cluster
 //	connectd broker                                a Kafka-protocol broker for tests
 //	connectd plugin serve NAME                     serve a built-in connector (used by the worker)
+//	connectd ctl COMMAND                           a client for Kafka Connect REST APIs
+//	connectd hash-password NAME                    a REST users-file line
 //	connectd version
 package main
 
@@ -35,6 +37,8 @@ func usage() {
   connectd broker [flags]                   run a Kafka-protocol broker (kfake) with a data dir
   connectd plugin serve NAME                serve a built-in connector as a plugin process
   connectd consume [--max N] TOPIC          print records of a topic (default broker 127.0.0.1:9092)
+  connectd ctl COMMAND ...                  manage connectors through any Kafka Connect REST API ('connectd ctl help')
+  connectd hash-password [--role R] NAME    print a REST users-file line for the password on stdin
   connectd plugins                          list built-in connectors
   connectd version
 Run 'connectd COMMAND -h' for a command's flags.
@@ -66,6 +70,10 @@ func run(args []string) int {
 		err = servePlugin(args[2])
 	case "consume":
 		err = runConsume(ctx, args[1:])
+	case "ctl":
+		return runCtl(ctx, args[1:], os.Stdin, os.Stdout, os.Stderr)
+	case "hash-password":
+		err = runHashPassword(args[1:], os.Stdin, os.Stdout, os.Stderr)
 	case "plugins":
 		b := builtins()
 		for _, name := range slices.Sorted(maps.Keys(b)) {

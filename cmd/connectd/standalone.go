@@ -45,7 +45,7 @@ func runStandalone(ctx context.Context, args []string) error {
 			return fmt.Errorf("connector %s: %w", c["name"], err)
 		}
 	}
-	fmt.Printf("REST API: %s\n", sw.restURL)
+	sw.announce()
 	return sw.wait(ctx)
 }
 

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -28,20 +27,25 @@ type workerHerder interface {
 
 // restWorker is a running worker with its REST API, in either mode.
 type restWorker struct {
-	herder  workerHerder
-	server  *http.Server
-	restURL string
-	serveCh chan error
-	store   offsets.Store
+	herder   workerHerder
+	servers  []*http.Server
+	restURL  string // the advertised listener's URL
+	adminURL string // the first admin listener's, when they are separate
+	serveCh  chan error
+	store    offsets.Store
 }
 
-// newHerder builds a mode's herder on a worker whose REST API listens at url.
-type newHerder func(w *runtime.Worker, url string) (workerHerder, error)
+// newHerder builds a mode's herder on a worker whose REST API other
+// workers reach at url, with client.
+type newHerder func(w *runtime.Worker, url string, client *http.Client) (workerHerder, error)
 
 // startStandalone starts a single worker from its worker properties.
 func startStandalone(ctx context.Context, props map[string]string, cs runtime.ConfigStore, logger *slog.Logger) (*restWorker, error) {
 	cfg, err := runtime.ParseWorkerConfig(props, logger)
 	if err != nil {
+		return nil, err
+	}
+	if err := runtime.CheckKafka(ctx, cfg); err != nil {
 		return nil, err
 	}
 	path := cfg.Parsed.String(runtime.KeyOffsetFile)
@@ -52,7 +56,7 @@ func startStandalone(ctx context.Context, props map[string]string, cs runtime.Co
 	if err != nil {
 		return nil, err
 	}
-	return startWorker(ctx, cfg, store, logger, func(w *runtime.Worker, _ string) (workerHerder, error) {
+	return startWorker(ctx, cfg, store, logger, func(w *runtime.Worker, _ string, _ *http.Client) (workerHerder, error) {
 		return runtime.NewStandalone(ctx, w, cs)
 	})
 }
@@ -67,38 +71,66 @@ func startDistributed(ctx context.Context, props map[string]string, logger *slog
 	if err != nil {
 		return nil, err
 	}
+	// A worker whose credentials the brokers refuse stops here, saying so,
+	// as Kafka Connect's stops when it cannot reach its Kafka cluster.
+	if err := runtime.CheckKafka(ctx, cfg); err != nil {
+		return nil, err
+	}
 	ccfg.LogLevels = runtime.LevelsOf(logger.Handler())
-	store, err := offsets.NewKafka(ctx, offsets.KafkaOptions{
+	// With exactly-once source support, offsets are read read_committed:
+	// only those of committed transactions count.
+	oopts := offsets.KafkaOptions{
 		ClientOpts: runtime.BaseKafkaOpts(cfg), Topic: ccfg.OffsetTopic,
 		Partitions: ccfg.OffsetPartitions, ReplicationFactor: ccfg.OffsetRF,
-	})
+		ReadCommitted: ccfg.ExactlyOnce == runtime.ExactlyOnceEnabled,
+	}
+	global, err := offsets.NewKafka(ctx, oopts)
 	if err != nil {
 		return nil, fmt.Errorf("offsets topic: %w", err)
 	}
-	return startWorker(ctx, cfg, store, logger, func(w *runtime.Worker, url string) (workerHerder, error) {
+	// Connectors' own offsets topics (offsets.storage.topic) are opened as
+	// their tasks first need them, and closed with the worker's.
+	topics := offsets.NewTopics(oopts)
+	store := &workerOffsets{Kafka: global, topics: topics}
+	return startWorker(ctx, cfg, store, logger, func(w *runtime.Worker, url string, client *http.Client) (workerHerder, error) {
+		w.OpenOffsetsTopic = topics.Open
+		ccfg.RESTClient = client
 		return cluster.New(ctx, w, ccfg, url)
 	})
 }
 
-// startWorker opens the REST listener, builds the worker and its herder,
+// startWorker opens the REST listeners, builds the worker and its herder,
 // and serves the API.
 func startWorker(ctx context.Context, cfg *runtime.WorkerConfig, store offsets.Store, logger *slog.Logger, mk newHerder) (*restWorker, error) {
+	rest, err := parseREST(cfg)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	reg, err := runtime.NewRegistry(ctx, builtins(), cfg.Isolated, cfg.PluginPath, logger)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	listen, err := listenAddr(cfg.Parsed.List(runtime.KeyListeners))
+	bound, err := rest.open()
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
+	closeAll := func() {
+		for _, b := range bound {
+			b.ln.Close()
+		}
 		store.Close()
-		return nil, fmt.Errorf("REST listener: %w", err)
 	}
-	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	var adv boundListener
+	for _, b := range bound {
+		if !b.admin && b.scheme == rest.advertised {
+			adv = b
+			break
+		}
+	}
+	host, port, _ := net.SplitHostPort(adv.ln.Addr().String())
 	if h := cfg.Parsed.String(runtime.KeyAdvertisedHost); h != "" {
 		host = h
 	}
@@ -107,23 +139,47 @@ func startWorker(ctx context.Context, cfg *runtime.WorkerConfig, store offsets.S
 	}
 	id := net.JoinHostPort(host, port)
 	w := runtime.NewWorker(id, cfg, reg, store, logger)
-	h, err := mk(w, "http://"+id)
+	h, err := mk(w, rest.advertised+"://"+id, rest.client)
 	if err != nil {
-		ln.Close()
-		store.Close()
+		closeAll()
 		return nil, err
 	}
-	opts := api.Options{Logger: w.Logger, Metrics: promhttp.HandlerFor(w.Metrics.Registry, promhttp.HandlerOpts{})}
+	opts := api.Options{Logger: w.Logger, Metrics: promhttp.HandlerFor(w.Metrics.Registry, promhttp.HandlerOpts{}), Auth: rest.auth, CORS: rest.cors}
 	if levels := runtime.LevelsOf(logger.Handler()); levels != nil {
 		opts.Loggers = levels
 	}
 	if r, ok := h.(interface{ Ready() error }); ok {
 		opts.Ready = r.Ready
 	}
-	srv := &http.Server{Handler: api.New(h, opts).Handler(), ReadHeaderTimeout: 10 * time.Second}
-	rw := &restWorker{herder: h, server: srv, restURL: "http://" + ln.Addr().String(), serveCh: make(chan error, 1), store: store}
-	go func() { rw.serveCh <- srv.Serve(ln) }()
+	if rest.separate {
+		opts.Admin = api.AdminElsewhere
+	}
+	main := api.New(h, opts).Handler()
+	adminOpts := opts
+	adminOpts.Admin = api.AdminOnly
+	admin := api.New(h, adminOpts).Handler()
+	rw := &restWorker{herder: h, restURL: adv.url(), serveCh: make(chan error, len(bound)), store: store}
+	for _, b := range bound {
+		handler := main
+		if b.admin {
+			handler = admin
+			if rw.adminURL == "" {
+				rw.adminURL = b.url()
+			}
+		}
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(w.Logger.Handler(), slog.LevelDebug)}
+		rw.servers = append(rw.servers, srv)
+		go func() { rw.serveCh <- srv.Serve(b.ln) }()
+	}
 	return rw, nil
+}
+
+// announce prints where the REST API listens.
+func (rw *restWorker) announce() {
+	fmt.Printf("REST API: %s\n", rw.restURL)
+	if rw.adminURL != "" {
+		fmt.Printf("REST admin API: %s\n", rw.adminURL)
+	}
 }
 
 // wait serves until ctx ends, then stops the REST API and drains every task.
@@ -135,7 +191,9 @@ func (rw *restWorker) wait(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	rw.server.Shutdown(sctx)
+	for _, srv := range rw.servers {
+		srv.Shutdown(sctx)
+	}
 	rw.herder.Close()
 	rw.store.Close()
 	if errors.Is(err, http.ErrServerClosed) {
@@ -144,18 +202,14 @@ func (rw *restWorker) wait(ctx context.Context) error {
 	return err
 }
 
-// listenAddr turns Kafka Connect's listeners value (http://host:port, the
-// first one) into a listen address.
-func listenAddr(listeners []string) (string, error) {
-	if len(listeners) == 0 {
-		return ":8083", nil
-	}
-	u, err := url.Parse(listeners[0])
-	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("worker config: listeners: %q is not a URL like http://host:8083", listeners[0])
-	}
-	if u.Scheme != "http" {
-		return "", fmt.Errorf("worker config: listeners: only http is supported, got %q", listeners[0])
-	}
-	return u.Host, nil
+// workerOffsets is a distributed worker's offset store: the worker's
+// offsets topic, and closing it closes the connectors' own offsets topics
+// too.
+type workerOffsets struct {
+	*offsets.Kafka
+	topics *offsets.Topics
+}
+
+func (o *workerOffsets) Close() error {
+	return errors.Join(o.topics.Close(), o.Kafka.Close())
 }

@@ -57,6 +57,7 @@ type SourceTask struct {
 	limit     *limiter
 	done      atomic.Bool
 	stopped   bool
+	txn       connect.TransactionContext // set with transaction.boundary=connector
 
 	// payload is record.size filler characters, built once per task; the
 	// simple schema shares payloadValue (already boxed) between records.
@@ -160,6 +161,7 @@ func (t *SourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 		}
 	}
 	recs := t.generate(int(want))
+	t.markBoundaries(recs, t.next)
 	t.next += want
 	if t.cfg.records > 0 && t.next >= t.cfg.records {
 		t.done.Store(true)

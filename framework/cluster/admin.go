@@ -43,7 +43,7 @@ func (d *Distributed) ConnectorOffsets(ctx context.Context, name string) (herder
 	if err != nil {
 		return herder.ConnectorOffsets{}, fmt.Errorf("connector %s: %w", name, err)
 	}
-	return d.w.ConnectorOffsets(ctx, name, entry)
+	return d.w.ConnectorOffsets(ctx, name, entry, cfg)
 }
 
 // AlterConnectorOffsets implements herder.OffsetsManager. As in Kafka
@@ -87,8 +87,16 @@ func (d *Distributed) modifyOffsets(ctx context.Context, name string, offsets []
 	if err != nil {
 		return herder.Message{}, fmt.Errorf("connector %s: %w", name, err)
 	}
-	if reset {
-		return d.w.ResetConnectorOffsets(ctx, name, entry)
+	if d.w.ExactlyOnce.Enabled() && runtime.ConnectorType(entry) == herder.Source {
+		// Exactly once, a task of the connector that still runs somewhere
+		// (a zombie: a worker cut off from the group) could commit its
+		// own offsets over these. Fence every task it ever started first.
+		if err := d.fenceForOffsets(ctx, name); err != nil {
+			return herder.Message{}, err
+		}
 	}
-	return d.w.AlterConnectorOffsets(ctx, name, entry, offsets)
+	if reset {
+		return d.w.ResetConnectorOffsets(ctx, name, entry, cfg)
+	}
+	return d.w.AlterConnectorOffsets(ctx, name, entry, cfg, offsets)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -113,6 +114,12 @@ func startNode(t *testing.T, seeds []string) *node {
 // when runtime.LogLevels made it, its REST API serves /admin/loggers.
 func startNodeLogging(t *testing.T, seeds []string, logger *slog.Logger) *node {
 	t.Helper()
+	return startNodeWith(t, seeds, logger, nil)
+}
+
+// startNodeWith starts a node whose worker has extra properties.
+func startNodeWith(t *testing.T, seeds []string, logger *slog.Logger, extra map[string]string) *node {
+	t.Helper()
 	ctx := context.Background()
 	props := map[string]string{
 		"bootstrap.servers": seeds[0], "plugin.isolation": "none", "offset.flush.interval.ms": "100",
@@ -120,6 +127,7 @@ func startNodeLogging(t *testing.T, seeds []string, logger *slog.Logger) *node {
 		"offset.storage.partitions": "3", "session.timeout.ms": "2000", "heartbeat.interval.ms": "200",
 		"scheduled.rebalance.max.delay.ms": "0",
 	}
+	maps.Copy(props, extra)
 	wc, err := runtime.ParseWorkerConfig(props, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +141,8 @@ func startNodeLogging(t *testing.T, seeds []string, logger *slog.Logger) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := offsets.NewKafka(ctx, offsets.KafkaOptions{ClientOpts: runtime.BaseKafkaOpts(wc), Topic: cc.OffsetTopic, Partitions: cc.OffsetPartitions})
+	store, err := offsets.NewKafka(ctx, offsets.KafkaOptions{ClientOpts: runtime.BaseKafkaOpts(wc), Topic: cc.OffsetTopic, Partitions: cc.OffsetPartitions,
+		ReadCommitted: cc.ExactlyOnce == runtime.ExactlyOnceEnabled})
 	if err != nil {
 		t.Fatal(err)
 	}

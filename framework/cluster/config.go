@@ -2,6 +2,9 @@ package cluster
 
 import (
 	"fmt"
+	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/connectd/connectd/framework/connect"
@@ -24,6 +27,15 @@ const (
 	KeyRebalanceTimeout      = "rebalance.timeout.ms"
 	KeyScheduledRebalanceMax = "scheduled.rebalance.max.delay.ms"
 	KeyWorkerSyncTimeout     = "worker.sync.timeout.ms"
+
+	// Exactly-once source support (KIP-618).
+	KeyExactlyOnceSourceSupport = "exactly.once.source.support"
+	// Inter-worker request signing (KIP-507).
+	KeyInterWorkerKeyAlgorithm      = "inter.worker.key.generation.algorithm"
+	KeyInterWorkerKeySize           = "inter.worker.key.size"
+	KeyInterWorkerKeyTTL            = "inter.worker.key.ttl.ms"
+	KeyInterWorkerSignatureAlgo     = "inter.worker.signature.algorithm"
+	KeyInterWorkerVerificationAlgos = "inter.worker.verification.algorithms"
 )
 
 // ConfigDef defines the distributed worker keys. Kafka Connect's defaults
@@ -46,6 +58,19 @@ func ConfigDef() *connect.ConfigDef {
 		connect.ConfigKey{Name: KeyRebalanceTimeout, Type: connect.TypeInt, Default: "60000", Importance: connect.High, Doc: "How long every worker has to rejoin once a rebalance starts, in ms.", Validator: connect.AtLeast(1)},
 		connect.ConfigKey{Name: KeyScheduledRebalanceMax, Type: connect.TypeInt, Default: "300000", Importance: connect.Medium, Doc: "How long the work of a worker that left waits for it to come back before it is reassigned, in ms; 0 reassigns at once.", Validator: connect.AtLeast(0)},
 		connect.ConfigKey{Name: KeyWorkerSyncTimeout, Type: connect.TypeInt, Default: "3000", Importance: connect.Medium, Doc: "How long a worker waits to catch up with the config topic before it gives up its work and rejoins, in ms.", Validator: connect.AtLeast(1)},
+		connect.ConfigKey{Name: KeyExactlyOnceSourceSupport, Type: connect.TypeString, Default: runtime.ExactlyOnceDisabled, Importance: connect.High,
+			Doc:       "Whether to enable exactly-once support for source connectors in the cluster by using transactions to write source records and their source offsets, and by proactively fencing out old task generations before bringing up new ones. To enable exactly-once source support on a new cluster, set this property to 'enabled'. To enable support on an existing cluster, first set to 'preparing' on every worker in the cluster, then set to 'enabled'. A rolling upgrade may be used for both changes.",
+			Validator: runtime.OneOfFold(runtime.ExactlyOnceDisabled, runtime.ExactlyOncePreparing, runtime.ExactlyOnceEnabled)},
+		connect.ConfigKey{Name: KeyInterWorkerKeyAlgorithm, Type: connect.TypeString, Default: defaultHMAC, Importance: connect.Low,
+			Doc: "The algorithm to use for generating internal request keys. One of HmacSHA1, HmacSHA224, HmacSHA256, HmacSHA384, HmacSHA512.", Validator: knownHMAC},
+		connect.ConfigKey{Name: KeyInterWorkerKeySize, Type: connect.TypeInt, Default: "", Importance: connect.Low,
+			Doc: "The size of the key to use for signing internal requests, in bits. If empty, the default key size for the key generation algorithm will be used.", Validator: keySizeBits},
+		connect.ConfigKey{Name: KeyInterWorkerKeyTTL, Type: connect.TypeInt, Default: "3600000", Importance: connect.Low,
+			Doc: "The TTL of generated session keys used for internal request validation, in milliseconds.", Validator: connect.AtLeast(0)},
+		connect.ConfigKey{Name: KeyInterWorkerSignatureAlgo, Type: connect.TypeString, Default: defaultHMAC, Importance: connect.Low,
+			Doc: "The algorithm used to sign internal requests. One of HmacSHA1, HmacSHA224, HmacSHA256, HmacSHA384, HmacSHA512.", Validator: knownHMAC},
+		connect.ConfigKey{Name: KeyInterWorkerVerificationAlgos, Type: connect.TypeList, Default: defaultHMAC, Importance: connect.Low,
+			Doc: "A list of permitted algorithms for verifying internal requests, which must include the algorithm used for the inter.worker.signature.algorithm property.", Validator: knownHMACs},
 	)
 }
 
@@ -53,12 +78,23 @@ func ConfigDef() *connect.ConfigDef {
 type Config struct {
 	GroupID string
 
+	// RESTClient sends the requests this worker makes of other workers'
+	// REST APIs (writes forwarded to the leader, task restarts to the
+	// task's worker), with the TLS settings of the worker's https
+	// listeners. Nil means a plain client.
+	RESTClient *http.Client
+
 	ConfigTopic, OffsetTopic, StatusTopic string
 	ConfigRF, OffsetRF, StatusRF          int16
 	OffsetPartitions, StatusPartitions    int32
 
 	SessionTimeout, HeartbeatInterval, RebalanceTimeout time.Duration
 	MaxDelay, SyncTimeout                               time.Duration
+
+	// ExactlyOnce is exactly.once.source.support, lower case.
+	ExactlyOnce string
+	// Signing is the inter-worker request signing setup (KIP-507).
+	Signing Signing
 
 	// LogLevels are the worker's log levels, which log levels set with
 	// scope=cluster change (KIP-976). ParseConfig leaves it nil: the caller
@@ -89,6 +125,18 @@ func ParseConfig(wc *runtime.WorkerConfig) (Config, error) {
 	}
 	if c.ConfigTopic == c.OffsetTopic || c.ConfigTopic == c.StatusTopic || c.OffsetTopic == c.StatusTopic {
 		return Config{}, fmt.Errorf("worker config: %s, %s and %s must be three different topics", KeyConfigTopic, KeyOffsetTopic, KeyStatusTopic)
+	}
+	c.ExactlyOnce = strings.ToLower(p.String(KeyExactlyOnceSourceSupport))
+	c.Signing = Signing{
+		KeyAlgorithm:       p.String(KeyInterWorkerKeyAlgorithm),
+		KeyBytes:           int(p.Int(KeyInterWorkerKeySize)) / 8,
+		KeyTTL:             ms(KeyInterWorkerKeyTTL),
+		SignatureAlgorithm: p.String(KeyInterWorkerSignatureAlgo),
+		Verification:       p.List(KeyInterWorkerVerificationAlgos),
+	}
+	if !slices.Contains(c.Signing.Verification, c.Signing.SignatureAlgorithm) {
+		return Config{}, fmt.Errorf("worker config: %s=%s must be one of %s (%s), so that other workers accept this worker's requests",
+			KeyInterWorkerSignatureAlgo, c.Signing.SignatureAlgorithm, KeyInterWorkerVerificationAlgos, strings.Join(c.Signing.Verification, ","))
 	}
 	if c.HeartbeatInterval >= c.SessionTimeout {
 		return Config{}, fmt.Errorf("worker config: %s (%s) must be below %s (%s)", KeyHeartbeatInterval, c.HeartbeatInterval, KeySessionTimeout, c.SessionTimeout)

@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -41,6 +40,8 @@ type Distributed struct {
 	levels *runtime.LogLevels // the worker's log levels; nil when its logger has none
 
 	groupClient *kgo.Client
+	rebalance   *runtime.RebalanceMetrics
+	coordinator *runtime.CoordinatorMetrics
 	configs     *storage.ConfigLog
 	statuses    *storage.StatusLog
 	status      *statusWriter
@@ -64,7 +65,12 @@ type Distributed struct {
 	conns         map[string]*runningConn
 	tasks         map[herder.TaskID]*runningTask
 	restarts      []restartRequest
+	fencing       map[string]bool // connectors whose zombie fencing this worker asked for
 
+	// fenceMu serialises zombie fencing on the leader.
+	fenceMu sync.Mutex
+
+	runCtx context.Context // ends when Close begins to stop the background work
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
 }
@@ -103,17 +109,25 @@ func New(ctx context.Context, w *runtime.Worker, cfg Config, url string) (*Distr
 		w: w, cfg: cfg, url: url,
 		logger:        w.Logger.With("worker", w.ID),
 		levels:        cfg.LogLevels,
-		http:          &http.Client{Timeout: 30 * time.Second},
+		http:          cfg.RESTClient,
 		kick:          make(chan struct{}, 1),
 		assignedConns: map[string]bool{},
 		assignedTasks: map[herder.TaskID]bool{},
 		conns:         map[string]*runningConn{},
 		tasks:         map[herder.TaskID]*runningTask{},
+		fencing:       map[string]bool{},
 	}
-	opts := storage.Options{ClientOpts: w.KafkaOpts, Logger: d.logger}
+	if d.http == nil {
+		d.http = &http.Client{Timeout: 30 * time.Second}
+	}
+	w.ExactlyOnce = runtime.ExactlyOnce{Mode: cfg.ExactlyOnce, GroupID: cfg.GroupID}
+	opts := storage.Options{ClientOpts: w.InternalKafkaOpts(), Logger: d.logger}
 	var err error
 	co := opts
 	co.Topic, co.Partitions, co.ReplicationFactor = cfg.ConfigTopic, 1, cfg.ConfigRF
+	if cfg.ExactlyOnce != runtime.ExactlyOnceDisabled {
+		co.TransactionalID = configTransactionalID(cfg.GroupID)
+	}
 	if d.configs, err = storage.OpenConfigLog(ctx, co, d.onConfigChange); err != nil {
 		return nil, fmt.Errorf("config topic: %w", err)
 	}
@@ -133,24 +147,25 @@ func New(ctx context.Context, w *runtime.Worker, cfg Config, url string) (*Distr
 	}
 	d.status = newStatusWriter(d.statuses, w.ID, d.logger)
 
-	d.groupClient, err = kgo.NewClient(append(slices.Clone(w.KafkaOpts), kgo.ClientID(w.Config.ClientID+"-"+cfg.GroupID))...)
+	d.groupClient, err = kgo.NewClient(w.InternalKafkaOpts(kgo.ClientID(w.Config.ClientID + "-" + cfg.GroupID))...)
 	if err != nil {
 		d.status.close(ctx)
 		d.closeLogs()
 		return nil, err
 	}
+	d.rebalance, d.coordinator = w.Metrics.EnableRebalance(w.Config.ClientID + "-" + cfg.GroupID)
 	d.member = group.NewMember(group.Config{
 		Client: d.groupClient, GroupID: cfg.GroupID, URL: url,
 		SessionTimeout: cfg.SessionTimeout, RebalanceTimeout: cfg.RebalanceTimeout,
 		HeartbeatInterval: cfg.HeartbeatInterval, MaxDelay: cfg.MaxDelay,
-		Logger: d.logger,
+		Logger: d.logger, Observer: &observer{d: d},
 	}, handler{d})
 
 	d.mu.Lock()
 	d.started = true
 	d.mu.Unlock()
 	runCtx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
+	d.runCtx, d.cancel = runCtx, cancel
 	d.bg.Add(2)
 	go func() {
 		defer d.bg.Done()
@@ -350,12 +365,13 @@ func (d *Distributed) ConnectorStatus(_ context.Context, name string) (herder.Co
 	for i := range s.Tasks[name] {
 		st.Tasks = append(st.Tasks, d.taskState(herder.TaskID{Connector: name, Task: i}))
 	}
+	st.ExactlyOnce = runtime.TasksExactlyOnce(st.Type, cfg, st.Tasks)
 	return st, nil
 }
 
 func (d *Distributed) taskState(id herder.TaskID) herder.TaskState {
 	if ts, ok := d.statuses.Task(id); ok {
-		return herder.TaskState{ID: id.Task, State: ts.State, WorkerID: ts.WorkerID, Trace: ts.Trace, Progress: ts.Progress}
+		return herder.TaskState{ID: id.Task, State: ts.State, WorkerID: ts.WorkerID, Trace: ts.Trace, Progress: ts.Progress, ExactlyOnce: ts.ExactlyOnce}
 	}
 	return herder.TaskState{ID: id.Task, State: herder.Unassigned}
 }

@@ -8,10 +8,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/connectd/connectd/framework/cluster/group"
 	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/framework/plugin"
 	"github.com/connectd/connectd/framework/runtime"
 )
 
@@ -83,6 +85,8 @@ func (h handler) Assigned(ctx context.Context, a group.Assignment) {
 		}
 		return
 	}
+	d.rebalance.Completed(a.Generation, a.LeaderURL, "sessioned")
+	d.coordinator.Assigned(len(a.Connectors), len(a.Tasks))
 	d.mu.Lock()
 	if d.closing {
 		d.mu.Unlock()
@@ -136,6 +140,7 @@ func (d *Distributed) reconcile(ctx context.Context) {
 	for name, cfgs := range sends {
 		d.sendTaskConfigs(ctx, name, cfgs)
 	}
+	d.leaderDuties(ctx)
 }
 
 // stopUnwanted stops, in parallel, every instance that is not assigned,
@@ -247,6 +252,15 @@ func (d *Distributed) startWanted(ctx context.Context, gen int32) {
 		if s.Inconsistent[id.Connector] || id.Task >= len(ts) {
 			continue
 		}
+		d.mu.Lock()
+		running := d.tasks[id] != nil
+		d.mu.Unlock()
+		if !running && d.awaitsFencing(id.Connector, s.Connectors[id.Connector], s.PendingFencing) {
+			// Exactly once: the connector's older tasks are fenced out
+			// first; the task count record that says so starts this one.
+			d.requestFencing(id.Connector)
+			continue
+		}
 		paused := s.TargetStates[id.Connector] == herder.TargetPaused
 		d.mu.Lock()
 		rt := d.tasks[id]
@@ -294,15 +308,20 @@ func (d *Distributed) startConnector(ctx context.Context, name string, cfg map[s
 
 // startTask starts an assigned task. Callers hold opMu.
 func (d *Distributed) startTask(id herder.TaskID, cfg map[string]string, paused bool, gen int32) {
-	report := func(s herder.State, trace string) { d.status.task(id, gen, s, trace) }
 	entry, err := d.w.Plugins.Lookup(cfg[runtime.KeyConnectorClass])
 	if err != nil {
-		report(herder.Failed, runtime.Trace(err))
+		d.status.task(id, gen, herder.Failed, runtime.Trace(err))
 		return
 	}
+	eos := d.w.ExactlyOnce.Enabled() && entry.Info.Kind == plugin.Source
+	report := func(s herder.State, trace string) { d.status.taskEOS(id, gen, s, trace, eos) }
 	report(herder.Unassigned, "")
 	progress := func(p map[string]any) { d.status.taskProgress(id, gen, p) }
-	t := d.w.StartTask(runtime.TaskSpec{ID: id, Entry: entry, Config: cfg, Report: report, Progress: progress, Topic: d.topicFunc(id)}, paused)
+	spec := runtime.TaskSpec{ID: id, Entry: entry, Config: cfg, Report: report, Progress: progress, Topic: d.topicFunc(id)}
+	if d.w.ExactlyOnce.Enabled() && entry.Info.Kind == plugin.Source {
+		spec.PreProducerCheck = d.preProducerCheck(id, cfg)
+	}
+	t := d.w.StartTask(spec, paused)
 	d.mu.Lock()
 	d.tasks[id] = &runningTask{task: t, config: cfg, paused: paused}
 	d.mu.Unlock()
@@ -425,3 +444,32 @@ var (
 	_ herder.Herder           = (*Distributed)(nil)
 	_ herder.TaskConfigWriter = (*Distributed)(nil)
 )
+
+// observer feeds the member's group requests to the worker's
+// connect-coordinator and connect-worker-rebalance metrics.
+type observer struct {
+	d       *Distributed
+	started atomic.Int64 // unix nanos of the rebalance under way
+}
+
+func (o *observer) Rebalancing() {
+	o.started.CompareAndSwap(0, time.Now().UnixNano())
+	o.d.rebalance.Started()
+}
+
+func (o *observer) JoinGroup(d time.Duration, err error) { o.d.coordinator.Join(d, err) }
+
+func (o *observer) SyncGroup(d time.Duration, err error) {
+	o.d.coordinator.Sync(d, err)
+	if err == nil {
+		if s := o.started.Swap(0); s != 0 {
+			o.d.coordinator.Rebalanced(time.Duration(time.Now().UnixNano() - s))
+		}
+	}
+}
+
+func (o *observer) Heartbeat(d time.Duration, err error) {
+	if err == nil {
+		o.d.coordinator.Heartbeat(d)
+	}
+}

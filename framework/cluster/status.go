@@ -114,9 +114,16 @@ func (s *statusWriter) connector(name string, gen int32, state herder.State, tra
 // the task reported last stays, except on UNASSIGNED: a task let go or
 // starting anew has none yet.
 func (s *statusWriter) task(id herder.TaskID, gen int32, state herder.State, trace string) {
+	s.taskEOS(id, gen, state, trace, false)
+}
+
+// taskEOS is task for a task that runs exactly once when eos is set: its
+// RUNNING and PAUSED reports say so.
+func (s *statusWriter) taskEOS(id herder.TaskID, gen int32, state herder.State, trace string, eos bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := storage.Status{State: state, Trace: trace, WorkerID: s.worker, Generation: gen}
+	st := storage.Status{State: state, Trace: trace, WorkerID: s.worker, Generation: gen,
+		ExactlyOnce: eos && (state == herder.Running || state == herder.Paused)}
 	if prev, ok := s.tasks[id]; ok && prev.Generation == gen && state != herder.Unassigned {
 		st.Progress = prev.Progress
 	}

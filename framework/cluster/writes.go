@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/connectd/connectd/api"
@@ -47,12 +48,15 @@ func (d *Distributed) leader(ctx context.Context) (*api.Client, error) {
 		return nil, conflict(msgNoLeader)
 	}
 	if d.isLeader() {
+		if err := d.claimWrites(ctx); err != nil {
+			return nil, fmt.Errorf("claim the config topic's writes as leader: %w", err)
+		}
 		return nil, nil
 	}
 	if herder.Forwarded(ctx) {
 		return nil, conflict(msgNotLeader)
 	}
-	return &api.Client{BaseURL: url, HTTP: d.http}, nil
+	return &api.Client{BaseURL: url, HTTP: d.http, Sign: d.signer()}, nil
 }
 
 // readBack waits until this worker's view holds everything in the config
@@ -189,6 +193,13 @@ func (d *Distributed) SetTargetState(ctx context.Context, name string, target he
 // PutTaskConfigs implements herder.TaskConfigWriter: the worker running a
 // connector hands the leader the task configs it generated.
 func (d *Distributed) PutTaskConfigs(ctx context.Context, name string, configs []map[string]string) error {
+	if r, ok := herder.InternalRequestFrom(ctx); ok {
+		// From another worker: only one that knows the session key may
+		// write task configs.
+		if err := d.verify(r); err != nil {
+			return err
+		}
+	}
 	fwd, err := d.leader(ctx)
 	if err != nil {
 		return err
@@ -273,6 +284,9 @@ func (d *Distributed) RestartTask(ctx context.Context, id herder.TaskID) error {
 	if owner == "" || owner == d.w.ID || herder.Forwarded(ctx) {
 		return conflict(fmt.Sprintf("Cannot restart task %s: no worker runs it right now (it is being assigned); try again shortly", id))
 	}
-	c := &api.Client{BaseURL: "http://" + owner, HTTP: d.http}
+	// The task's worker speaks the scheme this one advertises: a cluster's
+	// workers share their listener settings.
+	scheme, _, _ := strings.Cut(d.url, "://")
+	c := &api.Client{BaseURL: scheme + "://" + owner, HTTP: d.http, Sign: d.signer()}
 	return c.RestartTask(herder.WithForwarded(ctx), id.Connector, id.Task)
 }

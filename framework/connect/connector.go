@@ -140,6 +140,29 @@ type PreCommitter interface {
 	PreCommit(ctx context.Context, offsets map[TopicPartition]int64) (map[TopicPartition]int64, error)
 }
 
+// ErrantRecordReporter hands the framework a record a sink task took in an
+// earlier Put and then found it cannot write (Kafka Connect's
+// ErrantRecordReporter): a document refused by a bulk request that was
+// still in flight when Put returned. The framework handles the record as
+// one Put rejected in a BatchError: it is logged per errors.log.enable,
+// written, as consumed, to the dead letter queue when there is one, then
+// skipped with errors.tolerance=all or fails the task with none.
+//
+// Report must be given the *Record that Put received. It does not block
+// and may be called from any goroutine. The framework commits no offset
+// past a reported record before it has handled the report; so a task
+// reports a record first, then counts it durable (PendingOffsets.Done).
+type ErrantRecordReporter interface {
+	Report(rec *Record, err error)
+}
+
+// ErrantRecordReporting is implemented by sink tasks that learn only
+// after Put returned that a record cannot be written. The framework calls
+// SetErrantRecordReporter once, before Start.
+type ErrantRecordReporting interface {
+	SetErrantRecordReporter(ErrantRecordReporter)
+}
+
 // PartitionAware is implemented by sink tasks that keep per-partition state
 // (writers, buffers). Open is called when partitions are assigned to the
 // task, Close before they are taken away (after a final Flush). Both run on

@@ -122,3 +122,55 @@ func ExamplePendingOffsets() {
 	// 11 1
 	// 15 0
 }
+
+// ledgerTask reads a ledger whose entries belong to business transactions;
+// with transaction.boundary=connector it ends each Kafka transaction where
+// a business transaction ends, so a read_committed consumer never sees
+// half of one.
+type ledgerTask struct {
+	txn     connect.TransactionContext // nil unless boundaries are the task's
+	entries []ledgerEntry
+}
+
+type ledgerEntry struct {
+	seq  int64
+	last bool // the last entry of its business transaction
+}
+
+// SetTransactionContext is called before Start, only with
+// transaction.boundary=connector.
+func (t *ledgerTask) SetTransactionContext(tc connect.TransactionContext) { t.txn = tc }
+
+func (t *ledgerTask) poll() []*connect.Record {
+	var out []*connect.Record
+	for _, e := range t.entries {
+		r := &connect.Record{Topic: "ledger", Partition: -1, ValueSchema: connect.Int64Schema, Value: e.seq,
+			SourcePartition: map[string]any{"ledger": "main"}, SourceOffset: map[string]any{"seq": e.seq}}
+		out = append(out, r)
+		if e.last && t.txn != nil {
+			t.txn.CommitTransactionAfter(r)
+		}
+	}
+	return out
+}
+
+// printTxn prints the requests a task makes.
+type printTxn struct{}
+
+func (printTxn) CommitTransaction() { fmt.Println("commit after the next batch") }
+func (printTxn) AbortTransaction()  { fmt.Println("abort after the next batch") }
+func (printTxn) CommitTransactionAfter(r *connect.Record) {
+	fmt.Println("commit after", r.Value)
+}
+func (printTxn) AbortTransactionAfter(r *connect.Record) { fmt.Println("abort after", r.Value) }
+
+// A source task that defines its own transaction boundaries.
+func ExampleTransactionContext() {
+	t := &ledgerTask{entries: []ledgerEntry{{1, false}, {2, true}, {3, false}, {4, false}, {5, true}}}
+	var _ connect.TransactionBoundaryTask = t
+	t.SetTransactionContext(printTxn{})
+	t.poll()
+	// Output:
+	// commit after 2
+	// commit after 5
+}

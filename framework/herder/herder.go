@@ -166,6 +166,9 @@ type TaskState struct {
 	// done; absent when it reports none. A connectd addition to Kafka
 	// Connect's status.
 	Progress map[string]any `json:"progress,omitempty"`
+	// ExactlyOnce says the task runs exactly once: its records and
+	// offsets go in transactions (KIP-618). A connectd addition.
+	ExactlyOnce bool `json:"exactly_once,omitempty"`
 }
 
 // ConnectorStatus is the body of GET /connectors/{c}/status.
@@ -174,6 +177,19 @@ type ConnectorStatus struct {
 	Connector ConnectorState `json:"connector"`
 	Tasks     []TaskState    `json:"tasks"`
 	Type      ConnectorType  `json:"type"`
+	// ExactlyOnce says, for a source connector, whether its tasks run
+	// exactly once (KIP-618): every task reports that it does. Absent for
+	// sinks. A connectd addition to Kafka Connect's status.
+	ExactlyOnce *ExactlyOnceStatus `json:"exactly_once,omitempty"`
+}
+
+// ExactlyOnceStatus is how a source connector delivers.
+type ExactlyOnceStatus struct {
+	// Enabled: records and offsets are written in transactions.
+	Enabled bool `json:"enabled"`
+	// TransactionBoundary is the connector's transaction.boundary when
+	// Enabled.
+	TransactionBoundary string `json:"transaction_boundary,omitempty"`
 }
 
 // PluginInfo is one element of GET /connector-plugins.

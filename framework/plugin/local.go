@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -33,12 +34,19 @@ type local struct {
 	convNames [3]string // key, value, header converter, as configured
 	className string
 	never     chan struct{}
+	// errant takes the reports of a sink task that is a
+	// connect.ErrantRecordReporting; nil for others.
+	errant *errantReporter
 
 	// The encoding of the source partition map seen last: tasks nearly
 	// always hand the same map with every record of a partition, and the
 	// SDK asks them not to change a map once handed over.
 	lastPart    map[string]any
 	lastPartEnc []byte
+
+	// txn is the transaction context of a source task that defines its
+	// own transaction boundaries; nil otherwise.
+	txn *txnContext
 }
 
 // NewLocal returns a Client that runs p in this process.
@@ -128,6 +136,10 @@ func (l *local) SourceStart(ctx context.Context, config map[string]string, offse
 		return err
 	}
 	task := l.p.NewSource().NewTask()
+	if tb, ok := task.(connect.TransactionBoundaryTask); ok && config[connect.KeyTransactionBoundary] == connect.BoundaryConnector {
+		l.txn = newTxnContext()
+		tb.SetTransactionContext(l.txn)
+	}
 	if err := task.Start(ctx, config, om); err != nil {
 		return err
 	}
@@ -153,7 +165,16 @@ func (l *local) sourcePollInto(ctx context.Context, out []Record) ([]Record, err
 	if err != nil {
 		return nil, err
 	}
+	var txns []TxnRequest
+	batchTxn := TxnNone
+	if l.txn != nil {
+		txns, batchTxn = l.txn.take(recs)
+	}
 	if len(recs) == 0 {
+		if batchTxn != TxnNone {
+			// Nothing to carry the request: a marker record does.
+			return append(out[:0], Record{Partition: -1, Dropped: true, Txn: batchTxn}), nil
+		}
 		return nil, nil
 	}
 	if cap(out) >= len(recs) {
@@ -164,6 +185,12 @@ func (l *local) sourcePollInto(ctx context.Context, out []Record) ([]Record, err
 	}
 	for i, r := range recs {
 		l.processSource(ctx, r, &out[i])
+		if txns != nil {
+			out[i].Txn = txns[i]
+		}
+		if batchTxn != TxnNone && i == len(recs)-1 {
+			out[i].Txn = batchTxn
+		}
 		if out[i].Err != nil && !l.policy.TolerateAll {
 			// errors.tolerance=none: the task fails at this record. The
 			// records before it go on (their offsets are committed, as in
@@ -178,10 +205,25 @@ func (l *local) sourcePollInto(ctx context.Context, out []Record) ([]Record, err
 }
 
 // encodeOffsets sets the source offset of the newest record of each source
+// partition in each stretch of the batch that ends with a transaction
+// request (the whole batch, nearly always), so a transaction commits the
+// offsets of exactly its records.
+func (l *local) encodeOffsets(recs []*connect.Record, out []Record) {
+	start := 0
+	for i := range out {
+		if out[i].Txn != TxnNone {
+			l.encodeStretchOffsets(recs[start:i+1], out[start:i+1])
+			start = i + 1
+		}
+	}
+	l.encodeStretchOffsets(recs[start:], out[start:])
+}
+
+// encodeStretchOffsets sets the source offset of the newest record of each source
 // partition in the batch. The worker commits a batch's records of one
 // partition together, once all are acknowledged, at the newest offset
 // among them: encoding the older offsets would be wasted work.
-func (l *local) encodeOffsets(recs []*connect.Record, out []Record) {
+func (l *local) encodeStretchOffsets(recs []*connect.Record, out []Record) {
 	var seen [][]byte
 	for i := len(out) - 1; i >= 0; i-- {
 		part := out[i].SourcePartition
@@ -371,6 +413,10 @@ func (l *local) SinkStart(ctx context.Context, config map[string]string) error {
 		return err
 	}
 	task := l.p.NewSink().NewTask()
+	if er, ok := task.(connect.ErrantRecordReporting); ok {
+		l.errant = newErrantReporter(l)
+		er.SetErrantRecordReporter(l.errant)
+	}
 	if err := task.Start(ctx, config); err != nil {
 		return err
 	}
@@ -399,7 +445,18 @@ func (l *local) SinkClose(ctx context.Context, partitions []connect.TopicPartiti
 // conversion or a transform and puts nothing: the worker fails the task at
 // that record (or, for a retriable failure, hands the batch again). With
 // all, failed records are left out and the rest is put.
+//
+// The answer also carries the records the task reported since the last
+// put (connect.ErrantRecordReporter), with Index -1.
 func (l *local) SinkPut(ctx context.Context, records []Record) ([]FailedRecord, error) {
+	failed, err := l.sinkPut(ctx, records)
+	if err == nil && l.errant != nil {
+		failed = append(failed, l.errant.drain()...)
+	}
+	return failed, err
+}
+
+func (l *local) sinkPut(ctx context.Context, records []Record) ([]FailedRecord, error) {
 	var failed []FailedRecord
 	recs := make([]*connect.Record, 0, len(records))
 	index := make([]int, 0, len(records)) // recs[i] came from records[index[i]]
@@ -432,6 +489,9 @@ func (l *local) SinkPut(ctx context.Context, records []Record) ([]FailedRecord, 
 			}
 			continue
 		}
+		if l.errant != nil {
+			l.errant.remember(r, &records[i])
+		}
 		recs = append(recs, r)
 		index = append(index, i)
 	}
@@ -445,7 +505,7 @@ func (l *local) SinkPut(ctx context.Context, records []Record) ([]FailedRecord, 
 				return nil, fmt.Errorf("plugin: %s: batch error names record %d of %d", l.className, j, len(index))
 			}
 			if e == nil {
-				e = errors.New("put rejected the record without saying why")
+				e = errRejectedSilently
 			}
 			failed = append(failed, FailedRecord{Index: index[j], Err: NewRecordError(StagePut, l.className, e)})
 		}
@@ -502,14 +562,26 @@ func retried2(ctx context.Context, p ErrorPolicy, err error, op func() (*connect
 
 // SinkFlush asks a connect.PreCommitter which offsets are durable, and
 // flushes any other task, whose every record put is then durable.
+// Offsets never pass a record the task reported that the worker has not
+// had yet (see errantReporter).
 func (l *local) SinkFlush(ctx context.Context, offsets map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error) {
+	var durable map[connect.TopicPartition]int64
 	if pc, ok := l.sink.(connect.PreCommitter); ok {
-		return pc.PreCommit(ctx, offsets)
+		var err error
+		if durable, err = pc.PreCommit(ctx, offsets); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := l.sink.Flush(ctx, offsets); err != nil {
+			return nil, err
+		}
+		durable = offsets
 	}
-	if err := l.sink.Flush(ctx, offsets); err != nil {
-		return nil, err
+	if l.errant != nil {
+		durable = maps.Clone(durable)
+		l.errant.holdBack(durable)
 	}
-	return offsets, nil
+	return durable, nil
 }
 
 func (l *local) SinkStop(ctx context.Context) error {

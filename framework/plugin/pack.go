@@ -27,6 +27,12 @@ import (
 //	headers      uvarint count, each: key (uvarint length + bytes), null byte, value (length + bytes unless null)
 //	error        five length-prefixed strings when flag 4: stage, class, exception class, message, trace
 //	details      when flag 16: retriable byte, record description (length + bytes)
+//
+// Flags 4 and 8 together (an error on a dropped record, which never occurs)
+// say that an extension byte follows the flags: 1 dropped, 2 has error, and
+// the record's transaction request (TxnRequest) shifted left by 2. Only
+// records that carry a transaction request use it, so batches of plugins
+// that know nothing of it read as before.
 
 const (
 	flagKeyNull   = 1
@@ -107,7 +113,18 @@ func appendRecords(b []byte, rs []Record) []byte {
 		if r.Dropped {
 			flags |= flagDropped
 		}
-		b = append(b, flags)
+		if r.Txn != TxnNone {
+			ext := byte(r.Txn) << 2
+			if flags&flagDropped != 0 {
+				ext |= 1
+			}
+			if flags&flagErr != 0 {
+				ext |= 2
+			}
+			b = append(b, flags|flagDropped|flagErr, ext)
+		} else {
+			b = append(b, flags)
+		}
 		if flags&flagSameTopic == 0 {
 			b = appendString(b, r.Topic)
 		}
@@ -256,7 +273,17 @@ func decodeRecords(b []byte, n uint64, out []Record) ([]Record, error) {
 		}
 		flags := b[p]
 		p++
-		r.Dropped = flags&flagDropped != 0
+		hasErr := flags&flagErr != 0
+		if flags&(flagDropped|flagErr) == flagDropped|flagErr {
+			if uint(p) >= uint(len(b)) {
+				return nil, errShort
+			}
+			ext := b[p]
+			p++
+			r.Dropped, hasErr, r.Txn = ext&1 != 0, ext&2 != 0, TxnRequest(ext>>2)
+		} else {
+			r.Dropped = flags&flagDropped != 0
+		}
 		if flags&flagSameTopic == 0 {
 			if t, p = bytesAt(b, p, true); p < 0 {
 				return nil, errShort
@@ -299,7 +326,7 @@ func decodeRecords(b []byte, n uint64, out []Record) ([]Record, error) {
 		} else if nh, p = uvarintAt(b, p); p < 0 {
 			return nil, errShort
 		}
-		if nh == 0 && flags&flagErr == 0 {
+		if nh == 0 && !hasErr {
 			continue
 		}
 		u := &unpacker{b: b[p:]}
@@ -315,7 +342,7 @@ func decodeRecords(b []byte, n uint64, out []Record) ([]Record, error) {
 				}
 			}
 		}
-		if flags&flagErr != 0 {
+		if hasErr {
 			r.Err = &RecordError{
 				Stage: string(u.bytes(true)), ClassName: string(u.bytes(true)), ExceptionClass: string(u.bytes(true)),
 				Message: string(u.bytes(true)), Trace: string(u.bytes(true)),

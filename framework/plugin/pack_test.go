@@ -19,7 +19,12 @@ func sampleRecords() []Record {
 
 func TestPackRoundTrip(t *testing.T) {
 	t.Parallel()
-	for name, rs := range map[string][]Record{"sample": sampleRecords(), "empty": {}} {
+	// Transaction requests ride an extension byte, on records of every
+	// kind: plain, failed, dropped, and a marker alone.
+	txn := sampleRecords()
+	txn[0].Txn, txn[3].Txn, txn[4].Txn = TxnCommit, TxnAbort, TxnCommit
+	txn = append(txn, Record{Partition: -1, Dropped: true, Txn: TxnCommit})
+	for name, rs := range map[string][]Record{"sample": sampleRecords(), "empty": {}, "transaction requests": txn} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			got, err := unpackRecords(packRecords(rs))
@@ -114,4 +119,26 @@ func BenchmarkPackFrame(b *testing.B) {
 		frame = finishBatchFrame(appendRecords(startBatchFrame(frame), rs), len(rs))
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rs)), "ns/record")
+}
+
+// A batch without transaction requests packs exactly as before they
+// existed, so plugins and workers of either age read each other.
+func TestPackWithoutTxnUnchanged(t *testing.T) {
+	t.Parallel()
+	b := packRecords(sampleRecords())
+	rs, err := unpackRecords(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if r.Txn != TxnNone {
+			t.Fatalf("a record without a request read back with %v", r.Txn)
+		}
+	}
+	// Flags 4|8 together appear only with an extension byte.
+	withTxn := sampleRecords()[:1]
+	withTxn[0].Txn = TxnCommit
+	if len(packRecords(withTxn)) != len(packRecords(sampleRecords()[:1]))+1 {
+		t.Fatal("a transaction request costs more than its extension byte")
+	}
 }

@@ -94,6 +94,13 @@ type Record struct {
 	// offset is committed, as in Kafka Connect). Nothing else is set.
 	Dropped bool
 
+	// Txn is the task's transaction request that takes effect after this
+	// record (transaction.boundary=connector; see
+	// connect.TransactionContext). A record that carries only a request
+	// (an empty poll after CommitTransaction) is Dropped, without a topic
+	// or source position.
+	Txn TxnRequest
+
 	// Err is set when the plugin could not transform or convert this
 	// source record. The record then holds what the dead letter queue
 	// receives when the connector has one: the record as the task
@@ -151,7 +158,15 @@ func NewRecordError(stage, class string, err error) *RecordError {
 type FailedRecord struct {
 	Index int
 	Err   *RecordError
+	// Record is set, and Index is -1, for a record the task reported after
+	// the put that took it (connect.ErrantRecordReporter): the record as
+	// consumed.
+	Record *Record
 }
+
+// errRejectedSilently stands for the error a task rejected a record with
+// when it gave none.
+var errRejectedSilently = errors.New("put rejected the record without saying why")
 
 // Client is the worker's handle on one plugin instance: one connector or one
 // task. Methods follow the SDK's calling rules (see framework/connect): the
@@ -187,6 +202,11 @@ type Client interface {
 	// what a connect.PreCommitter reports durable.
 	SinkFlush(ctx context.Context, offsets map[connect.TopicPartition]int64) (map[connect.TopicPartition]int64, error)
 	SinkStop(ctx context.Context) error
+
+	// SourceSupport asks a source connector, never started, whether it
+	// gives exactly-once delivery and defines transaction boundaries with
+	// config. A plugin that predates the question answers the zero values.
+	SourceSupport(ctx context.Context, config map[string]string) (SourceSupport, error)
 
 	// TaskProgress returns what the running task reports of its progress
 	// (connect.ProgressReporter), decoded from JSON; nil when the task does

@@ -324,6 +324,13 @@ func (r *remote) SinkPut(ctx context.Context, records []Record) ([]FailedRecord,
 	out := make([]FailedRecord, len(resp.Failed))
 	for i, f := range resp.Failed {
 		out[i] = FailedRecord{Index: int(f.Index), Err: fromPBError(f.Error)}
+		if len(f.Record) > 0 {
+			rs, err := unpackRecords(f.Record)
+			if err != nil || len(rs) != 1 {
+				return nil, fmt.Errorf("plugin: a reported record does not decode: %v", err)
+			}
+			out[i].Record = &rs[0]
+		}
 	}
 	return out, nil
 }

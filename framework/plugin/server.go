@@ -284,6 +284,9 @@ func (s *server) SinkPut(ctx context.Context, b *pb.RecordBatch) (*pb.PutRespons
 	resp := &pb.PutResponse{Failed: make([]*pb.FailedRecord, len(failed))}
 	for i, f := range failed {
 		resp.Failed[i] = &pb.FailedRecord{Index: int32(f.Index), Error: toPBError(f.Err)}
+		if f.Record != nil {
+			resp.Failed[i].Record = packRecords([]Record{*f.Record})
+		}
 	}
 	return resp, nil
 }

@@ -1,12 +1,15 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -112,28 +115,83 @@ func producerOpts(raw map[string]string, prefix string) ([]kgo.Opt, error) {
 // overrides. They are made afresh for every client: the Kafka client
 // writes into the codec list a compression option holds, so one option
 // value must not serve clients made concurrently.
-func (w *Worker) connectorProducerOpts(config map[string]string) ([]kgo.Opt, error) {
+func (w *Worker) connectorProducerOpts(config map[string]string) ([]kgo.Opt, *clientSecurity, error) {
 	base, err := producerOpts(w.Config.Raw, producerPrefix)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	over, err := producerOpts(config, producerOverridePrefix)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return append(base, over...), nil
+	sec, err := clientSecurityOf(w.Config.securitySettings(clientProducer, config))
+	if err != nil {
+		return nil, nil, fmt.Errorf("producer: %w", err)
+	}
+	return append(append(base, over...), sec.opts...), sec, nil
 }
 
-// producerOverrideErrors adds to errs, by key, what is wrong with config's
-// producer.override.* keys, for validation (which reports keys outside the
-// connector's definition too, as Kafka Connect reports client overrides).
-func producerOverrideErrors(config map[string]string, errs map[string][]string) {
-	for k, parse := range producerKeys {
-		key := producerOverridePrefix + k
-		if v, ok := config[key]; ok {
-			if _, err := parse(key, v); err != nil {
-				errs[key] = append(errs[key], err.Error())
-			}
+// connectorConsumerOpts returns the security options of a sink task's
+// consumer: the worker's, its consumer.* ones, then the connector's
+// consumer.override.* ones. The consumer.* timing keys are in
+// WorkerConfig.ConsumerOpts.
+func (w *Worker) connectorConsumerOpts(config map[string]string) (*clientSecurity, error) {
+	sec, err := clientSecurityOf(w.Config.securitySettings(clientConsumer, config))
+	if err != nil {
+		return nil, fmt.Errorf("consumer: %w", err)
+	}
+	return sec, nil
+}
+
+// connectorAdminOpts returns the options of an admin client working for
+// connector (config may be nil): the worker's security keys, its admin.*
+// ones, then the connector's admin.override.* ones, as Kafka Connect's
+// admin clients take them.
+func (w *Worker) connectorAdminOpts(config map[string]string, extra ...kgo.Opt) ([]kgo.Opt, *clientSecurity, error) {
+	sec, err := clientSecurityOf(w.Config.securitySettings(clientAdmin, config))
+	if err != nil {
+		return nil, nil, fmt.Errorf("admin client: %w", err)
+	}
+	return append(w.kafkaOpts(extra...), sec.opts...), sec, nil
+}
+
+// lazyAdmin is a task's admin client (topic creation, its dead letter
+// queue's topic), made on first use: most task runs never need one.
+type lazyAdmin struct {
+	opts []kgo.Opt
+	sec  *clientSecurity
+	once sync.Once
+	cl   *kgo.Client
+	err  error
+}
+
+// newLazyAdmin returns the admin client of a task of the connector whose
+// config is config, not connected yet.
+func (w *Worker) newLazyAdmin(config map[string]string, clientID string) (*lazyAdmin, error) {
+	opts, sec, err := w.connectorAdminOpts(config, kgo.ClientID(clientID), w.Metrics.ClientHooks("admin_client", clientID))
+	if err != nil {
+		return nil, err
+	}
+	return &lazyAdmin{opts: opts, sec: sec}, nil
+}
+
+// get returns the client, made and checked (see clientSecurity.check) on
+// the first call.
+func (a *lazyAdmin) get(ctx context.Context) (*kadm.Client, error) {
+	a.once.Do(func() {
+		if a.cl, a.err = kgo.NewClient(a.opts...); a.err == nil {
+			a.err = a.sec.check(ctx, a.cl, "admin client")
 		}
+	})
+	if a.err != nil {
+		return nil, fmt.Errorf("admin client: %w", a.err)
+	}
+	return kadm.NewClient(a.cl), nil
+}
+
+// close closes the client if it was made; it must not race with get.
+func (a *lazyAdmin) close() {
+	if a.cl != nil {
+		a.cl.Close()
 	}
 }

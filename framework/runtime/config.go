@@ -37,6 +37,13 @@ const (
 	KeyTopicCreation         = "topic.creation.enable"
 	KeyTopicTracking         = "topic.tracking.enable"
 	KeyTopicTrackingReset    = "topic.tracking.allow.reset"
+	// REST API keys (Kafka Connect's), and connectd's authentication keys.
+	KeyAdminListeners     = "admin.listeners"
+	KeyAdvertisedListener = "rest.advertised.listener"
+	KeyAllowOrigin        = "access.control.allow.origin"
+	KeyAllowMethods       = "access.control.allow.methods"
+	KeyRESTUsersFile      = "rest.auth.users.file"
+	KeyRESTTokensFile     = "rest.auth.tokens.file"
 )
 
 // WorkerConfigDef defines the worker keys this worker understands. Unknown
@@ -46,7 +53,13 @@ func WorkerConfigDef() *connect.ConfigDef {
 		connect.ConfigKey{Name: KeyBootstrapServers, Type: connect.TypeList, Default: "localhost:9092", Importance: connect.High, Doc: "Kafka brokers to connect to, host:port, comma-separated."},
 		connect.ConfigKey{Name: KeyPluginPath, Type: connect.TypeList, Default: "", Importance: connect.Low, Doc: "Folders searched for third-party plugin executables."},
 		connect.ConfigKey{Name: KeyOffsetFile, Type: connect.TypeString, Default: "", Importance: connect.High, Doc: "Standalone mode: the file source offsets are stored in."},
-		connect.ConfigKey{Name: KeyListeners, Type: connect.TypeList, Default: "http://:8083", Importance: connect.Low, Doc: "REST API listener URLs (the first is used)."},
+		connect.ConfigKey{Name: KeyListeners, Type: connect.TypeList, Default: "http://:8083", Importance: connect.Low, Doc: "REST API listener URLs, http:// or https:// (TLS from the listeners.https.ssl.* keys, or the ssl.* keys when there are none)."},
+		connect.ConfigKey{Name: KeyAdminListeners, Type: connect.TypeList, Default: "", Importance: connect.Low, Doc: "Listener URLs of the /admin/* endpoints (TLS from admin.listeners.https.ssl.*, or ssl.*); unset: the regular listeners; empty: none."},
+		connect.ConfigKey{Name: KeyAdvertisedListener, Type: connect.TypeString, Default: "", Importance: connect.Low, Doc: "http or https: which listener other workers reach this one at; default http when there is an http listener."},
+		connect.ConfigKey{Name: KeyAllowOrigin, Type: connect.TypeString, Default: "", Importance: connect.Low, Doc: "Access-Control-Allow-Origin for cross-origin requests: origins, comma-separated, or *; empty allows only the API's own origin."},
+		connect.ConfigKey{Name: KeyAllowMethods, Type: connect.TypeString, Default: "", Importance: connect.Low, Doc: "Access-Control-Allow-Methods for cross-origin requests; empty means GET,POST,HEAD."},
+		connect.ConfigKey{Name: KeyRESTUsersFile, Type: connect.TypeString, Default: "", Importance: connect.Medium, Doc: "File of REST users for HTTP basic auth, name:bcrypt-hash[:admin|read-only] a line; set, every request needs credentials."},
+		connect.ConfigKey{Name: KeyRESTTokensFile, Type: connect.TypeString, Default: "", Importance: connect.Medium, Doc: "File of REST bearer tokens, name:sha256-hex[:admin|read-only] a line; set, every request needs credentials."},
 		connect.ConfigKey{Name: KeyAdvertisedHost, Type: connect.TypeString, Default: "", Importance: connect.Low, Doc: "Host name other workers and status reports use for this worker."},
 		connect.ConfigKey{Name: KeyAdvertisedPort, Type: connect.TypeInt, Default: "0", Importance: connect.Low, Doc: "Port other workers and status reports use for this worker."},
 		connect.ConfigKey{Name: KeyOffsetFlushInterval, Type: connect.TypeLong, Default: "60000", Importance: connect.Low, Doc: "How often source offsets are committed and sink tasks flushed, in ms.", Validator: connect.AtLeast(1)},
@@ -72,7 +85,8 @@ var knownForeignPrefixes = []string{
 	"group.id", "config.storage.", "offset.storage.", "status.storage.", "producer.", "consumer.", "admin.",
 	"session.timeout.ms", "heartbeat.interval.ms", "rebalance.timeout.ms", "scheduled.rebalance.max.delay.ms",
 	"key.converter.", "value.converter.", "header.converter.", "rest.", "config.providers", "connector.client.config.override.policy",
-	"internal.", "exactly.once.source.support", "metrics.", "worker.sync.timeout.ms",
+	"internal.", "exactly.once.source.support", "inter.worker.", "metrics.", "worker.sync.timeout.ms",
+	"security.protocol", "sasl.", "ssl.", "listeners.https.", "admin.listeners.https.",
 }
 
 // WorkerConfig is a parsed worker configuration.
@@ -96,6 +110,14 @@ type WorkerConfig struct {
 	TopicTrackingReset bool
 	// ConsumerOpts are the sink consumers' options from consumer.* keys.
 	ConsumerOpts []kgo.Opt
+	// Security are the options of the worker's own Kafka clients (group
+	// membership, internal topics) from the unprefixed security.protocol,
+	// sasl.* and ssl.* keys. Task clients make theirs per client (see
+	// securityOpts).
+	Security []kgo.Opt
+	// OverridePolicy is connector.client.config.override.policy: All,
+	// None or Principal.
+	OverridePolicy string
 	// ConfigProviders resolves ${provider:path:key} placeholders in
 	// connector configs, from the config.providers keys.
 	ConfigProviders *configprovider.Resolver
@@ -122,6 +144,9 @@ func ParseWorkerConfig(raw map[string]string, logger *slog.Logger) (*WorkerConfi
 	for _, k := range unknown {
 		logger.Warn("unknown worker config key ignored", "key", k)
 	}
+	if v := raw["rest.extension.classes"]; v != "" {
+		logger.Warn("REST extensions are not supported; for authentication use rest.auth.users.file or rest.auth.tokens.file (docs/security.md)", "key", "rest.extension.classes", "value", v)
+	}
 	ms := func(k string) time.Duration { return time.Duration(parsed.Long(k)) * time.Millisecond }
 	providers, err := configprovider.FromWorkerConfig(raw)
 	if err != nil {
@@ -134,7 +159,25 @@ func ParseWorkerConfig(raw map[string]string, logger *slog.Logger) (*WorkerConfi
 	if _, err := producerOpts(raw, producerPrefix); err != nil {
 		return nil, fmt.Errorf("worker config: %w", err)
 	}
+	policy, err := parseOverridePolicy(raw[KeyOverridePolicy])
+	if err != nil {
+		return nil, err
+	}
+	cfg := &WorkerConfig{Raw: raw}
+	// Every kind of client is made once here, so a bad key or an unreadable
+	// certificate stops the worker at startup, naming the key.
+	for _, kind := range []string{clientProducer, clientConsumer, clientAdmin} {
+		if _, err := cfg.securityOpts(kind, nil); err != nil {
+			return nil, fmt.Errorf("worker config: %w", err)
+		}
+	}
+	security, err := cfg.securityOpts(clientWorker, nil)
+	if err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
 	return &WorkerConfig{
+		Security:            security,
+		OverridePolicy:      policy,
 		ConsumerOpts:        consumer,
 		Raw:                 raw,
 		Parsed:              parsed,
@@ -225,6 +268,12 @@ func ConnectorConfigDef(sink bool) *connect.ConfigDef {
 	}
 	for _, k := range errs.Keys() {
 		if strings.HasPrefix(k.Name, "errors.deadletterqueue.") {
+			def.Define(k)
+		}
+	}
+	if !sink {
+		def.Define(topicCreationGroupsKey())
+		for _, k := range sourceExactlyOnceKeys() {
 			def.Define(k)
 		}
 	}

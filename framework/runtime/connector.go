@@ -29,6 +29,8 @@ type Connector struct {
 	spec   ConnectorSpec
 	logger *slog.Logger
 
+	metrics *connectorMetrics
+
 	mu     sync.Mutex
 	client plugin.Client
 	paused bool
@@ -41,8 +43,19 @@ type Connector struct {
 // connector in it. It reports RUNNING (or PAUSED) once started; on error
 // nothing is left running and the caller reports the failure.
 func (w *Worker) StartConnector(ctx context.Context, spec ConnectorSpec, paused bool) (*Connector, error) {
+	class := spec.Config[KeyConnectorClass]
+	typ, version := "", ""
+	if spec.Entry != nil {
+		typ, version = string(ConnectorType(spec.Entry)), spec.Entry.Info.Version
+	}
+	cm := w.Metrics.startConnector(spec.Name, class, typ, version)
+	report := spec.Report
+	spec.Report = func(s herder.State, trace string) {
+		cm.state.Store(s)
+		report(s, trace)
+	}
 	c := &Connector{
-		w: w, spec: spec, paused: paused,
+		w: w, spec: spec, paused: paused, metrics: cm,
 		logger: w.Logger.With("connector", spec.Name, "worker", w.ID),
 		stop:   make(chan struct{}), done: make(chan struct{}),
 	}
@@ -51,8 +64,12 @@ func (w *Worker) StartConnector(ctx context.Context, spec ConnectorSpec, paused 
 	defer cancel()
 	client, err := c.launch(sctx)
 	if err != nil {
+		// The herder reports the failure; the worker no longer runs it.
+		w.Metrics.connStart.done(false)
+		w.Metrics.removeConnector(spec.Name, cm)
 		return nil, err
 	}
+	w.Metrics.connStart.done(true)
 	c.client = client
 	c.reportRunning()
 	go c.watch(client)
@@ -128,6 +145,7 @@ func (c *Connector) SetPaused(p bool) {
 func (c *Connector) Stop() {
 	close(c.stop)
 	<-c.done
+	defer c.w.Metrics.removeConnector(c.spec.Name, c.metrics)
 	c.mu.Lock()
 	client := c.client
 	c.client = nil

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -57,11 +56,16 @@ type dlqWriter struct {
 }
 
 // newDLQWriter creates the topic when missing (one partition, the
-// configured replication factor) and returns a writer producing with p.
-func newDLQWriter(ctx context.Context, w *Worker, id herder.TaskID, policy plugin.ErrorPolicy, p *kgo.Client, m errorMetrics) (*dlqWriter, error) {
+// configured replication factor) with the task's admin client, and returns
+// a writer producing with p.
+func newDLQWriter(ctx context.Context, w *Worker, id herder.TaskID, policy plugin.ErrorPolicy, p *kgo.Client, adm *lazyAdmin, m errorMetrics) (*dlqWriter, error) {
 	cctx, cancel := context.WithTimeout(ctx, w.Config.OffsetFlushTimeout)
 	defer cancel()
-	resp, err := kadm.NewClient(p).CreateTopic(cctx, dlqPartitions, policy.DLQReplicationFactor, nil, policy.DLQTopic)
+	ac, err := adm.get(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("Could not initialize dead letter queue with topic=%s: %w", policy.DLQTopic, err)
+	}
+	resp, err := ac.CreateTopic(cctx, dlqPartitions, policy.DLQReplicationFactor, nil, policy.DLQTopic)
 	if err == nil {
 		err = resp.Err
 	}

@@ -9,6 +9,13 @@
 // durable. A task whose plugin process dies is marked FAILED with the reason
 // and started again with exponential backoff.
 //
+// With exactly-once source support (Worker.ExactlyOnce, set by the
+// distributed herder) the source executor's producer is transactional
+// (<group.id>-<connector>-<task>) and commits records with the offsets
+// that cover them at each transaction boundary instead (eos.go). A source
+// connector's topics are created with its KIP-158 settings
+// (topiccreation.go), or the broker's defaults without them.
+//
 // Records that fail in the plugin (a transform or converter) or that a sink
 // task's put rejects come back to the executor, which applies the
 // connector's errors.* keys as Kafka Connect does (errors.go, dlq.go): the

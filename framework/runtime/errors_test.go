@@ -14,8 +14,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -224,15 +222,14 @@ func TestSourcePoisonRecordGoesToDeadLetterQueue(t *testing.T) {
 			m := e.h.w.Metrics
 			for _, c := range []struct {
 				name string
-				vec  *prometheus.CounterVec
 				want float64
 			}{
-				{"total_record_errors", m.errErrors, 1}, {"total_records_skipped", m.errSkipped, 1},
-				{"total_record_failures", m.errFailures, 1}, {"deadletterqueue_produce_requests", m.dlqRequests, 1},
-				{"deadletterqueue_produce_failures", m.dlqFailures, 0}, {"total_errors_logged", m.errLogged, 1},
-				{"source_record_poll_total", m.sourcePoll, 40}, {"source_record_write_total", m.sourceWrite, 39},
+				{"kafka_connect_task_error_total_record_errors", 1}, {"kafka_connect_task_error_total_records_skipped", 1},
+				{"kafka_connect_task_error_total_record_failures", 1}, {"kafka_connect_task_error_deadletterqueue_produce_requests", 1},
+				{"kafka_connect_task_error_deadletterqueue_produce_failures", 0}, {"kafka_connect_task_error_total_errors_logged", 1},
+				{"kafka_connect_source_task_source_record_poll_total", 40}, {"kafka_connect_source_task_source_record_write_total", 39},
 			} {
-				if got := testutil.ToFloat64(c.vec.WithLabelValues("c1", "0")); got != c.want {
+				if got := metricValue(t, m, c.name, "c1", "0"); got != c.want {
 					t.Errorf("%s = %v, want %v", c.name, got, c.want)
 				}
 			}
@@ -317,7 +314,7 @@ func TestSourceDroppedRecordsCommitOffsets(t *testing.T) {
 				t.Fatalf("topic t1 holds %d records, want none", n)
 			}
 			m := e.h.w.Metrics
-			if got := testutil.ToFloat64(m.sourcePoll.WithLabelValues("c1", "0")); got != 30 {
+			if got := metricValue(t, m, "kafka_connect_source_task_source_record_poll_total", "c1", "0"); got != 30 {
 				t.Errorf("source_record_poll_total = %v, want 30", got)
 			}
 		})
@@ -442,7 +439,7 @@ func TestSinkFailedRecordsGoToDeadLetterQueue(t *testing.T) {
 				t.Errorf("the log has no line with %q", want7)
 			}
 			m := e.h.w.Metrics
-			if got := testutil.ToFloat64(m.errSkipped.WithLabelValues("snk", "0")); got != 2 {
+			if got := metricValue(t, m, "kafka_connect_task_error_total_records_skipped", "snk", "0"); got != 2 {
 				t.Errorf("total_records_skipped = %v, want 2", got)
 			}
 		})
@@ -499,10 +496,10 @@ func TestSinkRetriesRetriablePutRejects(t *testing.T) {
 				t.Fatalf("sink file has %d lines, want %d: %v", got, tc.lines, fileLines(out))
 			}
 			m := e.h.w.Metrics
-			if got := testutil.ToFloat64(m.errRetries.WithLabelValues("snk", "0")); got != tc.retries {
+			if got := metricValue(t, m, "kafka_connect_task_error_total_retries", "snk", "0"); got != tc.retries {
 				t.Errorf("total_retries = %v, want %v", got, tc.retries)
 			}
-			if got := testutil.ToFloat64(m.errSkipped.WithLabelValues("snk", "0")); got != tc.skipped {
+			if got := metricValue(t, m, "kafka_connect_task_error_total_records_skipped", "snk", "0"); got != tc.skipped {
 				t.Errorf("total_records_skipped = %v, want %v", got, tc.skipped)
 			}
 		})

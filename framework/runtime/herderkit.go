@@ -22,9 +22,3 @@ func ConnectorType(e *PluginEntry) herder.ConnectorType {
 
 // Trace renders an error for a status's trace field.
 func Trace(err error) string { return trace(err) }
-
-// SetWork updates the worker's connector and task gauges.
-func (m *Metrics) SetWork(connectors, tasks int) {
-	m.connectors.Set(float64(connectors))
-	m.tasks.Set(float64(tasks))
-}

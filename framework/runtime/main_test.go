@@ -21,10 +21,11 @@ var testPlugins = map[string]plugin.Plugin{
 	"collect":  {Name: "collect", Version: "1", NewSink: func() connect.SinkConnector { return &collectConnector{} }},
 	"progress": {Name: "progress", Version: "1", NewSource: func() connect.SourceConnector { return &progressConnector{} }},
 	"chunks":   {Name: "chunks", Version: "1", NewSink: func() connect.SinkConnector { return chunksConnector{} }},
+	"async":    {Name: "async", Version: "1", NewSink: func() connect.SinkConnector { return asyncConnector{} }},
 }
 
 func TestMain(m *testing.M) {
-	connecttest.ServeIfPlugin(testPlugins["counter"], testPlugins["collect"], testPlugins["progress"], testPlugins["chunks"])
+	connecttest.ServeIfPlugin(testPlugins["counter"], testPlugins["collect"], testPlugins["progress"], testPlugins["chunks"], testPlugins["async"])
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreTopFunction("github.com/connectd/connectd/framework/plugin.exitWithParent"),
 	)
@@ -39,6 +40,8 @@ var counterDef = connect.NewConfigDef(
 	connect.ConfigKey{Name: "exit.marker", Type: connect.TypeString, Default: "", Doc: "File created before exiting, so the next run goes on."},
 	connect.ConfigKey{Name: "values", Type: connect.TypeString, Default: "named", Doc: "named: values are \"<task>-<n>\"; numbers: values are \"<n>\"."},
 	connect.ConfigKey{Name: "poison.at", Type: connect.TypeLong, Default: "-1", Doc: "This record's value is \"poison-<n>\" instead."},
+	connect.ConfigKey{Name: "txn.every", Type: connect.TypeLong, Default: "0", Doc: "With a transaction context: commit after every record n with n%txn.every == txn.every-1."},
+	connect.ConfigKey{Name: "abort.at", Type: connect.TypeLong, Default: "-1", Doc: "With a transaction context: abort the transaction after this record."},
 )
 
 // counterConnector writes "<task>-<n>" for n in [0,count) per task, keyed
@@ -69,6 +72,25 @@ type counterTask struct {
 	part           map[string]any
 	numbers        bool
 	poisonAt       int64
+	txn            connect.TransactionContext
+	txnEvery       int64
+	abortAt        int64
+}
+
+func (t *counterTask) SetTransactionContext(tc connect.TransactionContext) { t.txn = tc }
+
+// The counter gives exactly-once delivery (its offsets name the next
+// record exactly) and defines transaction boundaries when txn.every is
+// set.
+func (c *counterConnector) ExactlyOnceSupport(map[string]string) connect.ExactlyOnceSupport {
+	return connect.ExactlyOnceSupported
+}
+
+func (c *counterConnector) CanDefineTransactionBoundaries(cfg map[string]string) connect.TransactionBoundarySupport {
+	if cfg["txn.every"] != "" && cfg["txn.every"] != "0" {
+		return connect.TransactionBoundariesSupported
+	}
+	return connect.TransactionBoundariesUnsupported
 }
 
 func (t *counterTask) Start(_ context.Context, cfg map[string]string, offsets connect.OffsetReader) error {
@@ -79,6 +101,7 @@ func (t *counterTask) Start(_ context.Context, cfg map[string]string, offsets co
 	t.topic, t.count, t.batch = c.String("topic"), c.Long("count"), c.Int("batch")
 	t.failAt, t.exitAt, t.marker = c.Long("fail.at"), c.Long("exit.at"), c.String("exit.marker")
 	t.numbers, t.poisonAt = c.String("values") == "numbers", c.Long("poison.at")
+	t.txnEvery, t.abortAt = c.Long("txn.every"), c.Long("abort.at")
 	t.id = cfg["task.id"]
 	t.part = map[string]any{"task": t.id}
 	if off := offsets.Offset(t.part); off != nil {
@@ -113,13 +136,22 @@ func (t *counterTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 		case t.numbers:
 			value = fmt.Sprint(t.next)
 		}
-		out = append(out, &connect.Record{
+		rec := &connect.Record{
 			Topic: t.topic, Partition: -1,
 			KeySchema: connect.Int64Schema, Key: t.next,
 			ValueSchema: connect.StringSchema, Value: value,
 			Headers:         []connect.Header{{Key: "n", Schema: connect.Int64Schema, Value: t.next}},
 			SourcePartition: t.part, SourceOffset: map[string]any{"n": t.next},
-		})
+		}
+		out = append(out, rec)
+		if t.txn != nil {
+			switch {
+			case t.next == t.abortAt:
+				t.txn.AbortTransactionAfter(rec)
+			case t.txnEvery > 0 && t.next%t.txnEvery == t.txnEvery-1:
+				t.txn.CommitTransactionAfter(rec)
+			}
+		}
 	}
 	return out, nil
 }

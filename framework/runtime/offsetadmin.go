@@ -32,11 +32,11 @@ import (
 
 // ConnectorOffsets returns the committed offsets of the connector name,
 // which runs plugin entry.
-func (w *Worker) ConnectorOffsets(ctx context.Context, name string, entry *PluginEntry) (herder.ConnectorOffsets, error) {
+func (w *Worker) ConnectorOffsets(ctx context.Context, name string, entry *PluginEntry, config map[string]string) (herder.ConnectorOffsets, error) {
 	if ConnectorType(entry) == herder.Sink {
 		return w.sinkOffsets(ctx, name)
 	}
-	stored, err := w.Offsets.Load(ctx, name)
+	stored, err := w.loadSourceOffsets(ctx, name, config)
 	if err != nil {
 		return herder.ConnectorOffsets{}, fmt.Errorf("read offsets of source connector %s: %w", name, err)
 	}
@@ -51,10 +51,31 @@ func (w *Worker) ConnectorOffsets(ctx context.Context, name string, entry *Plugi
 	return out, nil
 }
 
+// loadSourceOffsets reads a source connector's offsets as its tasks do:
+// the worker's, overridden by its own offsets topic's when it has one.
+func (w *Worker) loadSourceOffsets(ctx context.Context, name string, config map[string]string) ([]offsets.Entry, error) {
+	stores, err := w.sourceOffsetStores(ctx, config)
+	if err != nil {
+		return nil, err
+	}
+	return stores.load(ctx, name)
+}
+
+// commitSourceOffsets writes entries where a source connector's tasks
+// read them: its own offsets topic when it has one (and a copy to the
+// worker's), else the worker's.
+func (w *Worker) commitSourceOffsets(ctx context.Context, name string, config map[string]string, entries []offsets.Entry) error {
+	stores, err := w.sourceOffsetStores(ctx, config)
+	if err != nil {
+		return err
+	}
+	return stores.commit(ctx, name, entries)
+}
+
 // AlterConnectorOffsets writes offsets for the connector name (a nil
 // Offset removes a partition's). The caller has checked that the
 // connector is stopped.
-func (w *Worker) AlterConnectorOffsets(ctx context.Context, name string, entry *PluginEntry, os []herder.ConnectorOffset) (herder.Message, error) {
+func (w *Worker) AlterConnectorOffsets(ctx context.Context, name string, entry *PluginEntry, config map[string]string, os []herder.ConnectorOffset) (herder.Message, error) {
 	if ConnectorType(entry) == herder.Sink {
 		parsed, err := parseSinkOffsets(os)
 		if err != nil {
@@ -69,7 +90,7 @@ func (w *Worker) AlterConnectorOffsets(ctx context.Context, name string, entry *
 	if err != nil {
 		return herder.Message{}, err
 	}
-	if err := w.Offsets.Commit(ctx, name, entries); err != nil {
+	if err := w.commitSourceOffsets(ctx, name, config, entries); err != nil {
 		return herder.Message{}, fmt.Errorf("Failed to modify offsets for source connector %s: %w", name, err)
 	}
 	w.Logger.Info("source offsets altered through the REST API", "connector", name, "partitions", len(entries))
@@ -78,14 +99,14 @@ func (w *Worker) AlterConnectorOffsets(ctx context.Context, name string, entry *
 
 // ResetConnectorOffsets removes every offset of the connector name. The
 // caller has checked that the connector is stopped.
-func (w *Worker) ResetConnectorOffsets(ctx context.Context, name string, entry *PluginEntry) (herder.Message, error) {
+func (w *Worker) ResetConnectorOffsets(ctx context.Context, name string, entry *PluginEntry, config map[string]string) (herder.Message, error) {
 	if ConnectorType(entry) == herder.Sink {
 		if err := w.resetSinkOffsets(ctx, name); err != nil {
 			return herder.Message{}, err
 		}
 		return herder.Message{Message: herder.MsgOffsetsReset}, nil
 	}
-	stored, err := w.Offsets.Load(ctx, name)
+	stored, err := w.loadSourceOffsets(ctx, name, config)
 	if err != nil {
 		return herder.Message{}, fmt.Errorf("Failed to modify offsets for source connector %s: %w", name, err)
 	}
@@ -94,7 +115,7 @@ func (w *Worker) ResetConnectorOffsets(ctx context.Context, name string, entry *
 		for i, e := range stored {
 			tombs[i] = offsets.Entry{Partition: e.Partition}
 		}
-		if err := w.Offsets.Commit(ctx, name, tombs); err != nil {
+		if err := w.commitSourceOffsets(ctx, name, config, tombs); err != nil {
 			return herder.Message{}, fmt.Errorf("Failed to modify offsets for source connector %s: %w", name, err)
 		}
 	}
@@ -227,11 +248,20 @@ func scalarText(raw json.RawMessage) string {
 const adminTimeout = 30 * time.Second
 
 // admin returns an admin client for a connector's offsets requests, with
-// the options of the sink consumers (their security settings).
+// the worker's admin.* settings (Kafka Connect alters a sink connector's
+// offsets with an admin client).
 func (w *Worker) admin(name string) (*kadm.Client, func(), error) {
-	opts := w.kafkaOpts(kgo.ClientID(w.Config.ClientID + "-offsets-" + name))
+	opts, sec, err := w.connectorAdminOpts(nil, kgo.ClientID(w.Config.ClientID+"-offsets-"+name))
+	if err != nil {
+		return nil, nil, fmt.Errorf("kafka admin client for the offsets of connector %s: %w", name, err)
+	}
 	opts = append(opts, w.Config.ConsumerOpts...)
 	cl, err := kgo.NewClient(opts...)
+	if err == nil {
+		if err = sec.check(context.Background(), cl, "admin client"); err != nil {
+			cl.Close()
+		}
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("kafka admin client for the offsets of connector %s: %w", name, err)
 	}

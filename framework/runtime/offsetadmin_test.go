@@ -276,15 +276,15 @@ func TestSinkOffsetsRefusedWhileGroupHasMembers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.h.w.AlterConnectorOffsets(ctx, "busy", entry, []herder.ConnectorOffset{co(`{"kafka_topic":"t2","kafka_partition":0}`, `{"kafka_offset":0}`)})
+	_, err = e.h.w.AlterConnectorOffsets(ctx, "busy", entry, nil, []herder.ConnectorOffset{co(`{"kafka_topic":"t2","kafka_partition":0}`, `{"kafka_offset":0}`)})
 	if err == nil || !strings.Contains(err.Error(), "Failed to alter consumer group offsets for connector busy either because its tasks haven't stopped completely yet") {
 		t.Fatalf("alter with a live member: %v", err)
 	}
-	_, err = e.h.w.ResetConnectorOffsets(ctx, "busy", entry)
+	_, err = e.h.w.ResetConnectorOffsets(ctx, "busy", entry, nil)
 	if err == nil || !strings.Contains(err.Error(), "Failed to reset consumer group offsets for connector busy either because its tasks haven't stopped completely yet") {
 		t.Fatalf("reset with a live member: %v", err)
 	}
-	got, err := e.h.w.ConnectorOffsets(ctx, "busy", entry)
+	got, err := e.h.w.ConnectorOffsets(ctx, "busy", entry, nil)
 	if err != nil || len(got.Offsets) != 3 {
 		t.Fatalf("offsets after refused changes = %s, %v", offsetsJSON(t, got), err)
 	}

@@ -68,6 +68,12 @@ func TestTaskStatusShowsProgress(t *testing.T) {
 					body := getJSON(t, srv.URL+fmt.Sprintf("/connectors/p1/tasks/%d/status", task), &st)
 					return st.ID == task && st.State == string(herder.Running) && fmt.Sprint(st.Progress) == fmt.Sprint(want), body
 				})
+				// The same progress, as gauges for dashboards.
+				for key, v := range map[string]float64{"records_done": count, "records_total": count} {
+					if got := progressGauge(t, e.h.w.Metrics, "p1", task, key); got != v {
+						t.Errorf("task %d: connectd_task_progress{key=%q} = %v, want %v", task, key, got, v)
+					}
+				}
 			}
 			var cs struct {
 				Tasks []map[string]any `json:"tasks"`
@@ -108,4 +114,29 @@ func getJSON(t *testing.T, url string, out any) string {
 		t.Fatalf("GET %s: %v in %s", url, err, b)
 	}
 	return string(b)
+}
+
+// progressGauge returns connectd_task_progress of a task's key.
+func progressGauge(t *testing.T, m *Metrics, connector string, task int, key string) float64 {
+	t.Helper()
+	mfs, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "connectd_task_progress" {
+			continue
+		}
+		for _, s := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, p := range s.GetLabel() {
+				l[p.GetName()] = p.GetValue()
+			}
+			if l["connector"] == connector && l["task"] == fmt.Sprint(task) && l["key"] == key {
+				return s.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no connectd_task_progress for %s-%d key %s", connector, task, key)
+	return 0
 }

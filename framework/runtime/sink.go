@@ -73,18 +73,28 @@ func (t *Task) runSink(stop context.Context) error {
 	defer stopPuts()
 	r.putCtx = putCtx
 	if policy.DLQTopic != "" {
-		popts, err := w.connectorProducerOpts(config)
+		popts, psec, err := w.connectorProducerOpts(config)
 		if err != nil {
 			client.SinkStop(context.Background())
 			return err
 		}
-		dlq, err := kgo.NewClient(w.kafkaOpts(append(popts, kgo.ClientID(w.clientID("dlq-producer", t.spec.ID)))...)...)
+		dlq, err := kgo.NewClient(w.kafkaOpts(append(popts, kgo.ClientID(w.clientID("dlq-producer", t.spec.ID)), w.Metrics.ClientHooks("producer", w.clientID("dlq-producer", t.spec.ID)))...)...)
 		if err != nil {
 			client.SinkStop(context.Background())
 			return fmt.Errorf("dead letter queue producer: %w", err)
 		}
 		defer dlq.Close()
-		if r.errs.dlq, err = newDLQWriter(sctx, w, t.spec.ID, policy, dlq, r.m.errs); err != nil {
+		if err := psec.check(sctx, dlq, "dead letter queue producer"); err != nil {
+			client.SinkStop(context.Background())
+			return err
+		}
+		admin, err := w.newLazyAdmin(config, w.clientID("admin", t.spec.ID))
+		if err != nil {
+			client.SinkStop(context.Background())
+			return err
+		}
+		defer admin.close()
+		if r.errs.dlq, err = newDLQWriter(sctx, w, t.spec.ID, policy, dlq, admin, r.m.errs); err != nil {
 			client.SinkStop(context.Background())
 			return err
 		}
@@ -92,6 +102,7 @@ func (t *Task) runSink(stop context.Context) error {
 	}
 	opts := w.kafkaOpts(
 		kgo.ClientID(w.clientID("consumer", t.spec.ID)),
+		w.Metrics.ClientHooks("consumer", w.clientID("consumer", t.spec.ID)),
 		kgo.ConsumerGroup(SinkGroup(t.spec.ID.Connector)),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.DisableAutoCommit(),
@@ -102,6 +113,12 @@ func (t *Task) runSink(stop context.Context) error {
 		kgo.OnPartitionsLost(r.onLost),
 	)
 	opts = append(opts, w.Config.ConsumerOpts...)
+	csec, err := w.connectorConsumerOpts(config)
+	if err != nil {
+		client.SinkStop(context.Background())
+		return err
+	}
+	opts = append(opts, csec.opts...)
 	if re := config[KeyTopicsRegex]; re != "" {
 		if _, err := regexp.Compile(re); err != nil {
 			client.SinkStop(context.Background())
@@ -115,6 +132,11 @@ func (t *Task) runSink(stop context.Context) error {
 	if err != nil {
 		client.SinkStop(context.Background())
 		return fmt.Errorf("consumer: %w", err)
+	}
+	if err := csec.check(sctx, consumer, "consumer"); err != nil {
+		consumer.Close()
+		client.SinkStop(context.Background())
+		return err
 	}
 	r.consumer = consumer
 	t.spec.Report(herder.Running, "")
@@ -152,7 +174,17 @@ func (r *sinkRun) loop(stop context.Context) error {
 		recs := fetches.Records()
 		if len(recs) > 0 {
 			r.m.read.Add(float64(len(recs)))
+			r.m.g.sinkActiveW.record(float64(r.m.g.sinkActive.Add(int64(len(recs)))))
 			r.reportTopics(fetches)
+			lag := int64(-1)
+			fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+				if n := len(p.Records); n > 0 {
+					lag = max(lag, p.HighWatermark-p.Records[n-1].Offset-1)
+				}
+			})
+			if lag >= 0 {
+				r.m.g.lagMax.record(float64(lag))
+			}
 		}
 		// An empty batch too, as Kafka Connect does: it is the task's tick
 		// while nothing arrives, to close idle files or send a lingering
@@ -220,8 +252,13 @@ func (r *sinkRun) put(stop context.Context, recs []*kgo.Record) error {
 	var delay time.Duration
 	var retrier *plugin.Retrier
 	sub, index := batch, []int(nil) // index[i]: sub[i]'s place in batch; nil while sub is batch
+	if len(recs) > 0 {
+		r.m.g.batchSize.record(float64(len(recs)))
+	}
 	for {
+		putStart := time.Now()
 		failed, err := r.client.SinkPut(r.putCtx, sub)
+		r.m.g.putTime.record(float64(time.Since(putStart)) / 1e6)
 		if err != nil {
 			if !connect.IsRetriable(err) || stop.Err() != nil {
 				return fmt.Errorf("put: %w", err)
@@ -235,6 +272,15 @@ func (r *sinkRun) put(stop context.Context, recs []*kgo.Record) error {
 		}
 		var again []plugin.FailedRecord
 		for _, f := range failed {
+			if f.Record != nil {
+				// A record of an earlier put that the task could not
+				// write after all (connect.ErrantRecordReporter).
+				r.m.errs.failures.Inc()
+				if err := r.skipOrFail(consumedRecord(f.Record), f.Err); err != nil {
+					return err
+				}
+				continue
+			}
 			if index != nil {
 				f.Index = index[f.Index]
 			}
@@ -277,6 +323,18 @@ func (r *sinkRun) put(stop context.Context, recs []*kgo.Record) error {
 	return nil
 }
 
+// consumedRecord rebuilds the consumed record a plugin sent back.
+func consumedRecord(w *plugin.Record) *kgo.Record {
+	kr := &kgo.Record{Topic: w.Topic, Partition: w.Partition, Offset: w.Offset, Key: w.Key, Value: w.Value}
+	if w.TimestampMs != 0 {
+		kr.Timestamp = time.UnixMilli(w.TimestampMs)
+	}
+	for _, h := range w.Headers {
+		kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	return kr
+}
+
 // skipOrFail reports a record that failed for good: it is skipped with
 // errors.tolerance=all, and fails the task with none.
 func (r *sinkRun) skipOrFail(kr *kgo.Record, rerr *plugin.RecordError) error {
@@ -304,6 +362,8 @@ func (r *sinkRun) flushAndCommitLocked(only map[connect.TopicPartition]bool) err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.t.w.Config.OffsetFlushTimeout+r.t.w.Config.ShutdownTimeout)
 	defer cancel()
+	start := time.Now()
+	defer func() { r.m.g.commitTime.record(float64(time.Since(start)) / 1e6) }()
 	durable, err := r.client.SinkFlush(ctx, offsets)
 	if err != nil {
 		if connect.IsRetriable(err) {
@@ -370,6 +430,15 @@ func (r *sinkRun) flushAndCommitLocked(only map[connect.TopicPartition]bool) err
 		r.committed[tp] = o
 	}
 	r.m.commitOK.Inc()
+	// Records read but not committed yet: what lies between the committed
+	// and the consumed position of each partition.
+	active := int64(0)
+	for tp, o := range r.consumed {
+		if c, ok := r.committed[tp]; ok && o > c {
+			active += o - c
+		}
+	}
+	r.m.g.sinkActive.Store(active)
 	return nil
 }
 
@@ -402,6 +471,7 @@ func (r *sinkRun) onAssigned(_ context.Context, _ *kgo.Client, m map[string][]in
 	defer r.mu.Unlock()
 	for _, tp := range tps {
 		r.assigned[tp] = true
+		r.m.g.partitions.Store(int64(len(r.assigned)))
 	}
 	if r.t.paused.Load() {
 		r.consumer.PauseFetchPartitions(m)
@@ -438,6 +508,7 @@ func (r *sinkRun) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32)
 func (r *sinkRun) release(tps []connect.TopicPartition) {
 	for _, tp := range tps {
 		delete(r.assigned, tp)
+		r.m.g.partitions.Store(int64(len(r.assigned)))
 		delete(r.consumed, tp)
 		delete(r.committed, tp)
 	}

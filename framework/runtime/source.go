@@ -9,13 +9,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/connectd/connectd/framework/connect"
 	"github.com/connectd/connectd/framework/herder"
 	"github.com/connectd/connectd/framework/plugin"
+	"github.com/connectd/connectd/offsets"
 )
 
 // sourceRun is one run of a source task: one plugin process (or in-process
@@ -40,6 +40,11 @@ type sourceRun struct {
 	recycler plugin.Recycler // the client, when it reuses batches' buffers
 	slabMu   sync.Mutex
 	slabs    [][]kgo.Record // producer records of acknowledged batches, for reuse
+
+	stores        offsetStores
+	admin         *lazyAdmin     // topic creation and the dead letter queue's topic
+	topicCreation *topicCreation // the connector's KIP-158 settings; nil: broker defaults
+	exactlyOnce                  // the transaction state, when the task runs exactly once
 }
 
 // ensureTopics creates the batch's topics that do not exist yet, with the
@@ -71,18 +76,32 @@ func (r *sourceRun) ensureTopics(ctx context.Context, batch []plugin.Record) err
 	}
 	// CreateTopics, not a metadata lookup first: with auto-creation allowed
 	// the lookup itself would create the topic the unpersisted way.
-	adm := kadm.NewClient(r.producer)
+	adm, err := r.admin.get(ctx)
+	if err != nil {
+		return connect.Retriable(err)
+	}
 	cctx, cancel := context.WithTimeout(ctx, r.t.w.Config.OffsetFlushTimeout)
 	defer cancel()
 	for _, t := range missing {
-		resp, err := adm.CreateTopic(cctx, -1, -1, nil, t)
+		partitions, rf, configs, group := int32(-1), int16(-1), map[string]*string(nil), ""
+		if tc := r.topicCreation; tc != nil {
+			g := tc.group(t)
+			partitions, rf, configs, group = g.partitions, g.replicationFactor, g.configs, g.name
+		}
+		resp, err := adm.CreateTopic(cctx, partitions, rf, configs, t)
 		if err == nil {
 			err = resp.Err
 		}
 		switch {
 		case err == nil:
-			r.t.logger.Info("created topic", "topic", t)
+			r.t.logger.Info("created topic", "topic", t, "topic.creation.group", group, "partitions", partitions, "replication.factor", rf)
 		case errors.Is(err, kerr.TopicAlreadyExists):
+		case group != "" && !isRetriableKafka(err):
+			// The connector's own settings are wrong for this cluster
+			// (too many replicas, a config the broker refuses): retrying
+			// will not help.
+			delete(r.topics, t)
+			return fmt.Errorf("create topic %s with topic creation group %s (topic.creation.%s.*): %w", t, group, group, err)
 		default:
 			delete(r.topics, t)
 			return connect.Retriable(fmt.Errorf("create topic %s: %w", t, err))
@@ -101,22 +120,6 @@ func (t *Task) runSource(stop context.Context) error {
 	}
 	defer client.Close()
 
-	stored, err := w.Offsets.Load(sctx, t.spec.ID.Connector)
-	if err != nil {
-		return fmt.Errorf("load offsets: %w", err)
-	}
-	offs := make([]connect.SourceOffset, 0, len(stored))
-	for _, e := range stored {
-		p, err := plugin.DecodeMap(e.Partition)
-		if err != nil {
-			return err
-		}
-		o, err := plugin.DecodeMap(e.Offset)
-		if err != nil {
-			return err
-		}
-		offs = append(offs, connect.SourceOffset{Partition: p, Offset: o})
-	}
 	config, err := w.ResolveConfig(sctx, t.spec.Config)
 	if err != nil {
 		return err
@@ -125,32 +128,68 @@ func (t *Task) runSource(stop context.Context) error {
 	if err != nil {
 		return err
 	}
-	popts, err := w.connectorProducerOpts(config)
+	popts, psec, err := w.connectorProducerOpts(config)
+	if err != nil {
+		return err
+	}
+	admin, err := w.newLazyAdmin(config, w.clientID("admin", t.spec.ID))
+	if err != nil {
+		return err
+	}
+	defer admin.close()
+	stores, err := w.sourceOffsetStores(sctx, config)
+	if err != nil {
+		return err
+	}
+	r := &sourceRun{t: t, client: client, tracker: newTracker(), failed: make(chan struct{}), topics: map[string]bool{}, m: w.Metrics.task(t.spec.ID.Connector, t.spec.ID.Task), stores: stores, admin: admin}
+	if r.topicCreation, _ = parseTopicCreation(config); r.topicCreation != nil {
+		t.logger.Debug("topics are created as the connector's topic.creation.* keys say")
+	}
+	popts = w.kafkaOpts(append(popts, kgo.ClientID(w.clientID("producer", t.spec.ID)), w.Metrics.ClientHooks("producer", w.clientID("producer", t.spec.ID)))...)
+	if !w.Config.TopicCreation {
+		popts = append(popts, kgo.AllowAutoTopicCreation())
+	}
+	popts = append(popts,
+		kgo.RecordPartitioner(connectPartitioner{kgo.StickyKeyPartitioner(nil)}),
+		kgo.ProducerBatchMaxBytes(1<<20),
+	)
+	if w.ExactlyOnce.Enabled() {
+		// The task's records and offsets go in its transactions; before
+		// its producer exists the herder checks that this task is still
+		// the current one, and initialising the producer fences out any
+		// older instance of it (a zombie) before the offsets are read.
+		if err := r.prepareExactlyOnce(sctx, config); err != nil {
+			return err
+		}
+		popts = append(popts, kgo.TransactionalID(r.txnID), kgo.TransactionTimeout(r.transactionTimeout()))
+	}
+	producer, err := kgo.NewClient(popts...)
+	if err != nil {
+		return fmt.Errorf("producer: %w", err)
+	}
+	defer producer.Close()
+	if err := psec.check(sctx, producer, "producer"); err != nil {
+		return err
+	}
+	r.producer = producer
+	if r.eos {
+		if _, _, err := producer.ProducerID(sctx); err != nil {
+			return fmt.Errorf("initialise the transactional producer %s: %w", r.txnID, err)
+		}
+		t.logger.Info("source task runs exactly once", "transactional.id", r.txnID, "transaction.boundary", r.boundary)
+	}
+
+	offs, err := r.loadOffsets(sctx)
 	if err != nil {
 		return err
 	}
 	if err := client.SourceStart(sctx, config, offs); err != nil {
 		return fmt.Errorf("start: %w", w.redactErr(err))
 	}
-	popts = w.kafkaOpts(append(popts, kgo.ClientID(w.clientID("producer", t.spec.ID)))...)
-	if !w.Config.TopicCreation {
-		popts = append(popts, kgo.AllowAutoTopicCreation())
-	}
-	producer, err := kgo.NewClient(append(popts,
-		kgo.RecordPartitioner(connectPartitioner{kgo.StickyKeyPartitioner(nil)}),
-		kgo.ProducerBatchMaxBytes(1<<20),
-	)...)
-	if err != nil {
-		client.SourceStop(context.Background())
-		return fmt.Errorf("producer: %w", err)
-	}
-	defer producer.Close()
-
-	r := &sourceRun{t: t, client: client, producer: producer, tracker: newTracker(), failed: make(chan struct{}), topics: map[string]bool{}, m: w.Metrics.task(t.spec.ID.Connector, t.spec.ID.Task)}
 	r.recycler, _ = client.(plugin.Recycler)
 	r.errs = newErrorHandler(policy, t.spec.ID, t.logger, r.m.errs)
 	if policy.DLQTopic != "" {
-		if r.errs.dlq, err = newDLQWriter(sctx, w, t.spec.ID, policy, producer, r.m.errs); err != nil {
+		if r.errs.dlq, err = newDLQWriter(sctx, w, t.spec.ID, policy, producer, admin, r.m.errs); err != nil {
 			client.SourceStop(context.Background())
 			return err
 		}
@@ -199,29 +238,51 @@ func (r *sourceRun) loop(stop context.Context) error {
 	}()
 
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // periodic offset commits
-		defer wg.Done()
-		tick := time.NewTicker(t.w.Config.OffsetFlushInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if err := r.commit(); err != nil {
-					t.logger.Warn("offset commit failed; retrying at the next interval", "error", err)
+	// Exactly once, offsets are committed with each transaction, in the
+	// poll loop; otherwise every offset.flush.interval.ms.
+	if !r.eos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(t.w.Config.OffsetFlushInterval)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					if err := r.commit(); err != nil {
+						t.logger.Warn("offset commit failed; retrying at the next interval", "error", err)
+					}
 				}
 			}
-		}
-	}()
+		}()
+	}
 
+	poll := r.client.SourcePoll
+	if r.eos && r.boundary == connect.BoundaryInterval {
+		poll = r.pollAhead(ctx, &wg)
+	}
 	retry := time.Duration(0)
 	for ctx.Err() == nil {
+		if r.eos && (r.intervalDue() || t.paused.Load()) {
+			// An interval boundary passes while no records come, or the
+			// task pauses: a transaction left open while paused would
+			// outlive its timeout and be aborted by the broker.
+			if err := r.endTransaction(false); err != nil {
+				r.fail(err)
+				break
+			}
+		}
 		if !t.waitResumed(ctx) {
 			break
 		}
-		batch, err := r.client.SourcePoll(ctx)
+		polled := time.Now()
+		batch, err := poll(ctx)
+		if err == nil {
+			r.m.g.pollTime.record(float64(time.Since(polled)) / 1e6)
+			r.m.g.batchSize.record(float64(len(batch)))
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -241,6 +302,10 @@ func (r *sourceRun) loop(stop context.Context) error {
 			if err == nil || ctx.Err() != nil {
 				break
 			}
+			if !connect.IsRetriable(err) {
+				r.fail(err)
+				break
+			}
 			t.logger.Warn("topic creation failed; retrying", "error", err)
 			pause(ctx, &retry)
 		}
@@ -248,6 +313,13 @@ func (r *sourceRun) loop(stop context.Context) error {
 			break
 		}
 		r.reportTopics(batch)
+		if r.eos {
+			if err := r.produceTransactional(produceCtx, batch); err != nil {
+				r.fail(err)
+				break
+			}
+			continue
+		}
 		if err := r.produce(produceCtx, batch); err != nil {
 			r.fail(err)
 			break
@@ -255,6 +327,9 @@ func (r *sourceRun) loop(stop context.Context) error {
 	}
 	cancel()
 	wg.Wait()
+	if r.eos {
+		return r.drainTransactional()
+	}
 	return r.drain()
 }
 
@@ -270,6 +345,12 @@ func (r *sourceRun) loop(stop context.Context) error {
 // before it are produced, it is reported (error log, dead letter queue),
 // and nothing after it is: no offset at or past it is committed.
 func (r *sourceRun) produce(ctx context.Context, batch []plugin.Record) error {
+	return r.produceBatch(ctx, batch, true)
+}
+
+// produceBatch is produce; a batch that is not reusable is never handed
+// back to the client (a part of a batch split at transaction boundaries).
+func (r *sourceRun) produceBatch(ctx context.Context, batch []plugin.Record, reusable bool) error {
 	if !r.errs.policy.TolerateAll {
 		for i := range batch {
 			if batch[i].Err != nil {
@@ -284,7 +365,7 @@ func (r *sourceRun) produce(ctx context.Context, batch []plugin.Record) error {
 			}
 		}
 	}
-	return r.send(ctx, batch, true)
+	return r.send(ctx, batch, reusable)
 }
 
 // send produces a batch, routing its failed records per errors.tolerance=all.
@@ -299,11 +380,13 @@ func (r *sourceRun) send(ctx context.Context, batch []plugin.Record, reusable bo
 	// Group by source partition; a batch nearly always holds one or a few.
 	var groups []*pending
 	owner := make([]*pending, len(batch))
-	plain, untracked := reusable, int32(0)
+	plain, untracked, produced := reusable, int32(0), int64(0)
 	for i := range batch {
 		rec := &batch[i]
 		if rec.Dropped || rec.Err != nil {
 			plain = false
+		} else {
+			produced++
 		}
 		if rec.SourcePartition == nil {
 			untracked++
@@ -355,6 +438,7 @@ func (r *sourceRun) send(ctx context.Context, batch []plugin.Record, reusable bo
 		r.tracker.add(g)
 	}
 	r.m.poll.Add(float64(len(batch)))
+	r.m.g.sourceActiveW.record(float64(r.m.g.sourceActive.Add(produced)))
 	for i := range batch {
 		rec, kr := &batch[i], &krs[i]
 		if rec.Dropped {
@@ -474,6 +558,10 @@ func (r *sourceRun) produceFailed(kr *kgo.Record, err error) {
 	case <-r.hardStop:
 		// Failed by our own hard stop: not the record's fault.
 	default:
+		if r.eos {
+			r.fail(r.txnError("produce to "+kr.Topic+" in the", err))
+			return
+		}
 		r.fail(fmt.Errorf("produce to %s: %w", kr.Topic, err))
 	}
 }
@@ -488,8 +576,14 @@ func (r *sourceRun) drain() error {
 	if err := r.producer.Flush(fctx); err != nil {
 		t.logger.Warn("records still in flight at shutdown; their offsets are not committed", "outstanding", r.tracker.outstanding(), "error", err)
 	}
-	commitErr := r.commit()
-	sctx, scancel := context.WithTimeout(context.Background(), timeout)
+	return r.stopTask(r.commit(), "final offset commit failed")
+}
+
+// stopTask stops the plugin's task after the run's final commit, whose
+// error (commitErr) is only logged: the run's own failure, or the plugin
+// process's end, is what the run returns.
+func (r *sourceRun) stopTask(commitErr error, what string) error {
+	sctx, scancel := context.WithTimeout(context.Background(), r.t.w.Config.ShutdownTimeout)
 	defer scancel()
 	stopErr := r.client.SourceStop(sctx)
 	select {
@@ -501,7 +595,7 @@ func (r *sourceRun) drain() error {
 		return stopErr
 	}
 	if commitErr != nil {
-		t.logger.Warn("final offset commit failed", "error", commitErr)
+		r.t.logger.Warn(what, "error", commitErr)
 	}
 	return nil
 }
@@ -517,12 +611,30 @@ func (r *sourceRun) commit() error {
 	t := r.t
 	ctx, cancel := context.WithTimeout(context.Background(), t.w.Config.OffsetFlushTimeout)
 	defer cancel()
-	if err := t.w.Offsets.Commit(ctx, t.spec.ID.Connector, entries); err != nil {
+	start := time.Now()
+	err := r.stores.primary.Commit(ctx, t.spec.ID.Connector, entries)
+	r.m.g.commitTime.record(float64(time.Since(start)) / 1e6)
+	if err != nil {
 		r.m.commitFailed.Inc()
 		return fmt.Errorf("store offsets: %w", err)
 	}
 	r.m.commitOK.Inc()
 	r.tracker.stored(entries)
+	r.committed(ctx, entries)
+	return nil
+}
+
+// committed tells the task which offsets are stored, and copies them to
+// the worker's offsets topic when the connector has its own (as Kafka
+// Connect does, so tools that read the worker's topic see them; a copy
+// that fails is only logged: the connector's topic is the one read).
+func (r *sourceRun) committed(ctx context.Context, entries []offsets.Entry) {
+	t := r.t
+	if r.stores.secondary != nil {
+		if err := r.stores.secondary.Commit(ctx, t.spec.ID.Connector, entries); err != nil {
+			t.logger.Warn("copying offsets to the worker's offsets topic failed; the connector's own offsets topic has them", "error", err)
+		}
+	}
 	offs := make([]connect.SourceOffset, 0, len(entries))
 	for _, e := range entries {
 		p, _ := plugin.DecodeMap(e.Partition)
@@ -532,7 +644,6 @@ func (r *sourceRun) commit() error {
 	if err := r.client.SourceCommit(ctx, offs); err != nil {
 		t.logger.Warn("task commit callback failed", "error", err)
 	}
-	return nil
 }
 
 // connectPartitioner honours a record's explicit partition (as Kafka

@@ -350,6 +350,7 @@ func (h *Standalone) ConnectorStatus(_ context.Context, name string) (herder.Con
 	}
 	st := h.status.connectorStatus(name)
 	st.Type = ConnectorType(cs.entry)
+	st.ExactlyOnce = h.w.ExactlyOnceStatus(st.Type, cs.config)
 	return st, nil
 }
 

@@ -41,7 +41,7 @@ func (h *Standalone) ConnectorOffsets(ctx context.Context, name string) (herder.
 	h.mu.RLock()
 	entry := cs.entry
 	h.mu.RUnlock()
-	return h.w.ConnectorOffsets(ctx, name, entry)
+	return h.w.ConnectorOffsets(ctx, name, entry, nil)
 }
 
 // AlterConnectorOffsets implements herder.OffsetsManager. It holds the
@@ -55,7 +55,7 @@ func (h *Standalone) AlterConnectorOffsets(ctx context.Context, name string, off
 	if err != nil {
 		return herder.Message{}, err
 	}
-	return h.w.AlterConnectorOffsets(ctx, name, cs.entry, offsets)
+	return h.w.AlterConnectorOffsets(ctx, name, cs.entry, cs.config, offsets)
 }
 
 // ResetConnectorOffsets implements herder.OffsetsManager.
@@ -66,7 +66,7 @@ func (h *Standalone) ResetConnectorOffsets(ctx context.Context, name string) (he
 	if err != nil {
 		return herder.Message{}, err
 	}
-	return h.w.ResetConnectorOffsets(ctx, name, cs.entry)
+	return h.w.ResetConnectorOffsets(ctx, name, cs.entry, cs.config)
 }
 
 // stoppedConnector returns the connector name if it is STOPPED, else

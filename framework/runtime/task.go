@@ -25,6 +25,8 @@ type Task struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	metrics *taskGroup
+
 	paused   atomic.Bool
 	resumeMu sync.Mutex
 	resume   chan struct{} // closed and replaced on every target change
@@ -54,6 +56,9 @@ func (t *Task) targetChanged() <-chan struct{} {
 func (t *Task) Stop() {
 	t.cancel()
 	<-t.done
+	// A failed task's metrics stay until the task is stopped, as Kafka
+	// Connect's do, so dashboards see it failed.
+	t.w.Metrics.removeTask(t.metrics)
 }
 
 // Done is closed when the task's supervisor has ended.
@@ -65,10 +70,23 @@ func (t *Task) supervise(ctx context.Context) {
 	for {
 		started := time.Now()
 		var err error
+		t.w.Metrics.taskStart.attempts.Add(1)
+		ran := &startupOutcome{counter: &t.w.Metrics.taskStart}
+		report := t.spec.Report
+		t.spec.Report = func(s herder.State, trace string) {
+			if s == herder.Running {
+				ran.done(true)
+			}
+			report(s, trace)
+		}
 		if t.spec.Entry.Info.Kind == plugin.Sink {
 			err = t.runSink(ctx)
 		} else {
 			err = t.runSource(ctx)
+		}
+		t.spec.Report = report
+		if ctx.Err() == nil {
+			ran.done(false)
 		}
 		if ctx.Err() != nil {
 			// Stopped by the worker: the herder reports the new state.
@@ -77,7 +95,7 @@ func (t *Task) supervise(ctx context.Context) {
 		if err == nil {
 			err = errors.New("task ended unexpectedly")
 		}
-		if !errors.Is(err, plugin.ErrPluginExited) {
+		if !errors.Is(err, plugin.ErrPluginExited) && !errors.Is(err, ErrTaskNotReady) {
 			t.logger.Error("task failed", "error", err)
 			t.spec.Report(herder.Failed, t.w.redact(trace(err)))
 			return
@@ -86,10 +104,16 @@ func (t *Task) supervise(ctx context.Context) {
 			attempt = 0
 		}
 		attempt++
-		t.w.Metrics.restarts.WithLabelValues(t.spec.ID.Connector, itoa(t.spec.ID.Task)).Inc()
 		delay := backoff(attempt, t.w.Config.RestartBackoff)
-		t.logger.Error("plugin process died; restarting task", "error", err, "attempt", attempt, "delay", delay)
-		t.spec.Report(herder.Failed, t.w.redact(fmt.Sprintf("%s\nThe worker restarts the task in %s (attempt %d).", trace(err), delay, attempt)))
+		if errors.Is(err, ErrTaskNotReady) {
+			// Not a failure: the task waits for its turn (zombie fencing,
+			// the config topic) and is not reported as failed.
+			t.logger.Info("task not ready to start; trying again", "reason", err, "attempt", attempt, "delay", delay)
+		} else {
+			t.w.Metrics.restarts.WithLabelValues(t.spec.ID.Connector, itoa(t.spec.ID.Task)).Inc()
+			t.logger.Error("plugin process died; restarting task", "error", err, "attempt", attempt, "delay", delay)
+			t.spec.Report(herder.Failed, t.w.redact(fmt.Sprintf("%s\nThe worker restarts the task in %s (attempt %d).", trace(err), delay, attempt)))
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -101,8 +101,7 @@ func Validate(ctx context.Context, w *Worker, class string, config map[string]st
 			extra[KeyValueConverter] = append(extra[KeyValueConverter], err.Error())
 		}
 	}
-	producerOverrideErrors(config, extra)
-	infos := herder.Validation(entry.Info.Name, fwDef, config, extra)
+	w.clientOverrideErrors(config, extra)
 
 	vctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -111,6 +110,16 @@ func Validate(ctx context.Context, w *Worker, class string, config map[string]st
 		return herder.ConfigInfos{}, nil, fmt.Errorf("validate with plugin %s: %w", entry.Info.Name, w.redactErr(err))
 	}
 	defer client.Close()
+	if !sink {
+		_, tcErrs := parseTopicCreation(config)
+		for k, msgs := range tcErrs {
+			extra[k] = append(extra[k], msgs...)
+		}
+		if err := w.exactlyOnceErrors(vctx, client, config, extra); err != nil {
+			return herder.ConfigInfos{}, nil, fmt.Errorf("validate with plugin %s: %w", entry.Info.Name, w.redactErr(err))
+		}
+	}
+	infos := herder.Validation(entry.Info.Name, fwDef, config, extra)
 	values, pextra, err := client.Validate(vctx, config)
 	if err != nil {
 		return herder.ConfigInfos{}, nil, fmt.Errorf("validate with plugin %s: %w", entry.Info.Name, w.redactErr(err))

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -40,6 +42,14 @@ type Options struct {
 	// Logger receives the log's and its Kafka clients' warnings; nil
 	// discards them.
 	Logger *slog.Logger
+	// ReadCommitted reads only records of committed transactions (and
+	// those written outside transactions), and ReadToEnd waits for the
+	// last stable offset rather than the high watermark: Kafka Connect's
+	// isolation.level=read_committed for logs written transactionally.
+	ReadCommitted bool
+	// TransactionalID, when set, is the transactional id SendTransactional
+	// writes with (Kafka Connect's fencable config topic writer).
+	TransactionalID string
 }
 
 // Message is one record to append: a nil Value is a tombstone.
@@ -67,6 +77,12 @@ type Log struct {
 	next     []int64       // per partition: the offset after the last record handed to apply
 	progress chan struct{} // closed and replaced whenever next moves
 	fetchErr error         // the reader's last fetch error since it last made progress
+
+	readCommitted bool
+	baseOpts      []kgo.Opt
+	txnID         string
+	txnMu         sync.Mutex  // serialises transactional writes
+	txnProducer   *kgo.Client // nil until claimed, and after it was fenced
 }
 
 // Open opens the log: it makes sure the topic exists, starts the reader
@@ -103,13 +119,16 @@ func Open(ctx context.Context, o Options, apply func(*kgo.Record)) (*Log, error)
 		return nil, fmt.Errorf("kafkalog: %s: %w", o.Topic, err)
 	}
 	l := &Log{
-		topic:    o.Topic,
-		logger:   logger,
-		apply:    apply,
-		producer: producer,
-		adm:      kadm.NewClient(producer),
-		done:     make(chan struct{}),
-		progress: make(chan struct{}),
+		readCommitted: o.ReadCommitted,
+		baseOpts:      base,
+		txnID:         o.TransactionalID,
+		topic:         o.Topic,
+		logger:        logger,
+		apply:         apply,
+		producer:      producer,
+		adm:           kadm.NewClient(producer),
+		done:          make(chan struct{}),
+		progress:      make(chan struct{}),
 	}
 	if err := l.ensureTopic(ctx, o); err != nil {
 		producer.Close()
@@ -131,7 +150,7 @@ func Open(ctx context.Context, o Options, apply func(*kgo.Record)) (*Log, error)
 		// was next): franz-go resumes at the log start. The broker lost
 		// data past our position: read the whole log again.
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadUncommitted()),
+		isolation(o.ReadCommitted),
 		// Transaction markers take offsets too; seeing them lets the
 		// reader's position reach the end offset.
 		kgo.KeepControlRecords(),
@@ -285,6 +304,12 @@ func (l *Log) Close() error {
 		for _, cl := range []*kgo.Client{l.consumer, l.producer} {
 			wg.Go(cl.Close)
 		}
+		l.txnMu.Lock()
+		if l.txnProducer != nil {
+			wg.Go(l.txnProducer.Close)
+			l.txnProducer = nil
+		}
+		l.txnMu.Unlock()
 		wg.Wait()
 	})
 	return nil
@@ -295,4 +320,111 @@ func settingName(o Options) string {
 		return o.Setting
 	}
 	return "the topic"
+}
+
+func isolation(committed bool) kgo.Opt {
+	if committed {
+		return kgo.FetchIsolationLevel(kgo.ReadCommitted())
+	}
+	return kgo.FetchIsolationLevel(kgo.ReadUncommitted())
+}
+
+// ErrNoTransactionalID is returned by the transactional methods of a log
+// opened without Options.TransactionalID.
+var ErrNoTransactionalID = errors.New("kafkalog: the log has no transactional id")
+
+// ClaimWrites makes this process the log's transactional writer: it starts
+// a producer with the log's transactional id and initialises it, which
+// fences any other producer with the same id (a former leader) out of
+// writing to the log. A log already claimed keeps its producer.
+func (l *Log) ClaimWrites(ctx context.Context) error {
+	l.txnMu.Lock()
+	defer l.txnMu.Unlock()
+	return l.claimLocked(ctx)
+}
+
+func (l *Log) claimLocked(ctx context.Context) error {
+	if l.txnID == "" {
+		return ErrNoTransactionalID
+	}
+	if l.txnProducer != nil {
+		return nil
+	}
+	cl, err := kgo.NewClient(append(slices.Clone(l.baseOpts),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+		kgo.TransactionalID(l.txnID),
+		kgo.TransactionTimeout(60*time.Second),
+	)...)
+	if err != nil {
+		return fmt.Errorf("kafkalog: %s: transactional writer: %w", l.topic, err)
+	}
+	// Initialising the producer id now fences a former writer with the
+	// same id at once, rather than at this writer's first write.
+	if _, _, err := cl.ProducerID(ctx); err != nil {
+		cl.Close()
+		return fmt.Errorf("kafkalog: %s: initialise transactional writer %s: %w", l.topic, l.txnID, err)
+	}
+	l.txnProducer = cl
+	return nil
+}
+
+// ReleaseWrites closes the transactional writer, if there is one.
+func (l *Log) ReleaseWrites() {
+	l.txnMu.Lock()
+	defer l.txnMu.Unlock()
+	if l.txnProducer != nil {
+		l.txnProducer.Close()
+		l.txnProducer = nil
+	}
+}
+
+// ErrNotClaimed is returned by SendTransactional when this process holds
+// no transactional writer: it never claimed one, or another process
+// claimed it since.
+var ErrNotClaimed = errors.New("kafkalog: this process is not the log's transactional writer (ClaimWrites)")
+
+// Claimed reports whether this process holds the log's transactional
+// writer (as far as it knows: another may have fenced it since).
+func (l *Log) Claimed() bool {
+	l.txnMu.Lock()
+	defer l.txnMu.Unlock()
+	return l.txnProducer != nil
+}
+
+// SendTransactional appends msgs in one transaction with the log's
+// transactional writer and returns once the transaction is committed: all
+// of msgs are in the log, or none. Without a claimed writer it returns
+// ErrNotClaimed; a writer that was fenced out by another is let go, so
+// the process must claim again (ClaimWrites) to write.
+func (l *Log) SendTransactional(ctx context.Context, msgs ...Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	l.txnMu.Lock()
+	defer l.txnMu.Unlock()
+	if l.txnProducer == nil {
+		return ErrNotClaimed
+	}
+	cl := l.txnProducer
+	fail := func(err error) error {
+		cl.Close()
+		l.txnProducer = nil
+		return fmt.Errorf("kafkalog: transactional write to %s as %s: %w", l.topic, l.txnID, err)
+	}
+	if err := cl.BeginTransaction(); err != nil {
+		return fail(err)
+	}
+	recs := make([]*kgo.Record, len(msgs))
+	for i, m := range msgs {
+		recs[i] = &kgo.Record{Topic: l.topic, Key: m.Key, Value: m.Value}
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		_ = cl.EndTransaction(ctx, kgo.TryAbort)
+		return fail(err)
+	}
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		return fail(err)
+	}
+	return nil
 }

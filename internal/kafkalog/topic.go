@@ -138,7 +138,11 @@ func (l *Log) listEnds(ctx context.Context) (map[int32]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	ends, err := l.adm.ListEndOffsets(ctx, l.topic)
+	list := l.adm.ListEndOffsets
+	if l.readCommitted {
+		list = l.adm.ListCommittedOffsets // the last stable offset
+	}
+	ends, err := list(ctx, l.topic)
 	if err != nil {
 		return nil, err
 	}

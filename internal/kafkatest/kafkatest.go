@@ -67,14 +67,31 @@ func ReadRecords(t testing.TB, seeds []string, u Until, topics ...string) []*kgo
 // more than a minute.
 func ReadToEnd(t testing.TB, seeds []string, topic string) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	return readUntil(t, seeds, topic, false)
+}
+
+// readUntil reads topic from the start up to the end offsets it has now:
+// the high watermarks, or with committed the last stable offsets, reading
+// read_committed. Control records count towards the end and are not
+// returned.
+func readUntil(t testing.TB, seeds []string, topic string, committed bool) []*kgo.Record {
+	t.Helper()
+	opts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
+	if committed {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	list := kadm.NewClient(cl).ListEndOffsets
+	if committed {
+		list = kadm.NewClient(cl).ListCommittedOffsets
+	}
+	ends, err := list(ctx, topic)
 	if err != nil {
 		t.Fatalf("end offsets of %s: %v", topic, err)
 	}
@@ -91,7 +108,9 @@ func ReadToEnd(t testing.TB, seeds []string, topic string) []*kgo.Record {
 			t.Fatalf("reading %s: still waiting for partitions' ends %v", topic, left)
 		}
 		fs.EachRecord(func(r *kgo.Record) {
-			out = append(out, r)
+			if !r.Attrs.IsControl() {
+				out = append(out, r)
+			}
 			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
 				delete(left, r.Partition)
 			}
@@ -171,4 +190,14 @@ func TopicName(t testing.TB, seeds []string, base string) string {
 		kadm.NewClient(cl).DeleteTopics(ctx, name)
 	})
 	return name
+}
+
+// ReadCommitted reads topic from the start with isolation level
+// read_committed, up to each partition's last stable offset as it was when
+// called, and returns the records of committed transactions (and those
+// written outside transactions) in the order read: what a read_committed
+// consumer sees. It fails the test if that takes more than a minute.
+func ReadCommitted(t testing.TB, seeds []string, topic string) []*kgo.Record {
+	t.Helper()
+	return readUntil(t, seeds, topic, true)
 }

@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -28,6 +27,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/connectd/connectd/internal/testserver"
 )
 
 // Server is one running PostgreSQL server.
@@ -100,10 +101,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	if err := chown(owner, s.SocketDir); err != nil {
 		t.Fatal(err)
 	}
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := testserver.FreePort(t)
 	s.Port = port
 	conf := map[string]string{
 		"listen_addresses":          "'127.0.0.1'",
@@ -417,15 +415,6 @@ func repoRoot() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func tail(s string, n int) string {

@@ -85,6 +85,13 @@ func (m *Member) heartbeat(ctx context.Context, b *beats, generation int32, memb
 		rctx, cancel := context.WithTimeout(ctx, max(m.cfg.HeartbeatInterval, time.Until(m.lostDeadline())))
 		resp, err := req.RequestWith(rctx, m.cfg.Client)
 		cancel()
+		if o := m.cfg.Observer; o != nil && ctx.Err() == nil {
+			oerr := err
+			if oerr == nil {
+				oerr = kerr.ErrorForCode(resp.ErrorCode)
+			}
+			o.Heartbeat(time.Since(sent), oerr)
+		}
 		if ctx.Err() != nil {
 			return
 		}

@@ -36,6 +36,23 @@ type Config struct {
 
 	// Logger receives the member's logs; nil discards them.
 	Logger *slog.Logger
+	// Observer, if set, is told of the member's group requests (for the
+	// connect-coordinator and connect-worker-rebalance metrics).
+	Observer Observer
+}
+
+// Observer receives what the member does with the coordinator. Its
+// methods are called from the member's goroutines and must be quick.
+type Observer interface {
+	// Rebalancing is called when the member starts a rebalance (a
+	// JoinGroup and SyncGroup round).
+	Rebalancing()
+	// JoinGroup, SyncGroup and Heartbeat report a request's round trip and
+	// its error (a transport error or the coordinator's), nil when it
+	// succeeded.
+	JoinGroup(d time.Duration, err error)
+	SyncGroup(d time.Duration, err error)
+	Heartbeat(d time.Duration, err error)
 }
 
 // Handler is the worker side of the membership: the herder. The Member

@@ -108,7 +108,18 @@ func (m *Member) attempt(ctx context.Context, leaving bool) (*round, error) {
 	if leaving {
 		join.Reason = kmsg.StringPtr("connectd worker leaving: its work is stopped")
 	}
+	if o := m.cfg.Observer; o != nil && !leaving {
+		o.Rebalancing()
+	}
+	joined := time.Now()
 	resp, err := join.RequestWith(ctx, m.cfg.Client)
+	if o := m.cfg.Observer; o != nil {
+		oerr := err
+		if oerr == nil {
+			oerr = kerr.ErrorForCode(resp.ErrorCode)
+		}
+		o.JoinGroup(time.Since(joined), oerr)
+	}
 	if err != nil {
 		return nil, unreachable(fmt.Errorf("group: JoinGroup: %w", err))
 	}
@@ -146,7 +157,15 @@ func (m *Member) attempt(ctx context.Context, leaving bool) (*round, error) {
 		r.led = true
 		sync.GroupAssignment, r.members, r.computed = m.computeAssignments(ctx, resp, version)
 	}
+	synced := time.Now()
 	sresp, err := sync.RequestWith(ctx, m.cfg.Client)
+	if o := m.cfg.Observer; o != nil {
+		oerr := err
+		if oerr == nil {
+			oerr = kerr.ErrorForCode(sresp.ErrorCode)
+		}
+		o.SyncGroup(time.Since(synced), oerr)
+	}
 	if err != nil {
 		return nil, unreachable(fmt.Errorf("group: SyncGroup: %w", err))
 	}

@@ -33,6 +33,12 @@ type Options struct {
 	// Logger receives warnings about records that cannot be read and about
 	// Kafka; nil discards them.
 	Logger *slog.Logger
+	// TransactionalID, for the config topic, makes the leader's writes
+	// transactional with this id (Kafka Connect's connect-cluster-<group.id>,
+	// when exactly.once.source.support is preparing or enabled): a former
+	// leader's writer is fenced out when a new leader claims the topic,
+	// and the topic is read read_committed.
+	TransactionalID string
 }
 
 func (o Options) logger() *slog.Logger {
@@ -52,6 +58,7 @@ func (o Options) logger() *slog.Logger {
 type ConfigLog struct {
 	log      *kafkalog.Log
 	onChange func(Change)
+	txn      bool // the leader's writes are transactional
 
 	mu      sync.Mutex
 	state   *configState
@@ -74,7 +81,7 @@ func OpenConfigLog(ctx context.Context, o Options, onChange func(Change)) (*Conf
 		return nil, errors.New("storage: config.storage.topic is empty; name the config topic")
 	}
 	logger := o.logger().With("topic", o.Topic)
-	l := &ConfigLog{onChange: onChange, state: newConfigState(logger)}
+	l := &ConfigLog{onChange: onChange, state: newConfigState(logger), txn: o.TransactionalID != ""}
 	kl, err := kafkalog.Open(ctx, kafkalog.Options{
 		ClientOpts:        o.ClientOpts,
 		Topic:             o.Topic,
@@ -84,6 +91,8 @@ func OpenConfigLog(ctx context.Context, o Options, onChange func(Change)) (*Conf
 		Setting:           "config.storage.topic",
 		Purpose:           "connector configurations",
 		Logger:            logger,
+		TransactionalID:   o.TransactionalID,
+		ReadCommitted:     o.TransactionalID != "",
 	}, l.apply)
 	if err != nil {
 		return nil, fmt.Errorf("storage: open the config topic: %w", err)
@@ -203,9 +212,52 @@ func (l *ConfigLog) PutLoggerLevel(ctx context.Context, namespace, level string)
 	return nil
 }
 
-// write sends msgs, in order, and reads them back.
+// PutTaskCountRecord writes a connector's task count record
+// (tasks-fencing-<c>, {"task-count":N}) after the leader fenced out its
+// older tasks: tasks of the current configs may then start exactly once.
+func (l *ConfigLog) PutTaskCountRecord(ctx context.Context, name string, tasks int) error {
+	return l.write(ctx, "connector "+name+"'s task count record", kafkalog.Message{Key: taskCountKey(name), Value: taskCountValue(tasks)})
+}
+
+// PutSessionKey writes a new session key for signing internal requests
+// (KIP-507).
+func (l *ConfigLog) PutSessionKey(ctx context.Context, k SessionKey) error {
+	return l.write(ctx, "a session key", kafkalog.Message{Key: []byte(sessionKeyKey), Value: sessionKeyValue(k)})
+}
+
+// ClaimWrites makes this worker the config topic's transactional writer
+// (the leader does, when it becomes leader), fencing out a former leader's
+// writer. Without a transactional id it does nothing.
+func (l *ConfigLog) ClaimWrites(ctx context.Context) error {
+	if !l.txn {
+		return nil
+	}
+	if err := l.log.ClaimWrites(ctx); err != nil {
+		return fmt.Errorf("storage: claim the config topic's writes: %w", err)
+	}
+	return nil
+}
+
+// WritesClaimed reports whether this worker holds the transactional
+// writer; always true for a log without one.
+func (l *ConfigLog) WritesClaimed() bool { return !l.txn || l.log.Claimed() }
+
+// ReleaseWrites gives up the transactional writer (a worker that is no
+// longer the leader).
+func (l *ConfigLog) ReleaseWrites() {
+	if l.txn {
+		l.log.ReleaseWrites()
+	}
+}
+
+// write sends msgs, in order (in one transaction when the log is
+// transactional), and reads them back.
 func (l *ConfigLog) write(ctx context.Context, what string, msgs ...kafkalog.Message) error {
-	if err := l.log.SendAll(ctx, msgs...); err != nil {
+	send := l.log.SendAll
+	if l.txn {
+		send = l.log.SendTransactional
+	}
+	if err := send(ctx, msgs...); err != nil {
 		return fmt.Errorf("storage: write %s: %w", what, err)
 	}
 	if err := l.log.ReadToEnd(ctx); err != nil {

@@ -206,6 +206,10 @@ func TestConfigLogsConverge(t *testing.T) {
 		Tasks:        map[string][]map[string]string{"one": {{"n": "0'"}}},
 		Applied:      map[string]map[string]string{"one": {"connector.class": "A"}},
 		Inconsistent: map[string]bool{},
+		// Task configs were committed and no task count record written
+		// since: exactly-once tasks would wait for zombie fencing.
+		TaskCountRecords: map[string]int{},
+		PendingFencing:   map[string]bool{"one": true},
 	}
 	for name, l := range map[string]*ConfigLog{"a": a, "b": b, "late": openConfig(t, seeds, topic, nil)} {
 		if d := cmp.Diff(want, l.Snapshot()); d != "" {
@@ -345,6 +349,10 @@ func TestConfigLogReadsKafkaConnectTopic(t *testing.T) {
 		Tasks:        map[string][]map[string]string{"jdbc": {{"tables": "a,b", "task.class": "io.confluent.connect.jdbc.source.JdbcSourceTask"}}},
 		Applied:      map[string]map[string]string{"jdbc": {"tasks.max": "1", "name": "jdbc", "connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector"}},
 		Inconsistent: map[string]bool{},
+		// The task count record after the commit: fencing is done.
+		TaskCountRecords: map[string]int{"jdbc": 1},
+		PendingFencing:   map[string]bool{},
+		SessionKey:       &SessionKey{Key: []byte("secret"), Algorithm: "HmacSHA256", Created: 1700000000000},
 	}
 	if d := cmp.Diff(want, s); d != "" {
 		t.Fatalf("snapshot (-want +got):\n%s", d)
@@ -425,5 +433,41 @@ func TestConfigLogBrokerRestart(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"connector config updated before", "connector config updated during"}, got); d != "" {
 		t.Errorf("other's changes (-want +got):\n%s", d)
+	}
+}
+
+// With a transactional id (exactly.once.source.support preparing or
+// enabled), the leader's writes are transactions of connect-cluster-<group>:
+// a new leader claiming the topic fences the former one, whose writes then
+// fail and change nothing, and readers read read_committed.
+func TestConfigLogTransactionalWriterIsFenced(t *testing.T) {
+	t.Parallel()
+	seeds := newKafka(t)
+	topic := topicName(t, seeds, "connect-configs")
+	open := func() *ConfigLog {
+		l, err := OpenConfigLog(ctxT(t), Options{ClientOpts: clientOpts(seeds), Topic: topic, TransactionalID: "connect-cluster-g"}, nil)
+		must(t, err)
+		t.Cleanup(func() { l.Close() })
+		return l
+	}
+	ctx := ctxT(t)
+	old, next := open(), open()
+	must(t, old.ClaimWrites(ctx))
+	must(t, old.PutConnectorConfig(ctx, "a", map[string]string{"k": "1"}, nil))
+	must(t, old.PutTaskCountRecord(ctx, "a", 2))
+	must(t, next.ClaimWrites(ctx)) // the new leader
+	if err := old.PutConnectorConfig(ctx, "zombie", map[string]string{"k": "z"}, nil); err == nil {
+		t.Fatal("the former leader's write succeeded after a new leader claimed the topic")
+	}
+	must(t, next.PutConnectorConfig(ctx, "b", map[string]string{"k": "2"}, nil))
+	for name, l := range map[string]*ConfigLog{"old": old, "next": next, "late": open()} {
+		must(t, l.ReadToEnd(ctx))
+		s := l.Snapshot()
+		if d := cmp.Diff(map[string]map[string]string{"a": {"k": "1"}, "b": {"k": "2"}}, s.Connectors); d != "" {
+			t.Errorf("%s: connectors (-want +got):\n%s", name, d)
+		}
+		if d := cmp.Diff(map[string]int{"a": 2}, s.TaskCountRecords); d != "" {
+			t.Errorf("%s: task count records (-want +got):\n%s", name, d)
+		}
 	}
 }

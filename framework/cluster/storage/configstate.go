@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,8 +22,7 @@ const (
 	restartPrefix     = "restart-connector-"
 	loggerPrefix      = "logger-cluster-"
 
-	// Kafka Connect features connectd does not have; their records are
-	// skipped quietly, so a topic a Kafka Connect cluster wrote reads clean.
+	// Exactly-once source support (KIP-618) and request signing (KIP-507).
 	taskCountPrefix = "tasks-fencing-"
 	sessionKeyKey   = "session-key"
 )
@@ -43,6 +44,11 @@ const (
 	// LoggerLevelChanged: someone set a log level with scope=cluster
 	// (KIP-976): every worker sets it on itself.
 	LoggerLevelChanged
+	// TaskCountRecorded: the leader fenced out a connector's older tasks
+	// and wrote its task count record (KIP-618): its tasks may start.
+	TaskCountRecorded
+	// SessionKeyChanged: the leader wrote a new session key (KIP-507).
+	SessionKeyChanged
 )
 
 func (k ChangeKind) String() string {
@@ -59,6 +65,10 @@ func (k ChangeKind) String() string {
 		return "restart requested"
 	case LoggerLevelChanged:
 		return "logger level changed"
+	case TaskCountRecorded:
+		return "task count recorded"
+	case SessionKeyChanged:
+		return "session key changed"
 	}
 	return "change " + strconv.Itoa(int(k))
 }
@@ -119,6 +129,25 @@ type Snapshot struct {
 	// missing (compaction after a writer failed midway). They need their
 	// task configs generated and committed again.
 	Inconsistent map[string]bool
+	// TaskCountRecords are the task counts of each connector's last
+	// tasks-fencing-<c> record: how many tasks of the generation before
+	// may still be running, for the leader to fence out (KIP-618).
+	TaskCountRecords map[string]int
+	// PendingFencing are the connectors whose task configs were committed
+	// after their last task count record: their older tasks must be fenced
+	// out before the new ones run exactly once.
+	PendingFencing map[string]bool
+	// SessionKey is the newest session key (KIP-507); nil before any.
+	SessionKey *SessionKey
+}
+
+// SessionKey is the key workers sign internal requests with (KIP-507),
+// from the config topic's session-key record.
+type SessionKey struct {
+	Key       []byte
+	Algorithm string // Java's name of the key's algorithm, e.g. HmacSHA256
+	// Created is when the leader made it, in ms since the epoch.
+	Created int64
 }
 
 // configState applies config records in log order. It is the pure part of
@@ -133,6 +162,9 @@ type configState struct {
 	deferred     map[string]map[int]map[string]string // read, awaiting their commit
 	inconsistent map[string]bool
 	applied      map[string]map[string]string
+	taskCountRec map[string]int
+	pending      map[string]bool
+	sessionKey   *SessionKey
 }
 
 func newConfigState(logger *slog.Logger) *configState {
@@ -146,6 +178,8 @@ func newConfigState(logger *slog.Logger) *configState {
 		deferred:     map[string]map[int]map[string]string{},
 		inconsistent: map[string]bool{},
 		applied:      map[string]map[string]string{},
+		taskCountRec: map[string]int{},
+		pending:      map[string]bool{},
 	}
 }
 
@@ -181,8 +215,10 @@ func (s *configState) apply(key string, value []byte, offset int64) *Change {
 		return s.restart(strings.TrimPrefix(key, restartPrefix), v, offset)
 	case strings.HasPrefix(key, loggerPrefix):
 		return s.loggerLevel(strings.TrimPrefix(key, loggerPrefix), v, offset)
-	case strings.HasPrefix(key, taskCountPrefix), key == sessionKeyKey:
-		return nil
+	case strings.HasPrefix(key, taskCountPrefix):
+		return s.taskCountRecord(strings.TrimPrefix(key, taskCountPrefix), v, offset)
+	case key == sessionKeyKey:
+		return s.sessionKeyRecord(v, offset)
 	}
 	s.logger.Error("storage: skipping a config record with an unknown key", "key", key, "offset", offset)
 	return nil
@@ -346,7 +382,61 @@ func (s *configState) commit(conn string, v any, offset int64) *Change {
 	// inconsistent commit only a complete fresh set may be applied.
 	delete(s.deferred, conn)
 	s.taskCounts[conn] = n
+	// Task configs newer than the last task count record: the tasks
+	// before them must be fenced out before these run exactly once.
+	s.pending[conn] = true
 	return ch
+}
+
+// taskCountRecord reads a tasks-fencing-<c> record, {"task-count":N}: the
+// leader fenced out the connector's older tasks and its current ones may
+// start.
+func (s *configState) taskCountRecord(conn string, v any, offset int64) *Change {
+	m, ok := v.(map[string]any)
+	if !ok {
+		s.logger.Error("storage: skipping a task count record that is not an object", "connector", conn, "offset", offset)
+		return nil
+	}
+	n, err := intValue(m["task-count"])
+	if err != nil {
+		s.logger.Error("storage: skipping a task count record with a bad task count", "connector", conn, "offset", offset, "err", err)
+		return nil
+	}
+	s.taskCountRec[conn] = int(int32(n))
+	delete(s.pending, conn)
+	return &Change{Kind: TaskCountRecorded, Connector: conn, Offset: offset}
+}
+
+// sessionKeyRecord reads the session-key record, {"key": base64,
+// "algorithm": name, "creation-timestamp": ms}.
+func (s *configState) sessionKeyRecord(v any, offset int64) *Change {
+	m, ok := v.(map[string]any)
+	if !ok {
+		s.logger.Error("storage: skipping a session key that is not an object", "offset", offset)
+		return nil
+	}
+	enc, ok := m["key"].(string)
+	if !ok {
+		s.logger.Error("storage: skipping a session key whose key is not a string", "offset", offset)
+		return nil
+	}
+	key, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		s.logger.Error("storage: skipping a session key whose key is not base64", "offset", offset, "err", err)
+		return nil
+	}
+	alg, ok := m["algorithm"].(string)
+	if !ok {
+		s.logger.Error("storage: skipping a session key whose algorithm is not a string", "offset", offset)
+		return nil
+	}
+	created, err := intValue(m["creation-timestamp"])
+	if err != nil {
+		s.logger.Error("storage: skipping a session key with a bad creation-timestamp", "offset", offset, "err", err)
+		return nil
+	}
+	s.sessionKey = &SessionKey{Key: key, Algorithm: alg, Created: created}
+	return &Change{Kind: SessionKeyChanged, Offset: offset}
 }
 
 func (s *configState) restart(conn string, v any, offset int64) *Change {
@@ -387,13 +477,20 @@ func (s *configState) loggerLevel(namespace string, v any, offset int64) *Change
 // snapshot copies the state.
 func (s *configState) snapshot() Snapshot {
 	snap := Snapshot{
-		Offset:       s.offset,
-		Connectors:   make(map[string]map[string]string, len(s.connectors)),
-		TargetStates: maps.Clone(s.targets),
-		TaskCounts:   maps.Clone(s.taskCounts),
-		Tasks:        make(map[string][]map[string]string, len(s.taskCounts)),
-		Applied:      make(map[string]map[string]string, len(s.applied)),
-		Inconsistent: maps.Clone(s.inconsistent),
+		Offset:           s.offset,
+		Connectors:       make(map[string]map[string]string, len(s.connectors)),
+		TargetStates:     maps.Clone(s.targets),
+		TaskCounts:       maps.Clone(s.taskCounts),
+		Tasks:            make(map[string][]map[string]string, len(s.taskCounts)),
+		Applied:          make(map[string]map[string]string, len(s.applied)),
+		Inconsistent:     maps.Clone(s.inconsistent),
+		TaskCountRecords: maps.Clone(s.taskCountRec),
+		PendingFencing:   maps.Clone(s.pending),
+	}
+	if k := s.sessionKey; k != nil {
+		c := *k
+		c.Key = slices.Clone(k.Key)
+		snap.SessionKey = &c
 	}
 	for c, cfg := range s.connectors {
 		snap.Connectors[c] = maps.Clone(cfg)
@@ -443,6 +540,22 @@ func loggerKey(ns string) []byte     { return []byte(loggerPrefix + ns) }
 func taskKey(c string, n int) []byte { return []byte(fmt.Sprintf("%s%s-%d", taskPrefix, c, n)) }
 
 func commitValue(n int) []byte { return []byte(fmt.Sprintf(`{"tasks":%d}`, n)) }
+
+func taskCountKey(c string) []byte { return []byte(taskCountPrefix + c) }
+
+// taskCountValue is Kafka Connect's task count record, {"task-count":N}.
+func taskCountValue(n int) []byte { return []byte(fmt.Sprintf(`{"task-count":%d}`, n)) }
+
+// sessionKeyValue is Kafka Connect's session key record: the key in
+// base64, its algorithm, and when it was made.
+func sessionKeyValue(k SessionKey) []byte {
+	b := append([]byte(nil), `{"key":`...)
+	b = appendString(b, base64.StdEncoding.EncodeToString(k.Key))
+	b = append(b, `,"algorithm":`...)
+	b = appendString(b, k.Algorithm)
+	b = append(b, fmt.Sprintf(`,"creation-timestamp":%d}`, k.Created)...)
+	return b
+}
 
 // targetStateValue writes state.v2 with the state, and state with what an
 // older reader understands: STOPPED is PAUSED to it.

@@ -214,15 +214,13 @@ func TestConfigStateRecords(t *testing.T) {
 		// the offset where it was, as in Kafka Connect.
 		"skipped records": {
 			recs: []rec{
-				{"session-key", `{"key":"AAAA","algorithm":"HmacSHA256","creation-timestamp":1}`},
-				{"tasks-fencing-c", `{"task-count":2}`},
 				{"something-else", `{}`},
 				{"connector-c", `["not","an","object"]`},
 				{"connector-d", `{"properties":{"n":5}}`},
 				{"task-x", `{"properties":{}}`},
 				{"connector-e", `{"properties":`},
 			},
-			offset: 6,
+			offset: 4,
 			conns:  map[string]map[string]string{},
 		},
 		// KIP-976's cluster log levels: reported as read (the level as the
@@ -306,4 +304,68 @@ func FuzzConfigRecord(f *testing.F) {
 		s.apply(key, nil, 2)
 		s.snapshot()
 	})
+}
+
+// Zombie fencing state (KIP-618): task configs committed after the last
+// task count record leave their connector pending fencing; a task count
+// record after them clears it. Session keys (KIP-507) are read as Kafka
+// Connect writes them.
+func TestConfigStateFencingAndSessionKey(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		recs    []rec
+		counts  map[string]int
+		pending map[string]bool
+		key     *SessionKey
+	}{
+		"commit then count": {
+			recs: []rec{{"connector-c", `{"properties":{}}`}, {"task-c-0", `{"properties":{}}`}, {"commit-c", `{"tasks":1}`},
+				{"tasks-fencing-c", `{"task-count":1}`}},
+			counts: map[string]int{"c": 1}, pending: map[string]bool{},
+		},
+		"count then new commit": {
+			recs: []rec{{"connector-c", `{"properties":{}}`}, {"tasks-fencing-c", `{"task-count":3}`},
+				{"task-c-0", `{"properties":{}}`}, {"commit-c", `{"tasks":1}`}},
+			counts: map[string]int{"c": 3}, pending: map[string]bool{"c": true},
+		},
+		"malformed count ignored": {
+			recs: []rec{{"connector-c", `{"properties":{}}`}, {"commit-c", `{"tasks":0}`},
+				{"tasks-fencing-c", `{"task-count":"x"}`}, {"tasks-fencing-c", `[1]`}},
+			counts: map[string]int{}, pending: map[string]bool{"c": true},
+		},
+		"session key": {
+			recs:   []rec{{"session-key", `{"key":"c2VjcmV0","algorithm":"HmacSHA512","creation-timestamp":42}`}, {"session-key", `{"key":"!!","algorithm":"x","creation-timestamp":1}`}},
+			counts: map[string]int{}, pending: map[string]bool{},
+			key: &SessionKey{Key: []byte("secret"), Algorithm: "HmacSHA512", Created: 42},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := applyAll(tc.recs)
+			snap := s.snapshot()
+			if d := cmp.Diff(tc.counts, snap.TaskCountRecords); d != "" {
+				t.Errorf("TaskCountRecords (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(tc.pending, snap.PendingFencing); d != "" {
+				t.Errorf("PendingFencing (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(tc.key, snap.SessionKey); d != "" {
+				t.Errorf("SessionKey (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestSessionKeyValueRoundTrip(t *testing.T) {
+	t.Parallel()
+	k := SessionKey{Key: []byte{0, 1, 2, 250}, Algorithm: "HmacSHA256", Created: 1700000000123}
+	got := string(sessionKeyValue(k))
+	if want := `{"key":"AAEC+g==","algorithm":"HmacSHA256","creation-timestamp":1700000000123}`; got != want {
+		t.Fatalf("sessionKeyValue = %s, want %s", got, want)
+	}
+	s, _ := applyAll([]rec{{"session-key", got}})
+	if d := cmp.Diff(&k, s.snapshot().SessionKey); d != "" {
+		t.Fatalf("read back (-want +got):\n%s", d)
+	}
 }

@@ -10,6 +10,15 @@
 //	commit-<c>             {"tasks":N}
 //	target-state-<c>       {"state":"PAUSED","state.v2":"STOPPED"}
 //	restart-connector-<c>  {"include-tasks":true,"only-failed":false}
+//	tasks-fencing-<c>      {"task-count":N}                KIP-618: older tasks fenced; N may have run
+//	session-key            {"key":"<base64>","algorithm":"HmacSHA256","creation-timestamp":ms}   KIP-507
+//	logger-cluster-<ns>    {"level":"DEBUG"}               KIP-976
+//
+// Task configs committed after a connector's last tasks-fencing record
+// leave it pending fencing (Snapshot.PendingFencing) until the leader
+// writes the next one. With a transactional id (exactly.once.source.support
+// preparing or enabled) the leader's writes are transactions and the topic
+// is read read_committed.
 //
 // Task configs are buffered until their connector's commit record is read,
 // and then applied together, so a reader never runs half of an old and
@@ -20,7 +29,7 @@
 // StatusLog is the status topic (status.storage.topic):
 //
 //	status-connector-<c>   {"state":"RUNNING","trace":null,"worker_id":"host:8083","generation":5}
-//	status-task-<c>-<n>    the same shape
+//	status-task-<c>-<n>    the same shape, plus "exactly_once":true for a task running exactly once
 //	status-topic-<t>:connector-<c>  {"topic":{"name":"t","connector":"c","task":0,"discoverTimestamp":1700000000000}}
 //
 // The last are KIP-558's active topics: a topic a task of c used, first

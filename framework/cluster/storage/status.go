@@ -44,6 +44,10 @@ type Status struct {
 	// "progress" field after Kafka Connect's, which Kafka Connect's
 	// workers ignore when they read the value.
 	Progress map[string]any
+	// ExactlyOnce says a task runs exactly once (KIP-618): its worker has
+	// exactly.once.source.support=enabled. Written as an extra
+	// "exactly_once" field, only when true.
+	ExactlyOnce bool
 }
 
 // TaskStatus is a task's Status with the task's id.
@@ -332,6 +336,9 @@ func statusValue(st Status) []byte {
 			b = append(b, p...)
 		}
 	}
+	if st.ExactlyOnce {
+		b = append(b, `,"exactly_once":true`...)
+	}
 	return append(b, '}')
 }
 
@@ -390,5 +397,6 @@ func parseStatus(v []byte) (Status, error) {
 	default:
 		return Status{}, fmt.Errorf("progress: want an object, found %s", typeName(p))
 	}
+	st.ExactlyOnce, _ = m["exactly_once"].(bool)
 	return st, nil
 }

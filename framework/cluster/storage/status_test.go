@@ -306,3 +306,22 @@ func TestStatusLogProgress(t *testing.T) {
 		t.Errorf("fields of the value (-want +got):\n%s", d)
 	}
 }
+
+// A task's exactly_once flag is an extra field after Kafka Connect's,
+// written only when true, and read back.
+func TestStatusExactlyOnceField(t *testing.T) {
+	t.Parallel()
+	st := Status{State: herder.Running, WorkerID: "w:8083", Generation: 3, ExactlyOnce: true}
+	got := string(statusValue(st))
+	if want := `{"state":"RUNNING","trace":null,"worker_id":"w:8083","generation":3,"exactly_once":true}`; got != want {
+		t.Fatalf("statusValue = %s, want %s", got, want)
+	}
+	back, err := parseStatus([]byte(got))
+	if err != nil || !back.ExactlyOnce {
+		t.Fatalf("parseStatus = %+v, %v", back, err)
+	}
+	st.ExactlyOnce = false
+	if got := string(statusValue(st)); strings.Contains(got, "exactly_once") {
+		t.Fatalf("statusValue without exactly once = %s", got)
+	}
+}

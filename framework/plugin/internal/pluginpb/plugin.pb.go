@@ -25,6 +25,60 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type SourceSupportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// connect.ExactlyOnceSupport: 0 unknown, 1 supported, 2 unsupported.
+	ExactlyOnce int32 `protobuf:"varint,1,opt,name=exactly_once,json=exactlyOnce,proto3" json:"exactly_once,omitempty"`
+	// connect.TransactionBoundarySupport: 0 unsupported, 1 supported.
+	TransactionBoundaries int32 `protobuf:"varint,2,opt,name=transaction_boundaries,json=transactionBoundaries,proto3" json:"transaction_boundaries,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *SourceSupportResponse) Reset() {
+	*x = SourceSupportResponse{}
+	mi := &file_plugin_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SourceSupportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SourceSupportResponse) ProtoMessage() {}
+
+func (x *SourceSupportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SourceSupportResponse.ProtoReflect.Descriptor instead.
+func (*SourceSupportResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *SourceSupportResponse) GetExactlyOnce() int32 {
+	if x != nil {
+		return x.ExactlyOnce
+	}
+	return 0
+}
+
+func (x *SourceSupportResponse) GetTransactionBoundaries() int32 {
+	if x != nil {
+		return x.TransactionBoundaries
+	}
+	return 0
+}
+
 type Empty struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -33,7 +87,7 @@ type Empty struct {
 
 func (x *Empty) Reset() {
 	*x = Empty{}
-	mi := &file_plugin_proto_msgTypes[0]
+	mi := &file_plugin_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -45,7 +99,7 @@ func (x *Empty) String() string {
 func (*Empty) ProtoMessage() {}
 
 func (x *Empty) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[0]
+	mi := &file_plugin_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -58,7 +112,7 @@ func (x *Empty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Empty.ProtoReflect.Descriptor instead.
 func (*Empty) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{0}
+	return file_plugin_proto_rawDescGZIP(), []int{1}
 }
 
 type Config struct {
@@ -70,7 +124,7 @@ type Config struct {
 
 func (x *Config) Reset() {
 	*x = Config{}
-	mi := &file_plugin_proto_msgTypes[1]
+	mi := &file_plugin_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -82,7 +136,7 @@ func (x *Config) String() string {
 func (*Config) ProtoMessage() {}
 
 func (x *Config) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[1]
+	mi := &file_plugin_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -95,7 +149,7 @@ func (x *Config) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Config.ProtoReflect.Descriptor instead.
 func (*Config) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{1}
+	return file_plugin_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Config) GetValues() map[string]string {
@@ -118,7 +172,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_plugin_proto_msgTypes[2]
+	mi := &file_plugin_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -130,7 +184,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[2]
+	mi := &file_plugin_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -143,7 +197,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{2}
+	return file_plugin_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *InfoResponse) GetName() string {
@@ -200,7 +254,7 @@ type ConfigKey struct {
 
 func (x *ConfigKey) Reset() {
 	*x = ConfigKey{}
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -212,7 +266,7 @@ func (x *ConfigKey) String() string {
 func (*ConfigKey) ProtoMessage() {}
 
 func (x *ConfigKey) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -225,7 +279,7 @@ func (x *ConfigKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigKey.ProtoReflect.Descriptor instead.
 func (*ConfigKey) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{3}
+	return file_plugin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ConfigKey) GetName() string {
@@ -314,7 +368,7 @@ type ValidateResponse struct {
 
 func (x *ValidateResponse) Reset() {
 	*x = ValidateResponse{}
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -326,7 +380,7 @@ func (x *ValidateResponse) String() string {
 func (*ValidateResponse) ProtoMessage() {}
 
 func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -339,7 +393,7 @@ func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateResponse.ProtoReflect.Descriptor instead.
 func (*ValidateResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{4}
+	return file_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ValidateResponse) GetValues() []*ConfigValue {
@@ -363,7 +417,7 @@ type ConfigValue struct {
 
 func (x *ConfigValue) Reset() {
 	*x = ConfigValue{}
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -375,7 +429,7 @@ func (x *ConfigValue) String() string {
 func (*ConfigValue) ProtoMessage() {}
 
 func (x *ConfigValue) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -388,7 +442,7 @@ func (x *ConfigValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigValue.ProtoReflect.Descriptor instead.
 func (*ConfigValue) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{5}
+	return file_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ConfigValue) GetName() string {
@@ -442,7 +496,7 @@ type TaskConfigsRequest struct {
 
 func (x *TaskConfigsRequest) Reset() {
 	*x = TaskConfigsRequest{}
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -454,7 +508,7 @@ func (x *TaskConfigsRequest) String() string {
 func (*TaskConfigsRequest) ProtoMessage() {}
 
 func (x *TaskConfigsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -467,7 +521,7 @@ func (x *TaskConfigsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskConfigsRequest.ProtoReflect.Descriptor instead.
 func (*TaskConfigsRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6}
+	return file_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TaskConfigsRequest) GetMaxTasks() int32 {
@@ -486,7 +540,7 @@ type TaskConfigsResponse struct {
 
 func (x *TaskConfigsResponse) Reset() {
 	*x = TaskConfigsResponse{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -498,7 +552,7 @@ func (x *TaskConfigsResponse) String() string {
 func (*TaskConfigsResponse) ProtoMessage() {}
 
 func (x *TaskConfigsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -511,7 +565,7 @@ func (x *TaskConfigsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskConfigsResponse.ProtoReflect.Descriptor instead.
 func (*TaskConfigsResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TaskConfigsResponse) GetConfigs() []*Config {
@@ -532,7 +586,7 @@ type SourceStartRequest struct {
 
 func (x *SourceStartRequest) Reset() {
 	*x = SourceStartRequest{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -544,7 +598,7 @@ func (x *SourceStartRequest) String() string {
 func (*SourceStartRequest) ProtoMessage() {}
 
 func (x *SourceStartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -557,7 +611,7 @@ func (x *SourceStartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceStartRequest.ProtoReflect.Descriptor instead.
 func (*SourceStartRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SourceStartRequest) GetConfig() *Config {
@@ -584,7 +638,7 @@ type Offset struct {
 
 func (x *Offset) Reset() {
 	*x = Offset{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -596,7 +650,7 @@ func (x *Offset) String() string {
 func (*Offset) ProtoMessage() {}
 
 func (x *Offset) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -609,7 +663,7 @@ func (x *Offset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offset.ProtoReflect.Descriptor instead.
 func (*Offset) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Offset) GetPartition() []byte {
@@ -635,7 +689,7 @@ type Offsets struct {
 
 func (x *Offsets) Reset() {
 	*x = Offsets{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -647,7 +701,7 @@ func (x *Offsets) String() string {
 func (*Offsets) ProtoMessage() {}
 
 func (x *Offsets) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -660,7 +714,7 @@ func (x *Offsets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offsets.ProtoReflect.Descriptor instead.
 func (*Offsets) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Offsets) GetOffsets() []*Offset {
@@ -687,7 +741,7 @@ type RecordError struct {
 
 func (x *RecordError) Reset() {
 	*x = RecordError{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -699,7 +753,7 @@ func (x *RecordError) String() string {
 func (*RecordError) ProtoMessage() {}
 
 func (x *RecordError) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -712,7 +766,7 @@ func (x *RecordError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordError.ProtoReflect.Descriptor instead.
 func (*RecordError) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecordError) GetStage() string {
@@ -768,7 +822,7 @@ type RecordBatch struct {
 
 func (x *RecordBatch) Reset() {
 	*x = RecordBatch{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -780,7 +834,7 @@ func (x *RecordBatch) String() string {
 func (*RecordBatch) ProtoMessage() {}
 
 func (x *RecordBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -793,7 +847,7 @@ func (x *RecordBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordBatch.ProtoReflect.Descriptor instead.
 func (*RecordBatch) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RecordBatch) GetPacked() []byte {
@@ -805,7 +859,8 @@ func (x *RecordBatch) GetPacked() []byte {
 
 type PutResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Indexes into the batch of records that failed, with why.
+	// Indexes into the batch of records that failed, with why, and records
+	// of earlier puts the task reported since.
 	Failed        []*FailedRecord `protobuf:"bytes,1,rep,name=failed,proto3" json:"failed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -813,7 +868,7 @@ type PutResponse struct {
 
 func (x *PutResponse) Reset() {
 	*x = PutResponse{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -825,7 +880,7 @@ func (x *PutResponse) String() string {
 func (*PutResponse) ProtoMessage() {}
 
 func (x *PutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -838,7 +893,7 @@ func (x *PutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutResponse.ProtoReflect.Descriptor instead.
 func (*PutResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PutResponse) GetFailed() []*FailedRecord {
@@ -849,16 +904,20 @@ func (x *PutResponse) GetFailed() []*FailedRecord {
 }
 
 type FailedRecord struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Index         int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	Error         *RecordError           `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Index int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Error *RecordError           `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// For a record the task reported after the put that took it
+	// (connect.ErrantRecordReporter): the record as consumed, packed as a
+	// batch of one (pack.go); index is then -1.
+	Record        []byte `protobuf:"bytes,3,opt,name=record,proto3" json:"record,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FailedRecord) Reset() {
 	*x = FailedRecord{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -870,7 +929,7 @@ func (x *FailedRecord) String() string {
 func (*FailedRecord) ProtoMessage() {}
 
 func (x *FailedRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -883,7 +942,7 @@ func (x *FailedRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailedRecord.ProtoReflect.Descriptor instead.
 func (*FailedRecord) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FailedRecord) GetIndex() int32 {
@@ -900,6 +959,13 @@ func (x *FailedRecord) GetError() *RecordError {
 	return nil
 }
 
+func (x *FailedRecord) GetRecord() []byte {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
 type TopicPartition struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
@@ -910,7 +976,7 @@ type TopicPartition struct {
 
 func (x *TopicPartition) Reset() {
 	*x = TopicPartition{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -922,7 +988,7 @@ func (x *TopicPartition) String() string {
 func (*TopicPartition) ProtoMessage() {}
 
 func (x *TopicPartition) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -935,7 +1001,7 @@ func (x *TopicPartition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopicPartition.ProtoReflect.Descriptor instead.
 func (*TopicPartition) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TopicPartition) GetTopic() string {
@@ -961,7 +1027,7 @@ type Partitions struct {
 
 func (x *Partitions) Reset() {
 	*x = Partitions{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -973,7 +1039,7 @@ func (x *Partitions) String() string {
 func (*Partitions) ProtoMessage() {}
 
 func (x *Partitions) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -986,7 +1052,7 @@ func (x *Partitions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Partitions.ProtoReflect.Descriptor instead.
 func (*Partitions) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Partitions) GetPartitions() []*TopicPartition {
@@ -1007,7 +1073,7 @@ type PartitionOffset struct {
 
 func (x *PartitionOffset) Reset() {
 	*x = PartitionOffset{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1019,7 +1085,7 @@ func (x *PartitionOffset) String() string {
 func (*PartitionOffset) ProtoMessage() {}
 
 func (x *PartitionOffset) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1032,7 +1098,7 @@ func (x *PartitionOffset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionOffset.ProtoReflect.Descriptor instead.
 func (*PartitionOffset) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PartitionOffset) GetTopic() string {
@@ -1065,7 +1131,7 @@ type FlushRequest struct {
 
 func (x *FlushRequest) Reset() {
 	*x = FlushRequest{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1143,7 @@ func (x *FlushRequest) String() string {
 func (*FlushRequest) ProtoMessage() {}
 
 func (x *FlushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1156,7 @@ func (x *FlushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushRequest.ProtoReflect.Descriptor instead.
 func (*FlushRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *FlushRequest) GetOffsets() []*PartitionOffset {
@@ -1114,7 +1180,7 @@ type FlushResponse struct {
 
 func (x *FlushResponse) Reset() {
 	*x = FlushResponse{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1192,7 @@ func (x *FlushResponse) String() string {
 func (*FlushResponse) ProtoMessage() {}
 
 func (x *FlushResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1205,7 @@ func (x *FlushResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushResponse.ProtoReflect.Descriptor instead.
 func (*FlushResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *FlushResponse) GetPreCommit() bool {
@@ -1165,7 +1231,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1177,7 +1243,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1190,7 +1256,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Progress) GetJson() []byte {
@@ -1204,7 +1270,10 @@ var File_plugin_proto protoreflect.FileDescriptor
 
 const file_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\fplugin.proto\x12\x12connectd.plugin.v1\"\a\n" +
+	"\fplugin.proto\x12\x12connectd.plugin.v1\"q\n" +
+	"\x15SourceSupportResponse\x12!\n" +
+	"\fexactly_once\x18\x01 \x01(\x05R\vexactlyOnce\x125\n" +
+	"\x16transaction_boundaries\x18\x02 \x01(\x05R\x15transactionBoundaries\"\a\n" +
 	"\x05Empty\"\x83\x01\n" +
 	"\x06Config\x12>\n" +
 	"\x06values\x18\x01 \x03(\v2&.connectd.plugin.v1.Config.ValuesEntryR\x06values\x1a9\n" +
@@ -1266,10 +1335,11 @@ const file_plugin_proto_rawDesc = "" +
 	"\vRecordBatch\x12\x16\n" +
 	"\x06packed\x18\x01 \x01(\fR\x06packed\"G\n" +
 	"\vPutResponse\x128\n" +
-	"\x06failed\x18\x01 \x03(\v2 .connectd.plugin.v1.FailedRecordR\x06failed\"[\n" +
+	"\x06failed\x18\x01 \x03(\v2 .connectd.plugin.v1.FailedRecordR\x06failed\"s\n" +
 	"\fFailedRecord\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x125\n" +
-	"\x05error\x18\x02 \x01(\v2\x1f.connectd.plugin.v1.RecordErrorR\x05error\"D\n" +
+	"\x05error\x18\x02 \x01(\v2\x1f.connectd.plugin.v1.RecordErrorR\x05error\x12\x16\n" +
+	"\x06record\x18\x03 \x01(\fR\x06record\"D\n" +
 	"\x0eTopicPartition\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\"P\n" +
@@ -1289,7 +1359,8 @@ const file_plugin_proto_rawDesc = "" +
 	"pre_commit\x18\x01 \x01(\bR\tpreCommit\x12E\n" +
 	"\vcommittable\x18\x02 \x03(\v2#.connectd.plugin.v1.PartitionOffsetR\vcommittable\"\x1e\n" +
 	"\bProgress\x12\x12\n" +
-	"\x04json\x18\x01 \x01(\fR\x04json2\xb3\t\n" +
+	"\x04json\x18\x01 \x01(\fR\x04json2\x8b\n" +
+	"\n" +
 	"\x06Plugin\x12C\n" +
 	"\x04Info\x12\x19.connectd.plugin.v1.Empty\x1a .connectd.plugin.v1.InfoResponse\x12L\n" +
 	"\bValidate\x12\x1a.connectd.plugin.v1.Config\x1a$.connectd.plugin.v1.ValidateResponse\x12G\n" +
@@ -1308,7 +1379,8 @@ const file_plugin_proto_rawDesc = "" +
 	"\aSinkPut\x12\x1f.connectd.plugin.v1.RecordBatch\x1a\x1f.connectd.plugin.v1.PutResponse\x12P\n" +
 	"\tSinkFlush\x12 .connectd.plugin.v1.FlushRequest\x1a!.connectd.plugin.v1.FlushResponse\x12@\n" +
 	"\bSinkStop\x12\x19.connectd.plugin.v1.Empty\x1a\x19.connectd.plugin.v1.Empty\x12G\n" +
-	"\fTaskProgress\x12\x19.connectd.plugin.v1.Empty\x1a\x1c.connectd.plugin.v1.ProgressBAZ?github.com/connectd/connectd/framework/plugin/internal/pluginpbb\x06proto3"
+	"\fTaskProgress\x12\x19.connectd.plugin.v1.Empty\x1a\x1c.connectd.plugin.v1.Progress\x12V\n" +
+	"\rSourceSupport\x12\x1a.connectd.plugin.v1.Config\x1a).connectd.plugin.v1.SourceSupportResponseBAZ?github.com/connectd/connectd/framework/plugin/internal/pluginpbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -1322,78 +1394,81 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_plugin_proto_goTypes = []any{
-	(*Empty)(nil),               // 0: connectd.plugin.v1.Empty
-	(*Config)(nil),              // 1: connectd.plugin.v1.Config
-	(*InfoResponse)(nil),        // 2: connectd.plugin.v1.InfoResponse
-	(*ConfigKey)(nil),           // 3: connectd.plugin.v1.ConfigKey
-	(*ValidateResponse)(nil),    // 4: connectd.plugin.v1.ValidateResponse
-	(*ConfigValue)(nil),         // 5: connectd.plugin.v1.ConfigValue
-	(*TaskConfigsRequest)(nil),  // 6: connectd.plugin.v1.TaskConfigsRequest
-	(*TaskConfigsResponse)(nil), // 7: connectd.plugin.v1.TaskConfigsResponse
-	(*SourceStartRequest)(nil),  // 8: connectd.plugin.v1.SourceStartRequest
-	(*Offset)(nil),              // 9: connectd.plugin.v1.Offset
-	(*Offsets)(nil),             // 10: connectd.plugin.v1.Offsets
-	(*RecordError)(nil),         // 11: connectd.plugin.v1.RecordError
-	(*RecordBatch)(nil),         // 12: connectd.plugin.v1.RecordBatch
-	(*PutResponse)(nil),         // 13: connectd.plugin.v1.PutResponse
-	(*FailedRecord)(nil),        // 14: connectd.plugin.v1.FailedRecord
-	(*TopicPartition)(nil),      // 15: connectd.plugin.v1.TopicPartition
-	(*Partitions)(nil),          // 16: connectd.plugin.v1.Partitions
-	(*PartitionOffset)(nil),     // 17: connectd.plugin.v1.PartitionOffset
-	(*FlushRequest)(nil),        // 18: connectd.plugin.v1.FlushRequest
-	(*FlushResponse)(nil),       // 19: connectd.plugin.v1.FlushResponse
-	(*Progress)(nil),            // 20: connectd.plugin.v1.Progress
-	nil,                         // 21: connectd.plugin.v1.Config.ValuesEntry
+	(*SourceSupportResponse)(nil), // 0: connectd.plugin.v1.SourceSupportResponse
+	(*Empty)(nil),                 // 1: connectd.plugin.v1.Empty
+	(*Config)(nil),                // 2: connectd.plugin.v1.Config
+	(*InfoResponse)(nil),          // 3: connectd.plugin.v1.InfoResponse
+	(*ConfigKey)(nil),             // 4: connectd.plugin.v1.ConfigKey
+	(*ValidateResponse)(nil),      // 5: connectd.plugin.v1.ValidateResponse
+	(*ConfigValue)(nil),           // 6: connectd.plugin.v1.ConfigValue
+	(*TaskConfigsRequest)(nil),    // 7: connectd.plugin.v1.TaskConfigsRequest
+	(*TaskConfigsResponse)(nil),   // 8: connectd.plugin.v1.TaskConfigsResponse
+	(*SourceStartRequest)(nil),    // 9: connectd.plugin.v1.SourceStartRequest
+	(*Offset)(nil),                // 10: connectd.plugin.v1.Offset
+	(*Offsets)(nil),               // 11: connectd.plugin.v1.Offsets
+	(*RecordError)(nil),           // 12: connectd.plugin.v1.RecordError
+	(*RecordBatch)(nil),           // 13: connectd.plugin.v1.RecordBatch
+	(*PutResponse)(nil),           // 14: connectd.plugin.v1.PutResponse
+	(*FailedRecord)(nil),          // 15: connectd.plugin.v1.FailedRecord
+	(*TopicPartition)(nil),        // 16: connectd.plugin.v1.TopicPartition
+	(*Partitions)(nil),            // 17: connectd.plugin.v1.Partitions
+	(*PartitionOffset)(nil),       // 18: connectd.plugin.v1.PartitionOffset
+	(*FlushRequest)(nil),          // 19: connectd.plugin.v1.FlushRequest
+	(*FlushResponse)(nil),         // 20: connectd.plugin.v1.FlushResponse
+	(*Progress)(nil),              // 21: connectd.plugin.v1.Progress
+	nil,                           // 22: connectd.plugin.v1.Config.ValuesEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	21, // 0: connectd.plugin.v1.Config.values:type_name -> connectd.plugin.v1.Config.ValuesEntry
-	3,  // 1: connectd.plugin.v1.InfoResponse.config:type_name -> connectd.plugin.v1.ConfigKey
-	5,  // 2: connectd.plugin.v1.ValidateResponse.values:type_name -> connectd.plugin.v1.ConfigValue
-	1,  // 3: connectd.plugin.v1.TaskConfigsResponse.configs:type_name -> connectd.plugin.v1.Config
-	1,  // 4: connectd.plugin.v1.SourceStartRequest.config:type_name -> connectd.plugin.v1.Config
-	9,  // 5: connectd.plugin.v1.SourceStartRequest.offsets:type_name -> connectd.plugin.v1.Offset
-	9,  // 6: connectd.plugin.v1.Offsets.offsets:type_name -> connectd.plugin.v1.Offset
-	14, // 7: connectd.plugin.v1.PutResponse.failed:type_name -> connectd.plugin.v1.FailedRecord
-	11, // 8: connectd.plugin.v1.FailedRecord.error:type_name -> connectd.plugin.v1.RecordError
-	15, // 9: connectd.plugin.v1.Partitions.partitions:type_name -> connectd.plugin.v1.TopicPartition
-	17, // 10: connectd.plugin.v1.FlushRequest.offsets:type_name -> connectd.plugin.v1.PartitionOffset
-	17, // 11: connectd.plugin.v1.FlushResponse.committable:type_name -> connectd.plugin.v1.PartitionOffset
-	0,  // 12: connectd.plugin.v1.Plugin.Info:input_type -> connectd.plugin.v1.Empty
-	1,  // 13: connectd.plugin.v1.Plugin.Validate:input_type -> connectd.plugin.v1.Config
-	1,  // 14: connectd.plugin.v1.Plugin.ConnectorStart:input_type -> connectd.plugin.v1.Config
-	6,  // 15: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:input_type -> connectd.plugin.v1.TaskConfigsRequest
-	0,  // 16: connectd.plugin.v1.Plugin.ConnectorStop:input_type -> connectd.plugin.v1.Empty
-	8,  // 17: connectd.plugin.v1.Plugin.SourceStart:input_type -> connectd.plugin.v1.SourceStartRequest
-	0,  // 18: connectd.plugin.v1.Plugin.SourcePoll:input_type -> connectd.plugin.v1.Empty
-	10, // 19: connectd.plugin.v1.Plugin.SourceCommit:input_type -> connectd.plugin.v1.Offsets
-	0,  // 20: connectd.plugin.v1.Plugin.SourceStop:input_type -> connectd.plugin.v1.Empty
-	1,  // 21: connectd.plugin.v1.Plugin.SinkStart:input_type -> connectd.plugin.v1.Config
-	16, // 22: connectd.plugin.v1.Plugin.SinkOpen:input_type -> connectd.plugin.v1.Partitions
-	16, // 23: connectd.plugin.v1.Plugin.SinkClose:input_type -> connectd.plugin.v1.Partitions
-	12, // 24: connectd.plugin.v1.Plugin.SinkPut:input_type -> connectd.plugin.v1.RecordBatch
-	18, // 25: connectd.plugin.v1.Plugin.SinkFlush:input_type -> connectd.plugin.v1.FlushRequest
-	0,  // 26: connectd.plugin.v1.Plugin.SinkStop:input_type -> connectd.plugin.v1.Empty
-	0,  // 27: connectd.plugin.v1.Plugin.TaskProgress:input_type -> connectd.plugin.v1.Empty
-	2,  // 28: connectd.plugin.v1.Plugin.Info:output_type -> connectd.plugin.v1.InfoResponse
-	4,  // 29: connectd.plugin.v1.Plugin.Validate:output_type -> connectd.plugin.v1.ValidateResponse
-	0,  // 30: connectd.plugin.v1.Plugin.ConnectorStart:output_type -> connectd.plugin.v1.Empty
-	7,  // 31: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:output_type -> connectd.plugin.v1.TaskConfigsResponse
-	0,  // 32: connectd.plugin.v1.Plugin.ConnectorStop:output_type -> connectd.plugin.v1.Empty
-	0,  // 33: connectd.plugin.v1.Plugin.SourceStart:output_type -> connectd.plugin.v1.Empty
-	0,  // 34: connectd.plugin.v1.Plugin.SourcePoll:output_type -> connectd.plugin.v1.Empty
-	0,  // 35: connectd.plugin.v1.Plugin.SourceCommit:output_type -> connectd.plugin.v1.Empty
-	0,  // 36: connectd.plugin.v1.Plugin.SourceStop:output_type -> connectd.plugin.v1.Empty
-	0,  // 37: connectd.plugin.v1.Plugin.SinkStart:output_type -> connectd.plugin.v1.Empty
-	0,  // 38: connectd.plugin.v1.Plugin.SinkOpen:output_type -> connectd.plugin.v1.Empty
-	0,  // 39: connectd.plugin.v1.Plugin.SinkClose:output_type -> connectd.plugin.v1.Empty
-	13, // 40: connectd.plugin.v1.Plugin.SinkPut:output_type -> connectd.plugin.v1.PutResponse
-	19, // 41: connectd.plugin.v1.Plugin.SinkFlush:output_type -> connectd.plugin.v1.FlushResponse
-	0,  // 42: connectd.plugin.v1.Plugin.SinkStop:output_type -> connectd.plugin.v1.Empty
-	20, // 43: connectd.plugin.v1.Plugin.TaskProgress:output_type -> connectd.plugin.v1.Progress
-	28, // [28:44] is the sub-list for method output_type
-	12, // [12:28] is the sub-list for method input_type
+	22, // 0: connectd.plugin.v1.Config.values:type_name -> connectd.plugin.v1.Config.ValuesEntry
+	4,  // 1: connectd.plugin.v1.InfoResponse.config:type_name -> connectd.plugin.v1.ConfigKey
+	6,  // 2: connectd.plugin.v1.ValidateResponse.values:type_name -> connectd.plugin.v1.ConfigValue
+	2,  // 3: connectd.plugin.v1.TaskConfigsResponse.configs:type_name -> connectd.plugin.v1.Config
+	2,  // 4: connectd.plugin.v1.SourceStartRequest.config:type_name -> connectd.plugin.v1.Config
+	10, // 5: connectd.plugin.v1.SourceStartRequest.offsets:type_name -> connectd.plugin.v1.Offset
+	10, // 6: connectd.plugin.v1.Offsets.offsets:type_name -> connectd.plugin.v1.Offset
+	15, // 7: connectd.plugin.v1.PutResponse.failed:type_name -> connectd.plugin.v1.FailedRecord
+	12, // 8: connectd.plugin.v1.FailedRecord.error:type_name -> connectd.plugin.v1.RecordError
+	16, // 9: connectd.plugin.v1.Partitions.partitions:type_name -> connectd.plugin.v1.TopicPartition
+	18, // 10: connectd.plugin.v1.FlushRequest.offsets:type_name -> connectd.plugin.v1.PartitionOffset
+	18, // 11: connectd.plugin.v1.FlushResponse.committable:type_name -> connectd.plugin.v1.PartitionOffset
+	1,  // 12: connectd.plugin.v1.Plugin.Info:input_type -> connectd.plugin.v1.Empty
+	2,  // 13: connectd.plugin.v1.Plugin.Validate:input_type -> connectd.plugin.v1.Config
+	2,  // 14: connectd.plugin.v1.Plugin.ConnectorStart:input_type -> connectd.plugin.v1.Config
+	7,  // 15: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:input_type -> connectd.plugin.v1.TaskConfigsRequest
+	1,  // 16: connectd.plugin.v1.Plugin.ConnectorStop:input_type -> connectd.plugin.v1.Empty
+	9,  // 17: connectd.plugin.v1.Plugin.SourceStart:input_type -> connectd.plugin.v1.SourceStartRequest
+	1,  // 18: connectd.plugin.v1.Plugin.SourcePoll:input_type -> connectd.plugin.v1.Empty
+	11, // 19: connectd.plugin.v1.Plugin.SourceCommit:input_type -> connectd.plugin.v1.Offsets
+	1,  // 20: connectd.plugin.v1.Plugin.SourceStop:input_type -> connectd.plugin.v1.Empty
+	2,  // 21: connectd.plugin.v1.Plugin.SinkStart:input_type -> connectd.plugin.v1.Config
+	17, // 22: connectd.plugin.v1.Plugin.SinkOpen:input_type -> connectd.plugin.v1.Partitions
+	17, // 23: connectd.plugin.v1.Plugin.SinkClose:input_type -> connectd.plugin.v1.Partitions
+	13, // 24: connectd.plugin.v1.Plugin.SinkPut:input_type -> connectd.plugin.v1.RecordBatch
+	19, // 25: connectd.plugin.v1.Plugin.SinkFlush:input_type -> connectd.plugin.v1.FlushRequest
+	1,  // 26: connectd.plugin.v1.Plugin.SinkStop:input_type -> connectd.plugin.v1.Empty
+	1,  // 27: connectd.plugin.v1.Plugin.TaskProgress:input_type -> connectd.plugin.v1.Empty
+	2,  // 28: connectd.plugin.v1.Plugin.SourceSupport:input_type -> connectd.plugin.v1.Config
+	3,  // 29: connectd.plugin.v1.Plugin.Info:output_type -> connectd.plugin.v1.InfoResponse
+	5,  // 30: connectd.plugin.v1.Plugin.Validate:output_type -> connectd.plugin.v1.ValidateResponse
+	1,  // 31: connectd.plugin.v1.Plugin.ConnectorStart:output_type -> connectd.plugin.v1.Empty
+	8,  // 32: connectd.plugin.v1.Plugin.ConnectorTaskConfigs:output_type -> connectd.plugin.v1.TaskConfigsResponse
+	1,  // 33: connectd.plugin.v1.Plugin.ConnectorStop:output_type -> connectd.plugin.v1.Empty
+	1,  // 34: connectd.plugin.v1.Plugin.SourceStart:output_type -> connectd.plugin.v1.Empty
+	1,  // 35: connectd.plugin.v1.Plugin.SourcePoll:output_type -> connectd.plugin.v1.Empty
+	1,  // 36: connectd.plugin.v1.Plugin.SourceCommit:output_type -> connectd.plugin.v1.Empty
+	1,  // 37: connectd.plugin.v1.Plugin.SourceStop:output_type -> connectd.plugin.v1.Empty
+	1,  // 38: connectd.plugin.v1.Plugin.SinkStart:output_type -> connectd.plugin.v1.Empty
+	1,  // 39: connectd.plugin.v1.Plugin.SinkOpen:output_type -> connectd.plugin.v1.Empty
+	1,  // 40: connectd.plugin.v1.Plugin.SinkClose:output_type -> connectd.plugin.v1.Empty
+	14, // 41: connectd.plugin.v1.Plugin.SinkPut:output_type -> connectd.plugin.v1.PutResponse
+	20, // 42: connectd.plugin.v1.Plugin.SinkFlush:output_type -> connectd.plugin.v1.FlushResponse
+	1,  // 43: connectd.plugin.v1.Plugin.SinkStop:output_type -> connectd.plugin.v1.Empty
+	21, // 44: connectd.plugin.v1.Plugin.TaskProgress:output_type -> connectd.plugin.v1.Progress
+	0,  // 45: connectd.plugin.v1.Plugin.SourceSupport:output_type -> connectd.plugin.v1.SourceSupportResponse
+	29, // [29:46] is the sub-list for method output_type
+	12, // [12:29] is the sub-list for method input_type
 	12, // [12:12] is the sub-list for extension type_name
 	12, // [12:12] is the sub-list for extension extendee
 	0,  // [0:12] is the sub-list for field type_name
@@ -1410,7 +1485,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

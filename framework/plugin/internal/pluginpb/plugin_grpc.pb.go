@@ -39,6 +39,7 @@ const (
 	Plugin_SinkFlush_FullMethodName            = "/connectd.plugin.v1.Plugin/SinkFlush"
 	Plugin_SinkStop_FullMethodName             = "/connectd.plugin.v1.Plugin/SinkStop"
 	Plugin_TaskProgress_FullMethodName         = "/connectd.plugin.v1.Plugin/TaskProgress"
+	Plugin_SourceSupport_FullMethodName        = "/connectd.plugin.v1.Plugin/SourceSupport"
 )
 
 // PluginClient is the client API for Plugin service.
@@ -70,6 +71,12 @@ type PluginClient interface {
 	// TaskProgress returns what the running task reports of its progress
 	// (connect.ProgressReporter); an empty json when it reports none.
 	TaskProgress(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Progress, error)
+	// SourceSupport asks a source connector, never started, whether it gives
+	// exactly-once delivery and whether its tasks can define transaction
+	// boundaries with the config given (connect.ExactlyOnceSourceConnector,
+	// connect.TransactionBoundaryConnector). A plugin built before it answers
+	// UNIMPLEMENTED, which the worker reads as "does not say".
+	SourceSupport(ctx context.Context, in *Config, opts ...grpc.CallOption) (*SourceSupportResponse, error)
 }
 
 type pluginClient struct {
@@ -240,6 +247,16 @@ func (c *pluginClient) TaskProgress(ctx context.Context, in *Empty, opts ...grpc
 	return out, nil
 }
 
+func (c *pluginClient) SourceSupport(ctx context.Context, in *Config, opts ...grpc.CallOption) (*SourceSupportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SourceSupportResponse)
+	err := c.cc.Invoke(ctx, Plugin_SourceSupport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginServer is the server API for Plugin service.
 // All implementations must embed UnimplementedPluginServer
 // for forward compatibility.
@@ -269,6 +286,12 @@ type PluginServer interface {
 	// TaskProgress returns what the running task reports of its progress
 	// (connect.ProgressReporter); an empty json when it reports none.
 	TaskProgress(context.Context, *Empty) (*Progress, error)
+	// SourceSupport asks a source connector, never started, whether it gives
+	// exactly-once delivery and whether its tasks can define transaction
+	// boundaries with the config given (connect.ExactlyOnceSourceConnector,
+	// connect.TransactionBoundaryConnector). A plugin built before it answers
+	// UNIMPLEMENTED, which the worker reads as "does not say".
+	SourceSupport(context.Context, *Config) (*SourceSupportResponse, error)
 	mustEmbedUnimplementedPluginServer()
 }
 
@@ -326,6 +349,9 @@ func (UnimplementedPluginServer) SinkStop(context.Context, *Empty) (*Empty, erro
 }
 func (UnimplementedPluginServer) TaskProgress(context.Context, *Empty) (*Progress, error) {
 	return nil, status.Error(codes.Unimplemented, "method TaskProgress not implemented")
+}
+func (UnimplementedPluginServer) SourceSupport(context.Context, *Config) (*SourceSupportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SourceSupport not implemented")
 }
 func (UnimplementedPluginServer) mustEmbedUnimplementedPluginServer() {}
 func (UnimplementedPluginServer) testEmbeddedByValue()                {}
@@ -636,6 +662,24 @@ func _Plugin_TaskProgress_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Plugin_SourceSupport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Config)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServer).SourceSupport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Plugin_SourceSupport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServer).SourceSupport(ctx, req.(*Config))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Plugin_ServiceDesc is the grpc.ServiceDesc for Plugin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -706,6 +750,10 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "TaskProgress",
 			Handler:    _Plugin_TaskProgress_Handler,
+		},
+		{
+			MethodName: "SourceSupport",
+			Handler:    _Plugin_SourceSupport_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

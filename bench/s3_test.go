@@ -1,0 +1,285 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/connectd/connectd/api"
+	"github.com/connectd/connectd/framework/herder"
+	"github.com/connectd/connectd/internal/proctest"
+	"github.com/connectd/connectd/internal/testserver"
+)
+
+// BenchmarkS3Sink measures s3-sink as deployed — `connectd standalone`
+// with the task in its own plugin process, a `connectd broker` process,
+// versitygw (posix backend) as S3 — against aws-sdk-go-v2's upload
+// manager writing the same bytes to the same server at the same
+// concurrency, in the same run:
+//
+//   - json: 400k JSON records (about 250 bytes) over 4 partitions, already
+//     in Kafka; MB of objects per second from the connector's creation
+//     until its consumer group has committed every record (so every
+//     object is uploaded) ÷ MB/s of manager.Uploader putting the same
+//     objects, 4 at a time (s3.upload.concurrency=4). Goal ≥ 0.8.
+//   - parquet: the same records with a schema, written as Parquet (snappy).
+//   - bytearray: the same JSON records through ByteArrayConverter and
+//     ByteArrayFormat: the path without decoding and encoding records.
+//
+// It also reports the peak resident memory (VmHWM) of the task's process,
+// and s3-sink's records/s ÷ the file sink's on the same records with
+// ByteArrayConverter (vs-file-sink): the worker's sink path alone, which
+// bounds every sink.
+func BenchmarkS3Sink(b *testing.B) {
+	const records, parts, concurrency = 400_000, 4, 4
+	for _, format := range []string{"json", "parquet", "bytearray"} {
+		b.Run(format, func(b *testing.B) {
+			var ratio, sinkMBs, peerMBs, peak, recsPerSec, fileRecs float64
+			for i := 0; i < b.N; i++ {
+				env := newS3Env(b)
+				topic := "bench-" + format
+				env.produce(b, topic, parts, records, format == "parquet")
+				cfg := map[string]string{
+					"connector.class": "io.confluent.connect.s3.S3SinkConnector", "topics": topic,
+					"s3.bucket.name": "sink", "store.url": env.gw.URL, "aws.access.key.id": env.gw.AccessKey, "aws.secret.access.key": env.gw.SecretKey,
+					"format.class": "io.confluent.connect.s3.format.json.JsonFormat", "flush.size": "25000",
+					"s3.upload.concurrency": strconv.Itoa(concurrency),
+					"key.converter":         "org.apache.kafka.connect.storage.StringConverter",
+					"value.converter":       "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
+				}
+				switch format {
+				case "parquet":
+					cfg["format.class"] = "io.confluent.connect.s3.format.parquet.ParquetFormat"
+					cfg["value.converter.schemas.enable"] = "true"
+				case "bytearray":
+					cfg["format.class"] = "io.confluent.connect.s3.format.bytearray.ByteArrayFormat"
+					cfg["value.converter"] = "org.apache.kafka.connect.converters.ByteArrayConverter"
+				}
+				start := time.Now()
+				if _, err := env.rest.CreateConnector(context.Background(), "s3", cfg); err != nil {
+					b.Fatal(err)
+				}
+				env.waitCommitted(b, "s3", topic, records)
+				elapsed := time.Since(start)
+				pid := childWithArg(env.worker.Pid(), "s3-0")
+				if pid == 0 {
+					b.Fatal("no plugin process for the task")
+				}
+				peak = vmHWMMiB(b, pid)
+				objs := env.read(b, "sink")
+				var size int64
+				for _, o := range objs {
+					size += int64(len(o.body))
+				}
+				peerElapsed := env.uploadAll(b, "peer", objs, concurrency)
+				// The worker's sink path alone: the file sink writing the
+				// same records' bytes to a local file.
+				fileCfg := map[string]string{"connector.class": "FileStreamSink", "topics": topic, "file": filepath.Join(b.TempDir(), "out.txt"),
+					"value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter", "key.converter": "org.apache.kafka.connect.storage.StringConverter"}
+				fstart := time.Now()
+				if _, err := env.rest.CreateConnector(context.Background(), "file", fileCfg); err != nil {
+					b.Fatal(err)
+				}
+				env.waitCommitted(b, "file", topic, records)
+				fileRecs = records / time.Since(fstart).Seconds()
+				sinkMBs = float64(size) / 1e6 / elapsed.Seconds()
+				peerMBs = float64(size) / 1e6 / peerElapsed.Seconds()
+				ratio = sinkMBs / peerMBs
+				recsPerSec = records / elapsed.Seconds()
+				env.close()
+			}
+			b.ReportMetric(ratio, "ratio")
+			b.ReportMetric(sinkMBs, "sink-MB/s")
+			b.ReportMetric(peerMBs, "uploader-MB/s")
+			b.ReportMetric(recsPerSec, "records/s")
+			b.ReportMetric(peak, "task-peak-MiB")
+			b.ReportMetric(recsPerSec/fileRecs, "vs-file-sink")
+			b.Logf("%s: s3-sink %.1f MB/s (%.0f records/s) ÷ upload manager %.1f MB/s = %.2f (goal ≥ 0.8 for JSON); task peak RSS %.1f MiB; "+
+				"÷ the file sink's %.0f records/s (the worker's sink path alone) = %.2f",
+				format, sinkMBs, recsPerSec, peerMBs, ratio, peak, fileRecs, recsPerSec/fileRecs)
+		})
+	}
+}
+
+type s3Env struct {
+	gw     *testserver.VersityGW
+	client *s3.Client
+	broker string
+	worker *proctest.Proc
+	rest   *api.Client
+}
+
+func newS3Env(b *testing.B) *s3Env {
+	b.Helper()
+	gw := testserver.StartVersityGW(b)
+	gw.CreateBucket(b, "sink")
+	gw.CreateBucket(b, "peer")
+	c := gw.Client()
+	dir := b.TempDir()
+	bin := proctest.Binary(b)
+	kport, rport := proctest.FreePort(b), proctest.FreePort(b)
+	proctest.Start(b, "broker", []string{"Kafka bootstrap"}, bin, "broker", "--port", strconv.Itoa(kport), "--data-dir", filepath.Join(dir, "kafka"))
+	props := filepath.Join(dir, "worker.properties")
+	os.WriteFile(props, []byte(fmt.Sprintf("bootstrap.servers=127.0.0.1:%d\nlisteners=http://127.0.0.1:%d\noffset.storage.file.filename=%s\noffset.flush.interval.ms=100\n",
+		kport, rport, filepath.Join(dir, "offsets.json"))), 0o644)
+	worker := proctest.Start(b, "worker", []string{"REST API"}, bin, "standalone", props)
+	return &s3Env{gw: gw, client: c, broker: fmt.Sprintf("127.0.0.1:%d", kport), worker: worker,
+		rest: &api.Client{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", rport)}}
+}
+
+func (e *s3Env) close() {
+	e.worker.Stop()
+	e.gw.Kill()
+}
+
+const benchSchema = `{"type":"struct","name":"Order","fields":[{"field":"id","type":"int64"},{"field":"name","type":"string"},` +
+	`{"field":"amount","type":"double"},{"field":"region","type":"string"},{"field":"pad","type":"string"}]}`
+
+// produce writes n records round-robin over parts partitions, JSON
+// values, with Kafka Connect's schema envelope when schema is set.
+func (e *s3Env) produce(b *testing.B, topic string, parts, n int, schema bool) {
+	b.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.broker), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, int32(parts), 1, nil, topic); err != nil {
+		b.Fatal(err)
+	}
+	pad := strings.Repeat("x", 150)
+	var mu sync.Mutex
+	var first error
+	for i := 0; i < n; i++ {
+		v := fmt.Sprintf(`{"id":%d,"name":"customer %d","amount":%d.25,"region":"r%d","pad":"%s"}`, i, i%9973, i%1000, i%7, pad)
+		if schema {
+			v = `{"schema":` + benchSchema + `,"payload":` + v + `}`
+		}
+		cl.Produce(ctx, &kgo.Record{Partition: int32(i % parts), Key: []byte(strconv.Itoa(i)), Value: []byte(v)}, func(_ *kgo.Record, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if first != nil {
+		b.Fatal(first)
+	}
+}
+
+// waitCommitted waits until connector name's group committed n records of topic.
+func (e *s3Env) waitCommitted(b *testing.B, name, topic string, n int) {
+	b.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.broker))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		offs, err := adm.FetchOffsets(context.Background(), "connect-"+name)
+		var sum int64
+		if err == nil {
+			offs.Each(func(o kadm.OffsetResponse) {
+				if o.Topic == topic {
+					sum += o.At
+				}
+			})
+		}
+		if sum == int64(n) {
+			return
+		}
+		if st, err := e.rest.TaskStatus(context.Background(), name, 0); err == nil && st.State == herder.Failed {
+			b.Fatalf("task failed: %s", st.Trace)
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d records committed after 10 minutes", sum, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type benchObject struct {
+	key  string
+	body []byte
+}
+
+func (e *s3Env) read(b *testing.B, bucket string) []benchObject {
+	b.Helper()
+	var out []benchObject
+	for k, v := range e.gw.Objects(b, bucket) {
+		out = append(out, benchObject{k, v})
+	}
+	return out
+}
+
+// uploadAll puts objs with manager.Uploader, concurrency at a time (each
+// object's parts, 25 MiB as the sink's, are the upload manager's own).
+func (e *s3Env) uploadAll(b *testing.B, bucket string, objs []benchObject, concurrency int) time.Duration {
+	b.Helper()
+	up := manager.NewUploader(e.client, func(u *manager.Uploader) { u.Concurrency = concurrency; u.PartSize = 25 << 20 })
+	work := make(chan benchObject)
+	errs := make(chan error, concurrency)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for o := range work {
+				if _, err := up.Upload(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(o.key), Body: bytes.NewReader(o.body)}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for _, o := range objs {
+		work <- o
+	}
+	close(work)
+	wg.Wait()
+	elapsed := time.Since(start)
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	return elapsed
+}
+
+// vmHWMMiB is a process's peak resident memory.
+func vmHWMMiB(b *testing.B, pid int) float64 {
+	b.Helper()
+	f, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range strings.Split(string(f), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.Fields(v)[0])
+			return float64(kb) / 1024
+		}
+	}
+	b.Fatal("no VmHWM")
+	return 0
+}

@@ -1,0 +1,13 @@
+package s3sink
+
+import (
+	"testing"
+
+	"github.com/connectd/connectd/framework/connecttest"
+)
+
+// TestREADMEConfigTable keeps README.md's config table in step with the
+// ConfigDef. Run with -update to rewrite it.
+func TestREADMEConfigTable(t *testing.T) {
+	connecttest.CheckREADME(t, "README.md", "s3-sink", configDef(), *update)
+}
