@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/connectd/connectd/framework/connect/javaser"
 )
 
 // testdata/kafka-connect-offsets.dat is what Kafka Connect's
@@ -67,7 +69,7 @@ func FuzzReadJavaOffsets(f *testing.F) {
 	b, _ := os.ReadFile("testdata/kafka-connect-offsets.dat")
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if isJavaSerialized(b) {
+		if javaser.IsStream(b) {
 			readJavaOffsets(b)
 		}
 	})
