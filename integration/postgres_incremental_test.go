@@ -172,13 +172,9 @@ func TestPostgresIncrementalSnapshotFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitTask("pg", 0, herder.Running, "")
-	// Changes count from the slot's creation on (snapshot.mode=no_data).
-	probe := pg.Connect("shop")
-	waitFor(t, 60*time.Second, "the replication slot", func() (bool, string) {
-		var n int
-		probe.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE active").Scan(&n)
-		return n == 1, fmt.Sprint(n)
-	})
+	// Changes count from the slot's consistent point on
+	// (snapshot.mode=no_data): the writer starts once the slot streams.
+	pg.WaitStreaming(t, "shop", "debezium")
 	w := startLogWriter(pg, "shop", initial, 3)
 	defer w.halt(t)
 	time.Sleep(500 * time.Millisecond)

@@ -151,7 +151,7 @@ func TestConfirmedLSNNeverPassesKafka(t *testing.T) {
 	pg.Exec("app", "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL)")
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(map[string]string{"status.update.interval.ms": "100"}))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	ctx := context.Background()
 	c := pg.Connect("app")
 	probe := pg.Connect("app")

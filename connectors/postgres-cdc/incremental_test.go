@@ -114,7 +114,7 @@ func TestIncrementalSnapshotUnderWrites(t *testing.T) {
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(map[string]string{"snapshot.mode": "no_data", "signal.data.collection": "public.debezium_signal",
 		"incremental.snapshot.chunk.size": "250"}))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -209,7 +209,7 @@ func TestIncrementalSnapshotKafkaSignal(t *testing.T) {
 	p.create("pg", p.connectorConfig(map[string]string{"snapshot.mode": "no_data", "signal.data.collection": "public.debezium_signal",
 		"signal.enabled.channels": "source,kafka", "signal.kafka.bootstrap.servers": strings.Join(p.cluster.ListenAddrs(), ","),
 		"signal.kafka.consumer.offset.commit.enabled": "true", "incremental.snapshot.chunk.size": "64"}))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	p.produceSignal("srv-signal", "srv", `{"id":"k1","type":"execute-snapshot","data":{"data-collections":["public\\.(a|b)"],"type":"INCREMENTAL","additional-conditions":[{"data-collection":"public.b","filter":"id <= 100"}]}}`)
 	p.waitIncremental("pg", 600)
 	msgs := p.readTopics(600, "srv.public.a", "srv.public.b")
@@ -252,7 +252,7 @@ func TestIncrementalSnapshotStop(t *testing.T) {
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(map[string]string{"snapshot.mode": "no_data", "signal.data.collection": "public.debezium_signal",
 		"incremental.snapshot.chunk.size": "16"}))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	pg.Exec("app", `INSERT INTO debezium_signal VALUES ('x1', 'execute-snapshot', '{"data-collections": ["public.a", "public.b"]}')`,
 		`INSERT INTO debezium_signal VALUES ('p1', 'pause-snapshot', '{}')`,
 		`INSERT INTO debezium_signal VALUES ('s1', 'stop-snapshot', '{"data-collections": ["public.b"], "type": "incremental"}')`,
@@ -286,7 +286,7 @@ func TestIncrementalSnapshotResumesFromDebeziumOffset(t *testing.T) {
 	if err := first.Start(ctx, cfg, nil); err != nil {
 		t.Fatal(err)
 	}
-	waitSlot(t, pg, "app", "debezium")
+	pg.WaitStreaming(t, "app", "debezium")
 	first.Stop(ctx)
 	var lsnText string
 	if err := pg.Connect("app").QueryRow(ctx, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'debezium'").Scan(&lsnText); err != nil {

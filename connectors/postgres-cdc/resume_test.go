@@ -73,7 +73,7 @@ func TestStreamResumesAfterEveryOffset(t *testing.T) {
 		return task
 	}
 	first := start(nil)
-	waitSlot(t, pg, "app", "debezium")
+	pg.WaitStreaming(t, "app", "debezium")
 	// Two transactions interleave: b's changes get lower LSNs than a's
 	// last ones but b commits second.
 	a, b := pg.Connect("app"), pg.Connect("app")

@@ -18,7 +18,7 @@ func TestSchemaChanges(t *testing.T) {
 	pg.Exec("app", "CREATE TABLE t (id int PRIMARY KEY, a int)")
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(map[string]string{"slot.drop.on.stop": "true"}))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	pg.Exec("app",
 		"INSERT INTO t VALUES (1, 1)",
 		"ALTER TABLE t ADD COLUMN b text NOT NULL DEFAULT 'x'",
@@ -74,7 +74,7 @@ func TestPartitionedTable(t *testing.T) {
 		"INSERT INTO m VALUES (1, 'eu', 1), (2, 'us', 2)")
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(nil))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	pg.Exec("app", "INSERT INTO m VALUES (3, 'eu', 3)", "UPDATE m SET v = 20 WHERE id = 2")
 	msgs := p.readTopics(4, "srv.public.m_eu", "srv.public.m_us")
 	got := rebuild(t, msgs)
@@ -104,7 +104,7 @@ func TestPartitionedTableViaRoot(t *testing.T) {
 		"CREATE PUBLICATION cdc_pub FOR ALL TABLES WITH (publish_via_partition_root = true)")
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(nil))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	pg.Exec("app", "INSERT INTO m VALUES (3, 'eu', 3)", "UPDATE m SET v = 20 WHERE id = 2", "DELETE FROM m WHERE id = 1")
 	msgs := p.readTopics(2+3+1, "srv.public.m")
 	want := tableState{`{"id":2,"region":"us"}`: `{"id":2,"region":"us","v":20}`, `{"id":3,"region":"eu"}`: `{"id":3,"region":"eu","v":3}`}

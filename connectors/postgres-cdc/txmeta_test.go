@@ -60,7 +60,7 @@ func TestTransactionMetadata(t *testing.T) {
 		return task
 	}
 	first := start(nil)
-	waitSlot(t, pg, "app", "debezium")
+	pg.WaitStreaming(t, "app", "debezium")
 	ctx := context.Background()
 	a, b := pg.Connect("app"), pg.Connect("app")
 	for _, step := range []struct {

@@ -41,7 +41,7 @@ func TestGoldenExtendedTypes(t *testing.T) {
 		p.create(m.prefix, p.connectorConfig(map[string]string{
 			"topic.prefix": m.prefix, "slot.name": m.prefix, "hstore.handling.mode": m.hstore, "include.unknown.datatypes": m.unknown,
 		}))
-		waitSlot(t, pg, "app", m.prefix)
+		pg.WaitStreaming(t, "app", m.prefix)
 		out.WriteString(normalize(t, p.readTopics(1, m.prefix+".public.ext")))
 	}
 	// The same row streamed, to both.
@@ -75,7 +75,7 @@ func TestGoldenPostGIS(t *testing.T) {
 		`INSERT INTO geo VALUES (1, 'LINESTRING(0 0, 1 1)', 'SRID=4326;POINT(1 2)', 'SRID=4326;POINT(-71.06 42.36)', ARRAY['POINT(1 1)'::geometry, NULL])`)
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(map[string]string{"table.include.list": `public\.geo`}))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	pg.Exec("app", `INSERT INTO geo VALUES (2, 'POLYGON((0 0, 1 0, 1 1, 0 0))', NULL, 'SRID=4326;POINT(2.35 48.85)', '{}')`)
 	checkGolden(t, "postgis.golden", normalize(t, p.readTopics(2, "srv.public.geo")))
 	checkEWKB(t)
