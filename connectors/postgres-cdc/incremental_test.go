@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -116,15 +115,7 @@ func TestIncrementalSnapshotUnderWrites(t *testing.T) {
 		"incremental.snapshot.chunk.size": "250"}))
 	pg.WaitStreaming(t, "app", "cdc")
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var txs int
-	var werr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		txs, werr = writer(t, pg, "app", 7, rows, stop)
-	}()
+	haltWriter := startWriter(t, pg, "app", 7, rows)
 	time.Sleep(300 * time.Millisecond)
 	pg.Exec("app", `INSERT INTO debezium_signal VALUES ('ad-hoc-1', 'execute-snapshot', '{"data-collections": ["public.accounts"], "type": "incremental"}')`)
 	// Pause once the snapshot is under way, then resume.
@@ -144,11 +135,7 @@ func TestIncrementalSnapshotUnderWrites(t *testing.T) {
 	pg.Exec("app", `INSERT INTO debezium_signal VALUES ('log-1', 'log', '{"message": "paused for a while"}')`,
 		`INSERT INTO debezium_signal VALUES ('resume-1', 'resume-snapshot', '{}')`)
 	ip := p.waitIncremental("pg", 1)
-	close(stop)
-	wg.Wait()
-	if werr != nil {
-		t.Fatal(werr)
-	}
+	txs := haltWriter()
 	want := tableRows(t, pg.Connect("app"), "accounts")
 	pg.Exec("app", `INSERT INTO accounts VALUES (-1, 0)`) // a marker: everything before it is in Kafka once it is
 	want[`{"id":-1}`] = `{"id":-1,"balance":0}`
@@ -282,10 +269,7 @@ func TestIncrementalSnapshotResumesFromDebeziumOffset(t *testing.T) {
 	cfg["signal.data.collection"] = "public.debezium_signal"
 	cfg["incremental.snapshot.chunk.size"] = "100"
 	ctx := context.Background()
-	first := &SourceTask{}
-	if err := first.Start(ctx, cfg, nil); err != nil {
-		t.Fatal(err)
-	}
+	first := startTask(t, cfg, nil)
 	pg.WaitStreaming(t, "app", "debezium")
 	first.Stop(ctx)
 	var lsnText string
@@ -300,10 +284,7 @@ func TestIncrementalSnapshotResumesFromDebeziumOffset(t *testing.T) {
 		"incremental_snapshot_primary_key":    hex.EncodeToString(last),
 		"incremental_snapshot_maximum_key":    hex.EncodeToString(mx),
 		"incremental_snapshot_correlation_id": nil}
-	task := &SourceTask{}
-	if err := task.Start(ctx, cfg, mapOffsets{part: map[string]any{"server": "srv"}, off: off}); err != nil {
-		t.Fatal(err)
-	}
+	task := startTask(t, cfg, mapOffsets{part: map[string]any{"server": "srv"}, off: off})
 	defer task.Stop(ctx)
 	ids := map[int32]int{}
 	deadline := time.Now().Add(60 * time.Second)

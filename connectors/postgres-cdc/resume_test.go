@@ -65,13 +65,7 @@ func TestStreamResumesAfterEveryOffset(t *testing.T) {
 	cfg["topic.prefix"] = "srv"
 	cfg["snapshot.mode"] = "no_data"
 	cfg["max.batch.size"] = "3"
-	start := func(offsets connect.OffsetReader) *SourceTask {
-		task := &SourceTask{}
-		if err := task.Start(context.Background(), cfg, offsets); err != nil {
-			t.Fatal(err)
-		}
-		return task
-	}
+	start := func(offsets connect.OffsetReader) *SourceTask { return startTask(t, cfg, offsets) }
 	first := start(nil)
 	pg.WaitStreaming(t, "app", "debezium")
 	// Two transactions interleave: b's changes get lower LSNs than a's

@@ -62,16 +62,21 @@ func TestSchemaChanges(t *testing.T) {
 	}
 }
 
+// partitionedTable is table m, partitioned by region, with a row in each
+// partition.
+var partitionedTable = []string{
+	"CREATE TABLE m (id int, region text, v int, PRIMARY KEY (id, region)) PARTITION BY LIST (region)",
+	"CREATE TABLE m_eu PARTITION OF m FOR VALUES IN ('eu')",
+	"CREATE TABLE m_us PARTITION OF m FOR VALUES IN ('us')",
+	"INSERT INTO m VALUES (1, 'eu', 1), (2, 'us', 2)",
+}
+
 // TestPartitionedTable captures a partitioned table per partition, the
 // same way in the snapshot and in the stream, with the partitions' keys.
 func TestPartitionedTable(t *testing.T) {
 	pg := pgtest.Start(t)
 	pg.CreateDatabase("app")
-	pg.Exec("app",
-		"CREATE TABLE m (id int, region text, v int, PRIMARY KEY (id, region)) PARTITION BY LIST (region)",
-		"CREATE TABLE m_eu PARTITION OF m FOR VALUES IN ('eu')",
-		"CREATE TABLE m_us PARTITION OF m FOR VALUES IN ('us')",
-		"INSERT INTO m VALUES (1, 'eu', 1), (2, 'us', 2)")
+	pg.Exec("app", partitionedTable...)
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(nil))
 	pg.WaitStreaming(t, "app", "cdc")
@@ -96,12 +101,8 @@ func TestPartitionedTable(t *testing.T) {
 func TestPartitionedTableViaRoot(t *testing.T) {
 	pg := pgtest.Start(t)
 	pg.CreateDatabase("app")
-	pg.Exec("app",
-		"CREATE TABLE m (id int, region text, v int, PRIMARY KEY (id, region)) PARTITION BY LIST (region)",
-		"CREATE TABLE m_eu PARTITION OF m FOR VALUES IN ('eu')",
-		"CREATE TABLE m_us PARTITION OF m FOR VALUES IN ('us')",
-		"INSERT INTO m VALUES (1, 'eu', 1), (2, 'us', 2)",
-		"CREATE PUBLICATION cdc_pub FOR ALL TABLES WITH (publish_via_partition_root = true)")
+	pg.Exec("app", partitionedTable...)
+	pg.Exec("app", "CREATE PUBLICATION cdc_pub FOR ALL TABLES WITH (publish_via_partition_root = true)")
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(nil))
 	pg.WaitStreaming(t, "app", "cdc")

@@ -52,13 +52,7 @@ func TestTransactionMetadata(t *testing.T) {
 	cfg["max.batch.size"] = "3"
 	cfg["provide.transaction.metadata"] = "true"
 	cfg["table.include.list"] = `public\.a,public\.b`
-	start := func(offsets connect.OffsetReader) *SourceTask {
-		task := &SourceTask{}
-		if err := task.Start(context.Background(), cfg, offsets); err != nil {
-			t.Fatal(err)
-		}
-		return task
-	}
+	start := func(offsets connect.OffsetReader) *SourceTask { return startTask(t, cfg, offsets) }
 	first := start(nil)
 	pg.WaitStreaming(t, "app", "debezium")
 	ctx := context.Background()
