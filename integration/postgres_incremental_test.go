@@ -150,24 +150,14 @@ func produceSignal(t *testing.T, bootstrap, topic, key, value string) {
 // writer's, in its order for every key.
 func TestPostgresIncrementalSnapshotFaults(t *testing.T) {
 	ctx := context.Background()
-	pg := pgtest.Start(t)
-	pg.CreateDatabase("shop")
 	const initial = 20000
-	pg.Exec("shop", "CREATE TABLE accounts (id bigint PRIMARY KEY, balance int NOT NULL, name text NOT NULL)",
-		"CREATE TABLE debezium_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))",
-		fmt.Sprintf("INSERT INTO accounts SELECT i, i %% 100, 'acct ' || i FROM generate_series(0, %d) i", initial-1))
-
+	pg := shopDB(t, initial, "CREATE TABLE debezium_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))")
 	opts := devOpts{dataDir: t.TempDir(), restPort: freePort(t), kafkaPort: freePort(t)}
 	p := startDev(t, opts)
-	cfg := map[string]string{
-		"connector.class":   "io.debezium.connector.postgresql.PostgresConnector",
-		"database.hostname": pg.Host, "database.port": fmt.Sprint(pg.Port), "database.user": "postgres",
-		"database.dbname": "shop", "topic.prefix": "shop", "snapshot.mode": "no_data",
+	cfg := shopSourceConfig(pg, map[string]string{"snapshot.mode": "no_data",
 		"signal.data.collection": "public.debezium_signal", "signal.enabled.channels": "source,kafka",
 		"signal.kafka.bootstrap.servers": p.bootstrap, "signal.kafka.consumer.offset.commit.enabled": "true",
-		"incremental.snapshot.chunk.size": "100", "heartbeat.interval.ms": "500",
-		"key.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-	}
+		"incremental.snapshot.chunk.size": "100"})
 	if _, err := p.client.CreateConnector(ctx, "pg", cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand"
 	"strings"
 	"sync"
@@ -241,23 +242,39 @@ func diffRows(want, got map[string]string) string {
 // everything that can die dies: the task's plugin process (SIGKILL), the
 // worker itself (SIGKILL), and the Postgres server (restart). Afterwards
 // rebuilding the table from its topic gives exactly the table.
-func TestPostgresCDCFaults(t *testing.T) {
-	ctx := context.Background()
+// shopDB starts a server with database shop and table accounts holding
+// initial rows, then runs stmts in shop.
+func shopDB(t *testing.T, initial int, stmts ...string) *pgtest.Server {
 	pg := pgtest.Start(t)
 	pg.CreateDatabase("shop")
-	const initial = 5000
-	pg.Exec("shop", "CREATE TABLE accounts (id bigint PRIMARY KEY, balance int NOT NULL, name text NOT NULL)",
-		fmt.Sprintf("INSERT INTO accounts SELECT i, i %% 100, 'acct ' || i FROM generate_series(0, %d) i", initial-1))
+	pg.Exec("shop", append([]string{
+		"CREATE TABLE accounts (id bigint PRIMARY KEY, balance int NOT NULL, name text NOT NULL)",
+		fmt.Sprintf("INSERT INTO accounts SELECT i, i %% 100, 'acct ' || i FROM generate_series(0, %d) i", initial-1),
+	}, stmts...)...)
+	return pg
+}
 
-	opts := devOpts{dataDir: t.TempDir(), restPort: freePort(t), kafkaPort: freePort(t)}
-	p := startDev(t, opts)
+// shopSourceConfig is the config of a postgres-cdc connector capturing
+// shop as topic prefix shop, JSON with schemas, heartbeats every 500 ms,
+// with extra's keys added.
+func shopSourceConfig(pg *pgtest.Server, extra map[string]string) map[string]string {
 	cfg := map[string]string{
 		"connector.class":   "io.debezium.connector.postgresql.PostgresConnector",
 		"database.hostname": pg.Host, "database.port": fmt.Sprint(pg.Port), "database.user": "postgres",
-		"database.dbname": "shop", "topic.prefix": "shop", "snapshot.fetch.size": "500",
-		"heartbeat.interval.ms": "500", "status.update.interval.ms": "500",
+		"database.dbname": "shop", "topic.prefix": "shop", "heartbeat.interval.ms": "500",
 		"key.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter": "org.apache.kafka.connect.json.JsonConverter",
 	}
+	maps.Copy(cfg, extra)
+	return cfg
+}
+
+func TestPostgresCDCFaults(t *testing.T) {
+	ctx := context.Background()
+	const initial = 5000
+	pg := shopDB(t, initial)
+	opts := devOpts{dataDir: t.TempDir(), restPort: freePort(t), kafkaPort: freePort(t)}
+	p := startDev(t, opts)
+	cfg := shopSourceConfig(pg, map[string]string{"snapshot.fetch.size": "500", "status.update.interval.ms": "500"})
 	if _, err := p.client.CreateConnector(ctx, "pg", cfg); err != nil {
 		t.Fatal(err)
 	}
