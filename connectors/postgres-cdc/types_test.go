@@ -23,36 +23,44 @@ func TestDecoders(t *testing.T) {
 		in     string
 		want   any
 	}{
-		"bool t":               {decodeBool, "t", true},
-		"int16 min":            {decodeInt16, "-32768", int16(-32768)},
-		"int64 beyond 2^53":    {decodeInt64, "9007199254740993", int64(9007199254740993)},
-		"float NaN":            {decodeFloat64, "NaN", math.NaN()},
-		"float -Infinity":      {decodeFloat64, "-Infinity", math.Inf(-1)},
-		"bytea hex":            {decodeBytea, `\x00ff10`, []byte{0, 0xff, 0x10}},
-		"bytea empty":          {decodeBytea, `\x`, []byte{}},
-		"decimal scale kept":   {func(b []byte) (any, error) { return decodeDecimal(b, 3) }, "-12.500", dec("-12500", 3)},
-		"decimal NaN is null":  {func(b []byte) (any, error) { return decodeDecimal(b, 2) }, "NaN", nil},
-		"date epoch":           {func(b []byte) (any, error) { return decodeDateDays(b) }, "1970-01-01", int32(0)},
-		"date leap":            {func(b []byte) (any, error) { return decodeDateDays(b) }, "2024-02-29", int32(19782)},
-		"date before epoch":    {func(b []byte) (any, error) { return decodeDateDays(b) }, "1969-12-31", int32(-1)},
-		"date BC":              {func(b []byte) (any, error) { return decodeDateDays(b) }, "0001-01-01 BC", int32(-719528)},
-		"time micros":          {func(b []byte) (any, error) { return decodeTimeMicros(b) }, "13:14:15.5", int64(47655500000)},
-		"time 24:00":           {func(b []byte) (any, error) { return decodeTimeMicros(b) }, "24:00:00", int64(86400000000)},
-		"timestamp":            {func(b []byte) (any, error) { return decodeTimestampMicros(b) }, "2000-01-01 00:00:00.000001", int64(946684800000001)},
-		"timestamp pre-epoch":  {func(b []byte) (any, error) { return decodeTimestampMicros(b) }, "1969-12-31 23:59:59.999999", int64(-1)},
-		"timestamptz to UTC":   {func(b []byte) (any, error) { return decodeTimestamptz(b, 6) }, "2024-02-29 01:00:00+02", "2024-02-28T23:00:00.000000Z"},
-		"timestamptz p3":       {func(b []byte) (any, error) { return decodeTimestamptz(b, 3) }, "2024-01-01 00:00:00.1234+05:30", "2023-12-31T18:30:00.123Z"},
-		"timestamptz p0":       {func(b []byte) (any, error) { return decodeTimestamptz(b, 0) }, "2024-01-01 00:00:00+00", "2024-01-01T00:00:00Z"},
-		"timestamptz infinity": {func(b []byte) (any, error) { return decodeTimestamptz(b, 6) }, "infinity", "infinity"},
-		"timetz wraps":         {decodeTimetz, "01:00:00+02", "23:00:00Z"},
-		"timetz fraction":      {decodeTimetz, "12:00:00.120-01", "13:00:00.12Z"},
-		"interval month":       {decodeInterval, "P1M", int64(2629800000000)},
-		"interval negative":    {decodeInterval, "PT-1H-30M", int64(-5400000000)},
-		"interval days":        {decodeInterval, "P2DT0.000001S", int64(172800000001)},
-		"money":                {func(b []byte) (any, error) { return decodeMoney(b) }, "-$1,234.50", dec("-123450", 2)},
-		"array ints":           {func(b []byte) (any, error) { return decodeArray(b, ',', decodeInt32) }, "{1,NULL,-3}", []any{int32(1), nil, int32(-3)}},
-		"array quoted":         {func(b []byte) (any, error) { return decodeArray(b, ',', decodeString) }, `{"a b","c,d","NULL","x\"y",plain}`, []any{"a b", "c,d", "NULL", `x"y`, "plain"}},
-		"array empty":          {func(b []byte) (any, error) { return decodeArray(b, ',', decodeString) }, "{}", []any{}},
+		"bool t":                        {decodeBool, "t", true},
+		"int16 min":                     {decodeInt16, "-32768", int16(-32768)},
+		"int64 beyond 2^53":             {decodeInt64, "9007199254740993", int64(9007199254740993)},
+		"float NaN":                     {decodeFloat64, "NaN", math.NaN()},
+		"float -Infinity":               {decodeFloat64, "-Infinity", math.Inf(-1)},
+		"bytea hex":                     {decodeBytea, `\x00ff10`, []byte{0, 0xff, 0x10}},
+		"bytea empty":                   {decodeBytea, `\x`, []byte{}},
+		"decimal scale kept":            {func(b []byte) (any, error) { return decodeDecimal(b, 3) }, "-12.500", dec("-12500", 3)},
+		"decimal NaN is null":           {func(b []byte) (any, error) { return decodeDecimal(b, 2) }, "NaN", nil},
+		"date epoch":                    {func(b []byte) (any, error) { return decodeDateDays(b) }, "1970-01-01", int32(0)},
+		"date leap":                     {func(b []byte) (any, error) { return decodeDateDays(b) }, "2024-02-29", int32(19782)},
+		"date before epoch":             {func(b []byte) (any, error) { return decodeDateDays(b) }, "1969-12-31", int32(-1)},
+		"date BC":                       {func(b []byte) (any, error) { return decodeDateDays(b) }, "0001-01-01 BC", int32(-719528)},
+		"time micros":                   {func(b []byte) (any, error) { return decodeTimeMicros(b) }, "13:14:15.5", int64(47655500000)},
+		"time 24:00":                    {func(b []byte) (any, error) { return decodeTimeMicros(b) }, "24:00:00", int64(86400000000)},
+		"timestamp":                     {func(b []byte) (any, error) { return decodeTimestampMicros(b) }, "2000-01-01 00:00:00.000001", int64(946684800000001)},
+		"timestamp pre-epoch":           {func(b []byte) (any, error) { return decodeTimestampMicros(b) }, "1969-12-31 23:59:59.999999", int64(-1)},
+		"timestamptz to UTC":            {func(b []byte) (any, error) { return decodeTimestamptz(b, 6) }, "2024-02-29 01:00:00+02", "2024-02-28T23:00:00.000000Z"},
+		"timestamptz p3":                {func(b []byte) (any, error) { return decodeTimestamptz(b, 3) }, "2024-01-01 00:00:00.1234+05:30", "2023-12-31T18:30:00.123Z"},
+		"timestamptz p0":                {func(b []byte) (any, error) { return decodeTimestamptz(b, 0) }, "2024-01-01 00:00:00+00", "2024-01-01T00:00:00Z"},
+		"timestamptz infinity":          {func(b []byte) (any, error) { return decodeTimestamptz(b, 6) }, "infinity", "infinity"},
+		"timetz wraps":                  {decodeTimetz, "01:00:00+02", "23:00:00Z"},
+		"timetz fraction":               {decodeTimetz, "12:00:00.120-01", "13:00:00.12Z"},
+		"interval month":                {decodeInterval, "P1M", int64(2629800000000)},
+		"interval negative":             {decodeInterval, "PT-1H-30M", int64(-5400000000)},
+		"interval days":                 {decodeInterval, "P2DT0.000001S", int64(172800000001)},
+		"money":                         {func(b []byte) (any, error) { return decodeMoney(b) }, "-$1,234.50", dec("-123450", 2)},
+		"array ints":                    {func(b []byte) (any, error) { return decodeArray(b, ',', decodeInt32) }, "{1,NULL,-3}", []any{int32(1), nil, int32(-3)}},
+		"array quoted":                  {func(b []byte) (any, error) { return decodeArray(b, ',', decodeString) }, `{"a b","c,d","NULL","x\"y",plain}`, []any{"a b", "c,d", "NULL", `x"y`, "plain"}},
+		"array empty":                   {func(b []byte) (any, error) { return decodeArray(b, ',', decodeString) }, "{}", []any{}},
+		"bits: last character is bit 0": {decodeBits, "101000000001", []byte{0x01, 0x0a}},
+		"bits: as few bytes as needed":  {decodeBits, "0000000011", []byte{0x03}},
+		"bits: all zero":                {decodeBits, "0000", []byte{}},
+		"hstore json":                   {decodeHstoreJSON, `"a"=>"1", "b c"=>NULL, "q\"<>"=>"x,y"`, `{"a":"1","b c":null,"q\"<>":"x,y"}`},
+		"hstore empty":                  {decodeHstoreJSON, ``, `{}`},
+		"array 2-D":                     {func(b []byte) (any, error) { v, _, err := decodeArrayN(b, ',', decodeInt32); return v, err }, "{{1,2},{3,NULL}}", []any{[]any{int32(1), int32(2)}, []any{int32(3), nil}}},
+		"array 3-D with bounds":         {func(b []byte) (any, error) { v, _, err := decodeArrayN(b, ',', decodeInt32); return v, err }, "[1:1][1:1][1:2]={{{1,2}}}", []any{[]any{[]any{int32(1), int32(2)}}}},
+		"array of geometries (: delim)": {func(b []byte) (any, error) { v, _, err := decodeArrayN(b, ':', decodeString); return v, err }, "{ab:NULL:cd}", []any{"ab", nil, "cd"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -230,34 +238,10 @@ func TestTopicName(t *testing.T) {
 	}
 }
 
-func TestExtendedDecoders(t *testing.T) {
+// TestArrayDepthsAndBadValues checks how values fit the declared array
+// depth, and that malformed arrays, hstores and bits are refused.
+func TestArrayDepthsAndBadValues(t *testing.T) {
 	t.Parallel()
-	tests := map[string]struct {
-		decode func([]byte) (any, error)
-		in     string
-		want   any
-	}{
-		"bits: last character is bit 0": {decodeBits, "101000000001", []byte{0x01, 0x0a}},
-		"bits: as few bytes as needed":  {decodeBits, "0000000011", []byte{0x03}},
-		"bits: all zero":                {decodeBits, "0000", []byte{}},
-		"hstore json":                   {decodeHstoreJSON, `"a"=>"1", "b c"=>NULL, "q\"<>"=>"x,y"`, `{"a":"1","b c":null,"q\"<>":"x,y"}`},
-		"hstore empty":                  {decodeHstoreJSON, ``, `{}`},
-		"array 2-D":                     {func(b []byte) (any, error) { v, _, err := decodeArrayN(b, ',', decodeInt32); return v, err }, "{{1,2},{3,NULL}}", []any{[]any{int32(1), int32(2)}, []any{int32(3), nil}}},
-		"array 3-D with bounds":         {func(b []byte) (any, error) { v, _, err := decodeArrayN(b, ',', decodeInt32); return v, err }, "[1:1][1:1][1:2]={{{1,2}}}", []any{[]any{[]any{int32(1), int32(2)}}}},
-		"array of geometries (: delim)": {func(b []byte) (any, error) { v, _, err := decodeArrayN(b, ':', decodeString); return v, err }, "{ab:NULL:cd}", []any{"ab", nil, "cd"}},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			got, err := tc.decode([]byte(tc.in))
-			if err != nil {
-				t.Fatalf("decode %q: %v", tc.in, err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Fatalf("decode %q (-want +got):\n%s", tc.in, diff)
-			}
-		})
-	}
 	// Declared dimensions win: deeper values are flattened, shallower ones wrapped.
 	two := []any{[]any{1, 2}, []any{3}}
 	if d := cmp.Diff([]any{1, 2, 3}, fitDepth(two, 2, 1)); d != "" {
