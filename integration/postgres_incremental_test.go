@@ -151,7 +151,8 @@ func produceSignal(t *testing.T, bootstrap, topic, key, value string) {
 func TestPostgresIncrementalSnapshotFaults(t *testing.T) {
 	ctx := context.Background()
 	const initial = 20000
-	pg := shopDB(t, initial, "CREATE TABLE debezium_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))")
+	pg := startShop(t, initial)
+	pg.Exec("shop", "CREATE TABLE debezium_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))")
 	opts := devOpts{dataDir: t.TempDir(), restPort: freePort(t), kafkaPort: freePort(t)}
 	p := startDev(t, opts)
 	cfg := shopSourceConfig(pg, map[string]string{"snapshot.mode": "no_data",
