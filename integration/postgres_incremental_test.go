@@ -150,7 +150,7 @@ func produceSignal(t *testing.T, bootstrap, topic, key, value string) {
 // writer's, in its order for every key.
 func TestPostgresIncrementalSnapshotFaults(t *testing.T) {
 	ctx := context.Background()
-	const initial = 20000
+	const initial = 10000
 	pg := startShop(t, initial)
 	pg.Exec("shop", "CREATE TABLE debezium_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))")
 	opts := devOpts{dataDir: t.TempDir(), restPort: freePort(t), kafkaPort: freePort(t)}
