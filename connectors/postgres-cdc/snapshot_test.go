@@ -24,7 +24,7 @@ func TestSnapshotParallelResumes(t *testing.T) { testSnapshotResumes(t, 3) }
 func testSnapshotResumes(t *testing.T, threads int) {
 	pg := pgtest.Start(t)
 	pg.CreateDatabase("app")
-	perTable := 5000 * threads
+	perTable := 10000 * threads
 	tables := []string{"a", "b", "c"}
 	for _, tb := range tables {
 		pg.Exec("app", fmt.Sprintf("CREATE TABLE %s (id int PRIMARY KEY, balance int NOT NULL)", tb),
