@@ -165,7 +165,15 @@ func (e *cdcEnv) stop(b *testing.B, name string) {
 }
 
 func (e *cdcEnv) start(b *testing.B, name, prefix, slot, mode string) {
+	e.startWith(b, name, prefix, slot, mode, nil)
+}
+
+// startWith creates a connector with extra config keys.
+func (e *cdcEnv) startWith(b *testing.B, name, prefix, slot, mode string, extra map[string]string) {
 	cfg := e.pg.Config("bench")
+	for k, v := range extra {
+		cfg[k] = v
+	}
 	for k, v := range map[string]string{
 		"name": name, "connector.class": postgrescdc.Name, "topic.prefix": prefix, "slot.name": slot,
 		"publication.name": "bench_pub", "snapshot.mode": mode,
@@ -205,7 +213,7 @@ func (e *cdcEnv) waitCount(b *testing.B, topic string, n int64) {
 		if time.Now().After(deadline) {
 			b.Fatalf("%s holds %d of %d records after 10 minutes", topic, endOffsets(e.cl, topic), n)
 		}
-		for _, name := range []string{"cdc", "snap"} {
+		for _, name := range []string{"cdc", "snap", "s1", "s2", "s3"} {
 			if st, err := e.h.TaskStatus(context.Background(), herder.TaskID{Connector: name, Task: 0}); err == nil && st.State == herder.Failed {
 				b.Fatalf("%s failed: %s", name, st.Trace)
 			}
@@ -255,4 +263,77 @@ func copyOut(b *testing.B, pg *pgtest.Server) time.Duration {
 
 func endOffsets(cl *kgo.Client, topic string) int64 {
 	return kafkatest.EndOffsets(kadm.NewClient(cl), topic)
+}
+
+// BenchmarkPostgresSnapshot measures postgres-cdc's snapshots of a 1M-row
+// table in the same run as COPY ... TO STDOUT of it:
+//
+//   - snapshot: a new connector's initial snapshot, rows/s until Kafka
+//     holds them all ÷ COPY's rows/s; with snapshot.max.threads=1 and 2.
+//   - incremental: an incremental snapshot of the same table, started by a
+//     signal row (chunks of incremental.snapshot.chunk.size=10240) ÷ the
+//     initial snapshot with one thread.
+func BenchmarkPostgresSnapshot(b *testing.B) {
+	const rows = 1_000_000
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var snap1, snap2, incr, copyRate float64
+	for i := 0; i < b.N; i++ {
+		pg := pgtest.Start(b, pgtest.Setting("autovacuum", "off"))
+		pg.CreateDatabase("bench")
+		pg.Exec("bench", "CREATE TABLE items (id bigint PRIMARY KEY, qty int NOT NULL, name text NOT NULL, price numeric(10,2))",
+			"CREATE TABLE debezium_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))",
+			fmt.Sprintf("INSERT INTO items SELECT i, i %% 100, 'item number ' || i, i / 100.0 FROM generate_series(1, %d) i", rows),
+			"VACUUM ANALYZE items")
+		env := newCDCEnv(b, pg)
+		copyRate = rows / copyOut(b, pg).Seconds()
+
+		start := time.Now()
+		env.startWith(b, "s1", "s1", "s1_slot", "initial", nil)
+		env.waitCount(b, "s1.public.items", rows)
+		snap1 = rows / time.Since(start).Seconds()
+
+		start = time.Now()
+		env.startWith(b, "s2", "s2", "s2_slot", "initial", map[string]string{"snapshot.max.threads": "2"})
+		env.waitCount(b, "s2.public.items", rows)
+		snap2 = rows / time.Since(start).Seconds()
+
+		env.startWith(b, "s3", "s3", "s3_slot", "no_data", map[string]string{"signal.data.collection": "public.debezium_signal",
+			"incremental.snapshot.chunk.size": "10240", "table.include.list": `public\.items,public\.debezium_signal`})
+		waitActive(b, pg, "s3_slot")
+		start = time.Now()
+		pg.Exec("bench", `INSERT INTO debezium_signal VALUES ('b', 'execute-snapshot', '{"data-collections": ["public.items"]}')`)
+		env.waitCount(b, "s3.public.items", rows)
+		incr = rows / time.Since(start).Seconds()
+		env.close()
+	}
+	b.ReportMetric(snap1, "snapshot-rows/s")
+	b.ReportMetric(snap2, "snapshot-2threads-rows/s")
+	b.ReportMetric(copyRate, "copy-rows/s")
+	b.ReportMetric(snap1/copyRate, "snapshot-ratio")
+	b.ReportMetric(snap2/copyRate, "snapshot-2threads-ratio")
+	b.ReportMetric(incr, "incremental-rows/s")
+	b.ReportMetric(incr/snap1, "incremental-ratio")
+	b.Logf("postgres-cdc snapshot: %.0f rows/s (2 threads %.0f) / COPY %.0f = %.3f (%.3f); incremental %.0f rows/s / initial = %.3f",
+		snap1, snap2, copyRate, snap1/copyRate, snap2/copyRate, incr, incr/snap1)
+}
+
+// waitActive waits until slot is in use.
+func waitActive(b *testing.B, pg *pgtest.Server, slot string) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		c, err := pgx.Connect(context.Background(), pg.DSN("bench"))
+		if err == nil {
+			var n int
+			c.QueryRow(context.Background(), "SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = $1", slot).Scan(&n)
+			c.Close(context.Background())
+			if n == 1 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("slot %s not active within a minute", slot)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -35,6 +35,10 @@ func TestClusterPostgresCDC(t *testing.T) {
 	const topic = "shop.public.accounts"
 	waitRecords := func(n int64) { t.Helper(); c.waitTopicCount(topic, n) }
 	waitRecords(initial + 300)
+	// Kill once an offset past the snapshot is committed: a task resuming
+	// an interrupted snapshot reads the rows as they are then, not as the
+	// first snapshot saw them, so it would not repeat the first's events.
+	waitConfirmedAdvances(t, pg, "shop", "cluster_slot")
 
 	victim := c.worker(st.Tasks[0].WorkerID)
 	victim.KillNow()

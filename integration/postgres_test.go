@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand"
 	"strings"
 	"sync"
@@ -241,23 +242,42 @@ func diffRows(want, got map[string]string) string {
 // everything that can die dies: the task's plugin process (SIGKILL), the
 // worker itself (SIGKILL), and the Postgres server (restart). Afterwards
 // rebuilding the table from its topic gives exactly the table.
+// shopSourceConfig is shopCDC with Debezium's default slot, JSON with
+// schemas, and extra's keys added.
+func shopSourceConfig(pg *pgtest.Server, extra map[string]string) map[string]string {
+	cfg := shopCDC(pg, "debezium")
+	cfg["key.converter"] = "org.apache.kafka.connect.json.JsonConverter"
+	cfg["value.converter"] = "org.apache.kafka.connect.json.JsonConverter"
+	maps.Copy(cfg, extra)
+	return cfg
+}
+
+// waitConfirmedAdvances waits until the slot streams and its confirmed
+// position then moves: the connector confirms a position only once its
+// offset is committed, so an offset past the snapshot is stored.
+func waitConfirmedAdvances(t *testing.T, pg *pgtest.Server, db, slot string) {
+	t.Helper()
+	pg.WaitStreaming(t, db, slot)
+	c := pg.Connect(db)
+	const q = "SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::bigint FROM pg_replication_slots WHERE slot_name = $1"
+	var base int64
+	if err := c.QueryRow(context.Background(), q, slot).Scan(&base); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Minute, "the slot's confirmed position to move", func() (bool, string) {
+		var now int64
+		err := c.QueryRow(context.Background(), q, slot).Scan(&now)
+		return err == nil && now > base, fmt.Sprint(now, err)
+	})
+}
+
 func TestPostgresCDCFaults(t *testing.T) {
 	ctx := context.Background()
-	pg := pgtest.Start(t)
-	pg.CreateDatabase("shop")
 	const initial = 5000
-	pg.Exec("shop", "CREATE TABLE accounts (id bigint PRIMARY KEY, balance int NOT NULL, name text NOT NULL)",
-		fmt.Sprintf("INSERT INTO accounts SELECT i, i %% 100, 'acct ' || i FROM generate_series(0, %d) i", initial-1))
-
+	pg := startShop(t, initial)
 	opts := devOpts{dataDir: t.TempDir(), restPort: freePort(t), kafkaPort: freePort(t)}
 	p := startDev(t, opts)
-	cfg := map[string]string{
-		"connector.class":   "io.debezium.connector.postgresql.PostgresConnector",
-		"database.hostname": pg.Host, "database.port": fmt.Sprint(pg.Port), "database.user": "postgres",
-		"database.dbname": "shop", "topic.prefix": "shop", "snapshot.fetch.size": "500",
-		"heartbeat.interval.ms": "500", "status.update.interval.ms": "500",
-		"key.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-	}
+	cfg := shopSourceConfig(pg, map[string]string{"status.update.interval.ms": "500"})
 	if _, err := p.client.CreateConnector(ctx, "pg", cfg); err != nil {
 		t.Fatal(err)
 	}

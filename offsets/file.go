@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/connectd/connectd/framework/connect/javaser"
 	"github.com/connectd/connectd/internal/fsutil"
 )
 
@@ -39,7 +40,12 @@ func OpenFile(path string) (*File, error) {
 		return nil, fmt.Errorf("offsets: %w", err)
 	}
 	var es []fileEntry
-	if err := json.Unmarshal(b, &es); err != nil {
+	if javaser.IsStream(b) {
+		// Kafka Connect's own offsets file: taken over as it is.
+		if es, err = readJavaOffsets(b); err != nil {
+			return nil, fmt.Errorf("offsets: %s is a Kafka Connect offsets file that cannot be read: %w", path, err)
+		}
+	} else if err := json.Unmarshal(b, &es); err != nil {
 		return nil, fmt.Errorf("offsets: %s is corrupt: %w", path, err)
 	}
 	for _, e := range es {

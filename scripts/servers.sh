@@ -3,6 +3,7 @@
 # caches the ones built from source outside the checkout, so a fresh clone
 # on the same machine reuses them (internal/testserver finds them there):
 #   - vsftpd and OpenSSH's sshd: Debian packages (apt);
+#   - PostGIS for PostgreSQL 15: Debian's package (apt), when apt is there;
 #   - proftpd: Debian's .deb unpacked into the cache (it conflicts with vsftpd
 #     as a package, and the tests run it from its own folder);
 #   - versitygw (S3) and ZincSearch (Elasticsearch API): built from source.
@@ -36,6 +37,13 @@ apt_install() {
 	fi
 	apt-get install -y -qq "$@" >/dev/null
 }
+
+# PostGIS for the postgres-cdc type tests (geometry and geography columns):
+# Debian's package, where apt can install it. Without it those tests say so
+# and check the geometric built-ins and PostGIS's wire form alone.
+if [ ! -f /usr/share/postgresql/15/extension/postgis.control ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+	apt_install postgresql-15-postgis-3 || echo "scripts/servers.sh: postgresql-15-postgis-3 could not be installed; the PostGIS type tests run without it" >&2
+fi
 
 # FTP: vsftpd from its package.
 [ -x /usr/sbin/vsftpd ] || apt_install vsftpd

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -20,16 +21,19 @@ type capture struct {
 	em  *emitter
 
 	// Snapshot state.
-	snapPending bool     // a snapshot is still to be taken or finished
-	snapFresh   bool     // the slot is to be created with an exported snapshot
-	snapTable   string   // resume after this table's snapKey ("" = from the first table)
-	snapKey     []string // nil = from the table's start
-	snapStart   position // where streaming starts once it is done
+	snapPending bool        // a snapshot is still to be taken or finished
+	snapFresh   bool        // the slot is to be created with an exported snapshot
+	snapTable   string      // resume in this table ("" = from the first table)
+	snapRanges  []snapRange // how far each range of snapTable got; nil = from its start
+	snapStart   position    // where streaming starts once it is done
 
 	// Streaming state.
 	sent       position       // the newest position handed to Poll
 	sentOffset map[string]any // its offset
-	lastCommit uint64         // commit LSN of the last whole transaction seen
+	lastEnd    uint64         // end LSN of the last whole transaction received (lsn_commit)
+	tx         txContext      // transaction metadata of the transaction being handed on
+	incr       *incremental   // the incremental snapshot, when signal.data.collection is set
+	signals    *kafkaSignals  // the Kafka signal channel, when enabled
 	started    bool           // streaming began in this task's life
 
 	mapper *typeMapper
@@ -40,7 +44,11 @@ type capture struct {
 func newCapture(t *SourceTask) *capture {
 	c := &capture{t: t, cfg: t.cfg, log: t.log, em: t.em}
 	c.types = &typeCatalog{conn: func() *pgconn.PgConn { return c.meta }}
-	c.mapper = &typeMapper{decimalMode: t.cfg.decimalMode, timeMode: t.cfg.timeMode, placeholder: t.cfg.placeholder, lookup: c.types.lookup}
+	if t.cfg.signalTable != nil || t.cfg.channels[ChannelKafka] {
+		c.incr = newIncremental(c)
+		t.prog.incr = c.incr
+	}
+	c.mapper = &typeMapper{hstoreMode: t.cfg.hstoreMode, decimalMode: t.cfg.decimalMode, timeMode: t.cfg.timeMode, placeholder: t.cfg.placeholder, lookup: c.types.lookup}
 	return c
 }
 
@@ -48,6 +56,14 @@ func newCapture(t *SourceTask) *capture {
 func (c *capture) run(ctx context.Context) error {
 	if err := c.plan(ctx); err != nil {
 		return err
+	}
+	if c.cfg.channels[ChannelKafka] {
+		k, err := startKafkaSignals(c.cfg, c.log)
+		if err != nil {
+			return fatal(fmt.Errorf("postgres-cdc: %w", err))
+		}
+		c.signals = k
+		defer k.stop()
 	}
 	backoff := 100 * time.Millisecond
 	for {
@@ -87,22 +103,35 @@ func (c *capture) plan(ctx context.Context) error {
 	case s.snapshot:
 		// An interrupted snapshot: resume it after the last stored row.
 		c.snapPending = true
-		c.snapTable, c.snapKey = s.table, s.key
+		c.snapTable, c.snapRanges = s.table, s.ranges
 		c.snapStart = s.pos
 		c.sent = s.pos
 	default:
 		c.sent = s.pos
 		c.snapPending = mode == SnapshotAlways
 		c.snapStart = s.pos
+		c.tx = s.tx
+		c.tx.counts = maps.Clone(s.tx.counts)
 	}
-	if s != nil {
-		if s.snapshot {
-			c.sentOffset = nil
-		} else {
-			c.sentOffset = s.pos.offset()
-		}
+	c.lastEnd = c.sent.commit
+	if c.incr != nil && s != nil && !s.snapshot {
+		c.incr.state = s.incr
 	}
 	return nil
+}
+
+// offsetFor renders a streaming position as its offset, with the
+// transaction metadata and the incremental snapshot's state, as Debezium's
+// offsets carry them.
+func (c *capture) offsetFor(p position) map[string]any {
+	m := p.offset()
+	if c.cfg.txMetadata {
+		c.tx.store(m)
+	}
+	if c.incr != nil {
+		c.incr.store(m)
+	}
+	return m
 }
 
 // session runs one connection's worth of capture. progressed reports
@@ -165,7 +194,7 @@ func (c *capture) session(ctx context.Context) (progressed bool, err error) {
 				"while it is stopped) to take a new snapshot, or set snapshot.mode=when_needed", c.cfg.slot, lsnString(c.sent.commit))
 		}
 		c.log.Warn("postgres-cdc: replication slot missing; snapshot.mode=when_needed takes a new snapshot", "slot", c.cfg.slot)
-		c.snapPending, c.snapFresh, c.snapTable, c.snapKey = true, true, "", nil
+		c.snapPending, c.snapFresh, c.snapTable, c.snapRanges = true, true, "", nil
 	}
 	if slot.exists && resuming && slot.confirmed > c.sent.commit && c.sent.commit != 0 {
 		return false, fatalf("postgres-cdc: replication slot %q is confirmed up to LSN %s, past the connector's stored position %s: "+

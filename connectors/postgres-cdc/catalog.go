@@ -50,6 +50,7 @@ type columnMeta struct {
 	enum    bool
 	// defaultExpr is the column's DEFAULT as pg_get_expr prints it, or nil.
 	defaultExpr *string
+	dims        int // declared array dimensions
 }
 
 // tableMeta is what the catalog says of one table.
@@ -85,16 +86,25 @@ func simpleQuery(ctx context.Context, conn *pgconn.PgConn, sql string) ([][][]by
 
 // tablesQuery lists ordinary tables, partitions included and partitioned
 // parents not: pgoutput reports a partition's changes as the partition's
-// own, so the snapshot reads partitions too and every row lands in one
-// topic.
+// own, so the snapshot reads partitions too and every row lands in the
+// topic its changes go to. With a publication that publishes via the
+// partition root (publish_via_partition_root), it is the other way round:
+// roots, not partitions.
 const tablesQuery = `SELECT c.oid, n.nspname, c.relname, c.relreplident, GREATEST(c.reltuples, 0)::bigint
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'`
 
+const tablesViaRootQuery = `SELECT c.oid, n.nspname, c.relname, c.relreplident,
+CASE WHEN c.relkind = 'p' THEN COALESCE((SELECT sum(GREATEST(p.reltuples, 0)) FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf), 0)::bigint
+ELSE GREATEST(c.reltuples, 0)::bigint END
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'`
+
 const columnsQuery = `SELECT a.attrelid, a.attname, a.atttypid, a.atttypmod, a.attnotnull,
 COALESCE((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY k(att, n) WHERE k.att = a.attnum), 0),
-t.typname, t.typtype, pg_get_expr(d.adbin, d.adrelid)
+t.typname, t.typtype, pg_get_expr(d.adbin, d.adrelid), a.attndims
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -106,6 +116,9 @@ ORDER BY a.attrelid, a.attnum`
 // oids, when not empty, limits the query to those tables.
 func loadTables(ctx context.Context, conn *pgconn.PgConn, f filter, oids ...uint32) ([]*tableMeta, error) {
 	q := tablesQuery
+	if f.viaRoot {
+		q = tablesViaRootQuery
+	}
 	if len(oids) > 0 {
 		q += " AND c.oid IN (" + joinOIDs(oids) + ")"
 	}
@@ -149,6 +162,7 @@ func loadTables(ctx context.Context, conn *pgconn.PgConn, f filter, oids ...uint
 			expr := string(r[8])
 			cm.defaultExpr = &expr
 		}
+		cm.dims, _ = strconv.Atoi(string(r[9]))
 		m.columns = append(m.columns, cm)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id.String() < out[j].id.String() })
@@ -174,7 +188,8 @@ type typeCatalog struct {
 }
 
 const typesQuery = `SELECT t.oid, t.typname, t.typtype, t.typelem, t.typbasetype, t.typtypmod,
-COALESCE((SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), '')
+COALESCE((SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), ''),
+t.typcategory, t.typdelim
 FROM pg_type t WHERE t.oid = %d`
 
 // lookup resolves oid, querying the catalog once per type.
@@ -196,7 +211,11 @@ func (c *typeCatalog) lookup(oid uint32) (typeInfo, bool) {
 	elem, _ := strconv.ParseUint(string(r[3]), 10, 32)
 	base, _ := strconv.ParseUint(string(r[4]), 10, 32)
 	mod, _ := strconv.ParseInt(string(r[5]), 10, 32)
-	ti := typeInfo{oid: oid, name: string(r[1]), typtype: r[2][0], elem: uint32(elem), base: uint32(base), basemod: int32(mod)}
+	ti := typeInfo{oid: oid, name: string(r[1]), typtype: r[2][0], base: uint32(base), basemod: int32(mod), category: r[7][0], delim: r[8][0]}
+	if ti.category == 'A' {
+		// Only arrays: point, lseg, box and line have an element type too.
+		ti.elem = uint32(elem)
+	}
 	if ti.typtype == 'e' && len(r[6]) > 0 {
 		ti.labels = splitComma(string(r[6]))
 	}

@@ -44,6 +44,32 @@ const (
 	RetryBackoffMaxKey        = "retriable.restart.connector.wait.ms"
 	ProgressIntervalKey       = "snapshot.progress.interval.ms"
 	UnavailablePlaceholderKey = "unavailable.value.placeholder"
+	SnapshotMaxThreadsKey     = "snapshot.max.threads"
+	TxMetadataKey             = "provide.transaction.metadata"
+	TxTopicKey                = "topic.transaction"
+	HstoreModeKey             = "hstore.handling.mode"
+	UnknownTypesKey           = "include.unknown.datatypes"
+	SignalCollectionKey       = "signal.data.collection"
+	SignalChannelsKey         = "signal.enabled.channels"
+	SignalPollIntervalKey     = "signal.poll.interval.ms"
+	SignalKafkaTopicKey       = "signal.kafka.topic"
+	SignalKafkaServersKey     = "signal.kafka.bootstrap.servers"
+	SignalKafkaGroupKey       = "signal.kafka.groupId"
+	SignalKafkaPollKey        = "signal.kafka.poll.timeout.ms"
+	IncrementalChunkKey       = "incremental.snapshot.chunk.size"
+	SignalKafkaCommitKey      = "signal.kafka.consumer.offset.commit.enabled"
+)
+
+// Values of hstore.handling.mode.
+const (
+	HstoreJSON = "json"
+	HstoreMap  = "map"
+)
+
+// Signal channels of signal.enabled.channels.
+const (
+	ChannelSource = "source"
+	ChannelKafka  = "kafka"
 )
 
 // Values of snapshot.mode.
@@ -150,6 +176,35 @@ func configDef() *connect.ConfigDef {
 			Validator: keyColumnsValid, Doc: "Key columns for tables that need other keys than their primary key: <schema>.<table regex>:<column>,<column> entries separated by semicolons."},
 		connect.ConfigKey{Name: UnavailablePlaceholderKey, Type: connect.TypeString, Default: defaultPlaceholder, Importance: connect.Low, Group: "Events",
 			Doc: "Value put in place of an unchanged TOASTed column that the server did not send."},
+		connect.ConfigKey{Name: SnapshotMaxThreadsKey, Type: connect.TypeInt, Default: "1", Importance: connect.Medium, Group: "Snapshot",
+			Validator: connect.AtLeast(1), Doc: "How many tables (or key ranges of one large table) the initial snapshot reads at once, each on its own connection under the same exported snapshot."},
+		connect.ConfigKey{Name: IncrementalChunkKey, Type: connect.TypeInt, Default: "1024", Importance: connect.Medium, Group: "Snapshot",
+			Validator: connect.AtLeast(1), Doc: "Rows an incremental snapshot reads per chunk, between two watermarks."},
+		connect.ConfigKey{Name: SignalCollectionKey, Type: connect.TypeString, Importance: connect.Medium, Group: "Signals",
+			Validator: signalCollectionValid, Doc: "The signal table, as <schema>.<table>, with three text columns (id, type, data): rows inserted into it are signals to the connector (execute-snapshot, stop-snapshot, pause-snapshot, resume-snapshot, log), and the incremental snapshot writes its watermarks into it. Always captured. Empty: no source channel, and no incremental snapshots."},
+		connect.ConfigKey{Name: SignalChannelsKey, Type: connect.TypeList, Default: ChannelSource, Importance: connect.Medium, Group: "Signals",
+			Validator: channelsValid, Doc: "Where signals come from: source (rows of signal.data.collection) and kafka (records of signal.kafka.topic)."},
+		connect.ConfigKey{Name: SignalPollIntervalKey, Type: connect.TypeLong, Default: "5000", Importance: connect.Low, Group: "Signals",
+			Validator: connect.AtLeast(1), Doc: "How often the connector looks for signals on the Kafka channel when no change arrives, in milliseconds."},
+		connect.ConfigKey{Name: SignalKafkaTopicKey, Type: connect.TypeString, Importance: connect.Medium, Group: "Signals",
+			Doc: "The Kafka signal topic (its partition 0 is read); records whose key is topic.prefix carry a signal as JSON {\"id\", \"type\", \"data\"}. Default: <topic.prefix>-signal."},
+		connect.ConfigKey{Name: SignalKafkaServersKey, Type: connect.TypeString, Importance: connect.Medium, Group: "Signals",
+			Doc: "Bootstrap servers of the Kafka cluster holding signal.kafka.topic; needed with the kafka channel."},
+		connect.ConfigKey{Name: SignalKafkaGroupKey, Type: connect.TypeString, Default: "kafka-signal", Importance: connect.Low, Group: "Signals",
+			Doc: "Consumer group id of the Kafka signal channel, for its committed offsets (signal.kafka.consumer.offset.commit.enabled)."},
+		connect.ConfigKey{Name: SignalKafkaPollKey, Type: connect.TypeInt, Default: "0", Importance: connect.Low, Group: "Signals",
+			Validator: connect.AtLeast(0), Doc: "Accepted for compatibility; the channel's consumer runs in the background and hands signals on as they arrive."},
+		connect.ConfigKey{Name: SignalKafkaCommitKey, Type: connect.TypeBoolean, Default: "false", Importance: connect.Medium, Group: "Signals",
+			Doc: "Commit each Kafka signal's offset for signal.kafka.groupId once it is handed on, and start after the last committed one (or at the topic's start): signals sent while the connector is down are not lost. false starts at the topic's end."},
+		connect.ConfigKey{Name: TxMetadataKey, Type: connect.TypeBoolean, Default: "false", Importance: connect.Low, Group: "Events",
+			Doc: "Write a BEGIN and an END event for every transaction to <topic.prefix>.<topic.transaction>, with the number of events per table, and a transaction block (id, total_order, data_collection_order) into every change event."},
+		connect.ConfigKey{Name: TxTopicKey, Type: connect.TypeString, Default: "transaction", Importance: connect.Low, Group: "Events",
+			Validator: connect.NonEmpty, Doc: "Suffix of the transaction metadata topic's name: <topic.prefix>.<topic.transaction>."},
+		connect.ConfigKey{Name: HstoreModeKey, Type: connect.TypeString, Default: HstoreJSON, Importance: connect.Low, Group: "Events",
+			Validator: connect.OneOf(HstoreJSON, HstoreMap), Recommended: []string{HstoreJSON, HstoreMap},
+			Doc: "How hstore columns are represented: json (io.debezium.data.Json, a JSON object as text) or map (a MAP of STRING to optional STRING)."},
+		connect.ConfigKey{Name: UnknownTypesKey, Type: connect.TypeBoolean, Default: "false", Importance: connect.Low, Group: "Events",
+			Doc: "Put columns of types without a mapping into the events as BYTES (their text form); false leaves them out."},
 		connect.ConfigKey{Name: MaxBatchSizeKey, Type: connect.TypeInt, Default: "2048", Importance: connect.Low, Group: "Performance",
 			Validator: connect.AtLeast(1), Doc: "The most records one poll returns."},
 		connect.ConfigKey{Name: StatusIntervalKey, Type: connect.TypeInt, Default: "10000", Importance: connect.Low, Group: "Replication",
@@ -167,6 +222,39 @@ func topicPrefixValid(v any) error {
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
 			return fmt.Errorf("Topic prefix may hold only ASCII letters, digits, '.', '_' and '-', not %q", r)
+		}
+	}
+	return nil
+}
+
+func signalCollectionValid(v any) error {
+	s, _ := v.(string)
+	if s == "" {
+		return nil
+	}
+	_, err := parseTableID(s)
+	return err
+}
+
+// parseTableID reads <schema>.<table>; Debezium's form with the database
+// in front (<db>.<schema>.<table>) is accepted too.
+func parseTableID(s string) (tableID, error) {
+	parts := strings.Split(s, ".")
+	switch len(parts) {
+	case 2:
+		return tableID{parts[0], parts[1]}, nil
+	case 3:
+		return tableID{parts[1], parts[2]}, nil
+	}
+	return tableID{}, fmt.Errorf("%q is not <schema>.<table>", s)
+}
+
+func channelsValid(v any) error {
+	for _, ch := range v.([]string) {
+		switch strings.ToLower(ch) {
+		case ChannelSource, ChannelKafka:
+		default:
+			return fmt.Errorf("%q is not a signal channel here (source, kafka)", ch)
 		}
 	}
 	return nil
@@ -260,6 +348,19 @@ type config struct {
 	maxBatch                     int
 	statusInterval               time.Duration
 	backoffMax                   time.Duration
+	snapshotThreads              int
+	incrChunk                    int
+	signalTable                  *tableID
+	channels                     map[string]bool
+	signalPoll                   time.Duration
+	signalTopic                  string
+	signalServers                []string
+	signalGroup                  string
+	signalCommit                 bool
+	txMetadata                   bool
+	txTopic                      string
+	hstoreMode                   string
+	unknownTypes                 bool
 }
 
 func parseConfig(raw map[string]string) (*config, error) {
@@ -280,6 +381,24 @@ func parseConfig(raw map[string]string) (*config, error) {
 		statusInterval: time.Duration(c.Long(StatusIntervalKey)) * time.Millisecond,
 		backoffMax:     time.Duration(c.Long(RetryBackoffMaxKey)) * time.Millisecond,
 	}
+	cfg.snapshotThreads, cfg.incrChunk = c.Int(SnapshotMaxThreadsKey), c.Int(IncrementalChunkKey)
+	cfg.txMetadata, cfg.txTopic = c.Bool(TxMetadataKey), cfg.prefix+"."+c.String(TxTopicKey)
+	cfg.hstoreMode, cfg.unknownTypes = strings.ToLower(c.String(HstoreModeKey)), c.Bool(UnknownTypesKey)
+	if sc := c.String(SignalCollectionKey); sc != "" {
+		id, _ := parseTableID(sc)
+		cfg.signalTable = &id
+	}
+	cfg.channels = map[string]bool{}
+	for _, ch := range c.List(SignalChannelsKey) {
+		cfg.channels[strings.ToLower(ch)] = true
+	}
+	cfg.signalPoll = time.Duration(c.Long(SignalPollIntervalKey)) * time.Millisecond
+	cfg.signalTopic = c.String(SignalKafkaTopicKey)
+	if cfg.signalTopic == "" {
+		cfg.signalTopic = cfg.prefix + "-signal"
+	}
+	cfg.signalServers = connect.SplitList(c.String(SignalKafkaServersKey))
+	cfg.signalGroup, cfg.signalCommit = c.String(SignalKafkaGroupKey), c.Bool(SignalKafkaCommitKey)
 	if cfg.snapshotMode == SnapshotNever {
 		cfg.snapshotMode = SnapshotNoData
 	}
@@ -297,17 +416,28 @@ func parseConfig(raw map[string]string) (*config, error) {
 			errs[p[1]] = append(errs[p[1]], fmt.Sprintf("%s and %s cannot both be set: use one of them", p[0], p[1]))
 		}
 	}
+	if cfg.channels[ChannelKafka] && len(cfg.signalServers) == 0 {
+		errs[SignalKafkaServersKey] = append(errs[SignalKafkaServersKey], "The kafka signal channel needs the bootstrap servers of the signal topic's cluster")
+	}
+	if cfg.channels[ChannelSource] && cfg.signalTable == nil && raw[SignalChannelsKey] != "" {
+		errs[SignalCollectionKey] = append(errs[SignalCollectionKey], "The source signal channel needs the signal table: <schema>.<table>")
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("postgres-cdc: %w", &connect.ConfigError{Errs: errs})
 	}
 	cfg.filter = newFilter(c.List(SchemaIncludeKey), c.List(SchemaExcludeKey), c.List(TableIncludeKey), c.List(TableExcludeKey),
 		c.List(ColumnIncludeKey), c.List(ColumnExcludeKey))
+	cfg.filter.signal = cfg.signalTable
 	return cfg, nil
 }
 
 // filter decides which schemas, tables and columns are captured.
 type filter struct {
 	schemaInc, schemaExc, tableInc, tableExc, colInc, colExc []*regexp.Regexp
+	signal                                                   *tableID // always captured, as Debezium captures it
+	// viaRoot is set when the publication publishes partitions' changes
+	// as their root table's (publish_via_partition_root).
+	viaRoot bool
 }
 
 func compileAll(ps []string) []*regexp.Regexp {
@@ -319,7 +449,7 @@ func compileAll(ps []string) []*regexp.Regexp {
 }
 
 func newFilter(si, se, ti, te, ci, ce []string) filter {
-	return filter{compileAll(si), compileAll(se), compileAll(ti), compileAll(te), compileAll(ci), compileAll(ce)}
+	return filter{schemaInc: compileAll(si), schemaExc: compileAll(se), tableInc: compileAll(ti), tableExc: compileAll(te), colInc: compileAll(ci), colExc: compileAll(ce)}
 }
 
 func anyMatch(res []*regexp.Regexp, s string) bool {
@@ -335,6 +465,9 @@ var systemSchemas = map[string]bool{"pg_catalog": true, "information_schema": tr
 
 // table reports whether schema.table is captured.
 func (f filter) table(schema, table string) bool {
+	if f.signal != nil && f.signal.schema == schema && f.signal.name == table {
+		return true
+	}
 	if systemSchemas[schema] || strings.HasPrefix(schema, "pg_temp") || strings.HasPrefix(schema, "pg_toast") {
 		return false
 	}

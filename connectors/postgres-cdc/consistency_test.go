@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +35,37 @@ func tableRows(t testing.TB, c *pgx.Conn, table string) tableState {
 
 // writer runs random inserts, updates and deletes in small transactions
 // until stop is closed; it returns how many transactions committed.
+// startWriter runs writer in the background until the returned function
+// is called; that function fails the test on the writer's error and
+// returns how many transactions it committed.
+func startWriter(t *testing.T, pg *pgtest.Server, db string, seed int64, firstNew int) (halt func() int) {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	var txs int
+	var err error
+	go func() {
+		defer close(done)
+		txs, err = writer(t, pg, db, seed, firstNew, stop)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		<-done
+	})
+	return func() int {
+		t.Helper()
+		close(stop)
+		<-done
+		if err != nil {
+			t.Fatal(err)
+		}
+		return txs
+	}
+}
+
 func writer(t *testing.T, pg *pgtest.Server, db string, seed int64, firstNew int, stop <-chan struct{}) (int, error) {
 	ctx := context.Background()
 	c, err := pgx.Connect(ctx, pg.DSN(db))
@@ -90,23 +120,11 @@ func TestSnapshotConsistency(t *testing.T) {
 		fmt.Sprintf("INSERT INTO accounts SELECT i, i %% 100 FROM generate_series(0, %d) i", rows-1))
 	p := newPipeline(t, pg, "app", false)
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var txs int
-	var werr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		txs, werr = writer(t, pg, "app", 1, rows, stop)
-	}()
+	haltWriter := startWriter(t, pg, "app", 1, rows)
 	p.create("pg", p.connectorConfig(map[string]string{"snapshot.fetch.size": "300"}))
 	// Keep writing a while after the snapshot is under way.
 	time.Sleep(2 * time.Second)
-	close(stop)
-	wg.Wait()
-	if werr != nil {
-		t.Fatal(werr)
-	}
+	txs := haltWriter()
 	want := tableRows(t, pg.Connect("app"), "accounts")
 	msgs := p.readTopics(len(want), "srv.public.accounts")
 	// Wait for the stream to go quiet: readTopics stops after a second
@@ -151,7 +169,7 @@ func TestConfirmedLSNNeverPassesKafka(t *testing.T) {
 	pg.Exec("app", "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL)")
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(map[string]string{"status.update.interval.ms": "100"}))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	ctx := context.Background()
 	c := pg.Connect("app")
 	probe := pg.Connect("app")

@@ -208,16 +208,29 @@ type change struct {
 	old, new *row
 	hasOld   bool
 	si       *sourceInfo
-	offset   map[string]any // the change's own offset
-	prev     map[string]any // the offset before it, for leading records
+	tx       *txContext // the transaction's metadata, or nil
 }
 
 // appendChange appends the records of one change to out: one event, or for
 // a delete also a tombstone, or for an update of the key a delete, a
-// tombstone and a create. Only the change's last record carries its own
-// offset: the ones before it carry the previous position, so a crash
-// between them replays the whole change rather than skip its tail.
+// tombstone and a create. They carry no offset: the stream gives the last
+// record of each batch the position it reached (streamer.flush), and a
+// batch never ends inside a change's records.
 func (e *emitter) appendChange(out []*connect.Record, c *change) ([]*connect.Record, error) {
+	return e.changeRecords(out, c)
+}
+
+// event builds one change event of c, counted in its transaction.
+func (e *emitter) event(c *change, op string, key, before, after *connect.StructValue) *connect.Record {
+	r := e.envelope(c.table, op, key, before, after, c.si, nil)
+	if c.tx != nil {
+		order := c.tx.event(c.table.id.String())
+		r.Value.(*connect.StructValue).SetIndex(envTransaction, c.tx.block(order))
+	}
+	return r
+}
+
+func (e *emitter) changeRecords(out []*connect.Record, c *change) ([]*connect.Record, error) {
 	t := c.table
 	switch c.op {
 	case 'I':
@@ -232,7 +245,7 @@ func (e *emitter) appendChange(out []*connect.Record, c *change) ([]*connect.Rec
 		if err != nil {
 			return out, err
 		}
-		return append(out, e.envelope(t, "c", key, nil, after, c.si, c.offset)), nil
+		return append(out, e.event(c, "c", key, nil, after)), nil
 	case 'U':
 		if c.hasOld && t.keyChanged(c.old, c.new) {
 			return e.appendKeyChange(out, c)
@@ -254,7 +267,7 @@ func (e *emitter) appendChange(out []*connect.Record, c *change) ([]*connect.Rec
 		if err != nil {
 			return out, err
 		}
-		return append(out, e.envelope(t, "u", key, before, after, c.si, c.offset)), nil
+		return append(out, e.event(c, "u", key, before, after)), nil
 	case 'D':
 		if e.cfg.skipped["d"] {
 			return out, nil
@@ -267,11 +280,11 @@ func (e *emitter) appendChange(out []*connect.Record, c *change) ([]*connect.Rec
 		if err != nil {
 			return out, err
 		}
-		if !e.cfg.tombstones {
-			return append(out, e.envelope(t, "d", key, before, nil, c.si, c.offset)), nil
+		out = append(out, e.event(c, "d", key, before, nil))
+		if e.cfg.tombstones {
+			out = append(out, e.tombstone(t, key, nil))
 		}
-		out = append(out, e.envelope(t, "d", key, before, nil, c.si, c.prev))
-		return append(out, e.tombstone(t, key, c.offset)), nil
+		return out, nil
 	}
 	return out, fmt.Errorf("unknown change %q", c.op)
 }
@@ -298,26 +311,64 @@ func (e *emitter) appendKeyChange(out []*connect.Record, c *change) ([]*connect.
 		return out, err
 	}
 	if !e.cfg.skipped["d"] {
-		del := e.envelope(t, "d", oldKey, before, nil, c.si, c.prev)
+		del := e.event(c, "d", oldKey, before, nil)
 		del.Headers = []connect.Header{{Key: "__debezium.newkey", Schema: t.keySchema, Value: newKey}}
 		out = append(out, del)
 		if e.cfg.tombstones {
-			out = append(out, e.tombstone(t, oldKey, c.prev))
+			out = append(out, e.tombstone(t, oldKey, nil))
 		}
 	}
 	if !e.cfg.skipped["c"] {
-		cr := e.envelope(t, "c", newKey, nil, after, c.si, c.offset)
+		cr := e.event(c, "c", newKey, nil, after)
 		cr.Headers = []connect.Header{{Key: "__debezium.oldkey", Schema: t.keySchema, Value: oldKey}}
 		out = append(out, cr)
-	} else if len(out) > 0 {
-		out[len(out)-1].SourceOffset = c.offset
 	}
 	return out, nil
 }
 
-// truncate builds the event of a truncated table.
-func (e *emitter) truncate(t *table, si *sourceInfo, offset map[string]any) *connect.Record {
-	return e.envelope(t, "t", nil, nil, nil, si, offset)
+// truncate builds the event of a truncated table, counted in its
+// transaction (tx, or nil).
+func (e *emitter) truncate(t *table, si *sourceInfo, tx *txContext) *connect.Record {
+	r := e.envelope(t, "t", nil, nil, nil, si, nil)
+	if tx != nil {
+		r.Value.(*connect.StructValue).SetIndex(envTransaction, tx.block(tx.event(t.id.String())))
+	}
+	return r
+}
+
+// Kinds of transaction metadata events.
+const (
+	txBegin = "BEGIN"
+	txEnd   = "END"
+)
+
+// txEvent builds a BEGIN or END event of the transaction tx for
+// <topic.prefix>.transaction, as Debezium's TransactionMonitor does: key
+// {id}, value {status, id, event_count, data_collections, ts_ms}, the
+// counts on END only.
+func (e *emitter) txEvent(kind string, tx *txContext, commitTime time.Time, offset map[string]any) *connect.Record {
+	key := connect.NewStruct(txKeySchema).Put("id", tx.id)
+	val := connect.NewStruct(txValueSchema).Put("status", kind).Put("id", tx.id).Put("ts_ms", commitTime.UnixMilli())
+	if kind == txEnd {
+		val.Put("event_count", tx.total)
+		colls := []any{}
+		for _, t := range tx.tables() {
+			colls = append(colls, connect.NewStruct(txCollectionSchema).Put("data_collection", t).Put("event_count", tx.counts[t]))
+		}
+		val.Put("data_collections", colls)
+	}
+	return &connect.Record{Topic: e.cfg.txTopic, Partition: -1, KeySchema: txKeySchema, Key: key,
+		ValueSchema: txValueSchema, Value: val, SourcePartition: e.partition, SourceOffset: offset}
+}
+
+// block is the transaction block of an event, order its place among the
+// transaction's events of its table.
+func (x *txContext) block(order int64) *connect.StructValue {
+	b := connect.NewStruct(blockSchema)
+	b.SetIndex(0, x.id)
+	b.SetIndex(1, x.total)
+	b.SetIndex(2, order)
+	return b
 }
 
 // heartbeat builds a heartbeat record carrying offset.

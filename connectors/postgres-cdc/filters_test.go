@@ -28,7 +28,7 @@ func TestFiltersAndPublication(t *testing.T) {
 		"publication.autocreate.mode": "filtered",
 		"heartbeat.interval.ms":       "100", "heartbeat.action.query": "INSERT INTO hb VALUES (now())",
 	}))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	pg.Exec("app", "INSERT INTO a VALUES (2, 's2', 2)", "INSERT INTO b VALUES (2)")
 	msgs := p.readTopics(2, "srv.public.a")
 	for _, m := range msgs {

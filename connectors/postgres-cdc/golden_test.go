@@ -1,14 +1,12 @@
 package postgrescdc
 
 import (
-	"context"
 	"flag"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -34,25 +32,6 @@ func checkGolden(t *testing.T, name, got string) {
 	if diff := cmp.Diff(string(want), got); diff != "" {
 		t.Errorf("%s differs (-want +got):\n%s", path, diff)
 	}
-}
-
-// waitSlot waits until the connector created its slot, so changes made
-// afterwards are streamed rather than snapshotted.
-func waitSlot(t *testing.T, pg *pgtest.Server, db, slot string) {
-	t.Helper()
-	c := pg.Connect(db)
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		var n int
-		if err := c.QueryRow(context.Background(), "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1 AND active", slot).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 1 {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("slot %s not active within 60s", slot)
 }
 
 const typesTable = `CREATE TABLE types (
@@ -83,7 +62,7 @@ func TestGoldenStream(t *testing.T) {
 	)
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(map[string]string{"skipped.operations": "none"}))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	pg.Exec("app",
 		typesRow,
 		"INSERT INTO types (id, i8) VALUES (2, 0)",

@@ -58,7 +58,10 @@ func newPipeline(t *testing.T, pg *pgtest.Server, db string, isolated bool) *pip
 		runtime.KeyOffsetFlushInterval:   "100",
 		runtime.KeyPluginIsolation:       iso,
 		runtime.KeyRestartBackoffInitial: "100",
-		runtime.KeyShutdownTimeout:       "5000",
+		// A graceful stop drains every record in flight, which on a
+		// loaded machine can take longer than the worker's default; the
+		// tests of graceful restarts count on the drain.
+		runtime.KeyShutdownTimeout: "60000",
 	}, testLogger())
 	if err != nil {
 		t.Fatal(err)

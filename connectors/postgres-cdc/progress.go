@@ -32,6 +32,9 @@ type taskProgress struct {
 	// lsn is the position of the newest change handed to Poll while
 	// streaming; 0 before the first.
 	lsn uint64
+	// incr reports the incremental snapshot; set before the capture
+	// goroutine starts.
+	incr *incremental
 }
 
 // snapshotCounts are a snapshot's counters.
@@ -113,6 +116,11 @@ func (p *taskProgress) report(now time.Time, confirmed uint64) map[string]any {
 			out["eta_seconds"] = 0
 		} else if eta, ok := snapshotETA(elapsed, p.rowsDone, p.rowsEstimated); ok {
 			out["eta_seconds"] = math.Round(eta.Seconds())
+		}
+	}
+	if p.incr != nil {
+		if ip := p.incr.snapshotProgress(); ip != nil {
+			out["incremental_snapshot"] = ip
 		}
 	}
 	if phase == phaseStreaming {

@@ -20,7 +20,7 @@ func TestDroppedSlotFailsTask(t *testing.T) {
 	pg.Exec("app", "CREATE TABLE t (id int PRIMARY KEY)", "INSERT INTO t VALUES (1)")
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(nil))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	pg.Exec("app", "INSERT INTO t VALUES (2)")
 	p.readTopics(2, "srv.public.t")
 
@@ -63,7 +63,7 @@ func TestPostgresRestartResumes(t *testing.T) {
 	pg.Exec("app", "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL)")
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(map[string]string{"heartbeat.interval.ms": "200"}))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	pg.Exec("app", "INSERT INTO accounts SELECT i, i FROM generate_series(1, 100) i")
 	p.readTopics(100, "srv.public.accounts")
 	pg.Restart()
@@ -97,7 +97,7 @@ func TestLostWALFailsTask(t *testing.T) {
 	pg.Exec("app", "CREATE TABLE t (id int PRIMARY KEY)", "CREATE TABLE junk (id int PRIMARY KEY, pad text)")
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(map[string]string{"table.include.list": `public\.t`}))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	// WAL the connector never confirms (no captured changes, no heartbeats).
 	for i := 0; i < 4; i++ {
 		pg.Exec("app", fmt.Sprintf("INSERT INTO junk SELECT i, repeat('x', 200) FROM generate_series(%d, %d) i", i*200000, (i+1)*200000-1),
@@ -117,7 +117,7 @@ func TestConnectionLossReconnects(t *testing.T) {
 	pg.Exec("app", "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL)")
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(nil))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	c := pg.Connect("app")
 	for round := 0; round < 3; round++ {
 		pg.Exec("app", fmt.Sprintf("INSERT INTO accounts SELECT i, i FROM generate_series(%d, %d) i", round*100, round*100+99))
@@ -144,7 +144,7 @@ func TestHeartbeatsAdvanceIdleSlot(t *testing.T) {
 	pg.Exec("app", "CREATE TABLE t (id int PRIMARY KEY)", "CREATE TABLE junk (id int PRIMARY KEY)")
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(map[string]string{"table.include.list": `public\.t`, "heartbeat.interval.ms": "100"}))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	// The junk transaction's commit record comes after the WAL position
 	// read inside it: the slot must get past that.
 	c := pg.Connect("app")
@@ -205,7 +205,7 @@ func TestDroppedSlotWhenNeeded(t *testing.T) {
 	pg.Exec("app", "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL)", "INSERT INTO accounts VALUES (1, 1)")
 	p := newPipeline(t, pg, "app", false)
 	p.create("pg", p.connectorConfig(map[string]string{"snapshot.mode": "when_needed"}))
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	pg.Exec("app", "INSERT INTO accounts VALUES (2, 2)")
 	p.readTopics(2, "srv.public.accounts")
 	c := pg.Connect("app")
@@ -222,7 +222,7 @@ func TestDroppedSlotWhenNeeded(t *testing.T) {
 	}
 	// Changed while no slot existed: only a new snapshot can carry it.
 	pg.Exec("app", "UPDATE accounts SET balance = 10 WHERE id = 1")
-	waitSlot(t, pg, "app", "cdc")
+	pg.WaitStreaming(t, "app", "cdc")
 	pg.Exec("app", "INSERT INTO accounts VALUES (3, 3)")
 	msgs := p.readTopics(2+2+1, "srv.public.accounts")
 	want := tableRows(t, c, "accounts")

@@ -65,15 +65,9 @@ func TestStreamResumesAfterEveryOffset(t *testing.T) {
 	cfg["topic.prefix"] = "srv"
 	cfg["snapshot.mode"] = "no_data"
 	cfg["max.batch.size"] = "3"
-	start := func(offsets connect.OffsetReader) *SourceTask {
-		task := &SourceTask{}
-		if err := task.Start(context.Background(), cfg, offsets); err != nil {
-			t.Fatal(err)
-		}
-		return task
-	}
+	start := func(offsets connect.OffsetReader) *SourceTask { return startTask(t, cfg, offsets) }
 	first := start(nil)
-	waitSlot(t, pg, "app", "debezium")
+	pg.WaitStreaming(t, "app", "debezium")
 	// Two transactions interleave: b's changes get lower LSNs than a's
 	// last ones but b commits second.
 	a, b := pg.Connect("app"), pg.Connect("app")
@@ -103,27 +97,39 @@ func TestStreamResumesAfterEveryOffset(t *testing.T) {
 	if err := first.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var want []string
-	for _, r := range all {
-		want = append(want, describe(r))
+	t.Logf("stream:\n%v", describeAll(all, describe))
+	restartFromEveryOffset(t, all, start, describe)
+}
+
+func describeAll(recs []*connect.Record, describe func(*connect.Record) string) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = describe(r)
 	}
-	t.Logf("stream:\n%v", want)
-	for i, r := range all[:total-1] {
+	return out
+}
+
+// restartFromEveryOffset starts a task from the offset of each record of
+// all but the last and checks that it hands on exactly the records that
+// followed, as describe tells them apart. A change's leading records (a
+// delete before its tombstone) carry the previous change's offset, its last
+// record its own: the restarted task begins right after the first record
+// carrying the offset.
+func restartFromEveryOffset(t *testing.T, all []*connect.Record, start func(connect.OffsetReader) *SourceTask, describe func(*connect.Record) string) {
+	t.Helper()
+	want := describeAll(all, describe)
+	for i, r := range all[:len(all)-1] {
 		if r.SourceOffset == nil {
 			continue
 		}
 		task := start(mapOffsets{part: r.SourcePartition, off: r.SourceOffset})
-		// A change's leading records (a delete before its tombstone) carry
-		// the previous change's offset; its last record its own. So the
-		// restarted task begins right after the first record carrying
-		// this offset: the one whose change it is.
 		j := 0
 		for fmt.Sprint(all[j].SourceOffset) != fmt.Sprint(r.SourceOffset) {
 			j++
 		}
 		j++
-		got := pollRecords(t, task, total-j)
-		task.Stop(ctx)
+		got := pollRecords(t, task, len(all)-j)
+		task.Stop(context.Background())
 		for k := range got {
 			if describe(got[k]) != want[j+k] {
 				t.Fatalf("restarted from the offset of record %d (%s): record %d is %s, want %s", i, want[i], k, describe(got[k]), want[j+k])

@@ -74,6 +74,21 @@ const (
 	envTsNs
 )
 
+// Transaction metadata schemas, as Debezium's SchemaFactory builds them.
+var (
+	txKeySchema = connect.StructSchema().Name("io.debezium.connector.common.TransactionMetadataKey").Version(1).
+			Field("id", connect.StringSchema).Build()
+	txCollectionSchema = connect.StructSchema().Name("event.collection").Version(1).Optional().
+				Field("data_collection", connect.StringSchema).
+				Field("event_count", connect.Int64Schema).Build()
+	txValueSchema = connect.StructSchema().Name("io.debezium.connector.common.TransactionMetadataValue").Version(1).
+			Field("status", connect.StringSchema).
+			Field("id", connect.StringSchema).
+			Field("event_count", connect.OptionalInt64).
+			Field("data_collections", connect.ArraySchema(txCollectionSchema).Optional().Build()).
+			Field("ts_ms", connect.Int64Schema).Build()
+)
+
 var (
 	heartbeatKeySchema   = connect.StructSchema().Name(heartbeatKeyName).Version(1).Field("serverName", connect.StringSchema).Build()
 	heartbeatValueSchema = connect.StructSchema().Name(heartbeatValName).Version(1).Field("ts_ms", connect.Int64Schema).Build()
@@ -135,7 +150,10 @@ func buildTable(cfg *config, types *typeMapper, meta *tableMeta, rel []relColumn
 	for i, rc := range rel {
 		cm := byName[rc.name]
 		col := column{name: rc.name, notNull: cm.notNull, field: -1, keyField: -1}
-		conv, err := types.conv(columnType{oid: rc.oid, typmod: rc.typmod})
+		conv, err := types.conv(columnType{oid: rc.oid, typmod: rc.typmod, dims: cm.dims})
+		if err != nil && cfg.unknownTypes {
+			conv, err = types.unknownConv(), nil
+		}
 		if err != nil {
 			log.Warn("column of an unsupported type is left out of events", "table", meta.id.String(), "column", rc.name, "type_oid", rc.oid)
 		} else {

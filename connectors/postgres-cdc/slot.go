@@ -64,11 +64,12 @@ func dropSlot(ctx context.Context, conn *pgconn.PgConn, name string) error {
 // filtered creates it for the captured tables, or sets its tables to them;
 // disabled only checks that it exists.
 func ensurePublication(ctx context.Context, conn *pgconn.PgConn, cfg *config) error {
-	rows, err := simpleQuery(ctx, conn, "SELECT puballtables FROM pg_publication WHERE pubname = "+quoteLiteral(cfg.publication))
+	rows, err := simpleQuery(ctx, conn, "SELECT puballtables, pubviaroot FROM pg_publication WHERE pubname = "+quoteLiteral(cfg.publication))
 	if err != nil {
 		return fmt.Errorf("read publication %s: %w", cfg.publication, err)
 	}
 	exists := len(rows) > 0
+	cfg.filter.viaRoot = exists && string(rows[0][1]) == "t"
 	switch cfg.publicationMode {
 	case PublicationDisabled:
 		if !exists {

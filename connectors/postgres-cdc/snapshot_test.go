@@ -15,24 +15,30 @@ import (
 // new run continues after the last row whose offset was stored, table by
 // table and chunk by chunk, instead of starting over. After a graceful
 // restart every row is read exactly once, and streaming follows.
-func TestSnapshotResumes(t *testing.T) {
+func TestSnapshotResumes(t *testing.T) { testSnapshotResumes(t, 1) }
+
+// TestSnapshotParallelResumes does the same with three readers, each
+// table split into three key ranges read at once.
+func TestSnapshotParallelResumes(t *testing.T) { testSnapshotResumes(t, 3) }
+
+func testSnapshotResumes(t *testing.T, threads int) {
 	pg := pgtest.Start(t)
 	pg.CreateDatabase("app")
-	const perTable = 20000
+	perTable := 10000 * threads
 	tables := []string{"a", "b", "c"}
 	for _, tb := range tables {
 		pg.Exec("app", fmt.Sprintf("CREATE TABLE %s (id int PRIMARY KEY, balance int NOT NULL)", tb),
-			fmt.Sprintf("INSERT INTO %s SELECT i, i FROM generate_series(1, %d) i", tb, perTable))
+			fmt.Sprintf("INSERT INTO %s SELECT i, i FROM generate_series(1, %d) i", tb, perTable), "ANALYZE "+tb)
 	}
 	p := newPipeline(t, pg, "app", false)
-	p.create("pg", p.connectorConfig(map[string]string{"snapshot.fetch.size": "250", "max.batch.size": "50"}))
+	p.create("pg", p.connectorConfig(map[string]string{"snapshot.fetch.size": "250", "max.batch.size": "50", "snapshot.max.threads": fmt.Sprint(threads)}))
 	topics := []string{"srv.public.a", "srv.public.b", "srv.public.c"}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for endOffsets(t, p, topics) < perTable/2 {
 		if time.Now().After(deadline) {
-			t.Fatal("the snapshot did not get under way within 60s")
+			t.Fatal("the snapshot did not get under way within 3 minutes")
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	if err := p.h.RestartTask(context.Background(), herder.TaskID{Connector: "pg", Task: 0}); err != nil {
 		t.Fatal(err)
@@ -45,12 +51,12 @@ func TestSnapshotResumes(t *testing.T) {
 	// Once the snapshot is done, a change streams after it. (A row written
 	// while a resumed snapshot runs may be read and streamed both: the rest
 	// of the tables is read under a new snapshot.)
-	deadline = time.Now().Add(60 * time.Second)
+	deadline = time.Now().Add(3 * time.Minute)
 	for endOffsets(t, p, topics) < 3*perTable {
 		if time.Now().After(deadline) {
-			t.Fatalf("the resumed snapshot did not finish within 60s")
+			t.Fatalf("the resumed snapshot did not finish within 3 minutes")
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	pg.Exec("app", "INSERT INTO c VALUES (0, 0)")
 	msgs := p.readTopics(3*perTable+1, topics...)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -21,7 +22,8 @@ const linger = 20 * time.Millisecond
 // txState is the transaction being received.
 type txState struct {
 	active     bool
-	commit     uint64
+	commit     uint64 // LSN of its commit record
+	first      uint64 // LSN of its first change (of the Begin message)
 	xid        uint32
 	commitTime time.Time
 }
@@ -59,6 +61,11 @@ func (c *capture) stream(ctx context.Context, repl *pgconn.PgConn) (bool, error)
 	if c.cfg.heartbeatInterval > 0 {
 		s.nextBeat = time.Now().Add(c.cfg.heartbeatInterval)
 	}
+	if c.incr != nil {
+		if err := c.incr.start(ctx, s); err != nil {
+			return true, err
+		}
+	}
 	err := s.loop(ctx)
 	return true, err
 }
@@ -73,6 +80,9 @@ func (s *streamer) loop(ctx context.Context) error {
 			}
 		}
 		if err := s.maybeStatus(now, false); err != nil {
+			return err
+		}
+		if err := c.pollKafkaSignals(ctx, s); err != nil {
 			return err
 		}
 		if !s.tx.active && !s.nextBeat.IsZero() && !now.Before(s.nextBeat) {
@@ -154,23 +164,23 @@ func (s *streamer) message(ctx context.Context, lsn uint64, d []byte) error {
 	if len(d) == 0 {
 		return nil
 	}
-	c := s.c
 	switch d[0] {
 	case 'B':
 		if len(d) < 21 {
 			return fmt.Errorf("short Begin message")
 		}
-		s.tx = txState{active: true, commit: binary.BigEndian.Uint64(d[1:]),
+		s.tx = txState{active: true, commit: binary.BigEndian.Uint64(d[1:]), first: lsn,
 			commitTime: pgTime(int64(binary.BigEndian.Uint64(d[9:]))), xid: binary.BigEndian.Uint32(d[17:])}
+		return s.begin()
 	case 'C':
 		if len(d) < 26 {
 			return fmt.Errorf("short Commit message")
 		}
-		s.tx.active = false
-		c.lastCommit = binary.BigEndian.Uint64(d[2:])
-		if end := binary.BigEndian.Uint64(d[10:]); end > s.walEnd {
+		end := binary.BigEndian.Uint64(d[10:])
+		if end > s.walEnd {
 			s.walEnd = end
 		}
+		return s.commit(ctx, end)
 	case 'R':
 		var rm pglogrepl.RelationMessage
 		if err := rm.Decode(d[1:]); err != nil {
@@ -187,6 +197,64 @@ func (s *streamer) message(ctx context.Context, lsn uint64, d []byte) error {
 		return s.truncate(lsn, &tm)
 	}
 	return nil
+}
+
+// skipped reports whether the transaction being received was handed on
+// whole before: it committed before the position streaming resumed from.
+func (s *streamer) skipped() bool { return s.tx.commit < s.c.sent.commit }
+
+// begin starts a transaction; with provide.transaction.metadata it emits
+// its BEGIN event, unless the task resumes inside the transaction (or right
+// after its BEGIN event) from a stored offset, whose transaction context
+// then goes on.
+func (s *streamer) begin() error {
+	c := s.c
+	if !c.cfg.txMetadata || s.skipped() {
+		return nil
+	}
+	id := strconv.FormatUint(uint64(s.tx.xid), 10)
+	if c.tx.id == id && (c.sent.inTx || c.sent.msgType == msgBegin) {
+		return nil
+	}
+	c.tx.begin(id)
+	pos := position{commit: c.lastEnd, lsn: s.tx.first, txid: s.tx.xid, tsUsec: s.tx.commitTime.UnixMicro(), msgType: msgBegin}
+	off := c.offsetFor(pos)
+	s.add(c.em.txEvent(txBegin, &c.tx, s.tx.commitTime, off))
+	c.sent, c.sentOffset = pos, off
+	return nil
+}
+
+// commit ends a transaction at end (the LSN after its commit record): with
+// provide.transaction.metadata it emits the END event; either way later
+// offsets say the transaction is whole.
+func (s *streamer) commit(ctx context.Context, end uint64) error {
+	c := s.c
+	s.tx.active = false
+	skipped := s.skipped()
+	if end > c.lastEnd {
+		c.lastEnd = end
+	}
+	if skipped {
+		return nil
+	}
+	pos := position{commit: end, lsn: end, txid: s.tx.xid, tsUsec: s.tx.commitTime.UnixMicro(), msgType: msgCommit}
+	if c.cfg.txMetadata && c.tx.id != "" {
+		off := c.offsetFor(pos)
+		s.add(c.em.txEvent(txEnd, &c.tx, s.tx.commitTime, off))
+		c.tx.begin("")
+		c.sent, c.sentOffset = pos, off
+	} else {
+		c.sent, c.sentOffset = pos, nil
+	}
+	return c.incrAfterCommit(ctx, s)
+}
+
+// add appends a record to the batch being filled.
+func (s *streamer) add(r *connect.Record) {
+	if len(s.batch) == 0 {
+		s.batchAt = time.Now()
+	}
+	s.batch = append(s.batch, r)
 }
 
 // relation learns a table's shape from a Relation message: the server
@@ -306,39 +374,48 @@ func (s *streamer) change(ctx context.Context, lsn uint64, d []byte) error {
 	if err != nil {
 		return fatal(fmt.Errorf("postgres-cdc: decode %c message of %s: %w", op, t.id, err))
 	}
-	pos := position{commit: s.tx.commit, lsn: lsn, txid: s.tx.xid, tsUsec: s.tx.commitTime.UnixMicro()}
-	ch.si = &sourceInfo{pos: pos, tsMs: pos.tsUsec / 1000, tsUs: pos.tsUsec, snapshot: "false", lastCommit: c.lastCommit}
-	ch.offset = pos.offset()
-	ch.prev = c.sentOffset
+	pos := position{commit: c.lastEnd, lsn: lsn, inTx: true, txid: s.tx.xid, tsUsec: s.tx.commitTime.UnixMicro(), msgType: msgTypes[op]}
+	ch.si = &sourceInfo{pos: pos, tsMs: pos.tsUsec / 1000, tsUs: pos.tsUsec, snapshot: "false", lastCommit: c.lastEnd}
+	if c.cfg.txMetadata && c.tx.id != "" {
+		ch.tx = &c.tx
+	}
+	if c.incr != nil {
+		if err := c.incr.beforeChange(ctx, s, &ch, pos); err != nil {
+			return err
+		}
+	}
 	if len(s.batch) == 0 {
 		s.batchAt = time.Now()
 	}
 	if s.batch, err = c.em.appendChange(s.batch, &ch); err != nil {
 		return fatal(fmt.Errorf("postgres-cdc: %w", err))
 	}
-	c.sent, c.sentOffset = pos, ch.offset
+	c.sent, c.sentOffset = pos, nil
 	return nil
 }
+
+// msgTypes names the message types of pgoutput's change messages.
+var msgTypes = map[byte]string{'I': msgInsert, 'U': msgUpdate, 'D': msgDelete}
 
 func (s *streamer) truncate(lsn uint64, tm *pglogrepl.TruncateMessage) error {
 	c := s.c
 	if c.sent.covers(s.tx.commit, lsn) {
 		return nil
 	}
-	pos := position{commit: s.tx.commit, lsn: lsn, txid: s.tx.xid, tsUsec: s.tx.commitTime.UnixMicro()}
-	off := pos.offset()
+	pos := position{commit: c.lastEnd, lsn: lsn, inTx: true, txid: s.tx.xid, tsUsec: s.tx.commitTime.UnixMicro(), msgType: msgTruncate}
 	for _, id := range tm.RelationIDs {
 		t := s.rels[id]
 		if t == nil || c.cfg.skipped["t"] {
 			continue
 		}
-		si := &sourceInfo{pos: pos, tsMs: pos.tsUsec / 1000, tsUs: pos.tsUsec, snapshot: "false", lastCommit: c.lastCommit}
-		if len(s.batch) == 0 {
-			s.batchAt = time.Now()
+		si := &sourceInfo{pos: pos, tsMs: pos.tsUsec / 1000, tsUs: pos.tsUsec, snapshot: "false", lastCommit: c.lastEnd}
+		var tx *txContext
+		if c.cfg.txMetadata && c.tx.id != "" {
+			tx = &c.tx
 		}
-		s.batch = append(s.batch, c.em.truncate(t, si, off))
+		s.add(c.em.truncate(t, si, tx))
 	}
-	c.sent, c.sentOffset = pos, off
+	c.sent, c.sentOffset = pos, nil
 	return nil
 }
 
@@ -355,23 +432,32 @@ func (s *streamer) heartbeat(ctx context.Context) error {
 		}
 	}
 	if s.walEnd > c.sent.commit {
-		c.sent = position{commit: s.walEnd, tsUsec: time.Now().UnixMicro()}
-		c.sentOffset = c.sent.offset()
+		c.sent = position{commit: s.walEnd, tsUsec: time.Now().UnixMicro(), msgType: msgCommit}
+		c.sentOffset = nil
+		c.lastEnd = max(c.lastEnd, s.walEnd)
 	}
 	off := c.sentOffset
 	if off == nil {
-		off = c.sent.offset()
+		off = c.offsetFor(c.sent)
+		c.sentOffset = off
 	}
-	if len(s.batch) == 0 {
-		s.batchAt = time.Now()
-	}
-	s.batch = append(s.batch, c.em.heartbeat(off))
+	s.add(c.em.heartbeat(off))
 	return nil
 }
 
+// flush hands the batch on. Its last record carries the offset of the
+// newest position handed on (c.sent): the batch goes on whole, so the
+// records before it need none. A batch never ends inside a change's
+// records, nor inside a chunk's window.
 func (s *streamer) flush(ctx context.Context) error {
 	b := s.batch
 	s.batch = nil
+	if last := b[len(b)-1]; last.SourceOffset == nil {
+		if s.c.sentOffset == nil {
+			s.c.sentOffset = s.c.offsetFor(s.c.sent)
+		}
+		last.SourceOffset = s.c.sentOffset
+	}
 	return s.c.emit(ctx, b, func() error { return s.maybeStatus(time.Now(), false) })
 }
 

@@ -52,6 +52,7 @@ const (
 	oidTstzRange   = 3910
 	oidDateRange   = 3912
 	oidInt8Range   = 3926
+	oidPoint       = 600
 )
 
 // arrayElem maps the built-in array types to their element types.
@@ -93,6 +94,7 @@ type typeInfo struct {
 	basemod  int32    // typmod of a domain's base type
 	labels   []string // enum labels in order
 	category byte
+	delim    byte // typdelim: the delimiter of its arrays' elements
 }
 
 // typeLookup resolves non-built-in types; it returns false when unknown.
@@ -102,6 +104,7 @@ type typeLookup func(oid uint32) (typeInfo, bool)
 type columnType struct {
 	oid    uint32
 	typmod int32
+	dims   int // declared array dimensions (pg_attribute.attndims); 0 or 1: one
 }
 
 // valueConv turns a column's text form (as pgoutput and a text-format query
@@ -119,10 +122,15 @@ type valueConv struct {
 	// decodeOptional, when set, replaces decode for nullable columns: for
 	// struct values, which must carry the field's own (optional) schema.
 	decodeOptional func(b []byte) (any, error)
+	// array marks an array type; arrayDelim is the element type's array
+	// delimiter when not ',' (box uses ';').
+	array      bool
+	arrayDelim byte
 }
 
 // typeMapper builds converters per the connector's modes.
 type typeMapper struct {
+	hstoreMode  string
 	decimalMode string
 	timeMode    string
 	placeholder string
@@ -153,7 +161,7 @@ var errUnsupported = errors.New("unsupported type")
 // conv returns the converter of a column type, or errUnsupported.
 func (m *typeMapper) conv(ct columnType) (*valueConv, error) {
 	if elem, ok := arrayElem[ct.oid]; ok {
-		return m.arrayConv(elem, ct.typmod)
+		return m.arrayConv(elem, ct.typmod, ct.dims)
 	}
 	switch ct.oid {
 	case oidBool:
@@ -200,10 +208,9 @@ func (m *typeMapper) conv(ct columnType) (*valueConv, error) {
 		return &valueConv{schema: connect.NewSchema(connect.Int64).Name(dbzMicroDuration).Version(1).Build(),
 			decode: decodeInterval, zero: int64(0)}, nil
 	case oidBit, oidVarbit:
-		if ct.typmod == 1 {
-			return &valueConv{schema: connect.BooleanSchema, decode: decodeBit, zero: false}, nil
-		}
-		return nil, errUnsupported
+		return bitsConv(ct), nil
+	case oidPoint:
+		return pointConv(), nil
 	}
 	if m.lookup == nil {
 		return nil, errUnsupported
@@ -216,11 +223,24 @@ func (m *typeMapper) conv(ct columnType) (*valueConv, error) {
 	case ti.typtype == 'e':
 		return m.stringConv(enumSchema(ti.labels)), nil
 	case ti.typtype == 'd' && ti.base != 0:
-		return m.conv(columnType{oid: ti.base, typmod: ti.basemod})
+		return m.conv(columnType{oid: ti.base, typmod: ti.basemod, dims: ct.dims})
 	case ti.elem != 0:
-		return m.arrayConv(ti.elem, ct.typmod)
+		return m.arrayConv(ti.elem, ct.typmod, ct.dims)
+	}
+	if c := m.extensionConv(ti.name); c != nil {
+		if ti.delim != ',' {
+			c.arrayDelim = ti.delim
+		}
+		return c, nil
 	}
 	return nil, errUnsupported
+}
+
+// unknownConv is the converter of a column of a type without a mapping
+// under include.unknown.datatypes: its text form as BYTES.
+func (m *typeMapper) unknownConv() *valueConv {
+	return &valueConv{schema: connect.BytesSchema, toast: []byte(m.placeholder), zero: []byte{},
+		decode: func(b []byte) (any, error) { return append([]byte(nil), b...), nil }}
 }
 
 func enumSchema(labels []string) *connect.Schema {
@@ -231,23 +251,48 @@ func (m *typeMapper) stringConv(s *connect.Schema) *valueConv {
 	return &valueConv{schema: s, decode: decodeString, toast: m.placeholder, zero: ""}
 }
 
-func (m *typeMapper) arrayConv(elem uint32, typmod int32) (*valueConv, error) {
+// arrayConv maps an array type: ARRAY of optional elements, nested as
+// many levels as the column declares dimensions (int[][] is an ARRAY of
+// ARRAYs). Postgres does not enforce the declared dimensions: a value with
+// more is flattened into the declared depth (row-major), one with fewer is
+// wrapped, so every value fits the schema.
+func (m *typeMapper) arrayConv(elem uint32, typmod int32, dims int) (*valueConv, error) {
 	ec, err := m.conv(columnType{oid: elem, typmod: typmod})
 	if err != nil {
 		return nil, err
 	}
-	items := optional(ec.schema)
+	if ec.array {
+		return nil, errUnsupported // arrays of arrays are arrays
+	}
+	dims = max(dims, 1)
+	schema := optional(ec.schema)
+	for i := 0; i < dims; i++ {
+		b := connect.ArraySchema(schema)
+		if i < dims-1 {
+			b = b.Optional()
+		}
+		schema = b.Build()
+	}
 	delim := byte(',')
+	if ec.arrayDelim != 0 {
+		delim = ec.arrayDelim
+	}
 	var toast any
-	if _, isString := ec.toast.(string); isString {
+	if _, isString := ec.toast.(string); isString && dims == 1 {
 		toast = []any{m.placeholder}
 	}
 	elemDecode := ec.decode
 	if ec.decodeOptional != nil {
 		elemDecode = ec.decodeOptional
 	}
-	return &valueConv{schema: connect.ArraySchema(items).Build(), toast: toast, zero: []any{},
-		decode: func(b []byte) (any, error) { return decodeArray(b, delim, elemDecode) }}, nil
+	return &valueConv{schema: schema, toast: toast, zero: []any{}, array: true,
+		decode: func(b []byte) (any, error) {
+			v, depth, err := decodeArrayN(b, delim, elemDecode)
+			if err != nil {
+				return nil, err
+			}
+			return fitDepth(v, depth, dims), nil
+		}}, nil
 }
 
 func (m *typeMapper) numericConv(typmod int32) *valueConv {
@@ -373,6 +418,8 @@ func optional(s *connect.Schema) *connect.Schema {
 	c := *s
 	c.Optional = true
 	if c.Type == connect.Struct {
+		// Its own fields: Reindex writes them, and s is shared.
+		c.Fields = append([]connect.Field(nil), s.Fields...)
 		return c.Reindex()
 	}
 	return &c
@@ -825,58 +872,148 @@ func decodeInterval(b []byte) (any, error) {
 // decodeArray parses a one-dimensional array literal such as
 // {1,NULL,"a b","x\"y"} and decodes each element.
 func decodeArray(b []byte, delim byte, elem func([]byte) (any, error)) (any, error) {
+	v, depth, err := decodeArrayN(b, delim, elem)
+	if err != nil {
+		return nil, err
+	}
+	if depth > 1 {
+		return nil, fmt.Errorf("multi-dimensional array %q where one dimension is expected", truncate(b))
+	}
+	return v, nil
+}
+
+// decodeArrayN parses an array literal of any number of dimensions, e.g.
+// {{1,2},{3,NULL}}, into nested []any, and returns its depth.
+func decodeArrayN(b []byte, delim byte, elem func([]byte) (any, error)) ([]any, int, error) {
 	s := string(b)
 	if i := strings.Index(s, "="); i > 0 && s[0] == '[' {
 		s = s[i+1:] // explicit bounds: [0:1]={...}
 	}
-	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
-		return nil, fmt.Errorf("%q is not an array", truncate(b))
+	p := arrayParser{s: s, delim: delim, elem: elem}
+	v, depth, err := p.array()
+	if err == nil && p.i != len(p.s) {
+		err = errors.New("trailing characters")
 	}
-	body := s[1 : len(s)-1]
+	if err != nil {
+		return nil, 0, fmt.Errorf("%q is not an array: %w", truncate(b), err)
+	}
+	return v, depth, nil
+}
+
+type arrayParser struct {
+	s     string
+	i     int
+	delim byte
+	elem  func([]byte) (any, error)
+}
+
+func (p *arrayParser) array() ([]any, int, error) {
+	if p.i >= len(p.s) || p.s[p.i] != '{' {
+		return nil, 0, errors.New("missing '{'")
+	}
+	p.i++
 	out := []any{}
-	if body == "" {
-		return out, nil
+	depth := 1
+	if p.i < len(p.s) && p.s[p.i] == '}' {
+		p.i++
+		return out, depth, nil
 	}
-	for i := 0; i <= len(body); {
-		if i < len(body) && body[i] == '{' {
-			return nil, fmt.Errorf("multi-dimensional array %q is not supported", truncate(b))
+	for {
+		for p.i < len(p.s) && p.s[p.i] == ' ' {
+			p.i++
 		}
-		var tok []byte
-		quoted := false
-		if i < len(body) && body[i] == '"' {
-			quoted = true
-			i++
-			for i < len(body) && body[i] != '"' {
-				if body[i] == '\\' && i+1 < len(body) {
-					i++
-				}
-				tok = append(tok, body[i])
-				i++
-			}
-			i++ // closing quote
-		} else {
-			j := i
-			for j < len(body) && body[j] != delim {
-				j++
-			}
-			tok = []byte(strings.TrimSpace(body[i:j]))
-			i = j
+		if p.i >= len(p.s) {
+			return nil, 0, errors.New("unbalanced braces")
 		}
-		if !quoted && string(tok) == "NULL" {
-			out = append(out, nil)
-		} else {
-			v, err := elem(tok)
+		if p.s[p.i] == '{' {
+			sub, d, err := p.array()
 			if err != nil {
-				return nil, fmt.Errorf("array element %d: %w", len(out), err)
+				return nil, 0, err
+			}
+			depth = max(depth, d+1)
+			out = append(out, sub)
+		} else {
+			v, err := p.scalar(len(out))
+			if err != nil {
+				return nil, 0, err
 			}
 			out = append(out, v)
 		}
-		if i < len(body) && body[i] != delim {
-			return nil, fmt.Errorf("%q is not an array", truncate(b))
+		for p.i < len(p.s) && p.s[p.i] == ' ' {
+			p.i++
 		}
-		i++
+		if p.i >= len(p.s) {
+			return nil, 0, errors.New("unbalanced braces")
+		}
+		switch p.s[p.i] {
+		case p.delim:
+			p.i++
+		case '}':
+			p.i++
+			return out, depth, nil
+		default:
+			return nil, 0, fmt.Errorf("unexpected %q", p.s[p.i])
+		}
 	}
-	return out, nil
+}
+
+func (p *arrayParser) scalar(n int) (any, error) {
+	var tok []byte
+	if p.s[p.i] == '"' {
+		p.i++
+		for p.i < len(p.s) && p.s[p.i] != '"' {
+			if p.s[p.i] == '\\' && p.i+1 < len(p.s) {
+				p.i++
+			}
+			tok = append(tok, p.s[p.i])
+			p.i++
+		}
+		if p.i >= len(p.s) {
+			return nil, errors.New("unterminated quote")
+		}
+		p.i++
+	} else {
+		j := p.i
+		for j < len(p.s) && p.s[j] != p.delim && p.s[j] != '}' {
+			if p.s[j] == '{' || p.s[j] == '"' {
+				return nil, fmt.Errorf("unexpected %q", p.s[j])
+			}
+			j++
+		}
+		tok = []byte(strings.TrimSpace(p.s[p.i:j]))
+		p.i = j
+		if string(tok) == "NULL" {
+			return nil, nil
+		}
+	}
+	v, err := p.elem(tok)
+	if err != nil {
+		return nil, fmt.Errorf("array element %d: %w", n, err)
+	}
+	return v, nil
+}
+
+// fitDepth makes a decoded array of depth have want levels: deeper ones are
+// flattened in row-major order, shallower ones wrapped.
+func fitDepth(v []any, depth, want int) []any {
+	for ; depth > want; depth-- {
+		var flat []any
+		for _, e := range v {
+			if sub, ok := e.([]any); ok {
+				flat = append(flat, sub...)
+			} else {
+				flat = append(flat, e)
+			}
+		}
+		if flat == nil {
+			flat = []any{}
+		}
+		v = flat
+	}
+	for ; depth < want && len(v) > 0; depth++ {
+		v = []any{v}
+	}
+	return v
 }
 
 func floorDiv(a, b int64) int64 {

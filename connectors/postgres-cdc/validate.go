@@ -63,6 +63,18 @@ func (c *connector) Validate(ctx context.Context, raw map[string]string) map[str
 			add(PublicationNameKey, "Publication %s does not exist and publication.autocreate.mode is disabled: create it (CREATE PUBLICATION %s FOR TABLE ...) or change the mode", cfg.publication, quoteIdent(cfg.publication))
 		}
 	}
+	if sig := cfg.signalTable; sig != nil {
+		rows, err := simpleQuery(ctx, conn, "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "+
+			"WHERE n.nspname = "+quoteLiteral(sig.schema)+" AND c.relname = "+quoteLiteral(sig.name)+" AND a.attnum > 0 AND NOT a.attisdropped")
+		switch {
+		case err != nil:
+			add(SignalCollectionKey, "Cannot read the signal table %s: %v", sig, err)
+		case string(rows[0][0]) == "0":
+			add(SignalCollectionKey, "The signal table %s does not exist: CREATE TABLE %s (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))", sig, sig.quoted())
+		case string(rows[0][0]) != "3":
+			add(SignalCollectionKey, "The signal table %s has %s columns; it needs exactly three: id, type and data (text)", sig, rows[0][0])
+		}
+	}
 	for _, m := range checkTables(ctx, conn, cfg) {
 		add(TableIncludeKey, "%s", m)
 	}

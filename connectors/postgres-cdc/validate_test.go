@@ -19,6 +19,8 @@ func TestValidate(t *testing.T) {
 		"CREATE TABLE nopk (a int)",
 		"CREATE TABLE nothing (id int PRIMARY KEY)", "ALTER TABLE nothing REPLICA IDENTITY NOTHING",
 		"CREATE TABLE fullnopk (a int, b int)", "ALTER TABLE fullnopk REPLICA IDENTITY FULL",
+		"CREATE TABLE badsignal (id text PRIMARY KEY, type text)",
+		"CREATE TABLE debezium_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))",
 		"CREATE ROLE plain LOGIN",
 		"GRANT SELECT ON ALL TABLES IN SCHEMA public TO plain",
 	)
@@ -52,6 +54,11 @@ func TestValidate(t *testing.T) {
 			want: map[string][]string{TableIncludeKey: {"public.fullnopk", "null keys", "message.key.columns"}}},
 		"full identity with message.key.columns": {cfg: base(pg, map[string]string{"table.include.list": `public\.fullnopk`,
 			"message.key.columns": `public\.fullnopk:a,b`})},
+		"signal table": {cfg: base(pg, map[string]string{"table.include.list": `public\.good`, "signal.data.collection": "public.debezium_signal"})},
+		"missing signal table": {cfg: base(pg, map[string]string{"table.include.list": `public\.good`, "signal.data.collection": "public.nosuch"}),
+			want: map[string][]string{SignalCollectionKey: {"public.nosuch", "does not exist", "CREATE TABLE"}}},
+		"signal table of two columns": {cfg: base(pg, map[string]string{"table.include.list": `public\.good`, "signal.data.collection": "public.badsignal"}),
+			want: map[string][]string{SignalCollectionKey: {"public.badsignal", "2 columns", "id, type and data"}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

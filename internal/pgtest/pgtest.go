@@ -165,6 +165,30 @@ func (s *Server) Connect(db string) *pgx.Conn {
 	return c
 }
 
+// WaitStreaming waits until a walsender streams changes from the logical
+// replication slot named slot in db (pg_stat_replication in state catchup
+// or streaming). That the slot is active says less: it is active while
+// CREATE_REPLICATION_SLOT still looks for its consistent point, before
+// which committed changes are never decoded, and while a snapshot taken
+// under the slot's exported snapshot runs.
+func (s *Server) WaitStreaming(t testing.TB, db, slot string) {
+	t.Helper()
+	c := s.Connect(db)
+	deadline := time.Now().Add(2 * time.Minute)
+	var n int
+	var err error
+	for time.Now().Before(deadline) {
+		err = c.QueryRow(context.Background(), `SELECT count(*) FROM pg_replication_slots s
+			JOIN pg_stat_replication r ON r.pid = s.active_pid
+			WHERE s.slot_name = $1 AND r.state IN ('catchup', 'streaming')`, slot).Scan(&n)
+		if err == nil && n == 1 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("pgtest: no walsender streaming from slot %s within 2 minutes (%d, %v)", slot, n, err)
+}
+
 // Exec runs each statement in db, failing the test on an error.
 func (s *Server) Exec(db string, stmts ...string) {
 	s.t.Helper()
