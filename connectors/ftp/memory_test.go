@@ -1,6 +1,7 @@
 package ftp
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -146,4 +147,45 @@ func TestFilesHeldAreBounded(t *testing.T) {
 			exactlyOnce(t, d.records(), want)
 		}
 	})
+}
+
+// offsetsOnly is an OffsetReader that cannot list its offsets: the task
+// looks each listed file's offset up.
+type offsetsOnly struct{ s *store }
+
+func (o offsetsOnly) Offset(p map[string]any) map[string]any { return o.s.Offset(p) }
+
+// TestRestartLooksOffsetsUp restarts a task with cleanup.policy=none over
+// offsets it cannot list: each listed file's stored offset is looked up,
+// a finished file becomes a compact record, and none is read again.
+func TestRestartLooksOffsetsUp(t *testing.T) {
+	for _, kind := range []string{"vsftpd", "sshd-password"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, kind)
+			for i := range 5 {
+				name := fmt.Sprintf("f%d", i)
+				s.write(t, "/in/"+name+".txt", lines(name, 10), fixedTime)
+			}
+			d := newDriver(t, s.config(), nil)
+			d.run(30*time.Second, "every file", func() bool { return d.count() == 50 })
+			d.stop()
+			task := &sourceTask{idle: testIdle}
+			if err := task.Start(context.Background(), s.config(), offsetsOnly{d.store}); err != nil {
+				t.Fatal(err)
+			}
+			defer task.Stop(context.Background())
+			for range 5 {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				recs, err := task.Poll(ctx)
+				cancel()
+				if err != nil || len(recs) != 0 {
+					t.Fatalf("the restarted task polled %d records of finished files, error %v", len(recs), err)
+				}
+			}
+			if len(task.done) != 5 || len(task.files) != 0 {
+				t.Fatalf("the restarted task holds %d done records and %d file states, want 5 and 0", len(task.done), len(task.files))
+			}
+		})
+	}
 }
