@@ -275,6 +275,10 @@ func (t *sourceTask) unlink(f *fileState) {
 	} else {
 		t.byPath[f.id.path] = fs
 	}
+	if len(t.files) == 0 {
+		// A map keeps the room of its most entries: let it go.
+		t.files, t.byPath = map[fileID]*fileState{}, map[string][]*fileState{}
+	}
 }
 
 // ForgetOffsets hands the framework the partitions of files that are gone.
@@ -479,6 +483,9 @@ func (t *sourceTask) takeCommitted() {
 			delete(t.inFlight, k)
 			done = append(done, fl.f)
 		}
+	}
+	if len(done) > 0 && len(t.inFlight) == 0 {
+		t.inFlight = map[fileID]*flight{} // let the room of a full map go
 	}
 	t.mu.Unlock()
 	for _, f := range done {
