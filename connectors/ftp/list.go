@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -290,7 +291,7 @@ func (t *sourceTask) saw(f *fileState, root string, round uint64) {
 func (t *sourceTask) dropCleanup(f *fileState) {
 	for i, g := range t.cleanups {
 		if g == f {
-			t.cleanups = append(t.cleanups[:i], t.cleanups[i+1:]...)
+			t.cleanups = slices.Delete(t.cleanups, i, i+1) // clears the freed slot
 			return
 		}
 	}

@@ -456,7 +456,7 @@ func (t *sourceTask) step(ctx context.Context, room int, filling bool) ([]*conne
 	}
 	if len(t.queue) > 0 {
 		f := t.queue[0]
-		t.queue = t.queue[1:]
+		t.queue = popFront(t.queue)
 		return nil, t.openFile(ctx, f)
 	}
 	if filling {
@@ -547,7 +547,7 @@ func (t *sourceTask) cleanup(ctx context.Context) error {
 		if err != nil && !isFileError(err) {
 			return err // the connection's: try again once reconnected
 		}
-		t.cleanups = t.cleanups[1:]
+		t.cleanups = popFront(t.cleanups)
 		if err != nil {
 			f.cleanupFails++
 			wait := min(time.Second<<min(f.cleanupFails-1, 10), maxCleanupWait)
@@ -721,4 +721,14 @@ func (t *sourceTask) fail(f *fileState, err error) {
 	t.log.Error("ftp: file failed; "+where, "file", f.id.path, "records", f.emitted.records, "error", err)
 	t.prog.fileFailed(f.id.path, err)
 	t.await(f)
+}
+
+// popFront drops the first file of q. Its slot is cleared, as the array
+// behind q, reused by later appends, would keep the file otherwise.
+func popFront(q []*fileState) []*fileState {
+	q[0] = nil
+	if len(q) == 1 {
+		return nil
+	}
+	return q[1:]
 }
