@@ -318,7 +318,7 @@ func (t *sourceTask) queueComplete(ctx context.Context, cands *candidates, marke
 	}
 	now := time.Now()
 	next := now.Add(t.cfg.pollInterval)
-	observed := make(map[string]observation, len(cands.items))
+	observed := map[string]observation{} // as many as wait: none when files count as complete at once
 	for _, c := range cands.sorted() {
 		ready := false
 		switch {
