@@ -211,7 +211,7 @@ func (r rec) String() string { return fmt.Sprintf("%s:%d %s", r.file, r.line, r.
 // polled counts as durable), applies forgotten partitions in order, and
 // calls Commit.
 type driver struct {
-	t     *testing.T
+	t     testing.TB
 	cfg   map[string]string
 	store *store
 	task  *sourceTask
@@ -219,10 +219,13 @@ type driver struct {
 	// nil offsets are forgotten partitions.
 	pending []connect.SourceOffset
 	recs    []rec
-	mu      sync.Mutex
+	// discard counts records without keeping them (tests of memory).
+	discard   bool
+	discarded int
+	mu        sync.Mutex
 }
 
-func newDriver(t *testing.T, cfg map[string]string, st *store) *driver {
+func newDriver(t testing.TB, cfg map[string]string, st *store) *driver {
 	t.Helper()
 	if st == nil {
 		st = newStore()
@@ -263,6 +266,11 @@ func (d *driver) poll() []*connect.Record {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, r := range recs {
+		if d.discard {
+			d.discarded++
+			d.pending = append(d.pending, connect.SourceOffset{Partition: r.SourcePartition, Offset: r.SourceOffset})
+			continue
+		}
 		pos, err := positionOf(r.SourceOffset)
 		if err != nil {
 			d.t.Fatalf("record offset %v: %v", r.SourceOffset, err)
@@ -293,12 +301,15 @@ func (d *driver) commit() {
 	d.store.mu.Lock()
 	for _, o := range d.pending {
 		k := partKey(o.Partition)
+		newest[k] = o
+		if d.discard {
+			continue // memory tests: the framework's store is not the task's memory
+		}
 		if o.Offset == nil {
 			delete(d.store.m, k)
 		} else {
 			d.store.m[k] = o
 		}
-		newest[k] = o
 	}
 	d.store.mu.Unlock()
 	d.pending = nil
@@ -375,7 +386,7 @@ func (d *driver) records() []rec {
 func (d *driver) count() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.recs)
+	return len(d.recs) + d.discarded
 }
 
 func valueString(v any) string {

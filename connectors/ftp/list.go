@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -113,9 +114,11 @@ func (t *sourceTask) listRound(ctx context.Context) error {
 				return nil
 			}
 			files++
-			f, unsure := t.match(p, e)
-			if f != nil {
-				t.saw(f, d.root, round)
+			f, ok, unsure := t.match(p, e)
+			if ok {
+				if f != nil {
+					t.saw(f, d.root, round)
+				}
 				return nil
 			}
 			if unsure && len(amb) < t.cfg.maxCandidates {
@@ -145,9 +148,8 @@ func (t *sourceTask) listRound(ctx context.Context) error {
 			cands.offer(candidate{a.root, a.path, a.e})
 			continue
 		}
-		if f := t.known(newFileID(a.path, a.e.size, mt)); f != nil {
-			f.listTime = a.e.mtime
-			t.saw(f, a.root, round)
+		if f, ok := t.known(newFileID(a.path, a.e.size, mt)); ok {
+			t.sawAt(f, a.path, a.e.mtime, a.root, round)
 			continue
 		}
 		a.e.mtime, a.e.exact = mt, true
@@ -173,43 +175,92 @@ func (t *sourceTask) listRound(ctx context.Context) error {
 		}
 		t.drop(f)
 	}
+	for p, d := range t.done {
+		if d.seen == round || !listed[path.Dir(p)] {
+			continue
+		}
+		delete(t.done, p)
+		if d.hasOffset {
+			t.forget = append(t.forget, fileID{path: p, size: d.size, modified: d.modified}.partition())
+		}
+	}
 	t.queueComplete(ctx, cands, markers)
 	t.more = cands.more
 	t.prog.listed(files, time.Since(started))
 	return nil
 }
 
-// match finds the known file a listed entry is. With an inexact LIST
-// time, a known file of the same path and size whose exact time the LIST
-// time cannot rule out matches; unsure says one of the same path and size
+// match finds the known file a listed entry is: ok, with f nil for a
+// finished file left in place (marked seen). With an inexact LIST time, a
+// known file of the same path and size whose exact time the LIST time
+// cannot rule out matches; unsure says one of the same path and size
 // exists whose exact time the LIST time seems to rule out (a wrong
 // ftp.server.timezone, a server clock change): MDTM must tell.
-func (t *sourceTask) match(p string, e entry) (f *fileState, unsure bool) {
+func (t *sourceTask) match(p string, e entry) (f *fileState, ok, unsure bool) {
 	if e.exact && t.lookup != nil {
-		if g := t.known(newFileID(p, e.size, e.mtime)); g != nil {
-			return g, false
+		if g, ok := t.known(newFileID(p, e.size, e.mtime)); ok {
+			return g, true, false
+		}
+	}
+	if d, found := t.done[p]; found && d.size == e.size {
+		switch m, lt := listMatch(fileID{path: p, size: d.size, modified: d.modified}, d.listTime, e); {
+		case m:
+			d.seen, d.listTime = t.round, lt
+			t.done[p] = d
+			return nil, true, false
+		case !e.exact:
+			unsure = true
 		}
 	}
 	for _, g := range t.byPath[p] {
 		if g.id.size != e.size {
 			continue
 		}
-		if e.exact {
-			if g.id.modified == e.mtime.Truncate(time.Second).UnixMilli() {
-				return g, false
+		var lt0 int64
+		if !g.listTime.IsZero() {
+			lt0 = g.listTime.UnixNano()
+		}
+		switch m, lt := listMatch(g.id, lt0, e); {
+		case m:
+			if lt != lt0 {
+				g.listTime = e.mtime
 			}
-			continue
+			return g, true, false
+		case !e.exact:
+			unsure = true
 		}
-		if g.listTime.Equal(e.mtime) {
-			return g, false
-		}
-		if m := g.id.mtime(); !m.Before(e.mtime) && m.Before(e.mtime.Add(e.res)) {
-			g.listTime = e.mtime
-			return g, false
-		}
-		unsure = true
 	}
-	return nil, unsure
+	return nil, false, unsure
+}
+
+// listMatch reports whether the listed entry e (of id's path and size) is
+// the file id whose last matching inexact LIST time is listTime (UnixNano,
+// 0: none), and the LIST time to keep.
+func listMatch(id fileID, listTime int64, e entry) (bool, int64) {
+	if e.exact {
+		return id.modified == e.mtime.Truncate(time.Second).UnixMilli(), listTime
+	}
+	if listTime != 0 && listTime == e.mtime.UnixNano() {
+		return true, listTime
+	}
+	if m := id.mtime(); !m.Before(e.mtime) && m.Before(e.mtime.Add(e.res)) {
+		return true, e.mtime.UnixNano()
+	}
+	return false, listTime
+}
+
+// sawAt notes that a listing showed the known file of path p (f; nil for
+// a finished one left in place) with the inexact LIST time lt.
+func (t *sourceTask) sawAt(f *fileState, p string, lt time.Time, root string, round uint64) {
+	if f == nil {
+		if d, ok := t.done[p]; ok {
+			d.listTime = lt.UnixNano()
+			t.done[p] = d
+		}
+		return
+	}
+	f.listTime = lt
+	t.saw(f, root, round)
 }
 
 // saw notes that a listing showed f; a finished file still to be cleaned
@@ -240,7 +291,7 @@ func (t *sourceTask) saw(f *fileState, root string, round uint64) {
 func (t *sourceTask) dropCleanup(f *fileState) {
 	for i, g := range t.cleanups {
 		if g == f {
-			t.cleanups = append(t.cleanups[:i], t.cleanups[i+1:]...)
+			t.cleanups = slices.Delete(t.cleanups, i, i+1) // clears the freed slot
 			return
 		}
 	}
@@ -267,7 +318,7 @@ func (t *sourceTask) queueComplete(ctx context.Context, cands *candidates, marke
 	}
 	now := time.Now()
 	next := now.Add(t.cfg.pollInterval)
-	observed := make(map[string]observation, len(cands.items))
+	observed := map[string]observation{} // as many as wait: none when files count as complete at once
 	for _, c := range cands.sorted() {
 		ready := false
 		switch {
@@ -298,11 +349,12 @@ func (t *sourceTask) queueComplete(ctx context.Context, cands *candidates, marke
 			}
 		}
 		id := newFileID(c.path, c.e.size, mtime)
-		if f := t.known(id); f != nil {
+		if f, ok := t.known(id); ok {
 			if !c.e.exact {
-				f.listTime = c.e.mtime
+				t.sawAt(f, c.path, c.e.mtime, c.root, t.round)
+			} else if f != nil {
+				t.saw(f, c.root, t.round)
 			}
-			t.saw(f, c.root, t.round)
 			continue
 		}
 		f := t.add(id, c.root, position{})

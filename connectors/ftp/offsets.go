@@ -3,7 +3,6 @@ package ftp
 import (
 	"fmt"
 	"hash/fnv"
-	"strconv"
 	"time"
 
 	"github.com/connectd/connectd/framework/connect"
@@ -34,10 +33,6 @@ type fileID struct {
 
 func newFileID(p string, size int64, mtime time.Time) fileID {
 	return fileID{path: p, size: size, modified: mtime.Truncate(time.Second).UnixMilli()}
-}
-
-func (id fileID) key() string {
-	return strconv.FormatInt(id.size, 10) + " " + strconv.FormatInt(id.modified, 10) + " " + id.path
 }
 
 func (id fileID) partition() map[string]any {

@@ -16,6 +16,7 @@ import (
 // read ahead, so the last record is known to be the last.
 type openFile struct {
 	f       *fileState
+	part    map[string]any // the file's source partition, shared by its records
 	rc      io.ReadCloser
 	raw     *countReader
 	src     recordSource
@@ -39,7 +40,7 @@ func (t *sourceTask) openFile(ctx context.Context, f *fileState) error {
 	}
 	gz := strings.HasSuffix(strings.ToLower(f.name), ".gz")
 	pos := f.emitted.pos
-	of := &openFile{f: f, topic: t.topicOf(f)}
+	of := &openFile{f: f, part: f.id.partition(), topic: t.topicOf(f)}
 	of.headers = []connect.Header{
 		{Key: "file.name", Schema: connect.StringSchema, Value: f.name},
 		{Key: "file.path", Schema: connect.StringSchema, Value: f.id.path},
@@ -312,7 +313,7 @@ func (t *sourceTask) record(of *openFile, p parsed, last bool) *connect.Record {
 	r := &connect.Record{
 		Topic: of.topic, Partition: -1,
 		ValueSchema: p.valueSchema, Value: p.value,
-		SourcePartition: f.part, SourceOffset: f.emitted.offset(),
+		SourcePartition: of.part, SourceOffset: f.emitted.offset(),
 	}
 	switch t.cfg.keyMode {
 	case KeyPath:

@@ -30,9 +30,8 @@ const (
 // finished, failed, or known from a stored offset.
 type fileState struct {
 	id   fileID
-	part map[string]any // the source partition, shared by its records
-	root string         // the input directory it was found under
-	name string
+	root string // the input directory it was found under
+	name string // the base of id.path (no copy)
 	// stored is what the offsets held at start; emitted the position
 	// after the last record returned from Poll.
 	stored, emitted position
@@ -66,9 +65,13 @@ type sourceTask struct {
 	log  *slog.Logger
 	opts formatOpts
 
-	files  map[string]*fileState   // by fileID.key()
+	files  map[fileID]*fileState
 	byPath map[string][]*fileState // the same, by path
-	lookup connect.OffsetReader    // set when the offsets could not be listed
+	// done holds the compact record of files finished and left in place
+	// (cleanup.policy=none), one a path; a second finished identity of a
+	// path while the first is still known stays in files (stageDone).
+	done   map[string]doneFile
+	lookup connect.OffsetReader // set when the offsets could not be listed
 
 	rem       remote
 	dialed    bool      // rem was ever connected
@@ -94,7 +97,7 @@ type sourceTask struct {
 	// inFlight holds, by key, the files with records returned and not
 	// all committed yet: how many are committed, and, once the file is
 	// read to its end or failed, how many there are (want).
-	inFlight map[string]*flight
+	inFlight map[fileID]*flight
 	wake     chan struct{}
 
 	prog progress
@@ -108,6 +111,15 @@ var (
 	_ connect.OffsetForgetter  = (*sourceTask)(nil)
 	_ connect.ProgressReporter = (*sourceTask)(nil)
 )
+
+// doneFile is what the task keeps of a finished file left in place: about
+// 60 bytes and its path, against a fileState's 250 and more.
+type doneFile struct {
+	size, modified int64
+	listTime       int64  // UnixNano of the last inexact LIST time that matched it; 0: none
+	seen           uint64 // the listing round that last saw it
+	hasOffset      bool   // its offset may be stored: forget it once it is gone
+}
 
 // observation is a file seen by a listing but not yet known complete.
 type observation struct {
@@ -140,9 +152,9 @@ func (t *sourceTask) Start(_ context.Context, raw map[string]string, offsets con
 	if cfg.keyMode == KeyField {
 		t.opts.keyField = cfg.keyField
 	}
-	t.files, t.byPath = map[string]*fileState{}, map[string][]*fileState{}
+	t.files, t.byPath, t.done = map[fileID]*fileState{}, map[string][]*fileState{}, map[string]doneFile{}
 	t.observed = map[string]observation{}
-	t.inFlight = map[string]*flight{}
+	t.inFlight = map[fileID]*flight{}
 	t.wake = make(chan struct{}, 1)
 	t.queue, t.cleanups, t.forget, t.cur, t.rem, t.lookup = nil, nil, nil, nil, nil, nil
 	t.stopped, t.round, t.nextList = false, 0, time.Time{}
@@ -167,12 +179,19 @@ func (t *sourceTask) Start(_ context.Context, raw map[string]string, offsets con
 		// up when it is listed, and offsets of files that are gone stay.
 		t.lookup = offsets
 	}
-	t.log.Info("ftp: task started", "inputs", cfg.inputs, "stored files", len(t.files), "share", fmt.Sprintf("%d/%d", cfg.taskIndex, cfg.taskCount))
+	t.log.Info("ftp: task started", "inputs", cfg.inputs, "stored files", len(t.files)+len(t.done), "share", fmt.Sprintf("%d/%d", cfg.taskIndex, cfg.taskCount))
 	return nil
 }
 
-// addStored records a file known from a stored offset.
+// addStored records a file known from a stored offset; a finished one
+// left in place becomes a done record (and f is nil).
 func (t *sourceTask) addStored(id fileID, pos position) *fileState {
+	if pos.eof && t.cfg.cleanup == CleanupNone {
+		if _, taken := t.done[id.path]; !taken {
+			t.done[id.path] = doneFile{size: id.size, modified: id.modified, seen: t.round, hasOffset: true}
+			return nil
+		}
+	}
 	f := t.add(id, "", pos)
 	f.inStore = true
 	if pos.eof {
@@ -184,36 +203,66 @@ func (t *sourceTask) addStored(id fileID, pos position) *fileState {
 	return f
 }
 
-// known returns the file of identity id the task knows, looking its
-// offset up when the offsets could not be listed at start.
-func (t *sourceTask) known(id fileID) *fileState {
-	if f := t.files[id.key()]; f != nil || t.lookup == nil {
-		return f
+// known reports whether the task knows the file of identity id, looking
+// its offset up when the offsets could not be listed at start; f is nil
+// for a finished file left in place, which it marks seen.
+func (t *sourceTask) known(id fileID) (f *fileState, ok bool) {
+	if d, ok := t.done[id.path]; ok && d.size == id.size && d.modified == id.modified {
+		d.seen = t.round
+		t.done[id.path] = d
+		return nil, true
+	}
+	if f := t.files[id]; f != nil || t.lookup == nil {
+		return f, f != nil
 	}
 	off := t.lookup.Offset(id.partition())
 	if off == nil {
-		return nil
+		return nil, false
 	}
 	pos, err := positionOf(off)
 	if err != nil {
 		t.log.Warn("ftp: ignoring a stored offset that does not parse", "file", id.path, "error", err)
-		return nil
+		return nil, false
 	}
-	return t.addStored(id, pos)
+	return t.addStored(id, pos), true
 }
 
 // add records a file the task knows.
 func (t *sourceTask) add(id fileID, root string, pos position) *fileState {
-	f := &fileState{id: id, part: id.partition(), root: root, name: path.Base(id.path), stored: pos, emitted: pos}
-	t.files[id.key()] = f
+	f := &fileState{id: id, root: root, name: path.Base(id.path), stored: pos, emitted: pos}
+	t.files[id] = f
 	t.byPath[id.path] = append(t.byPath[id.path], f)
 	return f
+}
+
+// finish keeps the compact record of f, finished and left in place, in
+// place of f; f stays whole (stageDone) when its path has one already.
+func (t *sourceTask) finish(f *fileState) {
+	f.stage = stageDone
+	if _, taken := t.done[f.id.path]; taken {
+		return
+	}
+	d := doneFile{size: f.id.size, modified: f.id.modified, seen: f.seen, hasOffset: f.inStore || f.emitted.records > 0}
+	if !f.listTime.IsZero() {
+		d.listTime = f.listTime.UnixNano()
+	}
+	t.unlink(f)
+	t.done[f.id.path] = d
 }
 
 // drop forgets a file, and its stored offset, if it may have one, once
 // Poll returns.
 func (t *sourceTask) drop(f *fileState) {
-	delete(t.files, f.id.key())
+	t.unlink(f)
+	delete(t.observed, f.id.path)
+	if f.inStore || f.emitted.records > 0 {
+		t.forget = append(t.forget, f.id.partition())
+	}
+}
+
+// unlink removes f from the files the task knows.
+func (t *sourceTask) unlink(f *fileState) {
+	delete(t.files, f.id)
 	fs := t.byPath[f.id.path]
 	for i, g := range fs {
 		if g == f {
@@ -226,9 +275,9 @@ func (t *sourceTask) drop(f *fileState) {
 	} else {
 		t.byPath[f.id.path] = fs
 	}
-	delete(t.observed, f.id.path)
-	if f.inStore || f.emitted.records > 0 {
-		t.forget = append(t.forget, f.part)
+	if len(t.files) == 0 {
+		// A map keeps the room of its most entries: let it go.
+		t.files, t.byPath = map[fileID]*fileState{}, map[string][]*fileState{}
 	}
 }
 
@@ -249,8 +298,8 @@ type flight struct {
 // track notes that records of f are on their way.
 func (t *sourceTask) track(f *fileState) {
 	t.mu.Lock()
-	if t.inFlight[f.id.key()] == nil {
-		t.inFlight[f.id.key()] = &flight{f: f, committed: f.stored.records}
+	if t.inFlight[f.id] == nil {
+		t.inFlight[f.id] = &flight{f: f, committed: f.stored.records}
 	}
 	t.mu.Unlock()
 }
@@ -269,7 +318,7 @@ func (t *sourceTask) Commit(_ context.Context, offsets []connect.SourceOffset) e
 		if !ok {
 			continue
 		}
-		fl := t.inFlight[id.key()]
+		fl := t.inFlight[id]
 		if fl == nil {
 			continue
 		}
@@ -337,7 +386,7 @@ func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 			return nil, nil
 		}
 		wait := time.Until(deadline)
-		if err == nil {
+		if err == nil && t.mayList() {
 			wait = min(wait, time.Until(t.nextList))
 		}
 		if !t.sleep(ctx, wait) {
@@ -347,9 +396,22 @@ func (t *sourceTask) Poll(ctx context.Context) ([]*connect.Record, error) {
 	return out, nil
 }
 
-// nothingToDo reports whether there is nothing to do until the next listing.
+// nothingToDo reports whether there is nothing to do until the next
+// listing, or until a commit lets the task list again.
 func (t *sourceTask) nothingToDo() bool {
-	return t.cur == nil && len(t.queue) == 0 && len(t.cleanups) == 0 && !t.commitsArrived() && time.Now().Before(t.nextList)
+	return t.cur == nil && len(t.queue) == 0 && len(t.cleanups) == 0 && !t.commitsArrived() &&
+		(time.Now().Before(t.nextList) || !t.mayList())
+}
+
+// mayList reports whether the task may list for more files: not while
+// input.max.candidates files it read wait for their commit or cleanup.
+// This bounds the files the task holds to twice input.max.candidates
+// (those and one listing's), however slowly commits or cleanups follow.
+func (t *sourceTask) mayList() bool {
+	t.mu.Lock()
+	n := len(t.inFlight)
+	t.mu.Unlock()
+	return n+len(t.cleanups) < t.cfg.maxCandidates
 }
 
 func (t *sourceTask) commitsArrived() bool {
@@ -394,13 +456,13 @@ func (t *sourceTask) step(ctx context.Context, room int, filling bool) ([]*conne
 	}
 	if len(t.queue) > 0 {
 		f := t.queue[0]
-		t.queue = t.queue[1:]
+		t.queue = popFront(t.queue)
 		return nil, t.openFile(ctx, f)
 	}
 	if filling {
 		return nil, nil
 	}
-	if !time.Now().Before(t.nextList) {
+	if !time.Now().Before(t.nextList) && t.mayList() {
 		return nil, t.listRound(ctx)
 	}
 	if time.Since(t.lastUse) >= t.cfg.keepalive {
@@ -422,6 +484,9 @@ func (t *sourceTask) takeCommitted() {
 			done = append(done, fl.f)
 		}
 	}
+	if len(done) > 0 && len(t.inFlight) == 0 {
+		t.inFlight = map[fileID]*flight{} // let the room of a full map go
+	}
 	t.mu.Unlock()
 	for _, f := range done {
 		t.toCleanup(f)
@@ -432,9 +497,9 @@ func (t *sourceTask) takeCommitted() {
 // committed, or sends it to cleanup when none awaits a commit.
 func (t *sourceTask) await(f *fileState) {
 	t.mu.Lock()
-	fl := t.inFlight[f.id.key()]
+	fl := t.inFlight[f.id]
 	if fl == nil || fl.committed >= f.emitted.records {
-		delete(t.inFlight, f.id.key())
+		delete(t.inFlight, f.id)
 		t.mu.Unlock()
 		t.toCleanup(f)
 		return
@@ -451,7 +516,7 @@ func (t *sourceTask) toCleanup(f *fileState) {
 	case f.failed != "" && t.cfg.errorPath == "":
 		f.stage = stageFailed
 	case f.failed == "" && t.cfg.cleanup == CleanupNone:
-		f.stage = stageDone
+		t.finish(f)
 	default:
 		f.stage = stageCleanup
 		t.cleanups = append(t.cleanups, f)
@@ -482,7 +547,7 @@ func (t *sourceTask) cleanup(ctx context.Context) error {
 		if err != nil && !isFileError(err) {
 			return err // the connection's: try again once reconnected
 		}
-		t.cleanups = t.cleanups[1:]
+		t.cleanups = popFront(t.cleanups)
 		if err != nil {
 			f.cleanupFails++
 			wait := min(time.Second<<min(f.cleanupFails-1, 10), maxCleanupWait)
@@ -656,4 +721,14 @@ func (t *sourceTask) fail(f *fileState, err error) {
 	t.log.Error("ftp: file failed; "+where, "file", f.id.path, "records", f.emitted.records, "error", err)
 	t.prog.fileFailed(f.id.path, err)
 	t.await(f)
+}
+
+// popFront drops the first file of q. Its slot is cleared, as the array
+// behind q, reused by later appends, would keep the file otherwise.
+func popFront(q []*fileState) []*fileState {
+	q[0] = nil
+	if len(q) == 1 {
+		return nil
+	}
+	return q[1:]
 }
