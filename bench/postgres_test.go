@@ -300,7 +300,7 @@ func BenchmarkPostgresSnapshot(b *testing.B) {
 
 		env.startWith(b, "s3", "s3", "s3_slot", "no_data", map[string]string{"signal.data.collection": "public.debezium_signal",
 			"incremental.snapshot.chunk.size": "10240", "table.include.list": `public\.items,public\.debezium_signal`})
-		waitActive(b, pg, "s3_slot")
+		pg.WaitStreaming(b, "bench", "s3_slot")
 		start = time.Now()
 		pg.Exec("bench", `INSERT INTO debezium_signal VALUES ('b', 'execute-snapshot', '{"data-collections": ["public.items"]}')`)
 		env.waitCount(b, "s3.public.items", rows)
@@ -316,24 +316,4 @@ func BenchmarkPostgresSnapshot(b *testing.B) {
 	b.ReportMetric(incr/snap1, "incremental-ratio")
 	b.Logf("postgres-cdc snapshot: %.0f rows/s (2 threads %.0f) / COPY %.0f = %.3f (%.3f); incremental %.0f rows/s / initial = %.3f",
 		snap1, snap2, copyRate, snap1/copyRate, snap2/copyRate, incr, incr/snap1)
-}
-
-// waitActive waits until slot is in use.
-func waitActive(b *testing.B, pg *pgtest.Server, slot string) {
-	deadline := time.Now().Add(time.Minute)
-	for {
-		c, err := pgx.Connect(context.Background(), pg.DSN("bench"))
-		if err == nil {
-			var n int
-			c.QueryRow(context.Background(), "SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = $1", slot).Scan(&n)
-			c.Close(context.Background())
-			if n == 1 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("slot %s not active within a minute", slot)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
