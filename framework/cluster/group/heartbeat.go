@@ -25,7 +25,7 @@ type beats struct {
 type beatEvents struct {
 	rejoin  bool  // REBALANCE_IN_PROGRESS or ILLEGAL_GENERATION
 	unknown bool  // UNKNOWN_MEMBER_ID: rejoin under a new member id
-	lost    bool  // no answer for lostAfter
+	lost    bool  // out of the group by Member.lost
 	fatal   error // the group refuses the member
 }
 
@@ -97,19 +97,19 @@ func (m *Member) heartbeat(ctx context.Context, b *beats, generation int32, memb
 		}
 		if err != nil {
 			m.log.Debug("group: heartbeat failed", "error", err)
-			if m.lostDue() {
+			if m.lost(ctx) {
 				b.record(func(e *beatEvents) { e.lost = true })
 				return
 			}
 			continue
 		}
-		if err := m.classify("Heartbeat", resp.ErrorCode, sent); err != nil {
+		if err := m.classify("Heartbeat", resp.ErrorCode, time.Now()); err != nil {
 			var re *retryError
 			if !errors.As(err, &re) {
 				b.record(func(e *beatEvents) { e.fatal = err })
 				return
 			}
-			if m.lostDue() {
+			if m.lost(ctx) {
 				b.record(func(e *beatEvents) { e.lost = true })
 				return
 			}

@@ -71,7 +71,7 @@ func (m *Member) rebalance(ctx context.Context) (*round, error) {
 		if !errors.As(err, &re) {
 			return nil, err
 		}
-		if re.noContact && m.lostDue() {
+		if re.noContact && m.lost(ctx) {
 			m.revokeAll(ctx)
 		}
 		if !re.wait {
@@ -111,12 +111,11 @@ func (m *Member) probe(ctx context.Context, cancel context.CancelFunc) func() {
 			}
 			req := kmsg.NewPtrDescribeGroupsRequest()
 			req.Groups = []string{m.cfg.GroupID}
-			sent := time.Now()
 			rctx, c := context.WithTimeout(pctx, max(m.cfg.HeartbeatInterval, time.Until(m.lostDeadline())))
 			resp, err := req.RequestWith(rctx, m.cfg.Client)
 			c()
 			if err == nil && len(resp.Groups) == 1 && resp.Groups[0].ErrorCode == 0 {
-				m.contact(sent)
+				m.contact(time.Now())
 			}
 		}
 	}()
@@ -277,15 +276,42 @@ func (m *Member) revokeAll(ctx context.Context) {
 }
 
 // lostAfter is how long without an answer from the coordinator the member
-// takes itself to be out of the group.
-func (m *Member) lostAfter() time.Duration {
-	return max(m.cfg.SessionTimeout-m.cfg.HeartbeatInterval, m.cfg.HeartbeatInterval)
+// suspects it is out of the group: the session timeout, after which the
+// coordinator drops a member it has not heard from.
+func (m *Member) lostAfter() time.Duration { return m.cfg.SessionTimeout }
+
+// lost reports whether the member must take itself for out of the group:
+// the coordinator has not answered it for a session timeout, and does not
+// answer a look at the group within a heartbeat interval either. This is
+// Kafka's rule (a session that timed out marks the coordinator unknown, and
+// a worker revokes its assignment only when the coordinator cannot be found
+// again within a heartbeat interval): a coordinator that is slow under load
+// but alive costs no revocation, which would restart every task at once and
+// load it further, while one that is gone, or does not serve the group,
+// still stops the work. Whether the member is still in the group, the next
+// heartbeat's answer says.
+func (m *Member) lost(ctx context.Context) bool {
+	if !m.lostDue() {
+		return false
+	}
+	req := kmsg.NewPtrDescribeGroupsRequest()
+	req.Groups = []string{m.cfg.GroupID}
+	rctx, cancel := context.WithTimeout(ctx, m.cfg.HeartbeatInterval)
+	defer cancel()
+	resp, err := req.RequestWith(rctx, m.cfg.Client)
+	if err != nil || len(resp.Groups) != 1 || resp.Groups[0].ErrorCode != 0 {
+		return true
+	}
+	m.log.Info("group: no heartbeat answered for a session timeout, but the coordinator answers; keeping the work", "session_timeout", m.cfg.SessionTimeout)
+	m.contact(time.Now())
+	return false
 }
 
-// contact records that the coordinator answered a request; at is when the
-// request was sent (heartbeats) or answered (JoinGroup, SyncGroup, which
-// the coordinator may hold for a whole rebalance while the member's session
-// stays alive).
+// contact records that the coordinator answered a request, at the time of
+// the answer, as Kafka's clients count a session from the last heartbeat
+// answer: a coordinator that works through a backlog handles a request just
+// before it answers it, so the time it was sent would count every queued
+// moment against the member.
 func (m *Member) contact(at time.Time) {
 	m.mu.Lock()
 	if at.After(m.lastContact) {

@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -243,6 +245,9 @@ func (e *env) start(name string) *testMember {
 	cfg.Client = cl
 	cfg.GroupID = e.group
 	cfg.URL = "http://" + name + ":8083"
+	if os.Getenv("GROUP_TEST_LOG") != "" {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("member", name)
+	}
 	m := NewMember(cfg, h)
 	ctx, cancel := context.WithCancel(context.Background())
 	tm := &testMember{name: name, m: m, h: h, client: cl, cancel: cancel, done: make(chan error, 1)}
@@ -855,7 +860,8 @@ func TestMemberUnknownMemberKeepsWork(t *testing.T) {
 }
 
 // The broker goes away: the member stops all its work once it has heard
-// nothing for the session timeout less a heartbeat; when a broker is back
+// nothing for the session timeout and the coordinator does not answer a
+// heartbeat interval later either; when a broker is back
 // on the same address, the group forms again by itself.
 func TestMemberLosesCoordinator(t *testing.T) {
 	t.Parallel()
@@ -889,6 +895,55 @@ func TestMemberLosesCoordinator(t *testing.T) {
 	}
 	t.Cleanup(c.Close)
 	e.waitSettled()
+}
+
+// The coordinator answers one member's heartbeats late, each after two
+// thirds of the session timeout, for several sessions: slow under load but
+// alive. No heartbeat is answered within the session timeout of the time it
+// was sent, yet the member keeps its work, as Kafka's workers do: the
+// session counts from the last answer, and the assignment is given up only
+// when the coordinator cannot be reached at all. Revoking everything on a slow
+// answer would restart every task at once, load the broker further, and
+// feed a rebalance storm.
+func TestMemberSlowCoordinatorKeepsWork(t *testing.T) {
+	t.Parallel()
+	e := newFakeEnv(t, time.Minute, map[string]int{"a": 4})
+	e.start("w1")
+	e.start("w2")
+	e.waitSettled()
+	before := e.snapshot()
+	// The slow one is a follower: were the coordinator to drop it after
+	// all, its rejoin keeps its work (TestMemberUnknownMemberKeepsWork),
+	// so only a revocation of its own making shows.
+	w1, w2 := e.leader(), e.follower()
+	slowID := lastOf(w2.h).MemberID
+	delay := e.cfg.SessionTimeout * 2 / 3
+
+	var slow atomic.Bool
+	slow.Store(true)
+	var delayed atomic.Int32
+	e.cluster.ControlKey(kmsg.Heartbeat.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		e.cluster.KeepControl()
+		if slow.Load() && req.(*kmsg.HeartbeatRequest).MemberID == slowID {
+			delayed.Add(1)
+			e.cluster.SleepControl(func() { time.Sleep(delay) })
+		}
+		return nil, nil, false
+	})
+	time.Sleep(6 * e.cfg.SessionTimeout)
+	slow.Store(false)
+	if delayed.Load() < 4 {
+		t.Fatalf("only %d heartbeats were delayed", delayed.Load())
+	}
+	e.waitSettled()
+	for _, tm := range []*testMember{w1, w2} {
+		if !tm.h.revoked().empty() {
+			t.Errorf("%s: revoked %v", tm.name, tm.h.revoked().work())
+		}
+		if d := cmpSets(tm.h.runs(), before[tm.name]); d != "" {
+			t.Errorf("%s: %s", tm.name, d)
+		}
+	}
 }
 
 // The coordinator stops answering while a member that runs work waits in
