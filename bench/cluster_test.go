@@ -54,6 +54,7 @@ type benchCluster struct {
 	b         testing.TB
 	bin       string
 	bootstrap string
+	broker    *proctest.Proc
 	props     string
 	workers   map[string]*proctest.Proc // by worker id
 	clients   map[string]*api.Client
@@ -62,7 +63,7 @@ type benchCluster struct {
 func newBenchCluster(b testing.TB, session time.Duration) *benchCluster {
 	bin := proctest.Binary(b)
 	broker := proctest.Start(b, "broker", []string{"Kafka bootstrap"}, bin, "broker", "--port", strconv.Itoa(proctest.FreePort(b)), "--data-dir", b.TempDir())
-	c := &benchCluster{b: b, bin: bin, bootstrap: broker.Ready["Kafka bootstrap"], workers: map[string]*proctest.Proc{}, clients: map[string]*api.Client{}}
+	c := &benchCluster{b: b, bin: bin, bootstrap: broker.Ready["Kafka bootstrap"], broker: broker, workers: map[string]*proctest.Proc{}, clients: map[string]*api.Client{}}
 	c.props = strings.Join([]string{
 		"bootstrap.servers=" + c.bootstrap,
 		"group.id=bench", "config.storage.topic=cfg", "offset.storage.topic=off", "status.storage.topic=st",
@@ -89,8 +90,21 @@ func (c *benchCluster) addWorker() (string, *api.Client) {
 	return id, cl
 }
 
+// close kills the workers and then the broker, so that a benchmark's next
+// cluster does not share the machine with this one.
+func (c *benchCluster) close() {
+	for _, p := range c.workers {
+		p.Kill()
+	}
+	c.broker.Kill()
+}
+
 func (c *benchCluster) wait(what string, cond func() bool) {
-	deadline := time.Now().Add(90 * time.Second)
+	c.waitUpTo(90*time.Second, what, cond)
+}
+
+func (c *benchCluster) waitUpTo(d time.Duration, what string, cond func() bool) {
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			c.b.Fatalf("timed out waiting for %s", what)
