@@ -166,8 +166,17 @@ func TestExactlyOnceZombieIsFenced(t *testing.T) {
 	b.start()
 	t.Cleanup(func() { b.h.Close() })
 	b.put("c1", cfg())
-	st := a.waitTaskState("c1", 0, herder.Failed, "fenced out")
-	if !strings.Contains(st.Trace, "a newer instance of the task took over") {
+	st := a.waitTaskState("c1", 0, herder.Failed, "")
+	switch {
+	case strings.Contains(st.Trace, "fenced out") && strings.Contains(st.Trace, "a newer instance of the task took over"):
+	case strings.Contains(st.Trace, "commit transaction") && strings.Contains(st.Trace, "INVALID_TXN_STATE"):
+		// kfake, not Kafka: it bumps the producer epoch once when the
+		// new instance initialises over the open transaction (a broker
+		// bumps it twice), so a zombie's EndTxn that arrives just then
+		// looks to it like a retry of that abort (KIP-890) and is
+		// refused as a commit after an abort, not as fenced. Either way
+		// the zombie commits nothing more, which the count below checks.
+	default:
 		t.Fatalf("the zombie's trace does not say why: %s", st.Trace)
 	}
 	fenced := len(a.committedValues("t1"))
@@ -175,8 +184,22 @@ func TestExactlyOnceZombieIsFenced(t *testing.T) {
 		n := len(a.committedValues("t1"))
 		return n > fenced+1000, fmt.Sprint(n)
 	})
+	// Pausing commits the open transaction and produces nothing more. A
+	// read while the task still produced could see one partition's part
+	// of a transaction before another's: the commit markers land partition
+	// by partition, and read_committed reads each partition only up to its
+	// own last stable offset.
+	if err := b.h.SetTargetState(context.Background(), "c1", herder.TargetPaused); err != nil {
+		t.Fatal(err)
+	}
+	b.waitTaskState("c1", 0, herder.Paused, "")
+	var vals []string
+	waitFor(t, "every partition's commit marker", func() (bool, string) {
+		vals = a.committedValues("t1")
+		n := len(vals)
+		return n == len(a.committedValues("t1")), fmt.Sprint(n)
+	})
 	// What is committed is records 0..n-1, each once.
-	vals := a.committedValues("t1")
 	checkExactlyOnce(t, vals, wantValues(1, len(vals)))
 }
 
