@@ -69,6 +69,7 @@ type Log struct {
 	consumer *kgo.Client
 	adm      *kadm.Client
 
+	ctx       context.Context // ends when the log is closed
 	cancel    context.CancelFunc
 	done      chan struct{} // closed when the reader goroutine has returned
 	closeOnce sync.Once
@@ -77,6 +78,10 @@ type Log struct {
 	next     []int64       // per partition: the offset after the last record handed to apply
 	progress chan struct{} // closed and replaced whenever next moves
 	fetchErr error         // the reader's last fetch error since it last made progress
+
+	endsMu      sync.Mutex
+	endsNext    *endsLookup // the lookup callers wait for that has not started yet
+	endsRunning bool        // a goroutine runs lookups (runEnds)
 
 	readCommitted bool
 	baseOpts      []kgo.Opt
@@ -161,7 +166,7 @@ func Open(ctx context.Context, o Options, apply func(*kgo.Record)) (*Log, error)
 	}
 	l.next = make([]int64, l.nparts)
 	rctx, cancel := context.WithCancel(context.Background())
-	l.cancel = cancel
+	l.ctx, l.cancel = rctx, cancel
 	go l.read(rctx)
 	if err := l.ReadToEnd(ctx); err != nil {
 		l.Close()

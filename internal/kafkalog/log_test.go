@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,6 +166,89 @@ func TestReadToEnd(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestReadToEndSharesLookups: ReadToEnd calls that come while a look at
+// the end offsets is under way share the next one, as Kafka Connect's
+// KafkaBasedLog serves its pending readToEnd calls (a thousand tasks
+// starting on a worker load their offsets with a few requests); and each
+// still sees every record written before it was called.
+func TestReadToEndSharesLookups(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	rec := newRecorder()
+	l := open(t, c.ListenAddrs(), Options{Topic: "t", Partitions: 1}, rec.apply)
+	ctx := ctxT(t)
+
+	// The broker holds the first ListOffsets request until release and
+	// counts them all.
+	var mu sync.Mutex
+	requests := 0
+	release := make(chan struct{})
+	c.ControlKey(int16(kmsg.ListOffsets), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		mu.Lock()
+		requests++
+		first := requests == 1
+		mu.Unlock()
+		if first {
+			c.SleepControl(func() { <-release })
+		}
+		return nil, nil, false
+	})
+	held := make(chan error, 1)
+	go func() { held <- l.ReadToEnd(ctx) }()
+	for {
+		mu.Lock()
+		n := requests
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+
+	// Written after the held look started (by another client: the log's
+	// own shares its connection with the held request), so the callers
+	// below must see it.
+	w, err := kgo.NewClient(clientOpts(c.ListenAddrs())...)
+	must(t, err)
+	defer w.Close()
+	must(t, w.ProduceSync(ctx, &kgo.Record{Topic: "t", Key: []byte("x"), Value: []byte("written")}).FirstErr())
+	const callers = 200
+	var started, done sync.WaitGroup
+	errs := make(chan error, callers)
+	for range callers {
+		started.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			started.Done()
+			if err := l.ReadToEnd(ctx); err != nil {
+				errs <- err
+				return
+			}
+			if st, _ := rec.snapshot(); st["x"] != "written" {
+				errs <- fmt.Errorf("ReadToEnd returned before the record written ahead of the call was applied: %v", st)
+			}
+		}()
+	}
+	started.Wait()
+	close(release)
+	must(t, <-held)
+	done.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// One look is a ListOffsets for the log starts and one for the ends.
+	// Alone, each of the 201 calls would have sent two.
+	mu.Lock()
+	defer mu.Unlock()
+	if requests > 8 {
+		t.Fatalf("%d ListOffsets requests for %d concurrent ReadToEnd calls; want them to share a few looks", requests, callers+1)
+	}
+	t.Logf("%d ListOffsets requests for %d ReadToEnd calls", requests, callers+1)
 }
 
 // TestSendPartitionsByMurmur2: a keyed record lands where Kafka's own

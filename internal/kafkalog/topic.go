@@ -120,7 +120,7 @@ func (l *Log) partitionCount(ctx context.Context) (int32, error) {
 // pass (a broker restarting, a leader moving) are retried until ctx ends.
 func (l *Log) endOffsets(ctx context.Context) (map[int32]int64, error) {
 	for try := 0; ; try++ {
-		want, err := l.listEnds(ctx)
+		want, err := l.sharedEnds(ctx)
 		if err == nil {
 			return want, nil
 		}
@@ -130,6 +130,68 @@ func (l *Log) endOffsets(ctx context.Context) (map[int32]int64, error) {
 		if werr := pause(ctx, try); werr != nil {
 			return nil, fmt.Errorf("kafkalog: list the end offsets of %s: %w (last attempt: %w)", l.topic, werr, err)
 		}
+	}
+}
+
+// endsLookup is one look at the end offsets, shared by every ReadToEnd
+// that asked for one before it started.
+type endsLookup struct {
+	done chan struct{}
+	want map[int32]int64 // read only once done
+	err  error
+}
+
+// endsAttemptTimeout bounds one shared look; a caller whose context allows
+// more tries again.
+const endsAttemptTimeout = 30 * time.Second
+
+// sharedEnds returns the end offsets from a look that started after the
+// call, shared with every other caller waiting for one: as Kafka
+// Connect's KafkaBasedLog serves all pending readToEnd calls with one
+// endOffsets request. A thousand tasks starting at once ask for their
+// offsets with a few requests, not two thousand. One look runs at a time;
+// callers that come while it runs wait for the next, which starts when it
+// ends.
+func (l *Log) sharedEnds(ctx context.Context) (map[int32]int64, error) {
+	l.endsMu.Lock()
+	a := l.endsNext
+	if a == nil {
+		a = &endsLookup{done: make(chan struct{})}
+		l.endsNext = a
+		if !l.endsRunning {
+			l.endsRunning = true
+			go l.runEnds()
+		}
+	}
+	l.endsMu.Unlock()
+	select {
+	case <-a.done:
+		return a.want, a.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// runEnds runs the pending looks one after another until none is left.
+func (l *Log) runEnds() {
+	for {
+		l.endsMu.Lock()
+		a := l.endsNext
+		l.endsNext = nil
+		if a == nil {
+			l.endsRunning = false
+			l.endsMu.Unlock()
+			return
+		}
+		l.endsMu.Unlock()
+		ctx, cancel := context.WithTimeout(l.ctx, endsAttemptTimeout)
+		a.want, a.err = l.listEnds(ctx)
+		if a.err != nil && ctx.Err() != nil && l.ctx.Err() == nil {
+			// Retriable for the callers: not their deadline.
+			a.err = fmt.Errorf("the brokers did not answer within %v: %w", endsAttemptTimeout, kerr.RequestTimedOut)
+		}
+		cancel()
+		close(a.done)
 	}
 }
 
