@@ -41,12 +41,20 @@ import (
 // It also reports the peak resident memory (VmHWM) of the task's process,
 // and s3-sink's records/s ÷ the file sink's on the same records with
 // ByteArrayConverter (vs-file-sink): the worker's sink path alone, which
-// bounds every sink.
+// bounds every sink. And the CPU time per record (µs, user and system) of
+// each process while it ran: the task's plugin process (task-cpu), the
+// worker (worker-cpu), the broker and versitygw together (servers-cpu),
+// and their sum (sink-cpu); the upload manager's (this process and
+// versitygw while it uploads, uploader-cpu) for the same bytes; the file
+// sink's processes (worker, its task, broker: file-cpu). On a machine
+// shared with other work the rates swing with the load, the CPU per record
+// much less; 2 cores ÷ sink-cpu bounds the pace the sink can reach.
 func BenchmarkS3Sink(b *testing.B) {
 	const records, parts, concurrency = 400_000, 4, 4
 	for _, format := range []string{"json", "parquet", "bytearray"} {
 		b.Run(format, func(b *testing.B) {
 			var ratio, sinkMBs, peerMBs, peak, recsPerSec, fileRecs float64
+			var taskCPU, workerCPU, serversCPU, peerCPU, fileCPU time.Duration
 			for i := 0; i < b.N; i++ {
 				env := newS3Env(b)
 				topic := "bench-" + format
@@ -67,6 +75,7 @@ func BenchmarkS3Sink(b *testing.B) {
 					cfg["format.class"] = "io.confluent.connect.s3.format.bytearray.ByteArrayFormat"
 					cfg["value.converter"] = "org.apache.kafka.connect.converters.ByteArrayConverter"
 				}
+				w0, s0 := procCPU(env.worker.Pid()), env.serversCPU()
 				start := time.Now()
 				if _, err := env.rest.CreateConnector(context.Background(), "s3", cfg); err != nil {
 					b.Fatal(err)
@@ -77,23 +86,32 @@ func BenchmarkS3Sink(b *testing.B) {
 				if pid == 0 {
 					b.Fatal("no plugin process for the task")
 				}
+				// The plugin process started with the connector: all its
+				// CPU is the run's.
+				taskCPU, workerCPU, serversCPU = procCPU(pid), procCPU(env.worker.Pid())-w0, env.serversCPU()-s0
 				peak = proctest.PeakMiB(b, pid)
 				objs := env.read(b, "sink")
 				var size int64
 				for _, o := range objs {
 					size += int64(len(o.body))
 				}
+				self0, _ := cpuTimes()
+				g0 := procCPU(env.gw.Pid())
 				peerElapsed := env.uploadAll(b, "peer", objs, concurrency)
+				self1, _ := cpuTimes()
+				peerCPU = self1 - self0 + procCPU(env.gw.Pid()) - g0
 				// The worker's sink path alone: the file sink writing the
 				// same records' bytes to a local file.
 				fileCfg := map[string]string{"connector.class": "FileStreamSink", "topics": topic, "file": filepath.Join(b.TempDir(), "out.txt"),
 					"value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter", "key.converter": "org.apache.kafka.connect.storage.StringConverter"}
+				w0, b0 := procCPU(env.worker.Pid()), procCPU(env.brokerPid)
 				fstart := time.Now()
 				if _, err := env.rest.CreateConnector(context.Background(), "file", fileCfg); err != nil {
 					b.Fatal(err)
 				}
 				env.waitCommitted(b, "file", topic, records)
 				fileRecs = records / time.Since(fstart).Seconds()
+				fileCPU = procCPU(env.worker.Pid()) - w0 + procCPU(env.brokerPid) - b0 + procCPU(proctest.TaskPlugin(env.worker.Pid(), "file", 0))
 				sinkMBs = float64(size) / 1e6 / elapsed.Seconds()
 				peerMBs = float64(size) / 1e6 / peerElapsed.Seconds()
 				ratio = sinkMBs / peerMBs
@@ -106,20 +124,33 @@ func BenchmarkS3Sink(b *testing.B) {
 			b.ReportMetric(recsPerSec, "records/s")
 			b.ReportMetric(peak, "task-peak-MiB")
 			b.ReportMetric(recsPerSec/fileRecs, "vs-file-sink")
+			perRec := func(d time.Duration) float64 { return float64(d.Microseconds()) / records }
+			b.ReportMetric(perRec(taskCPU), "task-cpu-us/rec")
+			b.ReportMetric(perRec(workerCPU), "worker-cpu-us/rec")
+			b.ReportMetric(perRec(serversCPU), "servers-cpu-us/rec")
+			b.ReportMetric(perRec(taskCPU+workerCPU+serversCPU), "sink-cpu-us/rec")
+			b.ReportMetric(perRec(peerCPU), "uploader-cpu-us/rec")
+			b.ReportMetric(perRec(fileCPU), "file-cpu-us/rec")
 			b.Logf("%s: s3-sink %.1f MB/s (%.0f records/s) ÷ upload manager %.1f MB/s = %.2f (goal ≥ 0.8 for JSON); task peak RSS %.1f MiB; "+
 				"÷ the file sink's %.0f records/s (the worker's sink path alone) = %.2f",
 				format, sinkMBs, recsPerSec, peerMBs, ratio, peak, fileRecs, recsPerSec/fileRecs)
+			b.Logf("%s: CPU per record (last run): task %v, worker %v, broker and versitygw %v; upload manager %v; file sink %v",
+				format, taskCPU/records, workerCPU/records, serversCPU/records, peerCPU/records, fileCPU/records)
 		})
 	}
 }
 
 type s3Env struct {
-	gw     *testserver.VersityGW
-	client *s3.Client
-	broker string
-	worker *proctest.Proc
-	rest   *api.Client
+	gw        *testserver.VersityGW
+	client    *s3.Client
+	broker    string
+	brokerPid int
+	worker    *proctest.Proc
+	rest      *api.Client
 }
+
+// serversCPU is the CPU the broker and versitygw used so far.
+func (e *s3Env) serversCPU() time.Duration { return procCPU(e.brokerPid) + procCPU(e.gw.Pid()) }
 
 func newS3Env(b *testing.B) *s3Env {
 	b.Helper()
@@ -127,7 +158,7 @@ func newS3Env(b *testing.B) *s3Env {
 	gw.CreateBucket(b, "sink")
 	gw.CreateBucket(b, "peer")
 	sa := startStandalone(b, 100)
-	return &s3Env{gw: gw, client: gw.Client(), broker: sa.broker, worker: sa.worker, rest: sa.rest}
+	return &s3Env{gw: gw, client: gw.Client(), broker: sa.broker, brokerPid: sa.brokerP.Pid(), worker: sa.worker, rest: sa.rest}
 }
 
 func (e *s3Env) close() {

@@ -44,6 +44,10 @@ func builtins() map[string]plugin.Plugin {
 			Name: "s3-sink", Version: s3sink.Version,
 			Aliases: []string{s3sink.ConfluentClass},
 			NewSink: s3sink.NewSink,
+			// A task encodes records on its put goroutine while its
+			// uploads (s3.upload.concurrency) sign and send the closed
+			// files, and the data channel's reader takes the next batch.
+			Procs: 2,
 		},
 		"file-sink": {
 			Name: "file-sink", Version: file.Version,

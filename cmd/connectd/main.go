@@ -22,8 +22,15 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/connectd/connectd/framework/plugin"
 	"github.com/connectd/connectd/framework/runtime"
 )
+
+// cpuProfileEnv, set to a path prefix, makes a worker, broker or other
+// connectd process write a CPU profile of its life to
+// <prefix>.<pid>.pprof when it ends (for `go tool pprof`); plugin
+// processes have their own variable, plugin.CPUProfileEnv.
+const cpuProfileEnv = "CONNECTD_CPUPROFILE"
 
 func main() {
 	os.Exit(run(os.Args[1:]))
@@ -52,6 +59,9 @@ func run(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if args[0] != "plugin" { // a plugin process profiles with plugin.CPUProfileEnv
+		defer plugin.StartCPUProfile(cpuProfileEnv)()
+	}
 	var err error
 	switch args[0] {
 	case "dev":

@@ -199,14 +199,22 @@ type jsonEncoder struct {
 
 func (e *jsonEncoder) write(r *connect.Record) error {
 	s, val := e.v.of(r, e.v == viewHeaders)
-	b, err := e.conv.FromConnect(r.Topic, s, val)
+	var err error
+	if a, ok := e.conv.(converters.Appender); ok {
+		// Straight into the line buffer: no copy of each record's JSON.
+		e.line, err = a.AppendFromConnect(e.line[:0], r.Topic, s, val)
+	} else {
+		var b []byte
+		b, err = e.conv.FromConnect(r.Topic, s, val)
+		e.line = append(e.line[:0], b...)
+	}
 	if err != nil {
 		return err
 	}
-	if b == nil {
-		b = []byte("null")
+	if len(e.line) == 0 { // a tombstone
+		e.line = append(e.line, "null"...)
 	}
-	e.line = append(append(e.line[:0], b...), '\n')
+	e.line = append(e.line, '\n')
 	_, err = e.out.Write(e.line)
 	return err
 }

@@ -27,6 +27,18 @@ type Converter interface {
 	ToConnect(topic string, data []byte) (*connect.Schema, any, error)
 }
 
+// Appender is a Converter that can also serialise into the caller's
+// buffer: a caller that writes the bytes out and reuses its buffer (an
+// object-store sink writing record after record) saves FromConnect's
+// allocation and copy per record. The JSON converter is one.
+type Appender interface {
+	// AppendFromConnect appends to dst what FromConnect returns for the
+	// same arguments and returns the extended buffer; a tombstone (a nil
+	// result of FromConnect) appends nothing. On an error it returns dst
+	// as it was. It may run concurrently as FromConnect may.
+	AppendFromConnect(dst []byte, topic string, schema *connect.Schema, value any) ([]byte, error)
+}
+
 // HeaderConverter turns one header value into bytes and back. Its contract
 // is Converter's: Configure once, then any number of concurrent calls.
 type HeaderConverter interface {

@@ -118,22 +118,49 @@ func (c *jsonConverter) FromConnect(topic string, schema *connect.Schema, value 
 	}
 	e := getEncoder(c)
 	defer putEncoder(e)
-	if c.schemasEnabled {
-		prefix, err := c.envelopePrefix(schema)
-		if err != nil {
-			return nil, fmt.Errorf("json converter: %w", err)
-		}
-		e.buf = append(e.buf, prefix...)
-	}
-	if err := e.value(schema, value); err != nil {
-		return nil, fmt.Errorf("json converter: %w", err)
-	}
-	if c.schemasEnabled {
-		e.buf = append(e.buf, '}')
+	if err := c.encode(e, schema, value); err != nil {
+		return nil, err
 	}
 	out := make([]byte, len(e.buf))
 	copy(out, e.buf)
 	return out, nil
+}
+
+// AppendFromConnect appends what FromConnect returns to dst, without
+// FromConnect's copy; a tombstone appends nothing.
+func (c *jsonConverter) AppendFromConnect(dst []byte, topic string, schema *connect.Schema, value any) ([]byte, error) {
+	if schema == nil && isNil(value) {
+		return dst, nil
+	}
+	e := getEncoder(c)
+	pooled := e.buf
+	e.buf = dst
+	err := c.encode(e, schema, value)
+	out := e.buf
+	e.buf = pooled
+	putEncoder(e)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+// encode appends value's JSON (in its envelope with schemas.enable) to e.buf.
+func (c *jsonConverter) encode(e *encoder, schema *connect.Schema, value any) error {
+	if c.schemasEnabled {
+		prefix, err := c.envelopePrefix(schema)
+		if err != nil {
+			return fmt.Errorf("json converter: %w", err)
+		}
+		e.buf = append(e.buf, prefix...)
+	}
+	if err := e.value(schema, value); err != nil {
+		return fmt.Errorf("json converter: %w", err)
+	}
+	if c.schemasEnabled {
+		e.buf = append(e.buf, '}')
+	}
+	return nil
 }
 
 // envelopePrefix returns `{"schema":<schema JSON>,"payload":`, cached. The

@@ -192,6 +192,14 @@ func TestJSONFromConnectGolden(t *testing.T) {
 			if !json.Valid(got) {
 				t.Errorf("FromConnect wrote invalid JSON: %s", got)
 			}
+			// AppendFromConnect writes the same after what dst holds.
+			appended, err := c.(Appender).AppendFromConnect([]byte("prefix"), "topic", tc.schema, tc.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff("prefix"+tc.want, string(appended)); diff != "" {
+				t.Errorf("AppendFromConnect (-want +got):\n%s", diff)
+			}
 		})
 	}
 }
@@ -203,6 +211,10 @@ func TestJSONFromConnectTombstone(t *testing.T) {
 		got, err := c.FromConnect("topic", nil, nil)
 		if err != nil || got != nil {
 			t.Errorf("schemas.enable=%s: FromConnect(nil, nil) = %q, %v; want nil, nil", enabled, got, err)
+		}
+		appended, err := c.(Appender).AppendFromConnect([]byte("x"), "topic", nil, nil)
+		if err != nil || string(appended) != "x" {
+			t.Errorf("schemas.enable=%s: AppendFromConnect(x, nil, nil) = %q, %v; want x, nil", enabled, appended, err)
 		}
 	}
 }
@@ -247,6 +259,11 @@ func TestJSONFromConnectErrors(t *testing.T) {
 			}
 			if !strings.HasPrefix(err.Error(), "json converter: ") {
 				t.Errorf("error %q does not name the converter", err)
+			}
+			dst := []byte("prefix")
+			appended, aerr := c.(Appender).AppendFromConnect(dst, "topic", tc.schema, tc.value)
+			if aerr == nil || aerr.Error() != err.Error() || string(appended) != "prefix" {
+				t.Errorf("AppendFromConnect = %q, %v; want %q, %v", appended, aerr, "prefix", err)
 			}
 		})
 	}

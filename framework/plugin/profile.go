@@ -15,19 +15,26 @@ const CPUProfileEnv = "CONNECTD_PLUGIN_CPUPROFILE"
 
 // startCPUProfile starts the profile CPUProfileEnv asks for and returns
 // what stops it.
-func startCPUProfile() (stop func()) {
-	prefix := os.Getenv(CPUProfileEnv)
+func startCPUProfile() (stop func()) { return StartCPUProfile(CPUProfileEnv) }
+
+// StartCPUProfile writes a CPU profile of the process to
+// <prefix>.<pid>.pprof, the prefix taken from the environment variable
+// env, until the function it returns is called; without the variable it
+// does nothing. The connectd command uses it for its own processes
+// (worker, broker) with CONNECTD_CPUPROFILE.
+func StartCPUProfile(env string) (stop func()) {
+	prefix := os.Getenv(env)
 	if prefix == "" {
 		return func() {}
 	}
 	path := fmt.Sprintf("%s.%d.pprof", prefix, os.Getpid())
 	f, err := os.Create(path)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "plugin: %s: %v; no CPU profile\n", CPUProfileEnv, err)
+		fmt.Fprintf(os.Stderr, "connectd: %s: %v; no CPU profile\n", env, err)
 		return func() {}
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
-		fmt.Fprintf(os.Stderr, "plugin: %s: %v; no CPU profile\n", CPUProfileEnv, err)
+		fmt.Fprintf(os.Stderr, "connectd: %s: %v; no CPU profile\n", env, err)
 		f.Close()
 		os.Remove(path)
 		return func() {}

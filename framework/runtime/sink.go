@@ -316,8 +316,12 @@ func (r *sinkRun) put(stop context.Context, recs []*kgo.Record) error {
 			sub[i], index[i] = batch[f.Index], f.Index
 		}
 	}
-	for _, kr := range recs {
-		r.consumed[connect.TopicPartition{Topic: kr.Topic, Partition: kr.Partition}] = kr.Offset + 1
+	// Records come grouped by partition, in offset order: the map is
+	// written once per partition's run, not for every record.
+	for i, kr := range recs {
+		if i+1 == len(recs) || recs[i+1].Partition != kr.Partition || recs[i+1].Topic != kr.Topic {
+			r.consumed[connect.TopicPartition{Topic: kr.Topic, Partition: kr.Partition}] = kr.Offset + 1
+		}
 	}
 	r.m.send.Add(float64(len(recs)))
 	return nil
