@@ -32,13 +32,18 @@ func BenchmarkClusterRebalance(b *testing.B) {
 		b.ReportMetric(large.leave.Seconds(), "leave-1000-s")
 		b.ReportMetric(large.join.Seconds()/small.join.Seconds(), "join-1000/join-10")
 		b.ReportMetric(large.leave.Seconds()/small.leave.Seconds(), "leave-1000/leave-10")
+		b.ReportMetric(large.joinMoved, "join-moved/share")
+		b.ReportMetric(large.leaveMoved, "leave-moved/share")
 		b.ReportMetric(float64(small.lostRevocations+large.lostRevocations), "lost-revocations")
 	}
 }
 
 type rebalanceTimes struct {
-	join, leave     time.Duration
-	lostRevocations int
+	join, leave time.Duration
+	// Tasks that changed worker ÷ the tasks the joining worker took, or
+	// the leaving one had: 1 when only that share moved.
+	joinMoved, leaveMoved float64
+	lostRevocations       int
 }
 
 func measureRebalance(b *testing.B, conns, tasksEach int) rebalanceTimes {
@@ -66,14 +71,16 @@ func measureRebalance(b *testing.B, conns, tasksEach int) rebalanceTimes {
 		})
 	}
 	total := conns * tasksEach
+	var owners map[string]string
 	settled := func(live []string) bool {
-		if c.settled(live, conns, total) {
+		if owners = c.settled(live, conns, total); owners != nil {
 			return true
 		}
 		time.Sleep(100 * time.Millisecond) // a status of every task is a large answer
 		return false
 	}
 	c.waitUpTo(10*time.Minute, "every task running on three workers", func() bool { return settled(ids) })
+	three := owners
 
 	var t rebalanceTimes
 	start := time.Now()
@@ -81,6 +88,8 @@ func measureRebalance(b *testing.B, conns, tasksEach int) rebalanceTimes {
 	ids = append(ids, newID)
 	c.waitUpTo(10*time.Minute, "every task running on four workers", func() bool { return settled(ids) })
 	t.join = time.Since(start)
+	four := owners
+	t.joinMoved = moved(three, four) / float64(countOf(four, newID))
 
 	// The new worker leaves again: its share goes back to the others.
 	start = time.Now()
@@ -88,40 +97,69 @@ func measureRebalance(b *testing.B, conns, tasksEach int) rebalanceTimes {
 	ids = ids[:3]
 	c.waitUpTo(10*time.Minute, "every task running on three workers again", func() bool { return settled(ids) })
 	t.leave = time.Since(start)
+	t.leaveMoved = moved(four, owners) / float64(countOf(four, newID))
 
 	for _, p := range c.workers {
 		t.lostRevocations += strings.Count(p.LogTail(1<<30), "has not answered for too long")
 	}
-	b.Logf("%d tasks: join %v, leave %v, revocations of all work %d", total, t.join, t.leave, t.lostRevocations)
+	b.Logf("%d tasks: join %v (moved %.2f of the new worker's share), leave %v (moved %.2f of its share), revocations of all work %d",
+		total, t.join, t.joinMoved, t.leave, t.leaveMoved, t.lostRevocations)
 	return t
 }
 
-// settled reports whether conns connectors with total tasks are RUNNING,
-// every task on one of the live workers, spread at most one apart.
-func (c *benchCluster) settled(live []string, conns, total int) bool {
+// moved counts the tasks whose worker differs between two owner maps.
+func moved(before, after map[string]string) float64 {
+	n := 0
+	for task, w := range after {
+		if before[task] != w {
+			n++
+		}
+	}
+	return float64(n)
+}
+
+func countOf(owners map[string]string, worker string) int {
+	n := 0
+	for _, w := range owners {
+		if w == worker {
+			n++
+		}
+	}
+	return n
+}
+
+// settled returns which worker runs each task ("connector/task") once
+// conns connectors with total tasks are RUNNING, every task on one of the
+// live workers, spread at most one apart; else nil.
+func (c *benchCluster) settled(live []string, conns, total int) map[string]string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	all, err := c.clients[live[0]].ConnectorsExpanded(ctx, "status")
 	if err != nil || len(all) != conns {
-		return false
+		return nil
 	}
+	owners := map[string]string{}
 	perWorker := map[string]int{}
 	for _, id := range live {
 		perWorker[id] = 0
 	}
 	n := 0
-	for _, e := range all {
+	for name, e := range all {
 		if e.Status == nil || e.Status.Connector.State != herder.Running {
-			return false
+			return nil
 		}
 		for _, ts := range e.Status.Tasks {
 			if _, ok := perWorker[ts.WorkerID]; !ok || ts.State != herder.Running {
-				return false
+				return nil
 			}
 			perWorker[ts.WorkerID]++
+			owners[fmt.Sprintf("%s/%d", name, ts.ID)] = ts.WorkerID
 			n++
 		}
 	}
 	counts := slices.Collect(maps.Values(perWorker))
-	return n == total && slices.Max(counts)-slices.Min(counts) <= 1
+	if n != total || slices.Max(counts)-slices.Min(counts) > 1 {
+		return nil
+	}
+	return owners
 }
