@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -302,6 +303,11 @@ func endOffsets(cl *kgo.Client, topic string) int64 {
 //   - incremental: an incremental snapshot of the same table, started by a
 //     signal row (chunks of incremental.snapshot.chunk.size=10240) ÷ the
 //     initial snapshot with one thread.
+//   - cpu: CPU time per row of the initial snapshot with one thread, of
+//     the benchmark's process (the worker), the broker's and PostgreSQL's
+//     (the postmaster and all its processes), and of COPY (the server's and
+//     the client's); the cpu-ratio is COPY's ÷ the snapshot's, all of them:
+//     on a machine whose cores are all busy the rows/s ratio tends to it.
 //   - snapshot-inprocess-broker: the initial snapshot with one thread on a
 //     broker in the benchmark's process, the setup of the figures before
 //     the broker had a process of its own: its work (storing batches)
@@ -311,6 +317,7 @@ func BenchmarkPostgresSnapshot(b *testing.B) {
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	var snap1, snap2, incr, inproc, copyRate float64
+	var cpuCopy, cpuWorker, cpuBroker, cpuPG float64 // µs per row
 	for i := 0; i < b.N; i++ {
 		pg := pgtest.Start(b, pgtest.Setting("autovacuum", "off"))
 		pg.CreateDatabase("bench")
@@ -319,12 +326,16 @@ func BenchmarkPostgresSnapshot(b *testing.B) {
 			fmt.Sprintf("INSERT INTO items SELECT i, i %% 100, 'item number ' || i, i / 100.0 FROM generate_series(1, %d) i", rows),
 			"VACUUM ANALYZE items")
 		env := newCDCEnvBroker(b, pg)
+		self, server := cpuSelf(), treeCPU(pg.PID())
 		copyRate = rows / copyOut(b, pg).Seconds()
+		cpuCopy = perRow(cpuSelf()-self+treeCPU(pg.PID())-server, rows)
 
+		self, server, broker := cpuSelf(), treeCPU(pg.PID()), treeCPU(env.broker.Pid())
 		start := time.Now()
 		env.startWith(b, "s1", "s1", "s1_slot", "initial", nil)
 		env.waitCount(b, "s1.public.items", rows)
 		snap1 = rows / time.Since(start).Seconds()
+		cpuWorker, cpuPG, cpuBroker = perRow(cpuSelf()-self, rows), perRow(treeCPU(pg.PID())-server, rows), perRow(treeCPU(env.broker.Pid())-broker, rows)
 
 		start = time.Now()
 		env.startWith(b, "s2", "s2", "s2_slot", "initial", map[string]string{"snapshot.max.threads": "2"})
@@ -354,9 +365,45 @@ func BenchmarkPostgresSnapshot(b *testing.B) {
 	b.ReportMetric(snap2/copyRate, "snapshot-2threads-ratio")
 	b.ReportMetric(incr, "incremental-rows/s")
 	b.ReportMetric(incr/snap1, "incremental-ratio")
+	b.ReportMetric(cpuCopy, "copy-cpu-µs/row")
+	b.ReportMetric(cpuWorker, "snapshot-worker-cpu-µs/row")
+	b.ReportMetric(cpuBroker, "snapshot-broker-cpu-µs/row")
+	b.ReportMetric(cpuPG, "snapshot-postgres-cpu-µs/row")
+	b.ReportMetric(cpuCopy/(cpuWorker+cpuBroker+cpuPG), "snapshot-cpu-ratio")
 	b.ReportMetric(inproc, "snapshot-inprocess-broker-rows/s")
 	b.ReportMetric(inproc/copyRate, "snapshot-inprocess-broker-ratio")
 	b.Logf("postgres-cdc snapshot: %.0f rows/s (2 threads %.0f) / COPY %.0f = %.3f (%.3f); incremental %.0f rows/s / initial = %.3f; "+
-		"broker in process: %.0f rows/s / COPY = %.3f",
-		snap1, snap2, copyRate, snap1/copyRate, snap2/copyRate, incr, incr/snap1, inproc, inproc/copyRate)
+		"broker in process: %.0f rows/s / COPY = %.3f; CPU µs per row: worker %.2f, broker %.2f, postgres %.2f; COPY %.2f (ratio %.3f)",
+		snap1, snap2, copyRate, snap1/copyRate, snap2/copyRate, incr, incr/snap1, inproc, inproc/copyRate,
+		cpuWorker, cpuBroker, cpuPG, cpuCopy, cpuCopy/(cpuWorker+cpuBroker+cpuPG))
 }
+
+// cpuSelf is the CPU this process has used.
+func cpuSelf() time.Duration {
+	self, _ := cpuTimes()
+	return self
+}
+
+// treeCPU is the CPU process pid, its reaped children and its live
+// descendants have used: for a postmaster, the server's whole work, that
+// of backends that ended included.
+func treeCPU(pid int) time.Duration {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(st)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	var ticks int64
+	for _, i := range []int{11, 12, 13, 14} { // utime, stime, cutime, cstime
+		n, _ := strconv.ParseInt(f[i], 10, 64)
+		ticks += n
+	}
+	d := time.Duration(ticks) * time.Second / 100 // clock ticks of 10 ms
+	for _, c := range proctest.Children(pid) {
+		d += treeCPU(c)
+	}
+	return d
+}
+
+func perRow(d time.Duration, rows int) float64 { return float64(d.Microseconds()) / float64(rows) }
