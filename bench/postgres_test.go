@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -322,7 +323,8 @@ func endOffsets(cl *kgo.Client, topic string) int64 {
 //     (the postmaster and all its processes), and of COPY (its server
 //     process's and the client's); the cpu-ratio is COPY's ÷ the
 //     snapshot's, all of them: on a machine whose cores are all busy the
-//     rows/s ratio tends to it.
+//     rows/s ratio tends to it. Also the heap allocations per row of the
+//     benchmark's process (the worker) during that snapshot.
 //   - snapshot-inprocess-broker: the initial snapshot with one thread on a
 //     broker in the benchmark's process, the setup of the figures before
 //     the broker had a process of its own: its work (storing batches)
@@ -333,6 +335,7 @@ func BenchmarkPostgresSnapshot(b *testing.B) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	var snap1, snap2, incr, inproc, copyRate float64
 	var cpuCopy, cpuWorker, cpuBroker, cpuPG float64 // µs per row
+	var allocs float64                               // the worker's heap allocations per row
 	for i := 0; i < b.N; i++ {
 		pg := pgtest.Start(b, pgtest.Setting("autovacuum", "off"))
 		pg.CreateDatabase("bench")
@@ -346,12 +349,13 @@ func BenchmarkPostgresSnapshot(b *testing.B) {
 		copyRate = rows / took.Seconds()
 		cpuCopy = perRow(cpuSelf()-self+server, rows)
 
-		self, server, broker := cpuSelf(), treeCPU(pg.PID()), treeCPU(env.broker.Pid())
+		self, server, broker, mallocs := cpuSelf(), treeCPU(pg.PID()), treeCPU(env.broker.Pid()), heapMallocs()
 		start := time.Now()
 		env.startWith(b, "s1", "s1", "s1_slot", "initial", nil)
 		env.waitCount(b, "s1.public.items", rows)
 		snap1 = rows / time.Since(start).Seconds()
 		cpuWorker, cpuPG, cpuBroker = perRow(cpuSelf()-self, rows), perRow(treeCPU(pg.PID())-server, rows), perRow(treeCPU(env.broker.Pid())-broker, rows)
+		allocs = float64(heapMallocs()-mallocs) / rows
 
 		start = time.Now()
 		env.startWith(b, "s2", "s2", "s2_slot", "initial", map[string]string{"snapshot.max.threads": "2"})
@@ -386,6 +390,7 @@ func BenchmarkPostgresSnapshot(b *testing.B) {
 	b.ReportMetric(cpuBroker, "snapshot-broker-cpu-µs/row")
 	b.ReportMetric(cpuPG, "snapshot-postgres-cpu-µs/row")
 	b.ReportMetric(cpuCopy/(cpuWorker+cpuBroker+cpuPG), "snapshot-cpu-ratio")
+	b.ReportMetric(allocs, "snapshot-worker-allocs/row")
 	b.ReportMetric(inproc, "snapshot-inprocess-broker-rows/s")
 	b.ReportMetric(inproc/copyRate, "snapshot-inprocess-broker-ratio")
 	b.Logf("postgres-cdc snapshot: %.0f rows/s (2 threads %.0f) / COPY %.0f = %.3f (%.3f); incremental %.0f rows/s / initial = %.3f; "+
@@ -420,6 +425,13 @@ func treeCPU(pid int) time.Duration {
 		d += treeCPU(c)
 	}
 	return d
+}
+
+// heapMallocs is how many heap objects this process has allocated.
+func heapMallocs() uint64 {
+	var m goruntime.MemStats
+	goruntime.ReadMemStats(&m)
+	return m.Mallocs
 }
 
 func perRow(d time.Duration, rows int) float64 { return float64(d.Microseconds()) / float64(rows) }
