@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +25,7 @@ import (
 	"github.com/connectd/connectd/framework/runtime"
 	"github.com/connectd/connectd/internal/kafkatest"
 	"github.com/connectd/connectd/internal/pgtest"
+	"github.com/connectd/connectd/internal/proctest"
 	"github.com/connectd/connectd/offsets"
 )
 
@@ -100,19 +104,39 @@ func BenchmarkPostgresCDC(b *testing.B) {
 
 type cdcEnv struct {
 	pg      *pgtest.Server
-	cluster *kfake.Cluster
+	cluster *kfake.Cluster // an in-process broker, or nil
+	broker  *proctest.Proc // a broker process, or nil
 	h       *runtime.Standalone
 	cl      *kgo.Client
 }
 
+// newCDCEnv starts a worker on a broker in the benchmark's own process.
 func newCDCEnv(b *testing.B, pg *pgtest.Server) *cdcEnv {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
 	if err != nil {
 		b.Fatal(err)
 	}
+	e := newCDCEnvOn(b, pg, c.ListenAddrs())
+	e.cluster = c
+	return e
+}
+
+// newCDCEnvBroker starts a `connectd broker` process (as `connectd dev`
+// and the s3 and ftp benchmarks run it) and a worker in the benchmark's
+// process on it: the broker's work is not the connector's.
+func newCDCEnvBroker(b *testing.B, pg *pgtest.Server) *cdcEnv {
+	port := proctest.FreePort(b)
+	bp := proctest.Start(b, "broker", []string{"Kafka bootstrap"}, proctest.Binary(b), "broker", "--port", strconv.Itoa(port),
+		"--data-dir", filepath.Join(b.TempDir(), "kafka"))
+	e := newCDCEnvOn(b, pg, []string{fmt.Sprintf("127.0.0.1:%d", port)})
+	e.broker = bp
+	return e
+}
+
+func newCDCEnvOn(b *testing.B, pg *pgtest.Server, seeds []string) *cdcEnv {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg, err := runtime.ParseWorkerConfig(map[string]string{
-		runtime.KeyBootstrapServers:    strings.Join(c.ListenAddrs(), ","),
+		runtime.KeyBootstrapServers:    strings.Join(seeds, ","),
 		runtime.KeyPluginIsolation:     "none",
 		runtime.KeyOffsetFlushInterval: "1000",
 	}, quiet)
@@ -127,17 +151,22 @@ func newCDCEnv(b *testing.B, pg *pgtest.Server) *cdcEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.MetadataMinAge(10*time.Millisecond))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.MetadataMinAge(10*time.Millisecond))
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &cdcEnv{pg: pg, cluster: c, h: h, cl: cl}
+	return &cdcEnv{pg: pg, h: h, cl: cl}
 }
 
 func (e *cdcEnv) close() {
 	e.h.Close()
 	e.cl.Close()
-	e.cluster.Close()
+	if e.cluster != nil {
+		e.cluster.Close()
+	}
+	if e.broker != nil {
+		e.broker.Stop()
+	}
 }
 
 // stop deletes a connector; its slot stays where its offsets left it.
@@ -213,7 +242,7 @@ func (e *cdcEnv) waitCount(b *testing.B, topic string, n int64) {
 		if time.Now().After(deadline) {
 			b.Fatalf("%s holds %d of %d records after 10 minutes", topic, endOffsets(e.cl, topic), n)
 		}
-		for _, name := range []string{"cdc", "snap", "s1", "s2", "s3"} {
+		for _, name := range []string{"cdc", "snap", "s1", "s2", "s3", "s4"} {
 			if st, err := e.h.TaskStatus(context.Background(), herder.TaskID{Connector: name, Task: 0}); err == nil && st.State == herder.Failed {
 				b.Fatalf("%s failed: %s", name, st.Trace)
 			}
@@ -249,16 +278,30 @@ func recvlogical(b *testing.B, pg *pgtest.Server, slot, end string) time.Duratio
 
 // copyOut runs COPY items TO STDOUT and returns how long it took.
 func copyOut(b *testing.B, pg *pgtest.Server) time.Duration {
+	d, _ := copyOutCPU(b, pg)
+	return d
+}
+
+// copyOutCPU is copyOut, also returning the CPU time of the server process
+// that ran the COPY (read while its connection is open: the CPU of a
+// process that ended shows in its parent's only once it is reaped).
+func copyOutCPU(b *testing.B, pg *pgtest.Server) (time.Duration, time.Duration) {
 	c, err := pgx.Connect(context.Background(), pg.DSN("bench"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer c.Close(context.Background())
+	var pid int
+	if err := c.QueryRow(context.Background(), "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		b.Fatal(err)
+	}
+	cpu := treeCPU(pid)
 	start := time.Now()
 	if _, err := c.PgConn().CopyTo(context.Background(), io.Discard, "COPY items TO STDOUT"); err != nil {
 		b.Fatal(err)
 	}
-	return time.Since(start)
+	took := time.Since(start)
+	return took, treeCPU(pid) - cpu
 }
 
 func endOffsets(cl *kgo.Client, topic string) int64 {
@@ -266,18 +309,33 @@ func endOffsets(cl *kgo.Client, topic string) int64 {
 }
 
 // BenchmarkPostgresSnapshot measures postgres-cdc's snapshots of a 1M-row
-// table in the same run as COPY ... TO STDOUT of it:
+// table in the same run as COPY ... TO STDOUT of it. The worker (task in
+// process, JSON values without schemas) runs in the benchmark's process
+// and the broker in a `connectd broker` process of its own, as deployed:
 //
 //   - snapshot: a new connector's initial snapshot, rows/s until Kafka
 //     holds them all ÷ COPY's rows/s; with snapshot.max.threads=1 and 2.
 //   - incremental: an incremental snapshot of the same table, started by a
 //     signal row (chunks of incremental.snapshot.chunk.size=10240) ÷ the
 //     initial snapshot with one thread.
+//   - cpu: CPU time per row of the initial snapshot with one thread, of
+//     the benchmark's process (the worker), the broker's and PostgreSQL's
+//     (the postmaster and all its processes), and of COPY (its server
+//     process's and the client's); the cpu-ratio is COPY's ÷ the
+//     snapshot's, all of them: on a machine whose cores are all busy the
+//     rows/s ratio tends to it. Also the heap allocations per row of the
+//     benchmark's process (the worker) during that snapshot.
+//   - snapshot-inprocess-broker: the initial snapshot with one thread on a
+//     broker in the benchmark's process, the setup of the figures before
+//     the broker had a process of its own: its work (storing batches)
+//     counts against the connector there.
 func BenchmarkPostgresSnapshot(b *testing.B) {
 	const rows = 1_000_000
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	var snap1, snap2, incr, copyRate float64
+	var snap1, snap2, incr, inproc, copyRate float64
+	var cpuCopy, cpuWorker, cpuBroker, cpuPG float64 // µs per row
+	var allocs float64                               // the worker's heap allocations per row
 	for i := 0; i < b.N; i++ {
 		pg := pgtest.Start(b, pgtest.Setting("autovacuum", "off"))
 		pg.CreateDatabase("bench")
@@ -285,13 +343,19 @@ func BenchmarkPostgresSnapshot(b *testing.B) {
 			"CREATE TABLE debezium_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))",
 			fmt.Sprintf("INSERT INTO items SELECT i, i %% 100, 'item number ' || i, i / 100.0 FROM generate_series(1, %d) i", rows),
 			"VACUUM ANALYZE items")
-		env := newCDCEnv(b, pg)
-		copyRate = rows / copyOut(b, pg).Seconds()
+		env := newCDCEnvBroker(b, pg)
+		self := cpuSelf()
+		took, server := copyOutCPU(b, pg)
+		copyRate = rows / took.Seconds()
+		cpuCopy = perRow(cpuSelf()-self+server, rows)
 
+		self, server, broker, mallocs := cpuSelf(), treeCPU(pg.PID()), treeCPU(env.broker.Pid()), heapMallocs()
 		start := time.Now()
 		env.startWith(b, "s1", "s1", "s1_slot", "initial", nil)
 		env.waitCount(b, "s1.public.items", rows)
 		snap1 = rows / time.Since(start).Seconds()
+		cpuWorker, cpuPG, cpuBroker = perRow(cpuSelf()-self, rows), perRow(treeCPU(pg.PID())-server, rows), perRow(treeCPU(env.broker.Pid())-broker, rows)
+		allocs = float64(heapMallocs()-mallocs) / rows
 
 		start = time.Now()
 		env.startWith(b, "s2", "s2", "s2_slot", "initial", map[string]string{"snapshot.max.threads": "2"})
@@ -306,6 +370,13 @@ func BenchmarkPostgresSnapshot(b *testing.B) {
 		env.waitCount(b, "s3.public.items", rows)
 		incr = rows / time.Since(start).Seconds()
 		env.close()
+
+		env = newCDCEnv(b, pg)
+		start = time.Now()
+		env.startWith(b, "s4", "s4", "s4_slot", "initial", nil)
+		env.waitCount(b, "s4.public.items", rows)
+		inproc = rows / time.Since(start).Seconds()
+		env.close()
 	}
 	b.ReportMetric(snap1, "snapshot-rows/s")
 	b.ReportMetric(snap2, "snapshot-2threads-rows/s")
@@ -314,6 +385,53 @@ func BenchmarkPostgresSnapshot(b *testing.B) {
 	b.ReportMetric(snap2/copyRate, "snapshot-2threads-ratio")
 	b.ReportMetric(incr, "incremental-rows/s")
 	b.ReportMetric(incr/snap1, "incremental-ratio")
-	b.Logf("postgres-cdc snapshot: %.0f rows/s (2 threads %.0f) / COPY %.0f = %.3f (%.3f); incremental %.0f rows/s / initial = %.3f",
-		snap1, snap2, copyRate, snap1/copyRate, snap2/copyRate, incr, incr/snap1)
+	b.ReportMetric(cpuCopy, "copy-cpu-µs/row")
+	b.ReportMetric(cpuWorker, "snapshot-worker-cpu-µs/row")
+	b.ReportMetric(cpuBroker, "snapshot-broker-cpu-µs/row")
+	b.ReportMetric(cpuPG, "snapshot-postgres-cpu-µs/row")
+	b.ReportMetric(cpuCopy/(cpuWorker+cpuBroker+cpuPG), "snapshot-cpu-ratio")
+	b.ReportMetric(allocs, "snapshot-worker-allocs/row")
+	b.ReportMetric(inproc, "snapshot-inprocess-broker-rows/s")
+	b.ReportMetric(inproc/copyRate, "snapshot-inprocess-broker-ratio")
+	b.Logf("postgres-cdc snapshot: %.0f rows/s (2 threads %.0f) / COPY %.0f = %.3f (%.3f); incremental %.0f rows/s / initial = %.3f; "+
+		"broker in process: %.0f rows/s / COPY = %.3f; CPU µs per row: worker %.2f, broker %.2f, postgres %.2f; COPY %.2f (ratio %.3f)",
+		snap1, snap2, copyRate, snap1/copyRate, snap2/copyRate, incr, incr/snap1, inproc, inproc/copyRate,
+		cpuWorker, cpuBroker, cpuPG, cpuCopy, cpuCopy/(cpuWorker+cpuBroker+cpuPG))
 }
+
+// cpuSelf is the CPU this process has used.
+func cpuSelf() time.Duration {
+	self, _ := cpuTimes()
+	return self
+}
+
+// treeCPU is the CPU process pid, its reaped children and its live
+// descendants have used: for a postmaster, the server's whole work, that
+// of backends that ended included.
+func treeCPU(pid int) time.Duration {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(st)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	var ticks int64
+	for _, i := range []int{11, 12, 13, 14} { // utime, stime, cutime, cstime
+		n, _ := strconv.ParseInt(f[i], 10, 64)
+		ticks += n
+	}
+	d := time.Duration(ticks) * time.Second / 100 // clock ticks of 10 ms
+	for _, c := range proctest.Children(pid) {
+		d += treeCPU(c)
+	}
+	return d
+}
+
+// heapMallocs is how many heap objects this process has allocated.
+func heapMallocs() uint64 {
+	var m goruntime.MemStats
+	goruntime.ReadMemStats(&m)
+	return m.Mallocs
+}
+
+func perRow(d time.Duration, rows int) float64 { return float64(d.Microseconds()) / float64(rows) }

@@ -81,6 +81,49 @@ func (e *emitter) source(t *table, si *sourceInfo) *connect.StructValue {
 // lacks (null in a delete's old key) takes its type's fallback when the
 // column is NOT NULL; an unchanged TOASTed column takes the placeholder.
 func (t *table) value(r *row) (*connect.StructValue, error) {
+	return t.decodeValue(r, nil)
+}
+
+// valueKey decodes a tuple's value struct and its key struct (nil when the
+// table has no key), as value and key do, decoding each column once: a
+// NOT NULL key column that is in the value (the key's decoder is then the
+// value's) shares its value when it is immutable.
+func (t *table) valueKey(r *row) (*connect.StructValue, *connect.StructValue, error) {
+	if t.keySchema == nil {
+		v, err := t.decodeValue(r, nil)
+		return v, nil, err
+	}
+	k := connect.NewStruct(t.keySchema)
+	v, err := t.decodeValue(r, k)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := t.decodeKey(r, k, true); err != nil {
+		return nil, nil, err
+	}
+	return v, k, nil
+}
+
+// sharedKey reports whether key column c's value is taken from the value
+// struct by decodeValue: c is NOT NULL and in the value, and the tuple
+// sent it.
+func (c *column) sharedKey(r *row, i int) bool {
+	return c.keyField >= 0 && c.field >= 0 && c.notNull && i < len(r.kinds) && r.kinds[i] == kindText
+}
+
+// immutable reports whether v can be shared between a key and a value:
+// nothing can change it in place.
+func immutable(v any) bool {
+	switch v.(type) {
+	case string, bool, int8, int16, int32, int64, float32, float64:
+		return true
+	}
+	return false
+}
+
+// decodeValue is value; with k set, it also sets the key fields that
+// sharedKey names to their columns' immutable values.
+func (t *table) decodeValue(r *row, k *connect.StructValue) (*connect.StructValue, error) {
 	v := connect.NewStruct(t.valueSchema)
 	for i := range t.columns {
 		c := &t.columns[i]
@@ -98,6 +141,9 @@ func (t *table) value(r *row) (*connect.StructValue, error) {
 			val, err := c.decode(r.vals[i])
 			if err != nil {
 				return nil, fmt.Errorf("column %s of %s: %w", c.name, t.id, err)
+			}
+			if k != nil && c.sharedKey(r, i) && immutable(val) {
+				k.SetIndex(c.keyField, val)
 			}
 			if val == nil && c.notNull {
 				val = c.fallback()
@@ -133,18 +179,30 @@ func (t *table) key(r *row) (*connect.StructValue, error) {
 		return nil, nil
 	}
 	k := connect.NewStruct(t.keySchema)
+	if err := t.decodeKey(r, k, false); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// decodeKey sets the key fields of k from the tuple; with shared, those
+// that decodeValue already set are kept.
+func (t *table) decodeKey(r *row, k *connect.StructValue, shared bool) error {
 	for _, ci := range t.keyCols {
 		c := &t.columns[ci]
 		if ci >= len(r.kinds) || r.kinds[ci] != kindText {
 			continue
 		}
+		if shared && c.sharedKey(r, ci) && k.GetIndex(c.keyField) != nil {
+			continue
+		}
 		val, err := c.conv.decode(r.vals[ci])
 		if err != nil {
-			return nil, fmt.Errorf("key column %s of %s: %w", c.name, t.id, err)
+			return fmt.Errorf("key column %s of %s: %w", c.name, t.id, err)
 		}
 		k.SetIndex(c.keyField, val)
 	}
-	return k, nil
+	return nil
 }
 
 // keyChanged reports whether old and new differ in a key column.
@@ -237,11 +295,7 @@ func (e *emitter) changeRecords(out []*connect.Record, c *change) ([]*connect.Re
 		if e.cfg.skipped["c"] {
 			return out, nil
 		}
-		after, err := t.value(c.new)
-		if err != nil {
-			return out, err
-		}
-		key, err := t.key(c.new)
+		after, key, err := t.valueKey(c.new)
 		if err != nil {
 			return out, err
 		}
@@ -253,7 +307,7 @@ func (e *emitter) changeRecords(out []*connect.Record, c *change) ([]*connect.Re
 		if e.cfg.skipped["u"] {
 			return out, nil
 		}
-		after, err := t.value(c.new)
+		after, key, err := t.valueKey(c.new)
 		if err != nil {
 			return out, err
 		}
@@ -263,20 +317,12 @@ func (e *emitter) changeRecords(out []*connect.Record, c *change) ([]*connect.Re
 				return out, err
 			}
 		}
-		key, err := t.key(c.new)
-		if err != nil {
-			return out, err
-		}
 		return append(out, e.event(c, "u", key, before, after)), nil
 	case 'D':
 		if e.cfg.skipped["d"] {
 			return out, nil
 		}
-		before, err := t.value(c.old)
-		if err != nil {
-			return out, err
-		}
-		key, err := t.key(c.old)
+		before, key, err := t.valueKey(c.old)
 		if err != nil {
 			return out, err
 		}

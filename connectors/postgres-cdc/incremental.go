@@ -728,7 +728,7 @@ func (in *incremental) sendWindow(s *streamer, pos position) {
 	}
 	now := c.t.now().UnixMicro()
 	si := &sourceInfo{pos: position{commit: pos.commit, lsn: pos.lsn, txid: pos.txid}, tsMs: now / 1000, tsUs: now, snapshot: "incremental", lastCommit: c.lastEnd}
-	src := c.em.source(in.table, si)
+	src := c.em.source(in.table, si).Freeze() // shared by the window's rows
 	var lastRec *connect.Record
 	n := int64(0)
 	for i := range in.window {

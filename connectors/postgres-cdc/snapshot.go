@@ -189,9 +189,29 @@ func pkColumns(m *tableMeta) []int {
 type snapChunk struct {
 	rng  int
 	recs []*connect.Record
-	keys [][]string // each record's key columns' text
-	eof  bool       // the range is done
-	err  error
+	// Each record's key columns' text, one after another in keyText: the
+	// i-th record's j-th ends at keyEnds[i*npk+j]. Only the keys that end
+	// a batch become strings (key).
+	keyText []byte
+	keyEnds []int
+	npk     int
+	eof     bool // the range is done
+	err     error
+}
+
+// key returns the key columns' text of the chunk's i-th record.
+func (ch *snapChunk) key(i int) []string {
+	k := make([]string, ch.npk)
+	start := 0
+	if i > 0 {
+		start = ch.keyEnds[i*ch.npk-1]
+	}
+	for j := range k {
+		end := ch.keyEnds[i*ch.npk+j]
+		k[j] = string(ch.keyText[start:end])
+		start = end
+	}
+	return k
 }
 
 // readTable reads the ranges of one table with up to len(readers) readers
@@ -237,7 +257,7 @@ func (c *capture) readTable(ctx context.Context, readers []*pgconn.PgConn, e *sn
 		if ch.err != nil {
 			return ch.err
 		}
-		if err := e.add(ctx, ch); err != nil {
+		if err := e.add(ctx, &ch); err != nil {
 			return err
 		}
 		// Every chunk is handed on (and so its offset stored) as it is
@@ -266,25 +286,23 @@ func (c *capture) readRange(ctx context.Context, conn *pgconn.PgConn, m *tableMe
 	for {
 		ts := c.t.now().UnixMicro()
 		// One source block per chunk: the rows share table, time and LSN.
+		// It never changes (the last record gets a copy), so the
+		// converter writes it once.
 		si := &sourceInfo{pos: position{commit: c.snapStart.commit, txid: c.snapStart.txid}, tsMs: ts / 1000, tsUs: ts, snapshot: "true"}
-		src := c.em.source(t, si)
-		ch := snapChunk{rng: idx}
+		src := c.em.source(t, si).Freeze()
+		ch := snapChunk{rng: idx, npk: len(pk), recs: make([]*connect.Record, 0, c.cfg.fetchSize)}
+		if len(pk) == 0 {
+			ch.recs = nil // the whole table in one chunk
+		}
 		n, err := c.scanChunk(ctx, conn, m, pk, after, r.lo, r.hi, func(row *row) error {
-			after, err := t.value(row)
-			if err != nil {
-				return fatal(fmt.Errorf("postgres-cdc: snapshot: %w", err))
-			}
-			key, err := t.key(row)
+			after, key, err := t.valueKey(row)
 			if err != nil {
 				return fatal(fmt.Errorf("postgres-cdc: snapshot: %w", err))
 			}
 			ch.recs = append(ch.recs, c.em.envelopeWithSource(t, "r", key, nil, after, src, nil))
-			if len(pk) > 0 {
-				k := make([]string, len(pk))
-				for j, ci := range pk {
-					k[j] = string(row.vals[ci])
-				}
-				ch.keys = append(ch.keys, k)
+			for _, ci := range pk {
+				ch.keyText = append(ch.keyText, row.vals[ci]...)
+				ch.keyEnds = append(ch.keyEnds, len(ch.keyText))
 			}
 			return nil
 		})
@@ -297,7 +315,7 @@ func (c *capture) readRange(ctx context.Context, conn *pgconn.PgConn, m *tableMe
 		}
 		ch.eof = len(pk) == 0 || n < c.cfg.fetchSize
 		if n > 0 && len(pk) > 0 {
-			after = ch.keys[n-1]
+			after = ch.key(n - 1)
 		}
 		select {
 		case out <- ch:
@@ -318,11 +336,21 @@ type snapEmitter struct {
 	table  string
 	ranges []snapRange // how far each range of the table got, in what is batched
 	batch  []*connect.Record
+	// afters are where each range got in what is batched, when a record
+	// of it was batched since the last flush: ranges[i].after is the key of
+	// afters[i].ch's record afters[i].i; made a string at the flush.
+	afters []keyRef
 	// held is the newest record, not yet batched: the very last one is
 	// marked snapshot "last".
 	held    *connect.Record
 	heldRng int
-	heldKey []string
+	heldKey keyRef
+}
+
+// keyRef names the key of a chunk's record.
+type keyRef struct {
+	ch *snapChunk // nil: no key
+	i  int
 }
 
 func (e *snapEmitter) startTable(name string, ranges []snapRange) {
@@ -333,10 +361,11 @@ func (e *snapEmitter) startTable(name string, ranges []snapRange) {
 	}
 	e.table = name
 	e.ranges = append([]snapRange(nil), ranges...)
+	e.afters = make([]keyRef, len(ranges))
 }
 
 // add takes a chunk's records.
-func (e *snapEmitter) add(ctx context.Context, ch snapChunk) error {
+func (e *snapEmitter) add(ctx context.Context, ch *snapChunk) error {
 	for i, r := range ch.recs {
 		if e.held != nil {
 			e.batchHeld()
@@ -346,9 +375,9 @@ func (e *snapEmitter) add(ctx context.Context, ch snapChunk) error {
 				}
 			}
 		}
-		e.held, e.heldRng, e.heldKey = r, ch.rng, nil
-		if ch.keys != nil {
-			e.heldKey = ch.keys[i]
+		e.held, e.heldRng, e.heldKey = r, ch.rng, keyRef{}
+		if ch.npk > 0 {
+			e.heldKey = keyRef{ch, i}
 		}
 	}
 	if ch.eof {
@@ -368,7 +397,11 @@ func (e *snapEmitter) batchHeld() {
 		rng = -1 - rng
 		e.ranges[rng].done = true
 	}
-	e.ranges[rng].after = e.heldKey
+	if e.heldKey.ch == nil {
+		e.ranges[rng].after, e.afters[rng] = nil, keyRef{}
+	} else {
+		e.afters[rng] = e.heldKey
+	}
 	e.batch = append(e.batch, e.held)
 	e.held = nil
 }
@@ -379,6 +412,11 @@ func (e *snapEmitter) flush(ctx context.Context) error {
 		return nil
 	}
 	c := e.c
+	for i, a := range e.afters {
+		if a.ch != nil {
+			e.ranges[i].after, e.afters[i] = a.ch.key(a.i), keyRef{}
+		}
+	}
 	e.batch[len(e.batch)-1].SourceOffset = snapshotRangesOffset(c.snapStart, e.table, e.ranges)
 	if err := c.emit(ctx, e.batch, nil); err != nil {
 		return err

@@ -2,6 +2,7 @@ package connect
 
 import (
 	"errors"
+	"math"
 	"math/big"
 	"strings"
 	"testing"
@@ -59,6 +60,28 @@ func TestDecimalBytes(t *testing.T) {
 		}
 		if back := DecimalFromBytes(got, 0).Unscaled.Int64(); back != n {
 			t.Errorf("DecimalFromBytes(Bytes(%d)) = %d", n, back)
+		}
+	}
+}
+
+// TestDecimalAppendBytes checks that AppendBytes writes what Bytes returns,
+// at every byte-length boundary of int64 and beyond it.
+func TestDecimalAppendBytes(t *testing.T) {
+	t.Parallel()
+	var ns []*big.Int
+	for k := uint(0); k <= 72; k++ {
+		p := new(big.Int).Lsh(big.NewInt(1), k)
+		for _, d := range []int64{-1, 0, 1} {
+			v := new(big.Int).Add(p, big.NewInt(d))
+			ns = append(ns, v, new(big.Int).Neg(v))
+		}
+	}
+	ns = append(ns, big.NewInt(math.MaxInt64), big.NewInt(math.MinInt64), nil)
+	for _, n := range ns {
+		d := Decimal{Unscaled: n}
+		got := d.AppendBytes([]byte("x"))
+		if diff := cmp.Diff(append([]byte("x"), d.Bytes()...), got); diff != "" {
+			t.Errorf("AppendBytes(%s) (-Bytes +got):\n%s", n, diff)
 		}
 	}
 }
@@ -195,5 +218,30 @@ func TestTypeOf(t *testing.T) {
 		if got := TypeOf(tt.v); got != tt.want {
 			t.Errorf("TypeOf(%T) = %q, want %q", tt.v, got, tt.want)
 		}
+	}
+}
+
+func TestStructFreeze(t *testing.T) {
+	t.Parallel()
+	s := StructSchema().Field("a", StringSchema).Build()
+	v := NewStruct(s).Put("a", "x")
+	if v.Frozen() {
+		t.Fatal("a new struct is frozen")
+	}
+	if v.Freeze() != v || !v.Frozen() {
+		t.Fatal("Freeze did not freeze the struct")
+	}
+	for name, set := range map[string]func(){"SetIndex": func() { v.SetIndex(0, "y") }, "Put": func() { v.Put("a", "y") }} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s on a frozen struct did not panic", name)
+				}
+			}()
+			set()
+		}()
+	}
+	if v.Get("a") != "x" {
+		t.Fatalf("frozen struct changed: %v", v.Get("a"))
 	}
 }

@@ -11,6 +11,7 @@ import (
 type StructValue struct {
 	schema *Schema
 	values []any
+	frozen bool
 }
 
 // NewStruct returns an empty struct of schema s.
@@ -18,7 +19,32 @@ func NewStruct(s *Schema) *StructValue {
 	if s == nil || s.Type != Struct {
 		panic("connect: NewStruct needs a struct schema")
 	}
+	// The struct and its values in one allocation for the common sizes.
+	switch n := len(s.Fields); {
+	case n <= 2:
+		p := new(structWith[[2]any])
+		p.sv = StructValue{schema: s, values: p.vals[:n:n]}
+		return &p.sv
+	case n <= 4:
+		p := new(structWith[[4]any])
+		p.sv = StructValue{schema: s, values: p.vals[:n:n]}
+		return &p.sv
+	case n <= 8:
+		p := new(structWith[[8]any])
+		p.sv = StructValue{schema: s, values: p.vals[:n:n]}
+		return &p.sv
+	case n <= 16:
+		p := new(structWith[[16]any])
+		p.sv = StructValue{schema: s, values: p.vals[:n:n]}
+		return &p.sv
+	}
 	return &StructValue{schema: s, values: make([]any, len(s.Fields))}
+}
+
+// structWith is a StructValue allocated with room for its values.
+type structWith[A any] struct {
+	sv   StructValue
+	vals A
 }
 
 // Schema returns the struct's schema.
@@ -30,6 +56,9 @@ func (v *StructValue) Put(name string, val any) *StructValue {
 	f, ok := v.schema.Field(name)
 	if !ok {
 		panic(fmt.Sprintf("connect: %s has no field %q", v.schema, name))
+	}
+	if v.frozen {
+		panic(errFrozen)
 	}
 	v.values[f.Index] = val
 	return v
@@ -51,7 +80,27 @@ func (v *StructValue) Get(name string) any {
 func (v *StructValue) GetIndex(i int) any { return v.values[i] }
 
 // SetIndex sets the value at field index i.
-func (v *StructValue) SetIndex(i int, val any) { v.values[i] = val }
+func (v *StructValue) SetIndex(i int, val any) {
+	if v.frozen {
+		panic(errFrozen)
+	}
+	v.values[i] = val
+}
+
+const errFrozen = "connect: a frozen struct is set"
+
+// Freeze marks v as never changing again, and returns it: Put and SetIndex
+// panic on it from then on. The caller promises the same of the values v
+// holds. A converter may then keep what it made of v for the next record
+// that holds it too: a struct shared by many records, such as the source
+// block of a change data capture connector's events, is converted once.
+func (v *StructValue) Freeze() *StructValue {
+	v.frozen = true
+	return v
+}
+
+// Frozen reports whether v was frozen (see Freeze).
+func (v *StructValue) Frozen() bool { return v.frozen }
 
 // Validate checks every field against its schema.
 func (v *StructValue) Validate() error { return Validate(v.schema, v) }
@@ -112,6 +161,24 @@ func (d Decimal) Float64() float64 {
 // Bytes returns the big-endian two's-complement encoding of the unscaled
 // value, as Kafka Connect's Decimal.fromLogical writes it.
 func (d Decimal) Bytes() []byte { return twosComplement(d.Unscaled) }
+
+// AppendBytes appends the encoding Bytes returns to b, without allocating
+// when the unscaled value fits an int64.
+func (d Decimal) AppendBytes(b []byte) []byte {
+	if d.Unscaled == nil || !d.Unscaled.IsInt64() {
+		return append(b, d.Bytes()...)
+	}
+	v := d.Unscaled.Int64()
+	// The fewest bytes k with -2^(8k-1) <= v < 2^(8k-1).
+	k := 1
+	for k < 8 && (v < -(1<<(8*k-1)) || v >= 1<<(8*k-1)) {
+		k++
+	}
+	for i := k - 1; i >= 0; i-- {
+		b = append(b, byte(v>>(8*i)))
+	}
+	return b
+}
 
 // DecimalFromBytes decodes the encoding Bytes returns.
 func DecimalFromBytes(b []byte, scale int32) Decimal {

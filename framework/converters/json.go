@@ -375,5 +375,8 @@ func putEncoder(e *encoder) {
 		return // let a rare huge buffer go
 	}
 	e.buf, e.keys, e.depth = e.buf[:0], e.keys[:0], 0
+	if cap(e.scratch) > 1<<10 {
+		e.scratch = nil
+	}
 	encoderPool.Put(e)
 }

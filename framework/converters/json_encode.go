@@ -39,7 +39,30 @@ type encoder struct {
 	prefixes     map[*connect.Schema][]string
 	lastSchema   *connect.Schema
 	lastPrefixes []string
+
+	// The last decimal schema and its scale; scratch for a decimal's bytes.
+	lastDecimal *connect.Schema
+	lastScale   int32
+	scratch     []byte
+
+	// The last frozen struct written (see connect.StructValue.Freeze), how
+	// (its schema, depth and the settings), and what was written for it.
+	// Holding the struct keeps its address from being reused.
+	frozen frozenEntry
 }
+
+// frozenEntry is the JSON of a frozen struct.
+type frozenEntry struct {
+	sv          *connect.StructValue
+	schema      *connect.Schema
+	depth       int
+	numeric     bool
+	replaceNull bool
+	json        []byte
+}
+
+// maxFrozenJSON bounds the JSON an encoder keeps for a frozen struct.
+const maxFrozenJSON = 4 << 10
 
 // maxPrefixSchemas bounds the struct schemas an encoder keeps field
 // prefixes for; past it the encoder starts afresh (a source that builds a
@@ -414,6 +437,27 @@ func (e *encoder) structValue(s *connect.Schema, sv *connect.StructValue) error 
 	if sv.Schema() != s && !sameSchema(sv.Schema(), s, 0) {
 		return errors.New("Mismatching schema.")
 	}
+	if sv.Frozen() {
+		f := &e.frozen
+		if f.sv == sv && f.schema == s && f.depth == e.depth && f.numeric == e.numeric && f.replaceNull == e.replaceNull {
+			e.buf = append(e.buf, f.json...)
+			return nil
+		}
+		start, depth := len(e.buf), e.depth
+		if err := e.structFields(s, sv); err != nil {
+			return err
+		}
+		if n := len(e.buf) - start; n <= maxFrozenJSON {
+			*f = frozenEntry{sv: sv, schema: s, depth: depth, numeric: e.numeric, replaceNull: e.replaceNull,
+				json: append(f.json[:0], e.buf[start:]...)}
+		}
+		return nil
+	}
+	return e.structFields(s, sv)
+}
+
+// structFields writes sv as an object.
+func (e *encoder) structFields(s *connect.Schema, sv *connect.StructValue) error {
 	if err := e.push(); err != nil {
 		return err
 	}
@@ -440,15 +484,30 @@ func (e *encoder) decimal(s *connect.Schema, v any) error {
 		e.buf = appendJavaDecimal(e.buf, d)
 		return nil
 	}
-	scale, err := connect.DecimalScale(s)
+	scale, err := e.decimalScale(s)
 	if err != nil {
 		return err
 	}
 	if d.Scale != scale {
 		return fmt.Errorf("Decimal value has mismatching scale for given Decimal schema. Schema has scale %d, value has scale %d.", scale, d.Scale)
 	}
-	e.bytes(d.Bytes())
+	e.scratch = d.AppendBytes(e.scratch[:0])
+	e.bytes(e.scratch)
 	return nil
+}
+
+// decimalScale is connect.DecimalScale, kept for the last decimal schema:
+// schemas are not changed once built.
+func (e *encoder) decimalScale(s *connect.Schema) (int32, error) {
+	if s == e.lastDecimal {
+		return e.lastScale, nil
+	}
+	scale, err := connect.DecimalScale(s)
+	if err != nil {
+		return 0, err
+	}
+	e.lastDecimal, e.lastScale = s, scale
+	return scale, nil
 }
 
 func (e *encoder) temporal(s *connect.Schema, v any) error {

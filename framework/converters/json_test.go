@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -795,5 +796,68 @@ func TestJavaDecimal(t *testing.T) {
 				t.Errorf("appendJavaDecimal(%v) = %s, want %s", tc.d, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestJSONFrozenStruct checks that a frozen struct shared by records is
+// written as it would be unfrozen, whatever the converter's settings and
+// wherever it is nested, and that a struct at a reused address is not
+// taken for a frozen one written before.
+func TestJSONFrozenStruct(t *testing.T) {
+	t.Parallel()
+	dec := connect.DecimalSchema(2).Optional().Build()
+	inner := connect.StructSchema().Field("s", connect.StringSchema).Field("d", dec).Build()
+	outer := connect.StructSchema().Field("a", inner).Field("b", inner).Field("n", connect.Int64Schema).Build()
+	wrap := connect.StructSchema().Field("o", outer).Build()
+	mk := func(s string, n int64) *connect.StructValue {
+		return connect.NewStruct(inner).Put("s", s).Put("d", connect.Decimal{Unscaled: big.NewInt(n), Scale: 2})
+	}
+	for _, cfg := range [][]string{
+		{"schemas.enable", "false"},
+		{"schemas.enable", "true"},
+		{"schemas.enable", "false", "decimal.format", "NUMERIC"},
+	} {
+		c := mustJSON(t, cfg...)
+		plain := mustJSON(t, cfg...)
+		shared := mk("shared", 12345).Freeze()
+		for i := range 3 {
+			own := mk("own", int64(i))
+			if i == 2 {
+				own.Freeze()
+			}
+			o := connect.NewStruct(outer).Put("a", shared).Put("b", own).Put("n", int64(i))
+			for _, v := range []struct {
+				s *connect.Schema
+				v *connect.StructValue
+			}{{outer, o}, {wrap, connect.NewStruct(wrap).Put("o", o)}, {inner, shared}} {
+				got, err := c.FromConnect("t", v.s, v.v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The same record with unfrozen copies of its structs.
+				thawed := connect.NewStruct(outer).Put("a", mk("shared", 12345)).Put("b", mk("own", int64(i))).Put("n", int64(i))
+				var tv *connect.StructValue
+				switch v.s {
+				case outer:
+					tv = thawed
+				case wrap:
+					tv = connect.NewStruct(wrap).Put("o", thawed)
+				default:
+					tv = mk("shared", 12345)
+				}
+				want, err := plain.FromConnect("t", v.s, tv)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got) != string(want) {
+					t.Errorf("%v: record %d: got %s, want %s", cfg, i, got, want)
+				}
+			}
+		}
+	}
+	// A frozen struct still fails the way an unfrozen one does.
+	bad := connect.NewStruct(inner).Freeze()
+	if _, err := mustJSON(t, "schemas.enable", "false").FromConnect("t", inner, bad); err == nil {
+		t.Error("a frozen struct missing a required field was written")
 	}
 }
