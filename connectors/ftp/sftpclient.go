@@ -246,6 +246,12 @@ func (r *sftpRemote) modTime(_ context.Context, p string) (time.Time, error) {
 	return fi.ModTime().UTC().Truncate(time.Second), nil
 }
 
+// modTimes stats each path in turn: listings give SFTP's exact times, so
+// this is seldom asked.
+func (r *sftpRemote) modTimes(ctx context.Context, ps []string) ([]time.Time, []error, error) {
+	return modTimesEach(ctx, r, ps)
+}
+
 func (r *sftpRemote) exists(_ context.Context, p string) (bool, error) {
 	_, err := r.c.Lstat(p)
 	if errors.Is(err, fs.ErrNotExist) {
