@@ -267,7 +267,7 @@ func ftpErr(op, p string, err error) error {
 	return fmt.Errorf("%s %s: %w", op, p, err)
 }
 
-func (r *ftpRemote) open(_ context.Context, p string, off int64) (io.ReadCloser, int64, error) {
+func (r *ftpRemote) open(_ context.Context, p string, off, _ int64) (io.ReadCloser, int64, error) {
 	if off > 0 && !r.restOff {
 		resp, err := r.c.RetrFrom(p, uint64(off))
 		if err == nil {

@@ -19,10 +19,11 @@ type remote interface {
 	// list streams the entries of dir to fn, without "." and "..". An
 	// error from fn ends the listing and is returned.
 	list(ctx context.Context, dir string, fn func(entry) error) error
-	// open starts reading file p at byte offset off. When the server
-	// refuses to start there (FTP servers without REST), it starts at 0
-	// and says so in start.
-	open(ctx context.Context, p string, off int64) (rc io.ReadCloser, start int64, err error)
+	// open starts reading file p, of size bytes as listed, at byte
+	// offset off; no more than size bytes are read from it. When the
+	// server refuses to start there (FTP servers without REST), it starts
+	// at 0 and says so in start.
+	open(ctx context.Context, p string, off, size int64) (rc io.ReadCloser, start int64, err error)
 	// modTime returns p's exact modification time (FTP's MDTM), for
 	// servers whose listings give LIST times only.
 	modTime(ctx context.Context, p string) (time.Time, error)

@@ -64,7 +64,7 @@ func TestModTimes(t *testing.T) {
 			if mt, err := r.modTime(ctx, ps[0]); err != nil || !mt.Equal(fixedTime) {
 				t.Errorf("MDTM after the pipeline: %v, %v", mt, err)
 			}
-			rc, _, err := r.open(ctx, ps[1], 0)
+			rc, _, err := r.open(ctx, ps[1], 0, 2)
 			if err != nil {
 				t.Fatal(err)
 			}
