@@ -40,6 +40,10 @@ type ftpRemote struct {
 	restOff  bool                    // the server refused REST once
 	mlsd     bool
 	mdtm     bool
+	// ctrl is the control connection as the library writes to and reads
+	// from it, for commands sent in a pipeline; nil with explicit FTPS,
+	// whose control connection the library turns into TLS itself.
+	ctrl net.Conn
 }
 
 func dialFTP(ctx context.Context, cfg *config, log *slog.Logger) (*ftpRemote, error) {
@@ -148,6 +152,9 @@ func (r *ftpRemote) dialData(network, addr string) (net.Conn, error) {
 	// connections are TLS from the start (PROT P).
 	if r.tls != nil && (!control || r.cfg.protocol == ProtoFTPSImplicit) {
 		c = tls.Client(c, r.tls)
+	}
+	if control && r.cfg.protocol != ProtoFTPS {
+		r.ctrl = c
 	}
 	if !control && r.listSink != nil {
 		return &listConn{Conn: c, sink: r.listSink}, nil
@@ -260,7 +267,7 @@ func ftpErr(op, p string, err error) error {
 	return fmt.Errorf("%s %s: %w", op, p, err)
 }
 
-func (r *ftpRemote) open(_ context.Context, p string, off int64) (io.ReadCloser, int64, error) {
+func (r *ftpRemote) open(_ context.Context, p string, off, _ int64) (io.ReadCloser, int64, error) {
 	if off > 0 && !r.restOff {
 		resp, err := r.c.RetrFrom(p, uint64(off))
 		if err == nil {
@@ -294,6 +301,62 @@ func (r *ftpRemote) modTime(_ context.Context, p string) (time.Time, error) {
 		return time.Time{}, ftpErr("MDTM", p, err)
 	}
 	return t.Truncate(time.Second), nil
+}
+
+// mdtmBatch is how many MDTM commands go out before their replies are
+// read: few enough that neither side's socket buffer fills (about 60
+// bytes a command and reply), so neither waits for the other.
+const mdtmBatch = 64
+
+// modTimes sends MDTM commands in batches and reads their replies after
+// each batch: one round trip for a batch instead of one a file. Between
+// the library's commands the control connection holds no unread reply
+// (it reads each command's replies to their end), so the pipeline reads
+// its replies from the connection itself, and leaves none unread.
+func (r *ftpRemote) modTimes(ctx context.Context, ps []string) ([]time.Time, []error, error) {
+	if !r.mdtm || r.ctrl == nil || len(ps) < 2 {
+		return modTimesEach(ctx, r, ps)
+	}
+	ts, errs := make([]time.Time, len(ps)), make([]error, len(ps))
+	br := textproto.NewReader(bufio.NewReaderSize(r.ctrl, 4096))
+	bw := bufio.NewWriterSize(r.ctrl, 8192)
+	for start := 0; start < len(ps); start += mdtmBatch {
+		batch := ps[start:min(start+mdtmBatch, len(ps))]
+		sent := make([]bool, len(batch))
+		for i, p := range batch {
+			if strings.ContainsAny(p, "\r\n") {
+				errs[start+i] = &fileError{op: "MDTM", path: p, err: ftp.ErrInvalidCommand}
+				continue
+			}
+			bw.WriteString("MDTM ")
+			bw.WriteString(p)
+			bw.WriteString("\r\n")
+			sent[i] = true
+		}
+		if err := bw.Flush(); err != nil {
+			return nil, nil, fmt.Errorf("MDTM: %w", err)
+		}
+		for i, p := range batch {
+			if !sent[i] {
+				continue
+			}
+			_, msg, err := br.ReadResponse(ftp.StatusFile)
+			if err != nil {
+				if err = ftpErr("MDTM", p, err); !isFileError(err) {
+					return nil, nil, err
+				}
+				errs[start+i] = err
+				continue
+			}
+			t, err := time.ParseInLocation("20060102150405", msg, time.UTC)
+			if err != nil {
+				errs[start+i] = &fileError{op: "MDTM", path: p, err: err}
+				continue
+			}
+			ts[start+i] = t.Truncate(time.Second)
+		}
+	}
+	return ts, errs, nil
 }
 
 func (r *ftpRemote) exists(_ context.Context, p string) (bool, error) {

@@ -184,7 +184,9 @@ func (t *sourceTask) listRound(ctx context.Context) error {
 			t.forget = append(t.forget, fileID{path: p, size: d.size, modified: d.modified}.partition())
 		}
 	}
-	t.queueComplete(ctx, cands, markers)
+	if err := t.queueComplete(ctx, cands, markers); err != nil {
+		return err
+	}
 	t.more = cands.more
 	t.prog.listed(files, time.Since(started))
 	return nil
@@ -302,24 +304,27 @@ func (t *sourceTask) dropCleanup(f *fileState) {
 // time stayed the same for file.minimum.age.ms. It sets when to list
 // next: when the first waiting candidate may be complete, or after
 // poll.interval.ms.
-func (t *sourceTask) queueComplete(ctx context.Context, cands *candidates, markers map[uint64]struct{}) {
+func (t *sourceTask) queueComplete(ctx context.Context, cands *candidates, markers map[uint64]struct{}) error {
 	if t.cfg.sortModified {
 		// LIST times order files to the minute (the day, for old ones):
 		// the kept files are ordered by their exact times.
+		var inexact []*candidate
 		for i := range cands.items {
-			c := &cands.items[i]
-			if c.e.exact {
-				continue
+			if c := &cands.items[i]; !c.e.exact {
+				inexact = append(inexact, c)
 			}
-			if mt, err := t.rem.modTime(ctx, c.path); err == nil {
-				c.e.mtime, c.e.exact = mt, true
-			}
+		}
+		if err := t.exactTimes(ctx, inexact); err != nil {
+			return err
 		}
 	}
 	now := time.Now()
 	next := now.Add(t.cfg.pollInterval)
 	observed := map[string]observation{} // as many as wait: none when files count as complete at once
-	for _, c := range cands.sorted() {
+	var complete []*candidate
+	sorted := cands.sorted()
+	for i := range sorted {
+		c := &sorted[i]
 		ready := false
 		switch {
 		case markers != nil:
@@ -340,18 +345,27 @@ func (t *sourceTask) queueComplete(ctx context.Context, cands *candidates, marke
 			continue
 		}
 		delete(observed, c.path)
-		mtime := c.e.mtime
+		complete = append(complete, c)
+	}
+	// The identity needs the exact time; servers without MDTM leave the
+	// LIST time, true to the minute at best. The LIST times of those asked
+	// for are kept for sawAt (zero: the listing's time was exact).
+	listTimes := make([]time.Time, len(complete))
+	var inexact []*candidate
+	for i, c := range complete {
 		if !c.e.exact {
-			// The identity needs the exact time; servers without MDTM
-			// leave the LIST time, true to the minute at best.
-			if mt, err := t.rem.modTime(ctx, c.path); err == nil {
-				mtime = mt
-			}
+			listTimes[i] = c.e.mtime
+			inexact = append(inexact, c)
 		}
-		id := newFileID(c.path, c.e.size, mtime)
+	}
+	if err := t.exactTimes(ctx, inexact); err != nil {
+		return err
+	}
+	for i, c := range complete {
+		id := newFileID(c.path, c.e.size, c.e.mtime)
 		if f, ok := t.known(id); ok {
-			if !c.e.exact {
-				t.sawAt(f, c.path, c.e.mtime, c.root, t.round)
+			if !listTimes[i].IsZero() {
+				t.sawAt(f, c.path, listTimes[i], c.root, t.round)
 			} else if f != nil {
 				t.saw(f, c.root, t.round)
 			}
@@ -368,6 +382,31 @@ func (t *sourceTask) queueComplete(ctx context.Context, cands *candidates, marke
 	}
 	t.nextList = next
 	t.prog.pending(len(t.queue), len(observed), cands.more)
+	return nil
+}
+
+// exactTimes replaces the inexact LIST times of cs by their exact times
+// where the server tells them, asking for all at once; a candidate whose
+// time the server does not tell keeps its LIST time. The error is the
+// connection's.
+func (t *sourceTask) exactTimes(ctx context.Context, cs []*candidate) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	ps := make([]string, len(cs))
+	for i, c := range cs {
+		ps[i] = c.path
+	}
+	ts, errs, err := t.rem.modTimes(ctx, ps)
+	if err != nil {
+		return err
+	}
+	for i, c := range cs {
+		if errs[i] == nil {
+			c.e.mtime, c.e.exact = ts[i], true
+		}
+	}
+	return nil
 }
 
 func minTime(a, b time.Time) time.Time {

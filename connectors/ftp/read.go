@@ -102,7 +102,7 @@ func (t *sourceTask) openFile(ctx context.Context, f *fileState) error {
 // refuses) and returns a scanner at that stream position.
 func (t *sourceTask) startTransfer(ctx context.Context, of *openFile, from int64, gz bool) (*lineScanner, error) {
 	f := of.f
-	rc, start, err := t.rem.open(ctx, f.id.path, from)
+	rc, start, err := t.rem.open(ctx, f.id.path, from, f.id.size)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +310,8 @@ func (t *sourceTask) finished(of *openFile) {
 func (t *sourceTask) record(of *openFile, p parsed, last bool) *connect.Record {
 	f := of.f
 	f.emitted = position{records: f.emitted.records + 1, line: p.lines, pos: p.end, eof: last}
-	r := &connect.Record{
+	r, h := t.slab.next(len(of.headers) + 1)
+	*r = connect.Record{
 		Topic: of.topic, Partition: -1,
 		ValueSchema: p.valueSchema, Value: p.value,
 		SourcePartition: of.part, SourceOffset: f.emitted.offset(),
@@ -324,11 +325,35 @@ func (t *sourceTask) record(of *openFile, p parsed, last bool) *connect.Record {
 			r.KeySchema = optional(p.keySchema)
 		}
 	}
-	h := make([]connect.Header, len(of.headers)+1)
 	copy(h, of.headers)
 	h[len(of.headers)] = connect.Header{Key: "file.line", Schema: connect.Int64Schema, Value: p.line}
 	r.Headers = h
 	return r
+}
+
+// slab hands out records and their headers from arrays of slabRecords:
+// one allocation of each for many records, not two a record. A slab
+// lives as long as any of its records; a record's headers are capped, so
+// appending to them copies.
+type slab struct {
+	recs []connect.Record
+	hdrs []connect.Header
+}
+
+const slabRecords = 128
+
+func (s *slab) next(headers int) (*connect.Record, []connect.Header) {
+	if len(s.recs) == 0 {
+		s.recs = make([]connect.Record, slabRecords)
+	}
+	r := &s.recs[0]
+	s.recs = s.recs[1:]
+	if len(s.hdrs) < headers {
+		s.hdrs = make([]connect.Header, slabRecords*headers)
+	}
+	h := s.hdrs[:headers:headers]
+	s.hdrs = s.hdrs[headers:]
+	return r, h
 }
 
 func optional(s *connect.Schema) *connect.Schema {

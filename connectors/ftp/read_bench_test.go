@@ -118,17 +118,17 @@ func rawDownload(b *testing.B, raw map[string]string, dir string) int64 {
 		b.Fatal(err)
 	}
 	defer r.close()
-	var names []string
-	if err := r.list(ctx, dir, func(e entry) error { names = append(names, e.name); return nil }); err != nil {
+	var es []entry
+	if err := r.list(ctx, dir, func(e entry) error { es = append(es, e); return nil }); err != nil {
 		b.Fatal(err)
 	}
 	var n int64
-	for _, name := range names {
-		rc, _, err := r.open(ctx, dir+"/"+name, 0)
+	for _, e := range es {
+		rc, _, err := r.open(ctx, dir+"/"+e.name, 0, e.size)
 		if err != nil {
 			b.Fatal(err)
 		}
-		m, _ := io.Copy(io.Discard, rc)
+		m, _ := io.Copy(io.Discard, io.LimitReader(rc, e.size))
 		rc.Close()
 		n += m
 	}

@@ -19,13 +19,18 @@ type remote interface {
 	// list streams the entries of dir to fn, without "." and "..". An
 	// error from fn ends the listing and is returned.
 	list(ctx context.Context, dir string, fn func(entry) error) error
-	// open starts reading file p at byte offset off. When the server
-	// refuses to start there (FTP servers without REST), it starts at 0
-	// and says so in start.
-	open(ctx context.Context, p string, off int64) (rc io.ReadCloser, start int64, err error)
+	// open starts reading file p, of size bytes as listed, at byte
+	// offset off; no more than size bytes are read from it. When the
+	// server refuses to start there (FTP servers without REST), it starts
+	// at 0 and says so in start.
+	open(ctx context.Context, p string, off, size int64) (rc io.ReadCloser, start int64, err error)
 	// modTime returns p's exact modification time (FTP's MDTM), for
 	// servers whose listings give LIST times only.
 	modTime(ctx context.Context, p string) (time.Time, error)
+	// modTimes asks modTime of every path in ps at once, as the protocol
+	// allows (FTP: pipelined MDTM commands), and returns one answer a
+	// path; err is the connection's.
+	modTimes(ctx context.Context, ps []string) (ts []time.Time, errs []error, err error)
 	// exists reports whether p names something.
 	exists(ctx context.Context, p string) (bool, error)
 	rename(ctx context.Context, from, to string) error
@@ -167,4 +172,16 @@ func (cs *conns) dial(ctx context.Context, addr string, connectTimeout, timeout 
 		return nil, err
 	}
 	return &trackedConn{deadlineConn: cs.wrap(c, timeout), cs: cs}, nil
+}
+
+// modTimesEach asks rem.modTime of every path in turn, for modTimes.
+func modTimesEach(ctx context.Context, rem remote, ps []string) ([]time.Time, []error, error) {
+	ts, errs := make([]time.Time, len(ps)), make([]error, len(ps))
+	for i, p := range ps {
+		ts[i], errs[i] = rem.modTime(ctx, p)
+		if errs[i] != nil && !isFileError(errs[i]) && !errors.Is(errs[i], errors.ErrUnsupported) {
+			return nil, nil, errs[i]
+		}
+	}
+	return ts, errs, nil
 }

@@ -13,6 +13,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -30,6 +31,8 @@ type sftpRemote struct {
 	c   *sftp.Client
 	cs  conns
 	dir *dirSession // opened on the first listing
+	// closing counts the handles of small files being closed.
+	closing sync.WaitGroup
 }
 
 func dialSFTP(ctx context.Context, cfg *config, log *slog.Logger) (*sftpRemote, error) {
@@ -193,7 +196,12 @@ func (r *sftpRemote) list(ctx context.Context, dir string, fn func(entry) error)
 	return nil
 }
 
-func (r *sftpRemote) open(_ context.Context, p string, off int64) (io.ReadCloser, int64, error) {
+// smallRead is the most bytes left of a file that are read with plain
+// read requests, one at a time: pkg/sftp's default packet, so a file of
+// up to that size takes one request.
+const smallRead = 32 << 10
+
+func (r *sftpRemote) open(_ context.Context, p string, off, size int64) (io.ReadCloser, int64, error) {
 	f, err := r.c.Open(p)
 	if err != nil {
 		return nil, 0, sftpErr("open", p, err)
@@ -204,7 +212,33 @@ func (r *sftpRemote) open(_ context.Context, p string, off int64) (io.ReadCloser
 			return nil, 0, sftpErr("seek", p, err)
 		}
 	}
+	if size-off <= smallRead {
+		// WriteTo would ask the file's size first (a round trip) and
+		// read on until the server reports the end (another); the
+		// caller reads no more than size bytes, one request.
+		return &smallFile{File: f, r: r}, off, nil
+	}
 	return newPipelined(f), off, nil
+}
+
+// smallFile is a small file read with plain read requests. Its Close does
+// not wait for the server's answer: every byte the task reads was read
+// (or the read failed) by then, and the next file's open need not wait a
+// round trip. The closes under way finish before the connection closes
+// and before any rename or delete, which some servers refuse on an open
+// file.
+type smallFile struct {
+	*sftp.File
+	r *sftpRemote
+}
+
+func (s *smallFile) Close() error {
+	s.r.closing.Add(1)
+	go func() {
+		defer s.r.closing.Done()
+		s.File.Close()
+	}()
+	return nil
 }
 
 // pipelined reads an SFTP file with pkg/sftp's WriteTo, which keeps many
@@ -246,6 +280,12 @@ func (r *sftpRemote) modTime(_ context.Context, p string) (time.Time, error) {
 	return fi.ModTime().UTC().Truncate(time.Second), nil
 }
 
+// modTimes stats each path in turn: listings give SFTP's exact times, so
+// this is seldom asked.
+func (r *sftpRemote) modTimes(ctx context.Context, ps []string) ([]time.Time, []error, error) {
+	return modTimesEach(ctx, r, ps)
+}
+
 func (r *sftpRemote) exists(_ context.Context, p string) (bool, error) {
 	_, err := r.c.Lstat(p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -258,6 +298,7 @@ func (r *sftpRemote) exists(_ context.Context, p string) (bool, error) {
 }
 
 func (r *sftpRemote) rename(_ context.Context, from, to string) error {
+	r.closing.Wait()
 	if err := r.c.Rename(from, to); err != nil {
 		return sftpErr("rename", from+" to "+to, err)
 	}
@@ -265,6 +306,7 @@ func (r *sftpRemote) rename(_ context.Context, from, to string) error {
 }
 
 func (r *sftpRemote) remove(_ context.Context, p string) error {
+	r.closing.Wait()
 	if err := r.c.Remove(p); err != nil {
 		return sftpErr("delete", p, err)
 	}
@@ -298,6 +340,7 @@ func (r *sftpRemote) close() error {
 	if r.ssh != nil {
 		r.ssh.Close()
 	}
+	r.closing.Wait() // the closes under way fail now, if they have not ended
 	r.cs.closeAll()
 	return err
 }

@@ -101,6 +101,7 @@ type sourceTask struct {
 	wake     chan struct{}
 
 	prog progress
+	slab slab // the records Poll returns
 
 	idle time.Duration // zero means idleWait; tests shorten it
 }
