@@ -60,9 +60,10 @@ type benchCluster struct {
 	clients   map[string]*api.Client
 }
 
-func newBenchCluster(b testing.TB, session time.Duration) *benchCluster {
+func newBenchCluster(b testing.TB, session time.Duration, brokerArgs ...string) *benchCluster {
 	bin := proctest.Binary(b)
-	broker := proctest.Start(b, "broker", []string{"Kafka bootstrap"}, bin, "broker", "--port", strconv.Itoa(proctest.FreePort(b)), "--data-dir", b.TempDir())
+	args := append([]string{"broker", "--port", strconv.Itoa(proctest.FreePort(b)), "--data-dir", b.TempDir()}, brokerArgs...)
+	broker := proctest.Start(b, "broker", []string{"Kafka bootstrap"}, bin, args...)
 	c := &benchCluster{b: b, bin: bin, bootstrap: broker.Ready["Kafka bootstrap"], broker: broker, workers: map[string]*proctest.Proc{}, clients: map[string]*api.Client{}}
 	c.props = strings.Join([]string{
 		"bootstrap.servers=" + c.bootstrap,

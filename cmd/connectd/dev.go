@@ -61,7 +61,7 @@ func runDev(ctx context.Context, args []string) error {
 		return err
 	}
 	kafkaDir := filepath.Join(*dataDir, "kafka")
-	broker, client, err := startBroker(*kafkaPort, kafkaDir, sec)
+	broker, client, err := startBroker(*kafkaPort, kafkaDir, true, sec)
 	if err != nil {
 		return err
 	}
@@ -140,10 +140,11 @@ func startRegistry(ctx context.Context, seeds []string, client map[string]string
 }
 
 // startBroker starts the embedded Kafka-protocol broker on 127.0.0.1:port,
-// persisting to dir, taking clients as sec says. Its cluster id is kept in
-// dir so it survives restarts. It returns the Kafka client keys a client
-// needs to reach it.
-func startBroker(port int, dir string, sec brokerSecurity) (*kfake.Cluster, map[string]string, error) {
+// persisting to dir (each write on disk before it is acknowledged when
+// syncWrites), taking clients as sec says. Its cluster id is kept in dir so
+// it survives restarts. It returns the Kafka client keys a client needs to
+// reach it.
+func startBroker(port int, dir string, syncWrites bool, sec brokerSecurity) (*kfake.Cluster, map[string]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
@@ -163,20 +164,23 @@ func startBroker(port int, dir string, sec brokerSecurity) (*kfake.Cluster, map[
 	} else if err != nil {
 		return nil, nil, err
 	}
-	opts := append([]kfake.Opt{
+	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.Ports(port),
 		kfake.DataDir(dir),
-		// Acknowledge a produce only once it is on disk: without this a kill -9
-		// of the process loses acknowledged records, and offsets already
-		// committed for them would skip them for good.
-		kfake.SyncWrites(),
 		kfake.ClusterID(strings.TrimSpace(string(id))),
 		kfake.AllowAutoTopicCreation(),
 		kfake.DefaultNumPartitions(1),
 		// Workers of a test cluster use short sessions to fail over fast.
 		kfake.GroupMinSessionTimeout(100 * time.Millisecond),
-	}, secOpts...)
+	}
+	if syncWrites {
+		// Acknowledge a produce only once it is on disk: without this a kill -9
+		// of the process loses acknowledged records, and offsets already
+		// committed for them would skip them for good.
+		opts = append(opts, kfake.SyncWrites())
+	}
+	opts = append(opts, secOpts...)
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("embedded broker on 127.0.0.1:%d: %w", port, err)
@@ -188,12 +192,13 @@ func runBroker(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("broker", flag.ContinueOnError)
 	port := fs.Int("port", 9092, "port (on 127.0.0.1)")
 	dataDir := fs.String("data-dir", filepath.Join(defaultDataDir(), "kafka"), "data folder")
+	syncWrites := fs.Bool("sync-writes", true, "acknowledge a write only once it is on disk; false acknowledges it from memory, as a replicated Kafka broker does, and a kill -9 of the broker then loses acknowledged writes")
 	var sec brokerSecurity
 	sec.flags(fs, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	c, _, err := startBroker(*port, *dataDir, sec)
+	c, _, err := startBroker(*port, *dataDir, *syncWrites, sec)
 	if err != nil {
 		return err
 	}
