@@ -84,12 +84,7 @@ func (c *connector) Validate(ctx context.Context, raw map[string]string) map[str
 	errs := map[string][]string{}
 	add := func(key, format string, args ...any) { errs[key] = append(errs[key], fmt.Sprintf(format, args...)) }
 	log := slog.Default().With("connector", raw["name"], "plugin", Name)
-	var rem remote
-	if cfg.protocol == ProtoSFTP {
-		rem, err = dialSFTP(ctx, cfg, log)
-	} else {
-		rem, err = dialFTP(ctx, cfg, log)
-	}
+	rem, err := dial(ctx, cfg, log)
 	if err != nil {
 		add(dialErrorKey(cfg, err), "Cannot log in: %v", err)
 		return errs

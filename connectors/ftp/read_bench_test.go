@@ -108,12 +108,7 @@ func rawDownload(b *testing.B, raw map[string]string, dir string) int64 {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	var r remote
-	if cfg.protocol == ProtoSFTP {
-		r, err = dialSFTP(ctx, cfg, slog.Default())
-	} else {
-		r, err = dialFTP(ctx, cfg, slog.Default())
-	}
+	r, err := dial(ctx, cfg, slog.Default())
 	if err != nil {
 		b.Fatal(err)
 	}

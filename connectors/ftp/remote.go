@@ -5,11 +5,29 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 )
+
+// dial connects and logs in to the server cfg names, over the protocol it
+// names.
+func dial(ctx context.Context, cfg *config, log *slog.Logger) (remote, error) {
+	if cfg.protocol == ProtoSFTP {
+		r, err := dialSFTP(ctx, cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	r, err := dialFTP(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
 
 // remote is one logged-in connection to the server: FTP (one control
 // connection, one data connection at a time) or SFTP (one SSH

@@ -37,12 +37,7 @@ func TestModTimes(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			var r remote
-			if cfg.protocol == ProtoSFTP {
-				r, err = dialSFTP(ctx, cfg, slog.Default())
-			} else {
-				r, err = dialFTP(ctx, cfg, slog.Default())
-			}
+			r, err := dial(ctx, cfg, slog.Default())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -629,13 +629,7 @@ func (t *sourceTask) connect(ctx context.Context) error {
 	}
 	dctx, cancel := context.WithTimeout(ctx, t.cfg.connectTimeout)
 	defer cancel()
-	var rem remote
-	var err error
-	if t.cfg.protocol == ProtoSFTP {
-		rem, err = dialSFTP(dctx, t.cfg, t.log)
-	} else {
-		rem, err = dialFTP(dctx, t.cfg, t.log)
-	}
+	rem, err := dial(dctx, t.cfg, t.log)
 	if err != nil {
 		if ctx.Err() != nil {
 			return errWaiting
