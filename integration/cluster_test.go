@@ -569,13 +569,19 @@ func TestClusterLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitAll("stopped", herder.Stopped, 0)
-	for _, wp := range w {
-		for _, inst := range []string{"life", "life-0", "life-1", "life-2"} {
-			if p := wp.pluginPIDs(inst); len(p) != 0 {
-				t.Errorf("%s still runs %s (pids %v) after stop", wp.id, inst, p)
+	// The status says STOPPED once the connector has stopped and its task
+	// configs are gone; each task's worker stops it in its own time (as
+	// in Kafka Connect), so its process may take a moment to end.
+	waitFor(t, 60*time.Second, "no plugin process after stop", func() (bool, string) {
+		for _, wp := range w {
+			for _, inst := range []string{"life", "life-0", "life-1", "life-2"} {
+				if p := wp.pluginPIDs(inst); len(p) != 0 {
+					return false, fmt.Sprintf("%s still runs %s (pids %v) after stop", wp.id, inst, p)
+				}
 			}
 		}
-	}
+		return true, ""
+	})
 	if err := w[1].client.ResumeConnector(ctx, "life"); err != nil {
 		t.Fatal(err)
 	}
