@@ -416,19 +416,21 @@ func BenchmarkFTPSource(b *testing.B) {
 //
 //   - files: 100,000 one-line files in one directory, read and moved to
 //     finished.path (input.max.candidates 10000): files/s and the task's
-//     peak RSS, ÷ the peak RSS reading 1,000 such files (goal ≈ 1: the
-//     listing streams); and the peak RSS with cleanup.policy=none, where
-//     the task remembers each finished file still there.
+//     peak RSS, ÷ the peak RSS reading 25,000 such files (goal ≈ 1: past
+//     input.max.candidates the files a task holds stop growing, and the
+//     listing streams), and ÷ reading 1,000 (below that bound); and the
+//     peak RSS with cleanup.policy=none, where the task remembers each
+//     finished file still there.
 //   - huge: one 4 GiB file of 1 KiB lines, every record dropped by a
 //     Filter transform (so the broker holds nothing): MB/s and the task's
 //     peak RSS ÷ the peak reading a 64 MiB file the same way (goal ≈ 1:
 //     the file streams).
 func BenchmarkFTPSourceScale(b *testing.B) {
-	const many, few = 100_000, 1_000
+	const many, bound, few = 100_000, 25_000, 1_000
 	const hugeSize, smallSize, width = 4 << 30, 64 << 20, 1024
 	for _, start := range []func(*testing.B) *ftpBenchServer{startFTPBench, startSFTPBench} {
 		s := start(b)
-		for _, n := range []int{few, many} {
+		for _, n := range []int{few, bound, many} {
 			dir := fmt.Sprintf("/files%d", n)
 			s.user.MkdirAll(b, s.root, dir)
 			for i := range n {
@@ -446,9 +448,9 @@ func BenchmarkFTPSourceScale(b *testing.B) {
 			return func(st herder.TaskState) bool { d, _ := st.Progress["files_done"].(float64); return int(d) >= n }
 		}
 		drop := map[string]string{"transforms": "drop", "transforms.drop.type": "org.apache.kafka.connect.transforms.Filter"}
-		var rate, rssMany, rssFew, rssNone, huge, rssHuge, rssMedium float64
+		var rate, rssMany, rssBound, rssFew, rssNone, huge, rssHuge, rssMedium float64
 		for i := 0; i < b.N; i++ {
-			for _, n := range []int{few, many} {
+			for _, n := range []int{few, bound, many} {
 				dir := fmt.Sprintf("/files%d", n)
 				done := fmt.Sprintf("/done%d", n)
 				s.user.MkdirAll(b, s.root, done)
@@ -459,9 +461,12 @@ func BenchmarkFTPSourceScale(b *testing.B) {
 				holds, moved := w.topicHolds(b, name, int64(n)), filesIn(filepath.Join(s.root, done), n)
 				secs, rss := w.run(b, s, name, dir, map[string]string{"cleanup.policy": "move", "finished.path": done, "batch.size": "5000"},
 					func(st herder.TaskState) bool { return holds(st) && moved(st) })
-				if n == many {
+				switch n {
+				case many:
 					rate, rssMany = float64(n)/secs, rss
-				} else {
+				case bound:
+					rssBound = rss
+				default:
 					rssFew = rss
 				}
 				// The files back where they were, for the next run.
@@ -479,13 +484,17 @@ func BenchmarkFTPSourceScale(b *testing.B) {
 		}
 		b.ReportMetric(rate, s.name+"-files/s")
 		b.ReportMetric(rssMany, s.name+"-100k-task-MiB")
-		b.ReportMetric(rssMany/rssFew, s.name+"-100k-rss-x")
+		b.ReportMetric(rssMany/rssBound, s.name+"-100k-rss-x")
+		b.ReportMetric(rssBound, s.name+"-25k-task-MiB")
+		b.ReportMetric(rssFew, s.name+"-1k-task-MiB")
+		b.ReportMetric(rssMany/rssFew, s.name+"-100k-rss-x-1k")
 		b.ReportMetric(rssNone, s.name+"-100k-none-task-MiB")
 		b.ReportMetric(huge, s.name+"-4GiB-MB/s")
 		b.ReportMetric(rssHuge, s.name+"-4GiB-task-MiB")
 		b.ReportMetric(rssHuge/rssMedium, s.name+"-4GiB-rss-x")
-		b.Logf("%s: 100k files: %.0f files/s, task peak %.0f MiB ÷ %.0f MiB with 1k files = %.2f; cleanup.policy=none: %.0f MiB; 4 GiB file: %.0f MB/s (records dropped), task peak %.0f MiB ÷ %.0f MiB for 64 MiB = %.2f",
-			s.name, rate, rssMany, rssFew, rssMany/rssFew, rssNone, huge, rssHuge, rssMedium, rssHuge/rssMedium)
+		b.Logf("%s: 100k files: %.0f files/s, task peak %.0f MiB ÷ %.0f MiB with 25k files = %.2f (÷ %.0f MiB with 1k files = %.2f); cleanup.policy=none: %.0f MiB; "+
+			"4 GiB file: %.0f MB/s (records dropped), task peak %.0f MiB ÷ %.0f MiB for 64 MiB = %.2f",
+			s.name, rate, rssMany, rssBound, rssMany/rssBound, rssFew, rssMany/rssFew, rssNone, huge, rssHuge, rssMedium, rssHuge/rssMedium)
 		os.RemoveAll(filepath.Join(s.root, "huge"))
 	}
 }
