@@ -49,11 +49,17 @@ import (
 // sink's processes (worker, its task, broker: file-cpu). On a machine
 // shared with other work the rates swing with the load, the CPU per record
 // much less; 2 cores ÷ sink-cpu bounds the pace the sink can reach.
+//
+// For json it also runs a plain program in the benchmark's process that
+// consumes the records with franz-go and uploads them with the upload
+// manager, cut as the sink cuts its objects, values as they are
+// (pipeline): its MB/s ÷ the upload manager's (pipeline-x) is what any
+// sink can reach on this machine, and s3-sink's ÷ its (x-pipeline).
 func BenchmarkS3Sink(b *testing.B) {
 	const records, parts, concurrency = 400_000, 4, 4
 	for _, format := range []string{"json", "parquet", "bytearray"} {
 		b.Run(format, func(b *testing.B) {
-			var ratio, sinkMBs, peerMBs, peak, recsPerSec, fileRecs float64
+			var ratio, sinkMBs, peerMBs, pipeMBs, peak, recsPerSec, fileRecs float64
 			var taskCPU, workerCPU, serversCPU, peerCPU, fileCPU time.Duration
 			for i := 0; i < b.N; i++ {
 				env := newS3Env(b)
@@ -100,6 +106,10 @@ func BenchmarkS3Sink(b *testing.B) {
 				peerElapsed := env.uploadAll(b, "peer", objs, concurrency)
 				self1, _ := cpuTimes()
 				peerCPU = self1 - self0 + procCPU(env.gw.Pid()) - g0
+				if format == "json" {
+					n, took := env.pipeline(b, "pipeline", topic, records, 25000, concurrency)
+					pipeMBs = float64(n) / 1e6 / took.Seconds()
+				}
 				// The worker's sink path alone: the file sink writing the
 				// same records' bytes to a local file.
 				fileCfg := map[string]string{"connector.class": "FileStreamSink", "topics": topic, "file": filepath.Join(b.TempDir(), "out.txt"),
@@ -123,6 +133,13 @@ func BenchmarkS3Sink(b *testing.B) {
 			b.ReportMetric(peerMBs, "uploader-MB/s")
 			b.ReportMetric(recsPerSec, "records/s")
 			b.ReportMetric(peak, "task-peak-MiB")
+			if pipeMBs > 0 {
+				b.ReportMetric(pipeMBs, "pipeline-MB/s")
+				b.ReportMetric(pipeMBs/peerMBs, "pipeline-x")
+				b.ReportMetric(sinkMBs/pipeMBs, "x-pipeline")
+				b.Logf("%s: a plain program consuming the records and uploading them as they come %.1f MB/s, ÷ upload manager %.2f (the ceiling here); s3-sink ÷ it %.2f",
+					format, pipeMBs, pipeMBs/peerMBs, sinkMBs/pipeMBs)
+			}
 			b.ReportMetric(recsPerSec/fileRecs, "vs-file-sink")
 			perRec := func(d time.Duration) float64 { return float64(d.Microseconds()) / records }
 			b.ReportMetric(perRec(taskCPU), "task-cpu-us/rec")
@@ -157,6 +174,7 @@ func newS3Env(b *testing.B) *s3Env {
 	gw := testserver.StartVersityGW(b)
 	gw.CreateBucket(b, "sink")
 	gw.CreateBucket(b, "peer")
+	gw.CreateBucket(b, "pipeline")
 	sa := startStandalone(b, 100)
 	return &s3Env{gw: gw, client: gw.Client(), broker: sa.broker, brokerPid: sa.brokerP.Pid(), worker: sa.worker, rest: sa.rest}
 }
@@ -257,11 +275,23 @@ func (e *s3Env) read(b *testing.B, bucket string) []benchObject {
 // object's parts, 25 MiB as the sink's, are the upload manager's own).
 func (e *s3Env) uploadAll(b *testing.B, bucket string, objs []benchObject, concurrency int) time.Duration {
 	b.Helper()
+	start := time.Now()
+	put, wait := e.uploads(b, bucket, concurrency)
+	for _, o := range objs {
+		put <- o
+	}
+	wait()
+	return time.Since(start)
+}
+
+// uploads starts concurrency workers putting the objects sent to put into
+// bucket with manager.Uploader; wait closes put, waits for the workers and
+// fails b on an upload's error.
+func (e *s3Env) uploads(b *testing.B, bucket string, concurrency int) (put chan<- benchObject, wait func()) {
 	up := manager.NewUploader(e.client, func(u *manager.Uploader) { u.Concurrency = concurrency; u.PartSize = 25 << 20 })
 	work := make(chan benchObject)
 	errs := make(chan error, concurrency)
 	var wg sync.WaitGroup
-	start := time.Now()
 	for w := 0; w < concurrency; w++ {
 		wg.Add(1)
 		go func() {
@@ -269,21 +299,74 @@ func (e *s3Env) uploadAll(b *testing.B, bucket string, objs []benchObject, concu
 			for o := range work {
 				if _, err := up.Upload(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(o.key), Body: bytes.NewReader(o.body)}); err != nil {
 					errs <- err
+					for range work {
+					}
 					return
 				}
 			}
 		}()
 	}
-	for _, o := range objs {
-		work <- o
+	return work, func() {
+		b.Helper()
+		close(work)
+		wg.Wait()
+		select {
+		case err := <-errs:
+			b.Fatal(err)
+		default:
+		}
 	}
-	close(work)
-	wg.Wait()
-	elapsed := time.Since(start)
-	select {
-	case err := <-errs:
+}
+
+// pipeline reads topic's n records with a plain franz-go consumer and
+// uploads them cut as the sink cuts its objects (flushSize records of a
+// partition, each value and a newline: JSON values as they are), with
+// uploads at concurrency, in this one process. It returns the bytes
+// uploaded and the time taken: the fastest a plain program moves the
+// records into S3 here, so what any sink can reach on this machine.
+func (e *s3Env) pipeline(b *testing.B, bucket, topic string, n, flushSize, concurrency int) (int64, time.Duration) {
+	b.Helper()
+	start := time.Now()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.broker), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
 		b.Fatal(err)
-	default:
 	}
-	return elapsed
+	defer cl.Close()
+	put, wait := e.uploads(b, bucket, concurrency)
+	type open struct {
+		first int64
+		count int
+		body  []byte
+	}
+	files := map[int32]*open{}
+	var size int64
+	cut := func(p int32, f *open) {
+		size += int64(len(f.body))
+		put <- benchObject{key: fmt.Sprintf("topics/%s/partition=%d/%s+%d+%010d.json", topic, p, topic, p, f.first), body: f.body}
+		delete(files, p)
+	}
+	for got := 0; got < n; {
+		fs := cl.PollFetches(context.Background())
+		if errs := fs.Errors(); len(errs) > 0 {
+			b.Fatal(errs[0].Err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			f := files[r.Partition]
+			if f == nil {
+				f = &open{first: r.Offset}
+				files[r.Partition] = f
+			}
+			f.body = append(append(f.body, r.Value...), '\n')
+			f.count++
+			got++
+			if f.count == flushSize {
+				cut(r.Partition, f)
+			}
+		})
+	}
+	for p, f := range files {
+		cut(p, f)
+	}
+	wait()
+	return size, time.Since(start)
 }
