@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -325,6 +328,11 @@ func endOffsets(cl *kgo.Client, topic string) int64 {
 //     snapshot's, all of them: on a machine whose cores are all busy the
 //     rows/s ratio tends to it. Also the heap allocations per row of the
 //     benchmark's process (the worker) during that snapshot.
+//   - ceiling: a plain program in the benchmark's process copying the
+//     table out with COPY and producing, for each row, the next of the
+//     initial snapshot's own events (read back from Kafka before the clock
+//     starts) with a plain franz-go producer: rows/s ÷ COPY's is what any
+//     snapshot can reach on this machine, as it builds no event.
 //   - snapshot-inprocess-broker: the initial snapshot with one thread on a
 //     broker in the benchmark's process, the setup of the figures before
 //     the broker had a process of its own: its work (storing batches)
@@ -333,7 +341,7 @@ func BenchmarkPostgresSnapshot(b *testing.B) {
 	const rows = 1_000_000
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	var snap1, snap2, incr, inproc, copyRate float64
+	var snap1, snap2, incr, inproc, copyRate, ceiling float64
 	var cpuCopy, cpuWorker, cpuBroker, cpuPG float64 // µs per row
 	var allocs float64                               // the worker's heap allocations per row
 	for i := 0; i < b.N; i++ {
@@ -356,6 +364,7 @@ func BenchmarkPostgresSnapshot(b *testing.B) {
 		snap1 = rows / time.Since(start).Seconds()
 		cpuWorker, cpuPG, cpuBroker = perRow(cpuSelf()-self, rows), perRow(treeCPU(pg.PID())-server, rows), perRow(treeCPU(env.broker.Pid())-broker, rows)
 		allocs = float64(heapMallocs()-mallocs) / rows
+		ceiling = env.snapshotCeiling(b, "s1.public.items", rows)
 
 		start = time.Now()
 		env.startWith(b, "s2", "s2", "s2_slot", "initial", map[string]string{"snapshot.max.threads": "2"})
@@ -393,10 +402,100 @@ func BenchmarkPostgresSnapshot(b *testing.B) {
 	b.ReportMetric(allocs, "snapshot-worker-allocs/row")
 	b.ReportMetric(inproc, "snapshot-inprocess-broker-rows/s")
 	b.ReportMetric(inproc/copyRate, "snapshot-inprocess-broker-ratio")
+	b.ReportMetric(ceiling, "ceiling-rows/s")
+	b.ReportMetric(ceiling/copyRate, "ceiling-ratio")
+	b.ReportMetric(snap1/ceiling, "snapshot-x-ceiling")
+	b.Logf("a plain program copying the table out and producing the snapshot's own events, one a row: %.0f rows/s, / COPY = %.3f (the ceiling here); the snapshot / it = %.3f",
+		ceiling, ceiling/copyRate, snap1/ceiling)
 	b.Logf("postgres-cdc snapshot: %.0f rows/s (2 threads %.0f) / COPY %.0f = %.3f (%.3f); incremental %.0f rows/s / initial = %.3f; "+
 		"broker in process: %.0f rows/s / COPY = %.3f; CPU µs per row: worker %.2f, broker %.2f, postgres %.2f; COPY %.2f (ratio %.3f)",
 		snap1, snap2, copyRate, snap1/copyRate, snap2/copyRate, incr, incr/snap1, inproc, inproc/copyRate,
 		cpuWorker, cpuBroker, cpuPG, cpuCopy, cpuCopy/(cpuWorker+cpuBroker+cpuPG))
+}
+
+// snapshotCeiling returns the rows/s of the fastest a plain program moves
+// the table into Kafka as the snapshot's events here, without building
+// one: it first reads the n events of topic (keys and values) from the
+// broker; then, with the clock running, it copies the table out (COPY ...
+// TO STDOUT) and for each row produces the next of those events to a
+// topic of its own, with a plain franz-go producer set up as the worker's
+// (1 MiB batches, no compression).
+func (e *cdcEnv) snapshotCeiling(b *testing.B, topic string, n int) float64 {
+	b.Helper()
+	ctx := context.Background()
+	seeds := e.cl.OptValue(kgo.SeedBrokers).([]string)
+	cons, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	events := make([]*kgo.Record, 0, n)
+	for len(events) < n {
+		fs := cons.PollFetches(ctx)
+		if errs := fs.Errors(); len(errs) > 0 {
+			b.Fatal(errs[0].Err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			events = append(events, &kgo.Record{Topic: topic + "-ceiling", Key: r.Key, Value: r.Value})
+		})
+	}
+	cons.Close()
+	prod, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ProducerBatchMaxBytes(1<<20), kgo.ProducerBatchCompression(kgo.NoCompression()),
+		kgo.AllowAutoTopicCreation())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prod.Close()
+	c, err := pgx.Connect(ctx, e.pg.DSN("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(ctx)
+	rp := &rowProducer{cl: prod, events: events}
+	start := time.Now()
+	if _, err := c.PgConn().CopyTo(ctx, rp, "COPY items TO STDOUT"); err != nil {
+		b.Fatal(err)
+	}
+	if err := prod.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	took := time.Since(start)
+	if err := rp.err(); err != nil || rp.next != n {
+		b.Fatalf("produced %d of %d events: %v", rp.next, n, err)
+	}
+	return float64(n) / took.Seconds()
+}
+
+// rowProducer is the io.Writer COPY writes the table's rows to: it
+// produces the next event for every row that ends.
+type rowProducer struct {
+	cl     *kgo.Client
+	events []*kgo.Record
+	next   int
+	mu     sync.Mutex
+	failed error
+}
+
+func (w *rowProducer) Write(p []byte) (int, error) {
+	for range bytes.Count(p, []byte{'\n'}) {
+		if w.next == len(w.events) {
+			return 0, errors.New("more rows than events")
+		}
+		w.cl.Produce(context.Background(), w.events[w.next], func(_ *kgo.Record, err error) {
+			if err != nil {
+				w.mu.Lock()
+				w.failed = err
+				w.mu.Unlock()
+			}
+		})
+		w.next++
+	}
+	return len(p), nil
+}
+
+func (w *rowProducer) err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.failed
 }
 
 // cpuSelf is the CPU this process has used.
