@@ -81,7 +81,9 @@ if [ ! -x "$proftpd_dir/usr/sbin/proftpd" ]; then
 fi
 # FTPS: proftpd's mod_tls comes in proftpd-mod-crypto since bookworm
 # (older releases build it into proftpd-basic).
-if [ ! -e "$proftpd_dir/usr/lib/proftpd/mod_tls.so" ] && ! "$proftpd_dir/usr/sbin/proftpd" -l | grep -q mod_tls.c; then
+# (No grep -q after a pipe in this script: under pipefail, grep quitting at
+# its first match can kill the writer with SIGPIPE and fail the pipeline.)
+if [ ! -e "$proftpd_dir/usr/lib/proftpd/mod_tls.so" ] && ! "$proftpd_dir/usr/sbin/proftpd" -l 2>/dev/null | grep mod_tls.c >/dev/null; then
 	need_root "proftpd's mod_tls" "apt-get download proftpd-mod-crypto"
 	tmp=$(mktemp -d)
 	(
@@ -94,9 +96,13 @@ if [ ! -e "$proftpd_dir/usr/lib/proftpd/mod_tls.so" ] && ! "$proftpd_dir/usr/sbi
 	rm -rf "$tmp"
 fi
 # The libraries it links (a package install would have pulled them in).
-if ldd "$proftpd_dir/usr/sbin/proftpd" "$proftpd_dir"/usr/lib/proftpd/mod_tls.so 2>/dev/null | grep -q 'not found'; then
+proftpd_missing() {
+	ldd "$proftpd_dir/usr/sbin/proftpd" "$proftpd_dir"/usr/lib/proftpd/mod_tls.so 2>/dev/null | grep 'not found' || true
+}
+if [ -n "$(proftpd_missing)" ]; then
 	apt_install $(apt-cache depends proftpd-core proftpd-mod-crypto | awk '$1 == "Depends:" && $2 ~ /^lib/ {print $2}' | sort -u)
-	if ldd "$proftpd_dir/usr/sbin/proftpd" "$proftpd_dir"/usr/lib/proftpd/mod_tls.so 2>/dev/null | grep 'not found' >&2; then
+	if [ -n "$(proftpd_missing)" ]; then
+		proftpd_missing >&2
 		echo "scripts/servers.sh: proftpd still misses the libraries above" >&2
 		exit 1
 	fi

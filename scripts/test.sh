@@ -18,7 +18,7 @@ pg15_bindir() {
 	local d
 	d=$(pg_config --bindir 2>/dev/null || true)
 	for d in "$d" /usr/lib/postgresql/15/bin; do
-		if [ -n "$d" ] && [ -x "$d/initdb" ] && "$d/postgres" --version 2>/dev/null | grep -q ' 15\.'; then
+		if [ -n "$d" ] && [ -x "$d/initdb" ] && "$d/postgres" --version 2>/dev/null | grep ' 15\.' >/dev/null; then
 			echo "$d"
 			return 0
 		fi
