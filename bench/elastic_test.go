@@ -201,16 +201,23 @@ func elasticConnectd(b *testing.B, c *api.Client, pids elasticPIDs, adm *kadm.Cl
 }
 
 // procCPU is the CPU time (user and system) process pid used so far.
-func procCPU(pid int) time.Duration {
+func procCPU(pid int) time.Duration { return statCPU(pid, 11, 12) } // utime, stime
+
+// statCPU sums the clock-tick fields of /proc/pid/stat at the given
+// indexes (counted after the process name); 0 when pid is gone.
+func statCPU(pid int, fields ...int) time.Duration {
 	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
 	s := string(st)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+stime) * time.Second / 100 // clock ticks of 10 ms
+	var ticks int64
+	for _, i := range fields {
+		n, _ := strconv.ParseInt(f[i], 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / 100 // clock ticks of 10 ms
 }
 
 // rawBulk sends values to index in _bulk requests of batch documents,

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
@@ -508,18 +507,7 @@ func cpuSelf() time.Duration {
 // descendants have used: for a postmaster, the server's whole work, that
 // of backends that ended included.
 func treeCPU(pid int) time.Duration {
-	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(st)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	var ticks int64
-	for _, i := range []int{11, 12, 13, 14} { // utime, stime, cutime, cstime
-		n, _ := strconv.ParseInt(f[i], 10, 64)
-		ticks += n
-	}
-	d := time.Duration(ticks) * time.Second / 100 // clock ticks of 10 ms
+	d := statCPU(pid, 11, 12, 13, 14) // utime, stime, cutime, cstime
 	for _, c := range proctest.Children(pid) {
 		d += treeCPU(c)
 	}
