@@ -38,17 +38,17 @@ type ftpBenchServer struct {
 	user testserver.User
 	conn map[string]string // the connector's connection keys
 	// get downloads the files of dir one after the other, as a plain
-	// client does (list, then RETR or open each), into the writer to
-	// returns for each (io.Discard when to is nil), and returns the bytes.
-	get func(b *testing.B, dir string, to func(name string) io.Writer) int64
+	// client does (list, then RETR or open each), into to (nil: discard
+	// them), and returns the bytes.
+	get func(b *testing.B, dir string, to io.Writer) int64
 }
 
-// into returns the writer a download of name goes to.
-func into(to func(string) io.Writer, name string) io.Writer {
+// discardIfNil is to, or io.Discard when to is nil.
+func discardIfNil(to io.Writer) io.Writer {
 	if to == nil {
 		return io.Discard
 	}
-	return to(name)
+	return to
 }
 
 func startFTPBench(b *testing.B) *ftpBenchServer {
@@ -56,7 +56,7 @@ func startFTPBench(b *testing.B) *ftpBenchServer {
 	s := &ftpBenchServer{name: "ftp", root: f.Root, user: f.User, conn: map[string]string{
 		"ftp.protocol": "ftp", "ftp.host": f.Host, "ftp.port": strconv.Itoa(f.Port),
 		"ftp.username": f.User.Name, "ftp.password": f.User.Password}}
-	s.get = func(b *testing.B, dir string, to func(string) io.Writer) int64 {
+	s.get = func(b *testing.B, dir string, to io.Writer) int64 {
 		c, err := ftp.Dial(f.Addr())
 		if err != nil {
 			b.Fatal(err)
@@ -75,7 +75,7 @@ func startFTPBench(b *testing.B) *ftpBenchServer {
 			if err != nil {
 				b.Fatal(err)
 			}
-			m, err := io.Copy(into(to, name), r)
+			m, err := io.Copy(discardIfNil(to), r)
 			r.Close()
 			if err != nil {
 				b.Fatal(err)
@@ -92,7 +92,7 @@ func startSFTPBench(b *testing.B) *ftpBenchServer {
 	s := &ftpBenchServer{name: "sftp", root: d.Root, user: d.User, conn: map[string]string{
 		"ftp.protocol": "sftp", "ftp.host": d.Host, "ftp.port": strconv.Itoa(d.Port),
 		"ftp.username": d.User.Name, "ftp.password": d.User.Password, "sftp.known.hosts.path": d.KnownHosts}}
-	s.get = func(b *testing.B, dir string, to func(string) io.Writer) int64 {
+	s.get = func(b *testing.B, dir string, to io.Writer) int64 {
 		hk, err := knownhosts.New(d.KnownHosts)
 		if err != nil {
 			b.Fatal(err)
@@ -117,7 +117,7 @@ func startSFTPBench(b *testing.B) *ftpBenchServer {
 			if err != nil {
 				b.Fatal(err)
 			}
-			m, err := io.Copy(into(to, fi.Name()), f) // pkg/sftp's WriteTo: concurrent reads
+			m, err := io.Copy(discardIfNil(to), f) // pkg/sftp's WriteTo: concurrent reads
 			f.Close()
 			if err != nil {
 				b.Fatal(err)
@@ -250,7 +250,7 @@ func (w *ftpWorker) downloadProduce(b *testing.B, s *ftpBenchServer, dir string,
 	b.Helper()
 	lp := w.lineProducer(b, topic, filepath.Join(s.root, dir, fi.Name()), fi)
 	start := time.Now()
-	n := s.get(b, dir, func(string) io.Writer { return lp })
+	n := s.get(b, dir, lp)
 	lp.flush(b)
 	return float64(n) / 1e6 / time.Since(start).Seconds()
 }
