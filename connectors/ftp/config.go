@@ -40,6 +40,7 @@ const (
 	ReconnectBackoffKey = "ftp.reconnect.backoff.max.ms"
 	ReconnectTimeoutKey = "ftp.reconnect.timeout.ms"
 	ServerTimezoneKey   = "ftp.server.timezone"
+	PrefetchKey         = "ftp.prefetch.files"
 
 	InputPathKey     = "input.path"
 	FilePatternKey   = "input.file.pattern"
@@ -143,6 +144,8 @@ func configDef() *connect.ConfigDef {
 			Validator: connect.AtLeast(-1), Doc: "How long the server may stay unreachable before the task fails (FAILED, with the last error), in milliseconds; -1 retries for ever. While it retries, the task's progress shows the connection as down with the error."},
 		connect.ConfigKey{Name: ServerTimezoneKey, Type: connect.TypeString, Default: "UTC", Importance: connect.Low, Group: conn,
 			Validator: timezoneValid, Doc: "Time zone of the times an FTP server shows in LIST (an IANA name such as Europe/Berlin). Only servers without MLSD need it; exact times come from MDTM, which is in UTC."},
+		connect.ConfigKey{Name: PrefetchKey, Type: connect.TypeInt, Default: "16", Importance: connect.Low, Group: conn,
+			Validator: connect.Between(0, 256), Doc: "How many small files (up to 64 KiB) waiting their turn the task downloads ahead, on a second connection, while it reads others: the round trips of one transfer then overlap another's. Records still come in the files' order, and a file the second connection cannot fetch is downloaded as if it were not there. 0: one connection a task, no download ahead."},
 
 		connect.ConfigKey{Name: InputPathKey, Type: connect.TypeList, Required: true, Importance: connect.High, Group: input,
 			Validator: pathsValid, Doc: "Directories on the server to read files from (absolute paths, comma-separated)."},
@@ -346,6 +349,7 @@ type config struct {
 	backoffMax         time.Duration
 	reconnectTimeout   time.Duration // < 0: for ever
 	serverTZ           *time.Location
+	prefetch           int
 	inputs             []string
 	pattern            *regexp.Regexp
 	recursive          bool
@@ -394,6 +398,7 @@ func parseConfig(raw map[string]string) (*config, error) {
 		keepalive:        time.Duration(c.Long(KeepaliveKey)) * time.Millisecond,
 		backoffMax:       time.Duration(c.Long(ReconnectBackoffKey)) * time.Millisecond,
 		reconnectTimeout: time.Duration(c.Long(ReconnectTimeoutKey)) * time.Millisecond,
+		prefetch:         c.Int(PrefetchKey),
 		recursive:        c.Bool(RecursiveKey),
 		pollInterval:     time.Duration(c.Long(PollIntervalKey)) * time.Millisecond,
 		sortModified:     strings.EqualFold(c.String(SortKey), SortModified),

@@ -31,6 +31,8 @@ type faultServer struct {
 	listOnly     bool         // no MLSD: LIST and MDTM
 	refuseREST   bool         // answer REST with 502, as servers without it do
 	dropAfter    atomic.Int64 // > 0: the next download drops the connection after this many bytes
+	dropLogin    atomic.Int64 // > 0: only a download of the session logged in this many-th counts as next
+	logins       atomic.Int64 // sessions logged in
 	refuseRename atomic.Bool  // renames fail with 550
 	restRefused  atomic.Int64 // REST commands refused
 	drops        atomic.Int64 // connections dropped
@@ -105,13 +107,14 @@ func (fs *faultServer) AuthUser(cc ftpserver.ClientContext, user, pass string) (
 	if user != "test" || pass != "test" {
 		return nil, errors.New("bad login")
 	}
-	return &faultDriver{Fs: afero.NewBasePathFs(afero.NewOsFs(), fs.root), fs: fs, cc: cc}, nil
+	return &faultDriver{Fs: afero.NewBasePathFs(afero.NewOsFs(), fs.root), fs: fs, cc: cc, login: fs.logins.Add(1)}, nil
 }
 
 type faultDriver struct {
 	afero.Fs
-	fs *faultServer
-	cc ftpserver.ClientContext
+	fs    *faultServer
+	cc    ftpserver.ClientContext
+	login int64 // the session's place in the order of logins
 }
 
 func (d *faultDriver) Rename(from, to string) error {
@@ -132,8 +135,10 @@ func (d *faultDriver) GetHandle(name string, flags int, offset int64) (ftpserver
 			return nil, err
 		}
 	}
-	if n := d.fs.dropAfter.Swap(0); n > 0 && flags == os.O_RDONLY {
-		return &droppingFile{File: f, left: n, d: d}, nil
+	if l := d.fs.dropLogin.Load(); flags == os.O_RDONLY && (l == 0 || l == d.login) {
+		if n := d.fs.dropAfter.Swap(0); n > 0 {
+			return &droppingFile{File: f, left: n, d: d}, nil
+		}
 	}
 	return f, nil
 }

@@ -269,7 +269,7 @@ func ftpErr(op, p string, err error) error {
 
 func (r *ftpRemote) open(_ context.Context, p string, off, _ int64) (io.ReadCloser, int64, error) {
 	if off > 0 && !r.restOff {
-		resp, err := r.c.RetrFrom(p, uint64(off))
+		resp, err := r.retr(p, off)
 		if err == nil {
 			return resp, off, nil
 		}
@@ -278,18 +278,40 @@ func (r *ftpRemote) open(_ context.Context, p string, off, _ int64) (io.ReadClos
 		}
 		// REST or RETR was refused: if RETR alone works, REST is what
 		// the server refuses, and reading starts at 0.
-		resp, err2 := r.c.Retr(p)
+		resp, err2 := r.retr(p, 0)
 		if err2 != nil {
 			return nil, 0, ftpErr("download", p, err2)
 		}
 		r.restOff = true
 		return resp, 0, nil
 	}
-	resp, err := r.c.Retr(p)
+	resp, err := r.retr(p, 0)
 	if err != nil {
 		return nil, 0, ftpErr("download", p, err)
 	}
 	return resp, 0, nil
+}
+
+// dataConnTries is how often a transfer is asked for when the server
+// cannot open its data connection (425): a server picks a passive port at
+// random, and one another session of it listens on is taken.
+const dataConnTries = 3
+
+// retr starts downloading p at off, asking again when the server cannot
+// open the data connection.
+func (r *ftpRemote) retr(p string, off int64) (resp *ftp.Response, err error) {
+	for range dataConnTries {
+		if off > 0 {
+			resp, err = r.c.RetrFrom(p, uint64(off))
+		} else {
+			resp, err = r.c.Retr(p)
+		}
+		var te *textproto.Error
+		if err == nil || !errors.As(err, &te) || te.Code != ftp.StatusCanNotOpenDataConnection {
+			return resp, err
+		}
+	}
+	return resp, err
 }
 
 func (r *ftpRemote) modTime(_ context.Context, p string) (time.Time, error) {

@@ -102,7 +102,11 @@ func (t *sourceTask) openFile(ctx context.Context, f *fileState) error {
 // refuses) and returns a scanner at that stream position.
 func (t *sourceTask) startTransfer(ctx context.Context, of *openFile, from int64, gz bool) (*lineScanner, error) {
 	f := of.f
-	rc, start, err := t.rem.open(ctx, f.id.path, from, f.id.size)
+	rc, fetched, err := t.openFetched(ctx, f, from)
+	var start int64
+	if err == nil && !fetched {
+		rc, start, err = t.rem.open(ctx, f.id.path, from, f.id.size)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -126,22 +126,18 @@ func TestListingIsBounded(t *testing.T) {
 		if held > 40 {
 			t.Fatalf("the task held %d files to read, more than input.max.candidates=40", held)
 		}
-		// One connection for every listing and file, and no connection
-		// left open but it (FTP: the control connection; SFTP: the SSH
-		// connection).
-		if d.task.connects != 1 {
-			t.Fatalf("the task connected %d times, want once", d.task.connects)
+		// One connection for every listing and file, one more for the
+		// files fetched ahead, and no connection left open but those
+		// (FTP: the control connections; SFTP: the SSH connections).
+		if d.task.connects != 1 || d.task.pre.opened() != 1 {
+			t.Fatalf("the task connected %d times and its prefetcher %d, want once each", d.task.connects, d.task.pre.opened())
 		}
-		if n := openConns(d.task.rem); n != 1 {
-			t.Fatalf("%d connections open after the files were read, want 1", n)
+		if n, m := openConns(d.task.rem), openConns(d.task.pre.conn()); n != 1 || m != 1 {
+			t.Fatalf("%d and %d connections open after the files were read, want 1 and 1", n, m)
 		}
 		got := d.records()
 		exactlyOnce(t, got, want)
-		for i := 1; i < len(got); i++ {
-			if got[i].file < got[i-1].file {
-				t.Fatalf("%s read after %s: not in name order", got[i].file, got[i-1].file)
-			}
-		}
+		inOrder(t, got)
 	})
 }
 

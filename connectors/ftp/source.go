@@ -45,6 +45,7 @@ type fileState struct {
 	// A cleanup the server refused waits before it is tried again.
 	cleanupFails int
 	cleanupAt    time.Time
+	fetch        *fetch // handed to the prefetcher
 }
 
 // cleanupTarget says where a file goes once its records are committed.
@@ -74,9 +75,10 @@ type sourceTask struct {
 	lookup connect.OffsetReader // set when the offsets could not be listed
 
 	rem       remote
-	dialed    bool      // rem was ever connected
-	connects  int       // connections made
-	downSince time.Time // zero while connected
+	pre       *prefetcher // nil with ftp.prefetch.files=0
+	dialed    bool        // rem was ever connected
+	connects  int         // connections made
+	downSince time.Time   // zero while connected
 	lastErr   error
 	nextDial  time.Time
 	backoff   time.Duration
@@ -160,6 +162,13 @@ func (t *sourceTask) Start(_ context.Context, raw map[string]string, offsets con
 	t.queue, t.cleanups, t.forget, t.cur, t.rem, t.lookup = nil, nil, nil, nil, nil, nil
 	t.stopped, t.round, t.nextList = false, 0, time.Time{}
 	t.prog = progress{}
+	if t.pre != nil {
+		t.pre.close()
+	}
+	t.pre = nil
+	if cfg.prefetch > 0 {
+		t.pre = newPrefetcher(cfg, t.log)
+	}
 	// Every stored offset of this task's files: finished files (so they
 	// are not read again) and files read in part (to resume them).
 	if lister, ok := offsets.(connect.OffsetLister); ok {
@@ -453,9 +462,13 @@ func (t *sourceTask) step(ctx context.Context, room int, filling bool) ([]*conne
 		}
 	}
 	if t.cur != nil {
+		if len(t.queue) > 0 {
+			t.handOver()
+		}
 		return t.readBatch(ctx, room)
 	}
 	if len(t.queue) > 0 {
+		t.handOver()
 		f := t.queue[0]
 		t.queue = popFront(t.queue)
 		return nil, t.openFile(ctx, f)
@@ -603,6 +616,9 @@ func (t *sourceTask) Stop(context.Context) error {
 	if t.rem != nil {
 		t.rem.close()
 		t.rem = nil
+	}
+	if t.pre != nil {
+		t.pre.close()
 	}
 	return nil
 }

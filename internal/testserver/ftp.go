@@ -45,6 +45,9 @@ type FTPOptions struct {
 	// TZ, when set, makes vsftpd list times in this zone (use_localtime),
 	// as servers that show local time in LIST do. proftpd ignores it.
 	TZ string
+	// MaxPerIP, when set, makes vsftpd refuse (421) more connections from
+	// one address than this. proftpd ignores it.
+	MaxPerIP int
 }
 
 // Addr is host:port.
@@ -74,7 +77,7 @@ func StartVsftpd(tb testing.TB, o FTPOptions) *FTP {
 		"pasv_enable=YES", "pasv_address=" + f.Host, "pasv_min_port=" + strconv.Itoa(pasv),
 		"pasv_max_port=" + strconv.Itoa(pasv+19), "connect_from_port_20=NO",
 		"xferlog_enable=YES", "vsftpd_log_file=" + filepath.Join(dir, "vsftpd.log"), "dual_log_enable=YES",
-		"max_per_ip=0", "max_clients=0",
+		"max_per_ip=" + strconv.Itoa(o.MaxPerIP), "max_clients=0",
 	}
 	var env []string
 	if o.TZ != "" {
