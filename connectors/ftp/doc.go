@@ -9,7 +9,9 @@
 // same across listings file.minimum.age.ms apart, or a done-marker file
 // stands beside it. Files are read one at a time on the same connection
 // (jlaffaye/ftp for FTP and FTPS, pkg/sftp over x/crypto/ssh for SFTP),
-// through a parser that knows the byte position after every record.
+// through a parser that knows the byte position after every record;
+// small files are fetched ahead on a second connection, so their round
+// trips overlap, and read from memory in their turn.
 //
 // Each file is a source partition: its identity {path, size, modified}.
 // The offset of a record says how many records, line breaks and bytes
