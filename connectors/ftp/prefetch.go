@@ -21,10 +21,27 @@ import (
 // not fetch, for whatever reason, is downloaded by the task as if it had
 // never been handed over, and the task's own paths (error.path, retry,
 // reconnect) deal with what goes wrong.
+//
+// The second connection never costs the task its own: it is opened only
+// while the task is connected, closed as soon as the task's connection is
+// lost (so that on a server allowing a user few connections the task gets
+// its slot back first), and closed when it has had nothing to fetch for
+// ftp.keepalive.interval.ms. A server that refuses it is asked again
+// after waits that double up to prefetchBackoffMax.
 
 // prefetchMaxSize is the largest file fetched ahead: prefetch holds at
 // most ftp.prefetch.files of them.
 const prefetchMaxSize = 64 << 10
+
+const (
+	// prefetchBackoffMax bounds the wait before a refused second
+	// connection is asked for again.
+	prefetchBackoffMax = 10 * time.Minute
+	// takeWait is how long the task waits for a file the prefetcher is
+	// still fetching before it downloads the file itself: a second
+	// connection that stalls holds the task no longer.
+	takeWait = 5 * time.Second
+)
 
 // fetch is one file handed to the prefetcher.
 type fetch struct {
@@ -46,6 +63,7 @@ type prefetcher struct {
 	mu       sync.Mutex
 	pending  []*fetch // handed over and not taken by the task yet, in queue order
 	rem      remote   // nil while the prefetcher has no connection
+	allowed  bool     // the task is connected: the prefetcher may be too
 	started  bool
 	connects int // connections opened
 	ready    chan struct{}
@@ -56,6 +74,7 @@ type prefetcher struct {
 	// Used by the prefetcher's goroutine only.
 	retryAt time.Time // no connection is opened before
 	backoff time.Duration
+	warned  bool // a refusal was logged as a warning since the last connection
 }
 
 func newPrefetcher(cfg *config, log *slog.Logger) *prefetcher {
@@ -99,13 +118,28 @@ func (t *sourceTask) openFetched(ctx context.Context, f *fileState, from int64) 
 	}
 	data, ok, err := t.pre.take(ctx, t.rem, fe)
 	if err != nil {
-		return nil, false, err // f keeps its fetch for when it is opened again
+		// The connection's, fetching another file: f keeps its fetch for
+		// when it is opened again, and nothing of it is blamed.
+		return nil, false, &transferError{err}
 	}
 	f.fetch = nil
 	if !ok {
 		return nil, false, nil
 	}
 	return io.NopCloser(bytes.NewReader(data)), true, nil
+}
+
+// setConnected tells the prefetcher whether the task is connected. Once
+// the task is not, the prefetcher's fetch under way fails and its
+// connection closes, and it opens none until the task is again.
+func (p *prefetcher) setConnected(on bool) {
+	p.mu.Lock()
+	p.allowed = on
+	if !on && p.rem != nil {
+		p.rem.interrupt()
+	}
+	p.mu.Unlock()
+	p.signal()
 }
 
 func (p *prefetcher) outstanding() int {
@@ -189,10 +223,19 @@ func (p *prefetcher) take(ctx context.Context, rem remote, fe *fetch) (data []by
 		}
 		p.mu.Unlock()
 		if other == nil {
+			timer := time.NewTimer(takeWait)
 			select {
 			case <-fe.done:
+				timer.Stop()
 				continue
+			case <-timer.C:
+				// The second connection stalls: download the file
+				// itself; the late fetch goes unseen.
+				p.drop(fe)
+				p.log.Debug("ftp: a file fetched ahead is late; downloading it now", "file", fe.path)
+				return nil, false, nil
 			case <-ctx.Done():
+				timer.Stop()
 				return nil, false, ctx.Err()
 			}
 		}
@@ -218,9 +261,8 @@ func fetchWhole(ctx context.Context, rem remote, p string, size int64) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	data := make([]byte, size+1)
-	n, err := io.ReadFull(io.LimitReader(rc, size), data[:size])
-	if err != nil && (size > 0 || err != io.EOF) {
+	data := make([]byte, size)
+	if _, err := io.ReadFull(io.LimitReader(rc, size), data); err != nil {
 		rc.Close()
 		return nil, &transferError{fmt.Errorf("fetch %s ahead: %w", p, err)}
 	}
@@ -228,12 +270,12 @@ func fetchWhole(ctx context.Context, rem remote, p string, size int64) ([]byte, 
 		// Let an FTPS server finish the data connection's handshake
 		// before it reports the transfer done (startTransfer does the
 		// same).
-		rc.Read(data)
+		rc.Read(make([]byte, 1))
 	}
 	if err := rc.Close(); err != nil {
 		return nil, &transferError{fmt.Errorf("fetch %s ahead: the server reports the transfer failed: %w", p, err)}
 	}
-	return data[:n:n], nil
+	return data, nil
 }
 
 // run fetches the files handed over, first come first fetched, until
@@ -252,25 +294,35 @@ func (p *prefetcher) run() {
 			continue // the task took them all meanwhile
 		}
 		data, err := fetchWhole(p.ctx, rem, fe.path, fe.size)
+		if s, ok := rem.(*sftpRemote); ok {
+			// The file is closed before the task may move or delete it
+			// on its own connection: some servers refuse that on an open
+			// file.
+			s.closing.Wait()
+		}
 		if err != nil && !isFileError(err) {
 			p.lost(err)
-		} else {
-			p.backoff = 0
 		}
 		p.finish(fe, data, err)
 	}
 }
 
-// wait waits until a file nobody has taken waits for a fetch, keeping
-// the connection alive meanwhile, and, after a failure, until the time
-// to connect again: the task downloads the files handed over meanwhile
-// itself. False once closed.
+// wait waits until a file nobody has taken waits for a fetch while the
+// task is connected, and, after a failure, until the time to connect
+// again: the task downloads the files handed over meanwhile itself. It
+// closes the connection once the task's is lost, and when it has had
+// nothing to fetch for ftp.keepalive.interval.ms. False once closed.
 func (p *prefetcher) wait() bool {
 	for {
 		if p.ctx.Err() != nil {
 			return false
 		}
-		if d := time.Until(p.retryAt); d > 0 {
+		p.mu.Lock()
+		allowed := p.allowed
+		p.mu.Unlock()
+		if !allowed {
+			p.release()
+		} else if d := time.Until(p.retryAt); d > 0 {
 			timer := time.NewTimer(d)
 			select {
 			case <-p.ctx.Done():
@@ -279,15 +331,9 @@ func (p *prefetcher) wait() bool {
 			case <-timer.C:
 			}
 			continue
+		} else if p.unclaimed() {
+			return true
 		}
-		p.mu.Lock()
-		for _, fe := range p.pending {
-			if !fe.claimed {
-				p.mu.Unlock()
-				return true
-			}
-		}
-		p.mu.Unlock()
 		timer := time.NewTimer(p.cfg.keepalive)
 		select {
 		case <-p.ctx.Done():
@@ -296,12 +342,30 @@ func (p *prefetcher) wait() bool {
 		case <-p.ready:
 			timer.Stop()
 		case <-timer.C:
-			if rem := p.conn(); rem != nil {
-				if err := rem.keepalive(p.ctx); err != nil {
-					p.lost(err)
-				}
-			}
+			p.release() // idle: the server gets its connection back
 		}
+	}
+}
+
+func (p *prefetcher) unclaimed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, fe := range p.pending {
+		if !fe.claimed {
+			return true
+		}
+	}
+	return false
+}
+
+// release closes the prefetcher's connection, if it has one.
+func (p *prefetcher) release() {
+	p.mu.Lock()
+	rem := p.rem
+	p.rem = nil
+	p.mu.Unlock()
+	if rem != nil {
+		rem.close()
 	}
 }
 
@@ -325,24 +389,34 @@ func (p *prefetcher) conn() remote {
 }
 
 // dial opens the prefetcher's connection; nil when it cannot, and then
-// it waits before it tries again.
+// it waits before it tries again. A refusal is a warning once, until a
+// connection is opened again: a server that allows one connection a user
+// refuses every time.
 func (p *prefetcher) dial() remote {
 	rem, err := dial(p.ctx, p.cfg, p.log)
 	if err != nil {
-		p.backoff = min(max(2*p.backoff, firstBackoff), p.cfg.backoffMax)
+		p.backoff = min(max(2*p.backoff, firstBackoff), prefetchBackoffMax)
 		p.retryAt = time.Now().Add(p.backoff)
 		if p.ctx.Err() == nil {
-			p.log.Warn("ftp: cannot open the connection for files read ahead; the task downloads them itself meanwhile", "in", p.backoff, "error", err)
+			level := slog.LevelDebug
+			if !p.warned {
+				level, p.warned = slog.LevelWarn, true
+			}
+			p.log.Log(p.ctx, level, "ftp: cannot open a second connection for small files; the task downloads them on its own", "again in", p.backoff, "error", err)
 		}
 		return nil
 	}
 	p.mu.Lock()
 	p.rem = rem
 	p.connects++
+	if !p.allowed { // the task's connection was lost while it dialed
+		rem.interrupt()
+	}
 	p.mu.Unlock()
 	if p.ctx.Err() != nil { // close ran while it dialed
 		rem.interrupt()
 	}
+	p.backoff, p.warned = 0, false
 	return rem
 }
 
@@ -356,11 +430,15 @@ func (p *prefetcher) lost(err error) {
 		rem.interrupt()
 		rem.close()
 	}
-	p.backoff = min(max(2*p.backoff, firstBackoff), p.cfg.backoffMax)
-	p.retryAt = time.Now().Add(p.backoff)
-	if p.ctx.Err() == nil {
-		p.log.Warn("ftp: the connection for files read ahead failed; opening it again", "in", p.backoff, "error", err)
+	p.mu.Lock()
+	allowed := p.allowed
+	p.mu.Unlock()
+	if p.ctx.Err() != nil || !allowed {
+		return // closed, or the task's connection is lost: not a fault of its own
 	}
+	p.backoff = min(max(2*p.backoff, firstBackoff), prefetchBackoffMax)
+	p.retryAt = time.Now().Add(p.backoff)
+	p.log.Warn("ftp: the second connection for small files failed; opening it again", "in", p.backoff, "error", err)
 }
 
 // close ends the fetch under way and the connection, and waits for the

@@ -40,26 +40,86 @@ func TestPrefetchConnectionDropped(t *testing.T) {
 	}
 }
 
-// TestPrefetchRefused runs vsftpd allowing one connection from an
-// address: the second connection is refused (421) every time, and the
-// task reads every file on its own.
+// TestPrefetchRefused runs vsftpd and proftpd allowing one connection
+// from an address: the second connection is refused every time, and the
+// task reads every file on its own; after a restart of proftpd (vsftpd's
+// sessions outlive a restart) the task, not the prefetcher, gets the one
+// connection back.
 func TestPrefetchRefused(t *testing.T) {
-	f := testserver.StartVsftpd(t, testserver.FTPOptions{MaxPerIP: 1})
-	s := &server{kind: "vsftpd", root: f.Root, user: f.User, proc: f.Proc, cfg: map[string]string{
+	for _, kind := range []string{"vsftpd", "proftpd"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			start := testserver.StartVsftpd
+			if kind == "proftpd" {
+				start = testserver.StartProftpd
+			}
+			prefetchRefused(t, kind, start(t, testserver.FTPOptions{MaxPerIP: 1}))
+		})
+	}
+}
+
+func prefetchRefused(t *testing.T, kind string, f *testserver.FTP) {
+	s := &server{kind: kind, root: f.Root, user: f.User, proc: f.Proc, cfg: map[string]string{
 		ProtocolKey: ProtoFTP, HostKey: f.Host, PortKey: strconv.Itoa(f.Port), UsernameKey: f.User.Name, PasswordKey: f.User.Password}}
 	var want []string
-	for i := range 50 {
-		prefix := fmt.Sprintf("f%02d", i)
-		s.write(t, "/in/"+prefix+".txt", lines(prefix, 20), fixedTime)
-		want = append(want, wantLines(prefix, 20)...)
+	batch := func(from int) {
+		for i := from; i < from+50; i++ {
+			prefix := fmt.Sprintf("f%03d", i)
+			s.write(t, "/in/"+prefix+".txt", lines(prefix, 20), fixedTime)
+			want = append(want, wantLines(prefix, 20)...)
+		}
 	}
-	d := newDriver(t, s.config(), nil)
+	batch(0)
+	d := newDriver(t, s.config(PollIntervalKey, "200"), nil)
 	d.run(60*time.Second, "every line", func() bool { return d.count() >= len(want) })
+	if kind == "proftpd" {
+		s.proc.Restart()
+	}
+	batch(50)
+	d.run(60*time.Second, "every line after the restart", func() bool { return d.count() >= len(want) })
 	got := d.records()
 	exactlyOnce(t, got, want)
 	inOrder(t, got)
+	if kind == "proftpd" && d.task.connects < 2 {
+		t.Fatalf("the task connected %d times; the restart went unnoticed", d.task.connects)
+	}
 	if n := d.task.pre.opened(); n != 0 {
 		t.Fatalf("the prefetcher connected %d times to a server that allows one connection", n)
+	}
+}
+
+// TestPrefetchFollowsTask kills the server: once the task's connection is
+// lost, the prefetcher holds none either; once the server is back, both
+// connect again and the new files are read exactly once.
+func TestPrefetchFollowsTask(t *testing.T) {
+	s := startServer(t, "proftpd")
+	var want []string
+	batch := func(from int) {
+		for i := from; i < from+100; i++ {
+			prefix := fmt.Sprintf("f%03d", i)
+			s.write(t, "/in/"+prefix+".txt", lines(prefix, 20), fixedTime)
+			want = append(want, wantLines(prefix, 20)...)
+		}
+	}
+	batch(0)
+	d := newDriver(t, s.config(PollIntervalKey, "200"), nil)
+	d.run(60*time.Second, "every line", func() bool { return d.count() >= len(want) })
+	if n := d.task.pre.opened(); n != 1 {
+		t.Fatalf("the prefetcher connected %d times, want once", n)
+	}
+	s.proc.Kill()
+	d.run(30*time.Second, "the lost connection noticed", func() bool {
+		up, _ := d.task.Progress()["connected"].(bool)
+		return !up && d.task.pre.conn() == nil
+	})
+	s.proc.StartAgain()
+	batch(100)
+	d.run(60*time.Second, "every line after the restart", func() bool { return d.count() >= len(want) })
+	got := d.records()
+	exactlyOnce(t, got, want)
+	inOrder(t, got)
+	if n := d.task.pre.opened(); n != 2 {
+		t.Fatalf("the prefetcher connected %d times, want twice", n)
 	}
 }
 

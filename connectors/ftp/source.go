@@ -675,6 +675,9 @@ func (t *sourceTask) connect(ctx context.Context) error {
 	}
 	t.rem, t.dialed, t.downSince, t.backoff, t.lastUse = rem, true, time.Time{}, 0, time.Now()
 	t.connects++
+	if t.pre != nil {
+		t.pre.setConnected(true)
+	}
 	t.prog.setConn(true, nil, time.Time{})
 	return nil
 }
@@ -711,6 +714,9 @@ func (t *sourceTask) disconnect(err error, lost bool) {
 		t.rem.close()
 		t.rem = nil
 	}
+	if t.pre != nil {
+		t.pre.setConnected(false)
+	}
 	if !lost {
 		return
 	}
@@ -724,6 +730,10 @@ func (t *sourceTask) disconnect(err error, lost bool) {
 // progress, and the file to error.path (or it is remembered as failed)
 // once the records read before the failure are committed.
 func (t *sourceTask) fail(f *fileState, err error) {
+	if f.fetch != nil {
+		t.pre.drop(f.fetch)
+		f.fetch = nil
+	}
 	f.failed = err.Error()
 	where := "it stays where it is and is not read again until the task restarts"
 	if t.cfg.errorPath != "" {

@@ -45,8 +45,9 @@ type FTPOptions struct {
 	// TZ, when set, makes vsftpd list times in this zone (use_localtime),
 	// as servers that show local time in LIST do. proftpd ignores it.
 	TZ string
-	// MaxPerIP, when set, makes vsftpd refuse (421) more connections from
-	// one address than this. proftpd ignores it.
+	// MaxPerIP, when set, makes the server refuse more connections from
+	// one address than this (vsftpd at once with 421, proftpd after its
+	// greeting).
 	MaxPerIP int
 }
 
@@ -130,6 +131,9 @@ func StartProftpd(tb testing.TB, o FTPOptions) *FTP {
 		"DelayTable " + filepath.Join(dir, "delay"), "SystemLog " + filepath.Join(dir, "system.log"),
 		"TransferLog " + filepath.Join(dir, "xfer.log"), "TimesGMT on",
 		"<IfModule mod_ctrls.c>", "ControlsEngine off", "</IfModule>",
+	}
+	if o.MaxPerIP > 0 {
+		conf = append(conf, "MaxConnectionsPerHost "+strconv.Itoa(o.MaxPerIP))
 	}
 	if o.TLS {
 		var cert, key string
