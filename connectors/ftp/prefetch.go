@@ -321,7 +321,7 @@ func (p *prefetcher) wait() bool {
 		allowed := p.allowed
 		p.mu.Unlock()
 		if !allowed {
-			p.release()
+			p.release(false)
 		} else if d := time.Until(p.retryAt); d > 0 {
 			timer := time.NewTimer(d)
 			select {
@@ -342,7 +342,7 @@ func (p *prefetcher) wait() bool {
 		case <-p.ready:
 			timer.Stop()
 		case <-timer.C:
-			p.release() // idle: the server gets its connection back
+			p.release(false) // idle: the server gets its connection back
 		}
 	}
 }
@@ -358,15 +358,20 @@ func (p *prefetcher) unclaimed() bool {
 	return false
 }
 
-// release closes the prefetcher's connection, if it has one.
-func (p *prefetcher) release() {
+// release closes the prefetcher's connection, if it has one; interrupt
+// first for one that failed, whose close must not wait on the server.
+func (p *prefetcher) release(interrupt bool) {
 	p.mu.Lock()
 	rem := p.rem
 	p.rem = nil
 	p.mu.Unlock()
-	if rem != nil {
-		rem.close()
+	if rem == nil {
+		return
 	}
+	if interrupt {
+		rem.interrupt()
+	}
+	rem.close()
 }
 
 // claim takes the first file nobody has taken.
@@ -422,14 +427,7 @@ func (p *prefetcher) dial() remote {
 
 // lost drops a connection that failed.
 func (p *prefetcher) lost(err error) {
-	p.mu.Lock()
-	rem := p.rem
-	p.rem = nil
-	p.mu.Unlock()
-	if rem != nil {
-		rem.interrupt()
-		rem.close()
-	}
+	p.release(true)
 	p.mu.Lock()
 	allowed := p.allowed
 	p.mu.Unlock()
@@ -451,11 +449,8 @@ func (p *prefetcher) close() {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
+	p.release(false) // interrupted above when it was there
 	p.mu.Lock()
-	rem := p.rem
-	p.rem, p.pending = nil, nil
+	p.pending = nil
 	p.mu.Unlock()
-	if rem != nil {
-		rem.close()
-	}
 }

@@ -61,21 +61,13 @@ func TestPrefetchRefused(t *testing.T) {
 func prefetchRefused(t *testing.T, kind string, f *testserver.FTP) {
 	s := &server{kind: kind, root: f.Root, user: f.User, proc: f.Proc, cfg: map[string]string{
 		ProtocolKey: ProtoFTP, HostKey: f.Host, PortKey: strconv.Itoa(f.Port), UsernameKey: f.User.Name, PasswordKey: f.User.Password}}
-	var want []string
-	batch := func(from int) {
-		for i := from; i < from+50; i++ {
-			prefix := fmt.Sprintf("f%03d", i)
-			s.write(t, "/in/"+prefix+".txt", lines(prefix, 20), fixedTime)
-			want = append(want, wantLines(prefix, 20)...)
-		}
-	}
-	batch(0)
+	want := writeSmall(t, s, 0, 50)
 	d := newDriver(t, s.config(PollIntervalKey, "200"), nil)
 	d.run(60*time.Second, "every line", func() bool { return d.count() >= len(want) })
 	if kind == "proftpd" {
 		s.proc.Restart()
 	}
-	batch(50)
+	want = append(want, writeSmall(t, s, 50, 50)...)
 	d.run(60*time.Second, "every line after the restart", func() bool { return d.count() >= len(want) })
 	got := d.records()
 	exactlyOnce(t, got, want)
@@ -93,15 +85,7 @@ func prefetchRefused(t *testing.T, kind string, f *testserver.FTP) {
 // connect again and the new files are read exactly once.
 func TestPrefetchFollowsTask(t *testing.T) {
 	s := startServer(t, "proftpd")
-	var want []string
-	batch := func(from int) {
-		for i := from; i < from+100; i++ {
-			prefix := fmt.Sprintf("f%03d", i)
-			s.write(t, "/in/"+prefix+".txt", lines(prefix, 20), fixedTime)
-			want = append(want, wantLines(prefix, 20)...)
-		}
-	}
-	batch(0)
+	want := writeSmall(t, s, 0, 100)
 	d := newDriver(t, s.config(PollIntervalKey, "200"), nil)
 	d.run(60*time.Second, "every line", func() bool { return d.count() >= len(want) })
 	if n := d.task.pre.opened(); n != 1 {
@@ -113,7 +97,7 @@ func TestPrefetchFollowsTask(t *testing.T) {
 		return !up && d.task.pre.conn() == nil
 	})
 	s.proc.StartAgain()
-	batch(100)
+	want = append(want, writeSmall(t, s, 100, 100)...)
 	d.run(60*time.Second, "every line after the restart", func() bool { return d.count() >= len(want) })
 	got := d.records()
 	exactlyOnce(t, got, want)
@@ -138,6 +122,19 @@ func TestPrefetchOff(t *testing.T) {
 	if n := openConns(d.task.rem); n != 1 || d.task.connects != 1 {
 		t.Fatalf("%d connections open, %d opened; want 1 and 1", n, d.task.connects)
 	}
+}
+
+// writeSmall writes n files of 20 lines to /in, numbered from from, and
+// returns their lines.
+func writeSmall(t *testing.T, s *server, from, n int) []string {
+	t.Helper()
+	var want []string
+	for i := from; i < from+n; i++ {
+		prefix := fmt.Sprintf("f%03d", i)
+		s.write(t, "/in/"+prefix+".txt", lines(prefix, 20), fixedTime)
+		want = append(want, wantLines(prefix, 20)...)
+	}
+	return want
 }
 
 // inOrder checks that the files' records came in name order.
