@@ -42,9 +42,8 @@ func TestPrefetchConnectionDropped(t *testing.T) {
 
 // TestPrefetchRefused runs vsftpd and proftpd allowing one connection
 // from an address: the second connection is refused every time, and the
-// task reads every file on its own; after a restart of proftpd (vsftpd's
-// sessions outlive a restart) the task, not the prefetcher, gets the one
-// connection back.
+// task reads every file on its own; after a restart of the server the
+// task, not the prefetcher, gets the one connection back.
 func TestPrefetchRefused(t *testing.T) {
 	for _, kind := range []string{"vsftpd", "proftpd"} {
 		t.Run(kind, func(t *testing.T) {
@@ -64,15 +63,13 @@ func prefetchRefused(t *testing.T, kind string, f *testserver.FTP) {
 	want := writeSmall(t, s, 0, 50)
 	d := newDriver(t, s.config(PollIntervalKey, "200"), nil)
 	d.run(60*time.Second, "every line", func() bool { return d.count() >= len(want) })
-	if kind == "proftpd" {
-		s.proc.Restart()
-	}
+	s.proc.Restart()
 	want = append(want, writeSmall(t, s, 50, 50)...)
 	d.run(60*time.Second, "every line after the restart", func() bool { return d.count() >= len(want) })
 	got := d.records()
 	exactlyOnce(t, got, want)
 	inOrder(t, got)
-	if kind == "proftpd" && d.task.connects < 2 {
+	if d.task.connects < 2 {
 		t.Fatalf("the task connected %d times; the restart went unnoticed", d.task.connects)
 	}
 	if n := d.task.pre.opened(); n != 0 {

@@ -23,6 +23,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -257,7 +258,12 @@ func (p *Proc) Kill() {
 	if cmd == nil {
 		return
 	}
+	// Servers that give each client a session of its own (vsftpd) leave
+	// those out of the process group: a restarted server would still
+	// serve its old clients. They die too.
+	sessions := childSessions(cmd.Process.Pid)
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	killSessions(sessions)
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
@@ -304,5 +310,73 @@ func DialReady(addr string) func() error {
 			return err
 		}
 		return c.Close()
+	}
+}
+
+// procStat is what /proc/<pid>/stat says of a process's parent and
+// session.
+type procStat struct{ pid, ppid, sid int }
+
+func procStats() []procStat {
+	var out []procStat
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		st := string(b)
+		i := strings.LastIndexByte(st, ')')
+		if i < 0 {
+			continue
+		}
+		// After the command: state, ppid, pgrp, session.
+		f := strings.Fields(st[i+1:])
+		if len(f) < 4 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		sid, _ := strconv.Atoi(f[3])
+		out = append(out, procStat{pid: pid, ppid: ppid, sid: sid})
+	}
+	return out
+}
+
+// childSessions returns the sessions led by descendants of pid.
+func childSessions(pid int) map[int]bool {
+	stats := procStats()
+	children := map[int][]procStat{}
+	for _, p := range stats {
+		children[p.ppid] = append(children[p.ppid], p)
+	}
+	sessions := map[int]bool{}
+	todo := []int{pid}
+	for len(todo) > 0 {
+		next := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for _, c := range children[next] {
+			if c.sid == c.pid {
+				sessions[c.sid] = true
+			}
+			todo = append(todo, c.pid)
+		}
+	}
+	return sessions
+}
+
+// killSessions kills every process of the given sessions, those already
+// handed to init included.
+func killSessions(sessions map[int]bool) {
+	if len(sessions) == 0 {
+		return
+	}
+	for _, p := range procStats() {
+		if sessions[p.sid] {
+			syscall.Kill(p.pid, syscall.SIGKILL)
+		}
 	}
 }
