@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/connectd/connectd/internal/testserver"
 )
 
 // RSSMiB is a process's resident memory now (VmRSS), in MiB.
@@ -75,23 +77,9 @@ func TaskPlugin(parent int, connector string, task int) int {
 // Children returns the pids of parent's child processes.
 func Children(parent int) []int {
 	var out []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		s := string(st)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || i+2 > len(s) {
-			continue
-		}
-		fields := strings.Fields(s[i+2:])
-		if len(fields) > 1 {
-			if pp, _ := strconv.Atoi(fields[1]); pp == parent {
-				out = append(out, pid)
-			}
+	for _, p := range testserver.ProcStats() {
+		if p.PPID == parent {
+			out = append(out, p.PID)
 		}
 	}
 	return out

@@ -313,12 +313,13 @@ func DialReady(addr string) func() error {
 	}
 }
 
-// procStat is what /proc/<pid>/stat says of a process's parent and
+// ProcStat is what /proc/<pid>/stat says of a process's parent and
 // session.
-type procStat struct{ pid, ppid, sid int }
+type ProcStat struct{ PID, PPID, SID int }
 
-func procStats() []procStat {
-	var out []procStat
+// ProcStats reads every process's ProcStat.
+func ProcStats() []ProcStat {
+	var out []ProcStat
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -341,17 +342,16 @@ func procStats() []procStat {
 		}
 		ppid, _ := strconv.Atoi(f[1])
 		sid, _ := strconv.Atoi(f[3])
-		out = append(out, procStat{pid: pid, ppid: ppid, sid: sid})
+		out = append(out, ProcStat{PID: pid, PPID: ppid, SID: sid})
 	}
 	return out
 }
 
 // childSessions returns the sessions led by descendants of pid.
 func childSessions(pid int) map[int]bool {
-	stats := procStats()
-	children := map[int][]procStat{}
-	for _, p := range stats {
-		children[p.ppid] = append(children[p.ppid], p)
+	children := map[int][]ProcStat{}
+	for _, p := range ProcStats() {
+		children[p.PPID] = append(children[p.PPID], p)
 	}
 	sessions := map[int]bool{}
 	todo := []int{pid}
@@ -359,10 +359,10 @@ func childSessions(pid int) map[int]bool {
 		next := todo[len(todo)-1]
 		todo = todo[:len(todo)-1]
 		for _, c := range children[next] {
-			if c.sid == c.pid {
-				sessions[c.sid] = true
+			if c.SID == c.PID {
+				sessions[c.SID] = true
 			}
-			todo = append(todo, c.pid)
+			todo = append(todo, c.PID)
 		}
 	}
 	return sessions
@@ -374,9 +374,9 @@ func killSessions(sessions map[int]bool) {
 	if len(sessions) == 0 {
 		return
 	}
-	for _, p := range procStats() {
-		if sessions[p.sid] {
-			syscall.Kill(p.pid, syscall.SIGKILL)
+	for _, p := range ProcStats() {
+		if sessions[p.SID] {
+			syscall.Kill(p.PID, syscall.SIGKILL)
 		}
 	}
 }
