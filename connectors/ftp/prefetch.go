@@ -214,13 +214,7 @@ func (p *prefetcher) take(ctx context.Context, rem remote, fe *fetch) (data []by
 			return fe.data, true, nil
 		default:
 		}
-		var other *fetch
-		for _, g := range p.pending {
-			if !g.claimed {
-				other, g.claimed = g, true
-				break
-			}
-		}
+		other := p.claimLocked()
 		p.mu.Unlock()
 		if other == nil {
 			timer := time.NewTimer(takeWait)
@@ -378,6 +372,10 @@ func (p *prefetcher) release(interrupt bool) {
 func (p *prefetcher) claim() *fetch {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.claimLocked()
+}
+
+func (p *prefetcher) claimLocked() *fetch {
 	for _, fe := range p.pending {
 		if !fe.claimed {
 			fe.claimed = true

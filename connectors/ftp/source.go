@@ -461,14 +461,13 @@ func (t *sourceTask) step(ctx context.Context, room int, filling bool) ([]*conne
 			return nil, t.cleanup(ctx)
 		}
 	}
+	if len(t.queue) > 0 {
+		t.handOver() // the files next in line, while one is read or opened
+	}
 	if t.cur != nil {
-		if len(t.queue) > 0 {
-			t.handOver()
-		}
 		return t.readBatch(ctx, room)
 	}
 	if len(t.queue) > 0 {
-		t.handOver()
 		f := t.queue[0]
 		t.queue = popFront(t.queue)
 		return nil, t.openFile(ctx, f)
