@@ -99,33 +99,13 @@ func (p *devProcess) pluginPIDs(instance string) []int {
 // whose parent is the connectd process parent.
 func pluginPIDsOf(parent int, instance string) []int {
 	var out []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if len(args) == 5 && args[0] == connectdBin && args[1] == "plugin" && args[4] == instance && ppid(pid) == parent {
+	for _, pid := range proctest.Children(parent) {
+		args := proctest.Cmdline(pid)
+		if len(args) == 5 && args[0] == connectdBin && args[1] == "plugin" && args[4] == instance {
 			out = append(out, pid)
 		}
 	}
 	return out
-}
-
-func ppid(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return -1
-	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	n, _ := strconv.Atoi(fields[1])
-	return n
 }
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {

@@ -56,7 +56,7 @@ func procMiB(tb testing.TB, path, field string) float64 {
 // its arguments, or 0.
 func ChildWithArg(parent int, arg string) int {
 	for _, pid := range Children(parent) {
-		if slices.Contains(cmdline(pid), arg) {
+		if slices.Contains(Cmdline(pid), arg) {
 			return pid
 		}
 	}
@@ -85,8 +85,8 @@ func Children(parent int) []int {
 	return out
 }
 
-// cmdline returns a process's arguments, or nil once it is gone.
-func cmdline(pid int) []string {
+// Cmdline returns a process's arguments, or nil once it is gone.
+func Cmdline(pid int) []string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil {
 		return nil
